@@ -25,6 +25,20 @@ int uvm_wrap(struct uvm_err *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof prefix, fmt, ap);
 	va_end(ap);
-	snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+	/* Truncation is acceptable: the innermost detail is at the end. */
+	size_t n = strnlen(prefix, sizeof prefix - 1);
+	size_t room = sizeof err->msg - 1;
+	if (n > room)
+		n = room;
+	memcpy(err->msg, prefix, n);
+	size_t pos = n;
+	const char *sep = ": ";
+	for (size_t i = 0; sep[i] && pos < room; i++)
+		err->msg[pos++] = sep[i];
+	size_t oldlen = strnlen(old, sizeof old - 1);
+	if (oldlen > room - pos)
+		oldlen = room - pos;
+	memcpy(err->msg + pos, old, oldlen);
+	err->msg[pos + oldlen] = '\0';
 	return -1;
 }
