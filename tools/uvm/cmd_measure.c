@@ -1,0 +1,624 @@
+/* uvm measure: predict the SEV-SNP launch measurement of an image, with the
+ * flags and output of virtee/sev-snp-measure, plus --explain and --matrix. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "err.h"
+#include "hash.h"
+#include "hex.h"
+#include "ovmf_table.h"
+#include "snp_measure.h"
+
+#define EXIT_INPUT 1
+#define EXIT_USAGE 2
+#define MAX_APPEND 65536
+/* Streams (pipes, /dev/null) are hashed up to this many bytes. */
+#define MAX_STREAM (4ull << 30)
+
+static const char USAGE[] =
+	"usage: uvm measure --mode snp --vcpus N\n"
+	"           (--vcpu-type T | --vcpu-sig X | --vcpu-family F --vcpu-model M --vcpu-stepping S)\n"
+	"           --ovmf FILE [--kernel FILE [--initrd FILE] [--append STR]]\n"
+	"           [--guest-features X] [--vmm-type QEMU|ec2|gce] [--output-format hex|base64]\n"
+	"           [--snp-ovmf-hash HEX] [-v] [--explain]\n"
+	"       uvm measure --mode snp:ovmf-hash --ovmf FILE\n"
+	"       uvm measure --mode snp --matrix --ovmf FILE [--kernel FILE --initrd FILE --append STR]\n"
+	"           [--guest-features X]\n"
+	"\n"
+	"Prints the SEV-SNP launch measurement (48 bytes) that the PSP will sign for this\n"
+	"firmware, kernel, initrd, command line, vCPU count and CPU model, exactly as\n"
+	"sev-snp-measure does for the same arguments. Defaults: --guest-features 0x1\n"
+	"(SNPActive, QEMU >= 9.1 on Linux >= 6.11), --vmm-type QEMU, --output-format hex.\n"
+	"\n"
+	"  --vcpu-type T      QEMU -cpu model: EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome[-v1..v4],\n"
+	"                     EPYC-Milan[-v1,-v2], EPYC-Genoa[-v1], EPYC-Turin[-v1]\n"
+	"  --vcpu-sig X       the CPUID 1 EAX signature instead (e.g. 0xa00f11)\n"
+	"  --vcpu-family/--vcpu-model/--vcpu-stepping  the signature from its parts (decimal)\n"
+	"                     (with --vmm-type ec2 or gce the signature is not measured)\n"
+	"  --snp-ovmf-hash H  use H (96 hex digits) as the digest of the firmware pages\n"
+	"  --explain          print every step and the digest after it on stderr\n"
+	"  --matrix           print JSON: vCPUs 1..16 x EPYC-v4, EPYC-Rome, EPYC-Milan,\n"
+	"                     EPYC-Genoa, EPYC-Turin, with the QEMU arguments of each and\n"
+	"                     the sha256 of each input file (QEMU VMM only)\n"
+	"\n"
+	"Firmware is refused (exit 1) when it has no OVMF footer table, no SEV metadata,\n"
+	"no SEV-ES reset block, a malformed table, a size that is not a multiple of 4 KiB,\n"
+	"or, with --kernel, no SNP_KERNEL_HASHES section.\n"
+	"\n"
+	"Exit status: 0 measurement printed; 1 invalid input (a file cannot be read,\n"
+	"or the firmware/kernel is unusable); 2 usage error.\n";
+
+struct opts {
+	const char *mode, *ovmf, *kernel, *initrd, *append, *vcpu_type, *output, *ovmf_hash;
+	const char *vcpus_s, *sig_s, *family_s, *model_s, *stepping_s, *features_s, *vmm_s;
+	int verbose, explain, matrix;
+};
+
+/* A file's bytes: mmap'ed (regular files) so nothing is copied. */
+struct blob {
+	const uint8_t *data;
+	size_t len;
+	void *map;
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "uvm measure: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'uvm measure --help')\n");
+	return EXIT_USAGE;
+}
+
+static int input_error(const char *path, const struct uvm_err *err)
+{
+	fprintf(stderr, "uvm measure: %s: %s\n", path, err->msg);
+	return EXIT_INPUT;
+}
+
+/* ------------------------------------------------------------ arguments */
+
+enum { OPT_MODE = 256, OPT_VCPUS, OPT_TYPE, OPT_SIG, OPT_FAMILY, OPT_MODEL, OPT_STEPPING, OPT_VMM, OPT_OVMF,
+       OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FEATURES, OPT_OUTPUT, OPT_OVMF_HASH, OPT_EXPLAIN, OPT_MATRIX, OPT_HELP };
+
+static const struct option LONGOPTS[] = {
+	{"mode", required_argument, 0, OPT_MODE},         {"vcpus", required_argument, 0, OPT_VCPUS},
+	{"vcpu-type", required_argument, 0, OPT_TYPE},    {"vcpu-sig", required_argument, 0, OPT_SIG},
+	{"vcpu-family", required_argument, 0, OPT_FAMILY}, {"vcpu-model", required_argument, 0, OPT_MODEL},
+	{"vcpu-stepping", required_argument, 0, OPT_STEPPING}, {"vmm-type", required_argument, 0, OPT_VMM},
+	{"ovmf", required_argument, 0, OPT_OVMF},         {"kernel", required_argument, 0, OPT_KERNEL},
+	{"initrd", required_argument, 0, OPT_INITRD},     {"append", required_argument, 0, OPT_APPEND},
+	{"guest-features", required_argument, 0, OPT_FEATURES},
+	{"output-format", required_argument, 0, OPT_OUTPUT},
+	{"snp-ovmf-hash", required_argument, 0, OPT_OVMF_HASH},
+	{"explain", no_argument, 0, OPT_EXPLAIN},         {"matrix", no_argument, 0, OPT_MATRIX},
+	{"verbose", no_argument, 0, 'v'},               {"help", no_argument, 0, OPT_HELP},
+	{0, 0, 0, 0},
+};
+
+static const char **opt_slot(struct opts *o, int c)
+{
+	switch (c) {
+	case OPT_MODE: return &o->mode;
+	case OPT_VCPUS: return &o->vcpus_s;
+	case OPT_TYPE: return &o->vcpu_type;
+	case OPT_SIG: return &o->sig_s;
+	case OPT_FAMILY: return &o->family_s;
+	case OPT_MODEL: return &o->model_s;
+	case OPT_STEPPING: return &o->stepping_s;
+	case OPT_VMM: return &o->vmm_s;
+	case OPT_OVMF: return &o->ovmf;
+	case OPT_KERNEL: return &o->kernel;
+	case OPT_INITRD: return &o->initrd;
+	case OPT_APPEND: return &o->append;
+	case OPT_FEATURES: return &o->features_s;
+	case OPT_OUTPUT: return &o->output;
+	case OPT_OVMF_HASH: return &o->ovmf_hash;
+	default: return NULL;
+	}
+}
+
+/* Returns -1 to continue, else an exit status. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int c;
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "v", LONGOPTS, NULL)) != -1) {
+		const char **slot = opt_slot(o, c);
+		if (slot) {
+			if (*slot)
+				return usage_error("option given twice: %s", argv[optind - 1]);
+			*slot = optarg;
+		} else if (c == 'v') {
+			o->verbose = 1;
+		} else if (c == OPT_EXPLAIN) {
+			o->explain = 1;
+		} else if (c == OPT_MATRIX) {
+			o->matrix = 1;
+		} else if (c == OPT_HELP) {
+			fputs(USAGE, stdout);
+			return 0;
+		} else {
+			return usage_error("%s", "invalid option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
+}
+
+/* Unsigned integer, decimal or (base 0) with 0x/0 prefixes; no sign, no junk. */
+static int parse_uint(const char *s, int base, uint64_t max, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, base);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ------------------------------------------------------------ files */
+
+static int blob_map(const char *path, struct blob *b, int regular_only, struct uvm_err *err)
+{
+	struct stat st;
+	memset(b, 0, sizeof *b);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return uvm_fail(err, errno, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) != 0 || (regular_only && !S_ISREG(st.st_mode))) {
+		close(fd);
+		return uvm_fail(err, 0, "not a regular file");
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		close(fd);
+		return S_ISREG(st.st_mode) ? 0 : 1; /* 1: a stream, read it instead */
+	}
+	b->len = (size_t)st.st_size;
+	b->map = mmap(NULL, b->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (b->map == MAP_FAILED) {
+		b->map = NULL;
+		return uvm_fail(err, errno, "cannot map %zu bytes: %s", b->len, strerror(errno));
+	}
+	madvise(b->map, b->len, MADV_SEQUENTIAL);
+	b->data = b->map;
+	return 0;
+}
+
+static void blob_unmap(struct blob *b)
+{
+	if (b->map)
+		munmap(b->map, b->len);
+	memset(b, 0, sizeof *b);
+}
+
+/* SHA-256 of a pipe or character device (sev-snp-measure's tests pass /dev/null). */
+static int hash_stream(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *size, struct uvm_err *err)
+{
+	struct uvm_sha256_ctx ctx;
+	uint8_t buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return uvm_fail(err, errno, "cannot open: %s", strerror(errno));
+	uvm_sha256_init(&ctx);
+	*size = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || *size + (uint64_t)n > MAX_STREAM) {
+			int e = n < 0 ? errno : EFBIG;
+			close(fd);
+			return uvm_fail(err, e, "cannot read: %s", n < 0 ? strerror(e) : "more than 4 GiB");
+		}
+		if (n == 0)
+			break;
+		uvm_sha256_update(&ctx, buf, (size_t)n);
+		*size += (uint64_t)n;
+	}
+	close(fd);
+	uvm_sha256_final(&ctx, out);
+	return 0;
+}
+
+static int hash_file(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *size, struct uvm_err *err)
+{
+	struct blob b;
+	int rc = blob_map(path, &b, 0, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		return hash_stream(path, out, size, err);
+	uvm_sha256(b.data ? b.data : (const uint8_t *)"", b.len, out);
+	*size = b.len;
+	blob_unmap(&b);
+	return 0;
+}
+
+/* ------------------------------------------------------------ inputs */
+
+struct inputs {
+	struct blob fw;
+	struct ovmf_info info;
+	uint8_t fw_sha256[UVM_SHA256_LEN];
+	int have_kernel;
+	struct snp_kernel_hashes hashes;
+	uint64_t kernel_size, initrd_size;
+};
+
+static int load_firmware(const char *path, struct inputs *in)
+{
+	struct uvm_err err = {0};
+	if (blob_map(path, &in->fw, 1, &err) != 0)
+		return input_error(path, &err);
+	if (ovmf_parse(in->fw.data, in->fw.len, &in->info, &err) != 0) {
+		blob_unmap(&in->fw);
+		return input_error(path, &err);
+	}
+	return -1;
+}
+
+static int load_kernel(const struct opts *o, struct inputs *in)
+{
+	struct uvm_err err = {0};
+	size_t alen = o->append ? strlen(o->append) : 0;
+	if (!o->kernel)
+		return -1;
+	if (hash_file(o->kernel, in->hashes.kernel, &in->kernel_size, &err))
+		return input_error(o->kernel, &err);
+	if (o->initrd && hash_file(o->initrd, in->hashes.initrd, &in->initrd_size, &err))
+		return input_error(o->initrd, &err);
+	if (!o->initrd)
+		uvm_sha256("", 0, in->hashes.initrd);
+	/* QEMU hashes the command line with its terminating NUL. */
+	uvm_sha256(o->append ? o->append : "", alen + 1, in->hashes.cmdline);
+	in->have_kernel = 1;
+	return -1;
+}
+
+/* ------------------------------------------------------------ explain */
+
+static void explain_step(void *arg, const char *label, const uint8_t *value, size_t len)
+{
+	char hex[2 * SNP_LD_LEN + 1];
+	(void)arg;
+	uvm_hex_encode(value, len, hex);
+	fprintf(stderr, "  %-48s %s\n", label, hex);
+}
+
+static void explain_header(const struct opts *o, const struct inputs *in, const struct snp_request *r)
+{
+	const struct ovmf_info *i = &in->info;
+	fprintf(stderr, "firmware %s: %zu bytes, %zu pages at GPA 0x%llx, AP reset EIP 0x%x\n", o->ovmf,
+		i->size, i->size / OVMF_PAGE_SIZE, (unsigned long long)i->gpa, i->reset_eip);
+	if (i->has_hashes_table)
+		fprintf(stderr, "SEV hashes table: 0x%x (0x%x bytes)\n", i->hashes_base, i->hashes_size);
+	fprintf(stderr, "SEV metadata, %zu sections in table order:\n", i->n_sections);
+	for (size_t k = 0; k < i->n_sections; k++)
+		fprintf(stderr, "  %-18s 0x%x+0x%x\n", ovmf_section_name(i->sections[k].type),
+			i->sections[k].gpa, i->sections[k].size);
+	fprintf(stderr, "vcpus %u, vcpu signature 0x%x, guest features 0x%" PRIx64 ", VMM %s\n", r->vcpus,
+		r->vcpu_sig, r->guest_features, snp_vmm_name(r->vmm));
+	if (o->kernel)
+		fprintf(stderr, "kernel %s (%" PRIu64 " bytes), initrd %s (%" PRIu64 " bytes), append \"%s\"\n",
+			o->kernel, in->kernel_size, o->initrd ? o->initrd : "(none)", in->initrd_size,
+			o->append ? o->append : "");
+	else
+		fprintf(stderr, "no kernel: the SNP_KERNEL_HASHES pages are measured as zero pages\n");
+	fprintf(stderr, "steps (value after each):\n");
+}
+
+/* ------------------------------------------------------------ output */
+
+static void print_digest(const uint8_t ld[SNP_LD_LEN], const struct opts *o)
+{
+	char text[2 * SNP_LD_LEN + 1];
+	if (o->output && strcmp(o->output, "base64") == 0)
+		uvm_base64_encode(ld, SNP_LD_LEN, text);
+	else
+		uvm_hex_encode(ld, SNP_LD_LEN, text);
+	if (o->verbose)
+		printf("Calculated SEV_SNP guest measurement: %s\n", text);
+	else
+		printf("%s\n", text);
+}
+
+/* JSON string; only printable ASCII is accepted by the callers. */
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static int printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static void json_artifact(const char *key, const char *path, uint64_t size, const uint8_t sha[UVM_SHA256_LEN],
+			  int last)
+{
+	char hex[2 * UVM_SHA256_LEN + 1];
+	uvm_hex_encode(sha, UVM_SHA256_LEN, hex);
+	printf("    \"%s\": {\"file\": ", key);
+	json_str(base_name(path));
+	printf(", \"size\": %" PRIu64 ", \"sha256\": \"%s\"}%s\n", size, hex, last ? "" : ",");
+}
+
+static void json_qemu_args(const struct opts *o, unsigned vcpus, const char *cpu)
+{
+	printf("\"qemu_args\": [\"-smp\", \"%u\", \"-cpu\", \"%s\", \"-bios\", ", vcpus, cpu);
+	json_str(base_name(o->ovmf));
+	if (o->kernel) {
+		printf(", \"-kernel\", ");
+		json_str(base_name(o->kernel));
+		if (o->initrd) {
+			printf(", \"-initrd\", ");
+			json_str(base_name(o->initrd));
+		}
+		printf(", \"-append\", ");
+		json_str(o->append ? o->append : "");
+	}
+	printf(", \"-machine\", \"confidential-guest-support=sev0\", \"-object\", "
+	       "\"sev-snp-guest,id=sev0,kernel-hashes=%s\"]", o->kernel ? "on" : "off");
+}
+
+/* The five CPU generations of measurement.json (EPYC as EPYC-v4, what SNP guests use). */
+static const char *const MATRIX_CPUS[] = {"EPYC-v4", "EPYC-Rome", "EPYC-Milan", "EPYC-Genoa", "EPYC-Turin"};
+#define MATRIX_VCPUS 16u
+
+static void json_matrix_cpu(const struct opts *o, const struct inputs *in, const uint8_t base[SNP_LD_LEN],
+			    uint64_t features, const char *cpu, int last_cpu)
+{
+	struct snp_vmsa_hashes vh;
+	uint8_t ld[SNP_LD_LEN];
+	uint32_t sig = 0;
+	char hex[2 * SNP_LD_LEN + 1], b64[4 * SNP_LD_LEN / 3 + 1];
+	snp_cpu_sig_by_name(cpu, &sig);
+	snp_vmsa_hashes(&vh, in->info.reset_eip, features, sig, SNP_VMM_QEMU);
+	memcpy(ld, base, SNP_LD_LEN);
+	/* Each vCPU count extends the previous one's digest by one VMSA page. */
+	for (unsigned n = 1; n <= MATRIX_VCPUS; n++) {
+		snp_ld_update(ld, n == 1 ? vh.bsp : vh.ap, SNP_PAGE_VMSA, SNP_VMSA_GPA);
+		uvm_hex_encode(ld, SNP_LD_LEN, hex);
+		uvm_base64_encode(ld, SNP_LD_LEN, b64);
+		printf("    {\"vcpus\": %u, \"vcpu_type\": \"%s\", \"vcpu_sig\": \"0x%x\", "
+		       "\"guest_features\": \"0x%" PRIx64 "\", \"vmm_type\": \"QEMU\", "
+		       "\"measurement\": {\"hex\": \"%s\", \"base64\": \"%s\"}, ",
+		       n, cpu, sig, features, hex, b64);
+		json_qemu_args(o, n, cpu);
+		printf("}%s\n", last_cpu && n == MATRIX_VCPUS ? "" : ",");
+	}
+}
+
+static void json_matrix(const struct opts *o, const struct inputs *in, const uint8_t fw_ld[SNP_LD_LEN],
+			const uint8_t base[SNP_LD_LEN], uint64_t features)
+{
+	char hex[2 * SNP_LD_LEN + 1];
+	size_t n = sizeof MATRIX_CPUS / sizeof MATRIX_CPUS[0];
+	uvm_hex_encode(fw_ld, SNP_LD_LEN, hex);
+	printf("{\n  \"format\": \"uvm-measurement-matrix/1\",\n  \"mode\": \"snp\",\n");
+	printf("  \"artifacts\": {\n");
+	json_artifact("ovmf", o->ovmf, in->info.size, in->fw_sha256, !o->kernel);
+	if (o->kernel) {
+		json_artifact("kernel", o->kernel, in->kernel_size, in->hashes.kernel, !o->initrd);
+		if (o->initrd)
+			json_artifact("initrd", o->initrd, in->initrd_size, in->hashes.initrd, 1);
+	}
+	printf("  },\n  \"append\": ");
+	if (o->kernel)
+		json_str(o->append ? o->append : "");
+	else
+		printf("null");
+	printf(",\n  \"firmware_digest\": \"%s\",\n  \"measurements\": [\n", hex);
+	for (size_t i = 0; i < n; i++)
+		json_matrix_cpu(o, in, base, features, MATRIX_CPUS[i], i + 1 == n);
+	printf("  ]\n}\n");
+}
+
+/* ------------------------------------------------------------ checks */
+
+static int check_vcpu_sig(const struct opts *o, enum snp_vmm vmm, uint32_t *sig)
+{
+	uint64_t f, m, s, v;
+	int forms = !!o->vcpu_type + !!o->sig_s + !!(o->family_s || o->model_s || o->stepping_s);
+	*sig = 0;
+	if (forms > 1)
+		return usage_error("%s", "give only one of --vcpu-type, --vcpu-sig, --vcpu-family/model/stepping");
+	if (forms == 0)
+		return vmm == SNP_VMM_QEMU ? usage_error("%s", "missing --vcpu-type or --vcpu-sig or "
+							 "--vcpu-family in guest mode 'snp'") : -1;
+	if (o->vcpu_type) {
+		if (snp_cpu_sig_by_name(o->vcpu_type, sig))
+			return usage_error("unknown --vcpu-type '%s' (names as QEMU spells them, e.g. EPYC-v4)",
+					   o->vcpu_type);
+	} else if (o->sig_s) {
+		if (parse_uint(o->sig_s, 0, UINT32_MAX, &v))
+			return usage_error("--vcpu-sig '%s' is not a 32-bit number", o->sig_s);
+		*sig = (uint32_t)v;
+	} else {
+		if (parse_uint(o->family_s, 10, 0x10e, &f) || parse_uint(o->model_s, 10, 255, &m) ||
+		    parse_uint(o->stepping_s, 10, 15, &s))
+			return usage_error("%s", "--vcpu-family (15..270), --vcpu-model (0..255) and "
+					   "--vcpu-stepping (0..15) must all be given, in decimal");
+		*sig = snp_cpu_sig((unsigned)f, (unsigned)m, (unsigned)s);
+	}
+	return -1;
+}
+
+static int check_common(const struct opts *o, struct snp_request *r)
+{
+	uint64_t v = 0x1;
+	if (!o->ovmf)
+		return usage_error("%s", "--ovmf FILE is required");
+	if (o->output && strcmp(o->output, "hex") != 0 && strcmp(o->output, "base64") != 0)
+		return usage_error("--output-format '%s': use hex or base64", o->output);
+	if (o->features_s && parse_uint(o->features_s, 0, UINT64_MAX, &v))
+		return usage_error("--guest-features '%s' is not a 64-bit number", o->features_s);
+	r->guest_features = v;
+	if (o->vmm_s && snp_vmm_parse(o->vmm_s, &r->vmm))
+		return usage_error("unknown --vmm-type '%s' (QEMU, ec2 or gce)", o->vmm_s);
+	if ((o->initrd || (o->append && *o->append)) && !o->kernel)
+		return usage_error("%s", "--initrd and --append need --kernel");
+	if (o->append && strlen(o->append) > MAX_APPEND)
+		return usage_error("%s", "--append is longer than 65536 bytes");
+	return -1;
+}
+
+static int check_single(const struct opts *o, struct snp_request *r, uint8_t *fw_digest)
+{
+	uint64_t v;
+	int rc;
+	if (!o->vcpus_s)
+		return usage_error("%s", "missing --vcpus N in guest mode 'snp'");
+	if (parse_uint(o->vcpus_s, 10, SNP_MAX_VCPUS, &v) || v == 0)
+		return usage_error("--vcpus '%s': give a number from 1 to 4096", o->vcpus_s);
+	r->vcpus = (unsigned)v;
+	if ((rc = check_vcpu_sig(o, r->vmm, &r->vcpu_sig)) >= 0)
+		return rc;
+	if (o->ovmf_hash) {
+		if (uvm_hex_decode(o->ovmf_hash, fw_digest, SNP_LD_LEN))
+			return usage_error("--snp-ovmf-hash '%s' is not 96 hex digits", o->ovmf_hash);
+		r->fw_digest = fw_digest;
+	}
+	return -1;
+}
+
+static int check_matrix(const struct opts *o, const struct snp_request *r)
+{
+	if (o->vcpus_s || o->vcpu_type || o->sig_s || o->family_s || o->model_s || o->stepping_s)
+		return usage_error("%s", "--matrix chooses the vCPU counts and types itself; drop --vcpus/--vcpu-*");
+	if (r->vmm != SNP_VMM_QEMU || o->ovmf_hash || o->explain || o->verbose || o->output)
+		return usage_error("%s", "--matrix cannot be combined with --vmm-type, --snp-ovmf-hash, "
+				   "--explain, -v or --output-format");
+	if (o->append && !printable_ascii(o->append))
+		return usage_error("%s", "--matrix needs an --append of printable ASCII");
+	const char *paths[3] = {o->ovmf, o->kernel, o->initrd};
+	for (int i = 0; i < 3; i++)
+		if (paths[i] && !printable_ascii(base_name(paths[i])))
+			return usage_error("file name '%s' is not printable ASCII", paths[i]);
+	return -1;
+}
+
+/* ------------------------------------------------------------ modes */
+
+static int run_matrix(const struct opts *o, struct inputs *in, const struct snp_request *r)
+{
+	struct uvm_err err = {0};
+	uint8_t fw_ld[SNP_LD_LEN] = {0}, base[SNP_LD_LEN];
+	uvm_sha256(in->fw.data, in->fw.len, in->fw_sha256);
+	snp_ld_firmware(fw_ld, in->fw.data, &in->info, NULL);
+	memcpy(base, fw_ld, sizeof base);
+	if (snp_ld_metadata(base, &in->info, in->have_kernel ? &in->hashes : NULL, SNP_VMM_QEMU, NULL, &err))
+		return input_error(o->ovmf, &err);
+	json_matrix(o, in, fw_ld, base, r->guest_features);
+	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+}
+
+static int run_single(const struct opts *o, struct inputs *in, struct snp_request *r)
+{
+	struct uvm_err err = {0};
+	struct snp_trace trace = {explain_step, NULL};
+	uint8_t ld[SNP_LD_LEN];
+	r->fw = in->fw.data;
+	r->info = &in->info;
+	r->hashes = in->have_kernel ? &in->hashes : NULL;
+	if (o->explain)
+		explain_header(o, in, r);
+	if (snp_measure(r, ld, o->explain ? &trace : NULL, &err))
+		return input_error(o->ovmf, &err);
+	print_digest(ld, o);
+	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+}
+
+static int run_ovmf_hash(const struct opts *o, struct inputs *in)
+{
+	uint8_t ld[SNP_LD_LEN] = {0};
+	char hex[2 * SNP_LD_LEN + 1];
+	snp_ld_firmware(ld, in->fw.data, &in->info, NULL);
+	uvm_hex_encode(ld, SNP_LD_LEN, hex);
+	printf("%s\n", hex);
+	(void)o;
+	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+}
+
+static int check_mode(const struct opts *o, int *ovmf_hash_mode)
+{
+	*ovmf_hash_mode = 0;
+	if (!o->mode)
+		return usage_error("%s", "--mode is required (only 'snp' and 'snp:ovmf-hash' are supported)");
+	if (strcmp(o->mode, "snp:ovmf-hash") == 0 && !o->matrix) {
+		*ovmf_hash_mode = 1;
+		return -1;
+	}
+	if (strcmp(o->mode, "snp") != 0)
+		return usage_error("--mode '%s' is not supported: use snp (or snp:ovmf-hash)", o->mode);
+	return -1;
+}
+
+static int measure(const struct opts *o)
+{
+	struct snp_request r = {.vmm = SNP_VMM_QEMU};
+	struct inputs in;
+	uint8_t fw_digest[SNP_LD_LEN];
+	int rc, hash_mode;
+	memset(&in, 0, sizeof in);
+	if ((rc = check_mode(o, &hash_mode)) >= 0 || (rc = check_common(o, &r)) >= 0)
+		return rc;
+	if (!hash_mode && (rc = o->matrix ? check_matrix(o, &r) : check_single(o, &r, fw_digest)) >= 0)
+		return rc;
+	if ((rc = load_firmware(o->ovmf, &in)) >= 0)
+		return rc;
+	if (hash_mode)
+		rc = run_ovmf_hash(o, &in);
+	else if ((rc = load_kernel(o, &in)) < 0)
+		rc = o->matrix ? run_matrix(o, &in, &r) : run_single(o, &in, &r);
+	blob_unmap(&in.fw);
+	return rc;
+}
+
+static int run(int argc, char **argv)
+{
+	struct opts o = {0};
+	int rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	return measure(&o);
+}
+
+const struct uvm_command uvm_command_measure = {
+	"measure", "predict the SEV-SNP launch measurement (a drop-in for sev-snp-measure)", run};

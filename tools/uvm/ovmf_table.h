@@ -1,0 +1,69 @@
+/* The parts of an OVMF (AMD SEV) firmware image that decide the SNP launch
+ * measurement: the GUID table at the end of the file (the "footer table") and
+ * the SEV metadata it points to. See docs/measure.md for the layout.
+ *
+ * The parser reads only the bytes it is given, checks every offset and length
+ * before reading, and rejects anything it does not understand: a measurement
+ * predicted from a misread table would silently differ from what the PSP
+ * signs, so refusing is always the safer answer. */
+#ifndef UVM_OVMF_TABLE_H
+#define UVM_OVMF_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define OVMF_PAGE_SIZE 4096u
+/* Firmware occupies [4 GiB - size, 4 GiB); anything larger cannot be real. */
+#define OVMF_MAX_SIZE (1024u * 1024u * 1024u)
+#define OVMF_MAX_SECTIONS 64
+
+/* SEV metadata section types (OVMF's OvmfPkg/ResetVector/X64/OvmfSevMetadata.asm). */
+enum ovmf_section_type {
+	OVMF_SECTION_SNP_SEC_MEM = 1,
+	OVMF_SECTION_SNP_SECRETS = 2,
+	OVMF_SECTION_CPUID = 3,
+	OVMF_SECTION_SVSM_CAA = 4,
+	OVMF_SECTION_SNP_KERNEL_HASHES = 0x10,
+};
+
+struct ovmf_section {
+	uint32_t gpa;
+	uint32_t size;
+	uint32_t type; /* enum ovmf_section_type */
+};
+
+struct ovmf_info {
+	uint64_t gpa;           /* where the image is mapped: 4 GiB - size */
+	size_t size;            /* bytes, a multiple of OVMF_PAGE_SIZE */
+	uint32_t reset_eip;     /* SEV-ES reset block: the APs' entry point */
+	int has_hashes_table;   /* SEV hashes table entry present */
+	uint32_t hashes_base;   /* its GPA ... */
+	uint32_t hashes_size;   /* ... and size */
+	int has_kernel_hashes;  /* an SNP_KERNEL_HASHES metadata section exists */
+	size_t n_sections;
+	struct ovmf_section sections[OVMF_MAX_SECTIONS]; /* in table order */
+};
+
+/* Parses and validates firmware image bytes. Returns 0, or -1 with err set
+ * ("what is wrong: why") for: a size that is zero, not page aligned or too
+ * large; no footer table; a malformed table entry; no SEV-ES reset block; no
+ * SEV metadata; a metadata header or section that is out of range, misaligned,
+ * of unknown type, overlapping another section or the image itself. */
+int ovmf_parse(const uint8_t *data, size_t len, struct ovmf_info *out, struct uvm_err *err);
+
+/* The name of a section type ("SNP_SEC_MEM", ...), "UNKNOWN" otherwise. */
+const char *ovmf_section_name(uint32_t type);
+
+/* Checks that a kernel can be measured with this firmware: it has an
+ * SNP_KERNEL_HASHES section of one page and a SEV hashes table that lies in
+ * that page with room for QEMU's table. Returns 0 or -1 with err set. */
+int ovmf_check_kernel_hashes(const struct ovmf_info *info, struct uvm_err *err);
+
+/* GUIDs are stored in the mixed-endian "bytes_le" layout; this converts the
+ * usual text form ("96b582de-1fb2-...") into it. Returns 0, or -1 if the text
+ * is not a GUID. */
+int ovmf_guid_parse(const char *text, uint8_t out[16]);
+
+#endif
