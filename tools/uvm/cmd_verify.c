@@ -1,0 +1,278 @@
+/* uvm verify: decide whether an SNP attestation report comes from genuine,
+ * up-to-date AMD hardware running the expected image under the expected
+ * policy. This file parses the command line; verify_run.c does the work. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "hash.h"
+#include "hex.h"
+#include "verify.h"
+
+static const char usage_text[] =
+	"usage: uvm verify --report FILE --vcek FILE --chain FILE [options]\n"
+	"\n"
+	"Verifies an AMD SEV-SNP attestation report end to end: the certificate chain\n"
+	"(ARK -> ASK/ASVK -> VCEK/VLEK), the report's signature and its binding to the\n"
+	"certificate (TCB, chip id, signing key), then the expectations given below.\n"
+	"\n"
+	"inputs:\n"
+	"  --report FILE        the 1184-byte report, raw or as hex text\n"
+	"  --offset N           the report starts N bytes into FILE (a wrapper format)\n"
+	"  --vcek FILE          the VCEK or VLEK certificate (DER or PEM)\n"
+	"  --chain FILE         PEM bundle: the ASK (or ASVK), then the ARK\n"
+	"  --trust-root FILE    trust this ARK INSTEAD of the pinned AMD roots (test PKI)\n"
+	"  --now TIME           check validity at TIME: unix seconds, YYYY-MM-DD or\n"
+	"                       YYYY-MM-DDTHH:MM:SSZ (default: the current time)\n"
+	"expectations (each is a named check; an omitted one is reported as not requested):\n"
+	"  --measurement HEX    the launch measurement (96 hex digits)\n"
+	"  --measurements FILE  accept any 96-hex-digit measurement in FILE\n"
+	"                       (e.g. out/image/measurement.json)\n"
+	"  --host-data HEX      HOST_DATA (64 hex digits)\n"
+	"  --policy FILE        HOST_DATA must be the SHA-256 of FILE\n"
+	"  --report-data HEX    REPORT_DATA (up to 128 hex digits, zero-padded)\n"
+	"  --min-tcb TCB        minimum reported TCB: 0xRAW or bl=N,tee=N,snp=N,ucode=N[,fmc=N]\n"
+	"  --vmpl N             the VMPL the report was requested at\n"
+	"  --min-guest-svn N    minimum guest SVN\n"
+	"  --id-key-digest HEX  the ID key digest (96 hex digits)\n"
+	"  --allow-debug        accept a policy that allows debugging (rejected otherwise)\n"
+	"  --allow-migration-agent  accept a policy that allows a migration agent\n"
+	"  --deny-smt           reject a policy that allows SMT\n"
+	"output:\n"
+	"  --json               every check's name, expected, actual and result as JSON\n"
+	"\n"
+	"exit status: 0 every check passed; 1 a check failed (the report is not\n"
+	"acceptable); 2 usage error; 3 an input is unreadable or malformed.\n";
+
+enum {
+	O_REPORT = 256, O_OFFSET, O_VCEK, O_CHAIN, O_TRUST_ROOT, O_NOW, O_MEASUREMENT,
+	O_MEASUREMENTS, O_HOST_DATA, O_POLICY, O_REPORT_DATA, O_MIN_TCB, O_VMPL, O_MIN_SVN,
+	O_ID_KEY, O_ALLOW_DEBUG, O_ALLOW_MA, O_DENY_SMT, O_JSON, O_HELP,
+};
+
+static const struct option long_opts[] = {
+	{"report", required_argument, NULL, O_REPORT},
+	{"offset", required_argument, NULL, O_OFFSET},
+	{"vcek", required_argument, NULL, O_VCEK},
+	{"chain", required_argument, NULL, O_CHAIN},
+	{"trust-root", required_argument, NULL, O_TRUST_ROOT},
+	{"now", required_argument, NULL, O_NOW},
+	{"measurement", required_argument, NULL, O_MEASUREMENT},
+	{"measurements", required_argument, NULL, O_MEASUREMENTS},
+	{"host-data", required_argument, NULL, O_HOST_DATA},
+	{"policy", required_argument, NULL, O_POLICY},
+	{"report-data", required_argument, NULL, O_REPORT_DATA},
+	{"min-tcb", required_argument, NULL, O_MIN_TCB},
+	{"vmpl", required_argument, NULL, O_VMPL},
+	{"min-guest-svn", required_argument, NULL, O_MIN_SVN},
+	{"id-key-digest", required_argument, NULL, O_ID_KEY},
+	{"allow-debug", no_argument, NULL, O_ALLOW_DEBUG},
+	{"allow-migration-agent", no_argument, NULL, O_ALLOW_MA},
+	{"deny-smt", no_argument, NULL, O_DENY_SMT},
+	{"json", no_argument, NULL, O_JSON},
+	{"help", no_argument, NULL, O_HELP},
+	{NULL, 0, NULL, 0},
+};
+
+struct cli {
+	struct verify_opts o;
+	bool json;
+	const char *policy_path; /* hashed after parsing: it is a file */
+};
+
+static int bad(const char *opt, const char *value, const char *want)
+{
+	fprintf(stderr, "uvm verify: %s '%s': want %s (see 'uvm verify --help')\n", opt, value,
+		want);
+	return -1;
+}
+
+static int parse_u32(const char *opt, const char *text, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 0);
+	if (errno || *end || end == text || text[0] == '-' || v > UINT32_MAX)
+		return bad(opt, text, "a number from 0 to 4294967295");
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_hex(const char *opt, const char *text, uint8_t *out, size_t len)
+{
+	if (uvm_hex_decode(text, out, len) != 0) {
+		char want[64];
+		snprintf(want, sizeof want, "exactly %zu hex digits", 2 * len);
+		return bad(opt, text, want);
+	}
+	return 0;
+}
+
+/* REPORT_DATA is often a short nonce: accept fewer digits, zero-padded. */
+static int parse_report_data(const char *text, uint8_t out[SNP_REPORT_DATA_LEN])
+{
+	size_t n = strlen(text);
+	char padded[2 * SNP_REPORT_DATA_LEN + 1];
+	if (n == 0 || n > 2 * SNP_REPORT_DATA_LEN || n % 2)
+		return bad("--report-data", text, "an even number of hex digits, at most 128");
+	memset(padded, '0', 2 * SNP_REPORT_DATA_LEN);
+	memcpy(padded, text, n);
+	padded[2 * SNP_REPORT_DATA_LEN] = '\0';
+	return parse_hex("--report-data", padded, out, SNP_REPORT_DATA_LEN);
+}
+
+static int parse_offset(const char *text, struct verify_opts *o)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 0);
+	if (errno || *end || end == text || text[0] == '-' || v > (1u << 20))
+		return bad("--offset", text, "a byte offset from 0 to 1048576");
+	o->offset = (size_t)v;
+	o->have_offset = true;
+	return 0;
+}
+
+static int parse_measurement(const char *text, struct verify_opts *o)
+{
+	if (parse_hex("--measurement", text, o->measurements[0], SNP_MEASUREMENT_LEN) != 0)
+		return -1;
+	o->n_measurements = 1;
+	o->measurement_source = "--measurement";
+	return 0;
+}
+
+static int parse_host_data(const char *text, struct verify_opts *o)
+{
+	if (parse_hex("--host-data", text, o->host_data, SNP_HOST_DATA_LEN) != 0)
+		return -1;
+	o->have_host_data = true;
+	o->host_data_source = "--host-data";
+	return 0;
+}
+
+static int parse_option(int c, const char *arg, struct cli *cli)
+{
+	struct verify_opts *o = &cli->o;
+	switch (c) {
+	case O_REPORT: o->report_path = arg; return 0;
+	case O_OFFSET: return parse_offset(arg, o);
+	case O_VCEK: o->vcek_path = arg; return 0;
+	case O_CHAIN: o->chain_path = arg; return 0;
+	case O_TRUST_ROOT: o->trust_root_path = arg; return 0;
+	case O_NOW:
+		return verify_parse_time(arg, &o->now) == 0
+			       ? 0 : bad("--now", arg, "unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+	case O_MEASUREMENT: return parse_measurement(arg, o);
+	case O_MEASUREMENTS: o->measurement_source = arg; return 0; /* loaded after parsing */
+	case O_HOST_DATA: return parse_host_data(arg, o);
+	case O_POLICY: cli->policy_path = arg; return 0;
+	case O_REPORT_DATA:
+		o->have_report_data = true;
+		return parse_report_data(arg, o->report_data);
+	case O_MIN_TCB:
+		return verify_parse_min_tcb(arg, o) == 0
+			       ? 0 : bad("--min-tcb", arg, "0xRAW or bl=N,tee=N,snp=N,ucode=N[,fmc=N]");
+	case O_VMPL: o->have_vmpl = true; return parse_u32("--vmpl", arg, &o->vmpl);
+	case O_MIN_SVN:
+		o->have_min_guest_svn = true;
+		return parse_u32("--min-guest-svn", arg, &o->min_guest_svn);
+	case O_ID_KEY:
+		o->have_id_key_digest = true;
+		return parse_hex("--id-key-digest", arg, o->id_key_digest, SNP_KEY_DIGEST_LEN);
+	case O_ALLOW_DEBUG: o->allow_debug = true; return 0;
+	case O_ALLOW_MA: o->allow_migration_agent = true; return 0;
+	case O_DENY_SMT: o->deny_smt = true; return 0;
+	case O_JSON: cli->json = true; return 0;
+	default: return -1;
+	}
+}
+
+static int check_combination(const struct cli *cli, bool measurements_file)
+{
+	const struct verify_opts *o = &cli->o;
+	const char *missing = !o->report_path ? "--report" : !o->vcek_path ? "--vcek"
+			      : !o->chain_path ? "--chain" : NULL;
+	if (missing) {
+		fprintf(stderr, "uvm verify: %s is required (see 'uvm verify --help')\n", missing);
+		return -1;
+	}
+	if (measurements_file && o->n_measurements) {
+		fprintf(stderr, "uvm verify: give --measurement or --measurements, not both\n");
+		return -1;
+	}
+	if (cli->policy_path && o->have_host_data) {
+		fprintf(stderr, "uvm verify: give --host-data or --policy, not both\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 0, VERIFY_EXIT_USAGE or, with --help, -1 (exit 0). */
+static int parse_args(int argc, char **argv, struct cli *cli, const char **measurements)
+{
+	int c;
+	optind = 0; /* re-entrant: the unit tests call run() more than once */
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (c == O_HELP) {
+			fputs(usage_text, stdout);
+			return -1;
+		}
+		if (c == O_MEASUREMENTS)
+			*measurements = optarg;
+		if (c == '?' || parse_option(c, optarg, cli) != 0)
+			return VERIFY_EXIT_USAGE;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "uvm verify: unexpected argument '%s'\n", argv[optind]);
+		return VERIFY_EXIT_USAGE;
+	}
+	return check_combination(cli, *measurements != NULL) == 0 ? 0 : VERIFY_EXIT_USAGE;
+}
+
+/* Files named by expectations are read after parsing: their errors are
+ * input errors (exit 3), not usage errors. */
+static int load_expectation_files(struct cli *cli, const char *measurements, struct uvm_err *err)
+{
+	if (measurements && verify_load_measurements(measurements, &cli->o, err) != 0)
+		return -1;
+	if (cli->policy_path) {
+		uint8_t *data;
+		size_t len;
+		if (verify_read_file(cli->policy_path, 16u << 20, &data, &len, err) != 0)
+			return uvm_wrap(err, "reading --policy");
+		uvm_sha256(data, len, cli->o.host_data);
+		free(data);
+		cli->o.have_host_data = true;
+		cli->o.host_data_source = "SHA-256 of --policy";
+	}
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	static struct cli cli; /* large (the measurement list): not on the stack */
+	static struct verify_results res;
+	const char *measurements = NULL;
+	struct uvm_err err = {0};
+	memset(&cli, 0, sizeof cli);
+	cli.o.now = time(NULL);
+	int rc = parse_args(argc, argv, &cli, &measurements);
+	if (rc != 0)
+		return rc < 0 ? 0 : rc;
+	if (load_expectation_files(&cli, measurements, &err) != 0 ||
+	    verify_run(&cli.o, &res, &err) != 0) {
+		fprintf(stderr, "uvm verify: %s\n", err.msg);
+		return VERIFY_EXIT_INPUT;
+	}
+	if (cli.json)
+		verify_print_json(stdout, cli.o.report_path, &res);
+	else
+		verify_print_text(stdout, cli.o.report_path, &res);
+	return verify_exit_code(&res);
+}
+
+const struct uvm_command uvm_command_verify = {
+	"verify", "verify an SNP attestation report: chain, signature, expectations", run};
