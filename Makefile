@@ -79,14 +79,6 @@ $(OUT)/asan/bin/uvm: $(call asan_obj,tools/uvm/main.c) $(OUT)/asan/libuvm.a
 	@mkdir -p $(@D)
 	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(HOST_LDLIBS)
 
-$(OUT)/host/mkinitrd: tools/mkinitrd.c $(HEADERS)
-	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) $< -o $@
-
-$(OUT)/asan/bin/mkinitrd: tools/mkinitrd.c $(HEADERS)
-	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) $< -o $@
-
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libuvm.a $(HEADERS)
 	@mkdir -p $(@D)
@@ -107,7 +99,7 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(HEADERS) $(OUT)/gen/uvm_command
 KHEADERS   := $(OUT)/kheaders
 OPENSSL    := $(OUT)/openssl
 GUEST_CC   := musl-gcc
-GUEST_CFLAGS := $(COMMON_FLAGS) -Os -static -isystem $(KHEADERS)/include -isystem $(OPENSSL)/include \
+GUEST_CFLAGS := $(COMMON_FLAGS) -Iagent -Iinit -Os -static -isystem $(KHEADERS)/include -isystem $(OPENSSL)/include \
 	-fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections
 GUEST_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=sha1
 GUEST_LDLIBS  := $(OPENSSL)/lib/libcrypto.a
@@ -149,12 +141,13 @@ $(OUT)/image/bzImage: kernel-config/uvm.config tools/build/kernel.sh tools/build
 $(OUT)/image/OVMF.amdsev.fd: ovmf/pin.sh tools/build/common.sh | deps
 	bash ovmf/fetch.sh $(OUT)/image
 
-$(OUT)/image/initrd: rootfs/initrd.list $(OUT)/guest/init $(OUT)/host/mkinitrd
-	$(OUT)/host/mkinitrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest/init -o $@
-
-$(OUT)/image-test/initrd: rootfs/initrd.list $(OUT)/guest-test/init $(OUT)/host/mkinitrd
+$(OUT)/image/initrd: rootfs/initrd.list $(OUT)/guest/init $(OUT)/bin/uvm
 	@mkdir -p $(@D)
-	$(OUT)/host/mkinitrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest-test/init -o $@
+	$(OUT)/bin/uvm initrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest/init -o $@
+
+$(OUT)/image-test/initrd: rootfs/initrd.list $(OUT)/guest-test/init $(OUT)/bin/uvm
+	@mkdir -p $(@D)
+	$(OUT)/bin/uvm initrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest-test/init -o $@
 
 $(OUT)/image-test/%: $(OUT)/image/%
 	@mkdir -p $(@D)
@@ -171,13 +164,13 @@ $(OUT)/image-test/manifest.json: $(addprefix $(OUT)/image-test/,$(IMAGE_FILES)) 
 all: image image-test host
 image: $(OUT)/image/manifest.json
 image-test: $(OUT)/image-test/manifest.json
-host: $(OUT)/bin/uvm $(OUT)/host/mkinitrd
+host: $(OUT)/bin/uvm
 
 deps:
 	@bash tools/build/deps.sh
 
 # ------------------------------------------------------------ tests
-unit: $(UNIT_BINS) $(OUT)/asan/bin/uvm $(OUT)/asan/bin/mkinitrd | deps
+unit: $(UNIT_BINS) $(OUT)/asan/bin/uvm | deps
 fuzz-bins: $(FUZZ_BINS)
 
 test: deps all unit fuzz-bins

@@ -1,0 +1,134 @@
+#include "channel.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+#include "file_util.h"
+
+/* /sys/class/virtio-ports/vportNpM/name holds the name the VMM gave the port;
+ * the device node is /dev/vportNpM (devtmpfs). */
+static int find_serial_port(char *dev, size_t size)
+{
+	DIR *d = opendir("/sys/class/virtio-ports");
+	struct dirent *e;
+	int found = 0;
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char path[300];
+		struct file_buf name;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
+		if (file_read_all(path, 256, &name, NULL) != 0)
+			continue;
+		if (name.len > 0 && name.data[name.len - 1] == '\n')
+			name.data[--name.len] = '\0';
+		if (strcmp(name.data, UVM_SERIAL_PORT_NAME) == 0) {
+			snprintf(dev, size, "/dev/%.200s", e->d_name);
+			found = 1;
+		}
+		file_buf_free(&name);
+	}
+	closedir(d);
+	return found;
+}
+
+static int open_vsock(struct channel *ch, struct uvm_err *err)
+{
+	struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
+				   .svm_port = UVM_VSOCK_PORT};
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return uvm_fail(err, errno, "no virtio-serial port '%s' and no vsock (%s): the host has no way to talk to this guest",
+				UVM_SERIAL_PORT_NAME, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 1) != 0) {
+		int e = errno;
+		close(fd);
+		return uvm_fail(err, e, "vsock port %d: %s", UVM_VSOCK_PORT, strerror(e));
+	}
+	ch->kind = CHANNEL_VSOCK;
+	ch->listen_fd = fd;
+	ch->fd = -1;
+	snprintf(ch->desc, sizeof ch->desc, "vsock:%d", UVM_VSOCK_PORT);
+	return 0;
+}
+
+int channel_open(struct channel *ch, struct uvm_err *err)
+{
+	char dev[256];
+	memset(ch, 0, sizeof *ch);
+	ch->listen_fd = -1;
+	ch->fd = -1;
+	if (!find_serial_port(dev, sizeof dev))
+		return open_vsock(ch, err);
+	ch->kind = CHANNEL_SERIAL;
+	ch->fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (ch->fd < 0)
+		return uvm_fail(err, errno, "cannot open %s (virtio-serial '%s'): %s", dev,
+				UVM_SERIAL_PORT_NAME, strerror(errno));
+	snprintf(ch->desc, sizeof ch->desc, "%.63s", dev);
+	return 0;
+}
+
+int channel_poll_fd(const struct channel *ch, short *events)
+{
+	*events = POLLIN;
+	if (ch->kind == CHANNEL_VSOCK && ch->fd < 0)
+		return ch->listen_fd;
+	return ch->fd;
+}
+
+int channel_ready(struct channel *ch, short revents)
+{
+	if (ch->kind == CHANNEL_VSOCK && ch->fd < 0) {
+		if (revents & POLLIN)
+			ch->fd = accept4(ch->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		return 0;
+	}
+	if (revents & POLLIN)
+		return 1;
+	if (revents & (POLLHUP | POLLERR))
+		channel_disconnect(ch);
+	return 0;
+}
+
+void channel_disconnect(struct channel *ch)
+{
+	if (ch->kind == CHANNEL_VSOCK && ch->fd >= 0) {
+		close(ch->fd);
+		ch->fd = -1;
+	}
+	/* virtio-serial: the port stays open; poll reports POLLHUP until the host
+	 * reconnects, so the caller waits a little before polling again. */
+}
+
+int channel_write_all(struct channel *ch, const void *buf, size_t len, int timeout_ms)
+{
+	const char *p = buf;
+	while (len > 0) {
+		if (ch->fd < 0)
+			return -1;
+		ssize_t n = write(ch->fd, p, len);
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -1;
+		struct pollfd pfd = {.fd = ch->fd, .events = POLLOUT};
+		if (poll(&pfd, 1, timeout_ms) <= 0 || (pfd.revents & (POLLHUP | POLLERR)))
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,31 @@
+/* The table of requests the host may send. An op not listed here is answered
+ * with "unknown_op"; nothing is reachable from the host but these. */
+#include "ops.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct op_def ops[] = {
+	{"ping", op_ping, 0},
+	{"status", op_status, 0},
+	{"shutdown", op_shutdown, 0},
+};
+
+const struct op_def *op_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strlen(ops[i].name) == len && memcmp(ops[i].name, name, len) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+int op_fail(struct op_error *e, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+	e->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(e->err.msg, sizeof e->err.msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}

@@ -1,0 +1,42 @@
+/* One entry per request the host may send ("op"), each in its own file
+ * group (ops_*.c). The dispatcher (agent.c) handles framing, JSON, the "no
+ * policy" gate and the response envelope; a handler only does its op. */
+#ifndef UVM_AGENT_OPS_H
+#define UVM_AGENT_OPS_H
+
+#include "agent.h"
+#include "json.h"
+
+/* Error kinds in responses (docs/protocol.md). */
+#define OP_ERR_MALFORMED "malformed"   /* bad frame, JSON or arguments */
+#define OP_ERR_UNKNOWN "unknown_op"
+#define OP_ERR_DENIED "denied"         /* the policy (or its absence) said no */
+#define OP_ERR_FAILED "failed"         /* allowed, but performing it failed */
+
+struct op_error {
+	const char *kind;
+	struct uvm_err err;
+	char *reason_json;  /* optional structured reason (malloc'ed JSON object) */
+};
+
+/* Fills e and returns -1. */
+int op_fail(struct op_error *e, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+typedef int (*op_handler)(struct agent *a, const struct json_value *args, struct json_writer *result,
+			  struct op_error *e);
+
+struct op_def {
+	const char *name;
+	op_handler handler;
+	int needs_policy;   /* denied with "no policy" until a policy is bound */
+};
+
+const struct op_def *op_find(const char *name, size_t len);
+
+/* ops_basic.c */
+int op_ping(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_status(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_shutdown(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+
+#endif

@@ -1,0 +1,40 @@
+/* Requests that need no policy: liveness, status, and an orderly power-off
+ * (harmless to allow: the host can stop the VM at any time anyway). */
+#include "ops.h"
+
+int op_ping(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+{
+	(void)a;
+	(void)args;
+	(void)e;
+	json_w_obj(w);
+	json_w_key(w, "pong");
+	json_w_bool(w, 1);
+	json_w_end(w);
+	return 0;
+}
+
+int op_status(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+{
+	(void)args;
+	(void)e;
+	json_w_obj(w);
+	json_w_key(w, "channel");
+	json_w_cstr(w, a->ch.desc);
+	json_w_key(w, "requests");
+	json_w_uint(w, a->requests);
+	json_w_end(w);
+	return 0;
+}
+
+int op_shutdown(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+{
+	(void)args;
+	(void)e;
+	a->shutdown_requested = 1;
+	json_w_obj(w);
+	json_w_key(w, "powering_off");
+	json_w_bool(w, 1);
+	json_w_end(w);
+	return 0;
+}

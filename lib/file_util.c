@@ -1,0 +1,83 @@
+#include "file_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int file_read_all(const char *path, size_t max, struct file_buf *out, struct uvm_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	out->data = NULL;
+	out->len = 0;
+	if (fd < 0)
+		return uvm_fail(err, errno, "cannot open %s: %s", path, strerror(errno));
+	size_t cap = 4096;
+	char *buf = malloc(cap + 1);
+	size_t len = 0;
+	for (;;) {
+		if (!buf) {
+			close(fd);
+			return uvm_fail(err, ENOMEM, "out of memory reading %s", path);
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return uvm_fail(err, e, "reading %s failed: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			free(buf);
+			close(fd);
+			return uvm_fail(err, EFBIG, "%s is larger than the limit of %zu bytes", path, max);
+		}
+		if (len == cap) {
+			cap *= 2;
+			char *bigger = realloc(buf, cap + 1);
+			if (!bigger)
+				free(buf);
+			buf = bigger;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	out->data = buf;
+	out->len = len;
+	return 0;
+}
+
+void file_buf_free(struct file_buf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = 0;
+}
+
+int file_write_atomic(const char *path, file_writer_fn fn, void *ctx, struct uvm_err *err)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
+		return uvm_fail(err, ENAMETOOLONG, "path too long: %s", path);
+	FILE *f = fopen(tmp, "wb");
+	if (!f)
+		return uvm_fail(err, errno, "cannot create %s: %s", tmp, strerror(errno));
+	int rc = fn(f, ctx, err);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		if (rc == 0)
+			rc = uvm_fail(err, errno, "writing %s failed: %s", tmp, strerror(errno));
+	}
+	if (fclose(f) != 0 && rc == 0)
+		rc = uvm_fail(err, errno, "closing %s failed: %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = uvm_fail(err, errno, "renaming %s to %s failed: %s", tmp, path, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	return rc;
+}

@@ -1,0 +1,26 @@
+/* Whole-file reads with a size bound, and atomic writes (temp file + rename)
+ * so a failed build step never leaves a half-written artifact behind. */
+#ifndef UVM_FILE_UTIL_H
+#define UVM_FILE_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+
+struct file_buf {
+	char *data;  /* len bytes plus a terminating NUL (for text parsers) */
+	size_t len;
+};
+
+/* Reads a regular file (or a pseudo-file such as /proc/cmdline) of at most
+ * max bytes; a larger file is an error, never silently truncated. */
+int file_read_all(const char *path, size_t max, struct file_buf *out, struct uvm_err *err);
+void file_buf_free(struct file_buf *buf);
+
+/* Calls fn with a stream on PATH.tmp; renames it over PATH only if fn returned
+ * 0 and every write reached the disk. */
+typedef int (*file_writer_fn)(FILE *f, void *ctx, struct uvm_err *err);
+int file_write_atomic(const char *path, file_writer_fn fn, void *ctx, struct uvm_err *err);
+
+#endif
