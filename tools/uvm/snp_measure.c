@@ -286,8 +286,7 @@ void snp_ld_vmsas(uint8_t ld[SNP_LD_LEN], unsigned vcpus, const struct snp_vmsa_
 		  const struct snp_trace *trace)
 {
 	trace_step(trace, vh->bsp, SNP_LD_LEN, "SHA-384 of the BSP VMSA");
-	if (vcpus > 1)
-		trace_step(trace, vh->ap, SNP_LD_LEN, "SHA-384 of an AP VMSA");
+	trace_step(trace, vh->ap, SNP_LD_LEN, "SHA-384 of an AP VMSA%s", vcpus > 1 ? "" : " (none measured)");
 	for (unsigned i = 0; i < vcpus; i++) {
 		snp_ld_update(ld, i == 0 ? vh->bsp : vh->ap, SNP_PAGE_VMSA, SNP_VMSA_GPA);
 		trace_step(trace, ld, SNP_LD_LEN, "after vCPU %u VMSA (%s)", i, i == 0 ? "BSP" : "AP");
