@@ -28,6 +28,8 @@ export SOURCE_DATE_EPOCH
 # The kernel command line the image is meant to boot with (it is measured).
 KERNEL_CMDLINE := console=ttyS0 panic=-1
 PYTHON    := /usr/bin/python3
+# `make V=1` shows full compiler command lines.
+Q := $(if $(V),,@)
 
 # ---------------------------------------------------------------- sources
 LIB_SRCS   := $(sort $(wildcard lib/*.c))
@@ -58,11 +60,13 @@ $(OUT)/gen/uvm_commands.h: $(wildcard tools/uvm/cmd_*.c) Makefile
 
 $(OUT)/host/obj/%.o: %.c $(HEADERS) $(OUT)/gen/uvm_commands.h
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
+	@printf "  %-8s %s\n" CC $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -c $< -o $@
 
 $(OUT)/asan/obj/%.o: %.c $(HEADERS) $(OUT)/gen/uvm_commands.h
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+	@printf "  %-8s %s\n" CC $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
 $(OUT)/host/libuvm.a: $(call host_obj,$(LIB_SRCS) $(filter-out tools/uvm/main.c,$(UVM_SRCS)))
 	@rm -f $@; ar rcsD $@ $^
@@ -72,17 +76,20 @@ $(OUT)/asan/libuvm.a: $(call asan_obj,$(LIB_SRCS) $(filter-out tools/uvm/main.c,
 
 $(OUT)/bin/uvm: $(call host_obj,tools/uvm/main.c) $(OUT)/host/libuvm.a
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) $^ -o $@ $(HOST_LDLIBS)
+	@printf "  %-8s %s\n" CC $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $^ -o $@ $(HOST_LDLIBS)
 
 # The same CLI under ASan/UBSan, for the tests that drive it.
 $(OUT)/asan/bin/uvm: $(call asan_obj,tools/uvm/main.c) $(OUT)/asan/libuvm.a
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(HOST_LDLIBS)
+	@printf "  %-8s %s\n" CC $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) $^ -o $@ $(HOST_LDLIBS)
 
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libuvm.a $(HEADERS)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) $< $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
+	@printf "  %-8s %s\n" CC $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) $< $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
 
 # ------------------------------------------------------ fuzzing (libFuzzer)
 FUZZ_CC    := clang
@@ -91,7 +98,8 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB_SRCS := $(LIB_SRCS) $(filter-out tools/uvm/main.c,$(UVM_SRCS))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(HEADERS) $(OUT)/gen/uvm_commands.h
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRCS) -o $@ $(HOST_LDLIBS)
+	@printf "  %-8s %s\n" FUZZ $@
+	$(Q)$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRCS) -o $@ $(HOST_LDLIBS)
 
 # ------------------------------------------------------------ guest build
 # Static musl; kernel uapi headers from the pinned kernel source (musl-gcc has
@@ -121,24 +129,28 @@ TESTONLY_SRCS := $(sort $(wildcard init/test-flavour/*.c))
 
 $(OUT)/guest/obj/%.o: %.c $(GUEST_DEPS)
 	@mkdir -p $(@D)
-	$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
+	@printf "  %-8s %s\n" CC-MUSL $@
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -c $< -o $@
 
 $(OUT)/guest-test/obj/%.o: %.c $(GUEST_DEPS)
 	@mkdir -p $(@D)
-	$(GUEST_CC) $(GUEST_CFLAGS) -DUVM_TEST_FLAVOUR -c $< -o $@
+	@printf "  %-8s %s\n" CC-MUSL $@
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) -DUVM_TEST_FLAVOUR -c $< -o $@
 
 $(OUT)/guest/init: $(patsubst %.c,$(OUT)/guest/obj/%.o,$(GUEST_SRCS) $(LIB_SRCS))
-	$(GUEST_CC) $(GUEST_LDFLAGS) $^ -o $@ $(GUEST_LDLIBS)
+	@printf "  %-8s %s\n" CC-MUSL $@
+	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) $^ -o $@ $(GUEST_LDLIBS)
 
 $(OUT)/guest-test/init: $(patsubst %.c,$(OUT)/guest-test/obj/%.o,$(GUEST_SRCS) $(TESTONLY_SRCS) $(LIB_SRCS))
-	$(GUEST_CC) $(GUEST_LDFLAGS) $^ -o $@ $(GUEST_LDLIBS)
+	@printf "  %-8s %s\n" CC-MUSL $@
+	$(Q)$(GUEST_CC) $(GUEST_LDFLAGS) $^ -o $@ $(GUEST_LDLIBS)
 
 # ------------------------------------------------------------ image
 # The kernel and OVMF are shared by both flavours; only the initrd differs.
 $(OUT)/image/bzImage: kernel-config/uvm.config tools/build/kernel.sh tools/build/common.sh tools/build/pins.sh | deps
 	bash tools/build/kernel.sh image $(OUT)/image
 
-$(OUT)/image/OVMF.amdsev.fd: ovmf/pin.sh tools/build/common.sh | deps
+$(OUT)/image/OVMF.amdsev.fd: ovmf/pin.sh ovmf/fetch.sh tools/build/common.sh | deps
 	bash ovmf/fetch.sh $(OUT)/image
 
 $(OUT)/image/initrd: rootfs/initrd.list $(OUT)/guest/init $(OUT)/bin/uvm
@@ -154,11 +166,11 @@ $(OUT)/image-test/%: $(OUT)/image/%
 	cp $< $@
 
 IMAGE_FILES := bzImage initrd OVMF.amdsev.fd
-$(OUT)/image/manifest.json: $(addprefix $(OUT)/image/,$(IMAGE_FILES)) tools/build/manifest.sh
-	bash tools/build/manifest.sh $(OUT)/image prod "$(KERNEL_CMDLINE)" > $@
+$(OUT)/image/manifest.json: $(addprefix $(OUT)/image/,$(IMAGE_FILES)) tools/build/manifest.py tools/build/pins.sh ovmf/pin.sh
+	$(PYTHON) tools/build/manifest.py $(OUT)/image production "$(KERNEL_CMDLINE)" $(OUT)/guest/init > $@
 
-$(OUT)/image-test/manifest.json: $(addprefix $(OUT)/image-test/,$(IMAGE_FILES)) tools/build/manifest.sh
-	bash tools/build/manifest.sh $(OUT)/image-test test "$(KERNEL_CMDLINE)" > $@
+$(OUT)/image-test/manifest.json: $(addprefix $(OUT)/image-test/,$(IMAGE_FILES)) tools/build/manifest.py tools/build/pins.sh ovmf/pin.sh
+	$(PYTHON) tools/build/manifest.py $(OUT)/image-test test "$(KERNEL_CMDLINE)" $(OUT)/guest-test/init > $@
 
 .PHONY: all image image-test host deps test unit fuzz fuzz-smoke demo repro-check clean
 all: image image-test host

@@ -1,0 +1,34 @@
+"""out/image*/manifest.json describes exactly the artifacts on disk and the
+pinned inputs, and says which kernel command line the image boots with."""
+import hashlib
+import json
+import os
+
+import pytest
+
+
+@pytest.mark.parametrize("image_dir,flavour", [("out/image", "production"), ("out/image-test", "test")])
+def test_manifest_matches_artifacts(image_dir, flavour):
+    with open(os.path.join(image_dir, "manifest.json")) as f:
+        m = json.load(f)
+    assert m["flavour"] == flavour
+    assert m["kernel_cmdline"] == os.environ.get("KERNEL_CMDLINE", "console=ttyS0 panic=-1")
+    for name in ("bzImage", "initrd", "OVMF.amdsev.fd"):
+        path = os.path.join(image_dir, name)
+        with open(path, "rb") as f:
+            data = f.read()
+        assert m["artifacts"][name] == {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    inputs = m["inputs"]
+    assert inputs["ovmf"]["fd_sha256"] == m["artifacts"]["OVMF.amdsev.fd"]["sha256"]
+    for key in ("linux", "openssl", "ovmf", "busybox", "toolchain", "source_date_epoch"):
+        assert key in inputs, f"manifest lacks pinned input {key}"
+    assert len(inputs["linux"]["tarball_sha256"]) == 64
+    assert len(inputs["openssl"]["orig_sha256"]) == 64
+
+
+def test_flavours_share_kernel_and_firmware_but_not_initrd():
+    prod = json.load(open("out/image/manifest.json"))["artifacts"]
+    test = json.load(open("out/image-test/manifest.json"))["artifacts"]
+    assert prod["bzImage"] == test["bzImage"]
+    assert prod["OVMF.amdsev.fd"] == test["OVMF.amdsev.fd"]
+    assert prod["initrd"]["sha256"] != test["initrd"]["sha256"]
