@@ -1,0 +1,444 @@
+/* uvm verify on real AMD-signed reports and on the test flavour's simulated
+ * PSP: each verifies with the right chain and fails, with the failing check
+ * named, on a flipped byte, a wrong chain, a wrong expectation, a debug
+ * policy, an expired certificate; the CLI's exit codes are as documented.
+ * Run from the repository root (reads tests/data/snp/ and tests/pki/). */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../init/test-flavour/sim_psp_sign.c"
+#include "check.h"
+#include "command.h"
+#include "hash.h"
+#include "hex.h"
+#include "snp_report.h"
+#include "verify.h"
+#include "verify_cert.h"
+
+#define D "tests/data/snp/"
+#define PKI "tests/pki/"
+#define GSG D "gsg_milan_v2_report.bin"
+#define GSG_VCEK D "gsg_milan_v2_vcek.der"
+#define MILAN D "gsg_ask_ark_milan.pem"
+#define VIRTEE D "virtee_milan_v2_report.hex"
+#define VIRTEE_VCEK D "virtee_milan_v2_vcek.der"
+#define GSG_MEASUREMENT \
+	"b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01"
+#define NOW_2026 "2026-06-01"
+
+extern const struct uvm_command uvm_command_verify;
+
+static char tmpdir[] = "/tmp/test_verify.XXXXXX";
+static char output[1 << 16]; /* stdout+stderr of the last run_cli */
+
+/* One stable path per file name (callers keep the pointers). */
+static const char *tmp_path(const char *name)
+{
+	static char path[16][256];
+	for (size_t i = 0; i < 16; i++) {
+		if (path[i][0] == '\0')
+			snprintf(path[i], sizeof path[i], "%s/%s", tmpdir, name);
+		const char *slash = strrchr(path[i], '/');
+		if (slash && strcmp(slash + 1, name) == 0)
+			return path[i];
+	}
+	abort(); /* more than 16 temporary files: raise the limit */
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len) {
+		perror(path);
+		exit(2);
+	}
+	fclose(f);
+}
+
+/* Runs `uvm verify ARGS...` in-process, capturing its output. */
+static int run_cli(const char *first, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+	argv[argc++] = (char *)"verify";
+	va_start(ap, first);
+	for (const char *a = first; a && argc < 63; a = va_arg(ap, const char *))
+		argv[argc++] = (char *)a;
+	va_end(ap);
+	argv[argc] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	int saved_out = dup(1), saved_err = dup(2);
+	int fd = open(tmp_path("out.txt"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	int rc = uvm_command_verify.run(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	ssize_t n = pread(fd, output, sizeof output - 1, 0);
+	output[n > 0 ? n : 0] = '\0';
+	close(fd);
+	return rc;
+}
+
+static void base_opts(struct verify_opts *o, const char *report, const char *vcek,
+		      const char *chain)
+{
+	memset(o, 0, sizeof *o);
+	o->report_path = report;
+	o->vcek_path = vcek;
+	o->chain_path = chain;
+	verify_parse_time(NOW_2026, &o->now);
+}
+
+static const struct verify_check *find(const struct verify_results *res, const char *name)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (strcmp(res->c[i].name, name) == 0)
+			return &res->c[i];
+	return NULL;
+}
+
+static enum verify_result result_of(const struct verify_results *res, const char *name)
+{
+	const struct verify_check *c = find(res, name);
+	return c ? c->result : (enum verify_result)-1;
+}
+
+/* Names of failed checks, for diagnostics. */
+static const char *failures(const struct verify_results *res)
+{
+	static char buf[512];
+	buf[0] = '\0';
+	for (size_t i = 0; i < res->n; i++)
+		if (res->c[i].result == VR_FAIL)
+			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s ", res->c[i].name);
+	return buf;
+}
+
+static struct verify_opts opts;
+static struct verify_results res;
+
+static int run_opts(void)
+{
+	struct uvm_err err = {0};
+	if (verify_run(&opts, &res, &err) != 0)
+		return -1;
+	return verify_exit_code(&res);
+}
+
+static void test_real_reports_accept(void)
+{
+	base_opts(&opts, GSG, GSG_VCEK, MILAN);
+	opts.allow_debug = true;
+	CHECK_EQ_INT(run_opts(), 0, "gsg report verifies with the Milan chain (--allow-debug): %s",
+		     failures(&res));
+	CHECK_EQ_INT(result_of(&res, "report.signature"), VR_PASS, "gsg signature check passed");
+	CHECK_EQ_INT(result_of(&res, "report.chip_id"), VR_PASS, "gsg chip id equals hwID");
+	CHECK_EQ_INT(result_of(&res, "measurement"), VR_NOT_REQUESTED, "measurement not requested");
+
+	base_opts(&opts, VIRTEE, VIRTEE_VCEK, D "virtee_builtin_milan_ask_ark.pem");
+	CHECK_EQ_INT(run_opts(), 0, "virtee hex report verifies with its chain: %s", failures(&res));
+	CHECK_EQ_INT(result_of(&res, "report.reported_tcb"), VR_PASS, "virtee TCB equals its VCEK's");
+
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now",
+			     NOW_2026, "--allow-debug", "--measurement", GSG_MEASUREMENT,
+			     "--report-data", "0102030405", "--host-data",
+			     "0000000000000000000000000000000000000000000000000000000000000000",
+			     "--min-tcb", "bl=2,snp=5,ucode=68", "--vmpl", "0", NULL),
+		     0, "CLI: gsg with every matching expectation exits 0");
+	CHECK(strstr(output, "ACCEPTED") && !strstr(output, "FAIL"), "CLI: summary says ACCEPTED");
+	CHECK(strstr(output, "NOT checked because not requested: policy.smt, guest_svn, id_key_digest"),
+	      "CLI: the summary names what was not checked");
+}
+
+/* Flips every byte of the signed region (and some of the signature) in
+ * turn; none of the variants may be accepted. */
+static void test_flips(const char *report, const char *vcek, const char *chain, bool debug,
+		       const char *trust_root)
+{
+	uint8_t raw[SNP_REPORT_SIZE];
+	struct uvm_err err = {0};
+	base_opts(&opts, report, vcek, chain);
+	if (verify_load_report(&opts, raw, &err) != 0) {
+		CHECK(0, "load %s: %s", report, err.msg);
+		return;
+	}
+	const char *path = tmp_path("flipped.bin");
+	size_t accepted = 0, sig_failed = 0, tried = 0;
+	for (size_t off = 0; off < SNP_OFF_SIG_S + SNP_SIG_COMPONENT_LEN; off++) {
+		if (off >= SNP_REPORT_SIGNED_LEN && off % 7) /* sample the signature area */
+			continue;
+		raw[off] ^= 0x01;
+		write_file(path, raw, sizeof raw);
+		raw[off] ^= 0x01;
+		base_opts(&opts, path, vcek, chain);
+		opts.allow_debug = debug;
+		opts.trust_root_path = trust_root;
+		int rc = run_opts();
+		tried++;
+		accepted += rc == 0;
+		sig_failed += rc == -1 || result_of(&res, "report.signature") == VR_FAIL;
+	}
+	CHECK_EQ_INT(accepted, 0, "%s: none of %zu one-byte flips accepted", report, tried);
+	CHECK_EQ_INT(sig_failed, tried, "%s: every flip breaks the signature or the format", report);
+}
+
+static void test_wrong_chains(void)
+{
+	static const char *wrong[] = {D "gsg_ask_ark_genoa.pem", D "gsg_ask_ark_turin.pem",
+				      D "gsg_asvk_ark_milan.pem"};
+	for (size_t i = 0; i < 3; i++) {
+		base_opts(&opts, GSG, GSG_VCEK, wrong[i]);
+		opts.allow_debug = true;
+		CHECK_EQ_INT(run_opts(), VERIFY_EXIT_FAILED, "gsg with %s rejected", wrong[i]);
+		CHECK_EQ_INT(result_of(&res, "chain.vcek_signed_by_ask"), VR_FAIL,
+			     "  ... because the VCEK is not signed by that ASK");
+	}
+	/* A VCEK that belongs to another chip/report. */
+	base_opts(&opts, GSG, VIRTEE_VCEK, MILAN);
+	opts.allow_debug = true;
+	CHECK_EQ_INT(run_opts(), VERIFY_EXIT_FAILED, "gsg report with the virtee VCEK rejected");
+	CHECK_EQ_INT(result_of(&res, "report.signature"), VR_FAIL, "  ... signature fails");
+	CHECK_EQ_INT(result_of(&res, "report.chip_id"), VR_FAIL, "  ... chip id differs");
+	/* The real chain is not accepted when another root is named. */
+	base_opts(&opts, GSG, GSG_VCEK, MILAN);
+	opts.allow_debug = true;
+	opts.trust_root_path = PKI "test-ark.pem";
+	CHECK_EQ_INT(run_opts(), VERIFY_EXIT_FAILED, "AMD chain rejected under --trust-root test ARK");
+	CHECK_EQ_INT(result_of(&res, "chain.ark_trusted"), VR_FAIL, "  ... ARK not the trusted root");
+}
+
+static void test_expectations(void)
+{
+	struct { const char *name; const char *flag; const char *value; } wrong[] = {
+		{"measurement", "--measurement",
+		 "a07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01"},
+		{"host_data", "--host-data",
+		 "0100000000000000000000000000000000000000000000000000000000000000"},
+		{"report_data", "--report-data", "0102030406"},
+		{"min_tcb", "--min-tcb", "ucode=69"},
+		{"vmpl", "--vmpl", "1"},
+		{"guest_svn", "--min-guest-svn", "1"},
+	};
+	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+		int rc = run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now",
+				 NOW_2026, "--allow-debug", "--json", wrong[i].flag, wrong[i].value, NULL);
+		char want[128];
+		snprintf(want, sizeof want, "\"name\": \"%s\"", wrong[i].name);
+		char *at = strstr(output, want);
+		CHECK(rc == VERIFY_EXIT_FAILED && at && strstr(at, "\"result\": \"fail\"") &&
+			      strstr(at, "\"result\": \"fail\"") < strstr(at, "}"),
+		      "wrong %s %s: exit 1 and the %s check fails", wrong[i].flag, wrong[i].value,
+		      wrong[i].name);
+	}
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
+			     NULL),
+		     VERIFY_EXIT_FAILED, "gsg (policy allows debug) rejected without --allow-debug");
+	CHECK(strstr(output, "[FAIL] policy.debug") != NULL, "  ... the policy.debug check names it");
+	CHECK(strstr(output, "ACCEPTED") == NULL, "  ... and nothing says ACCEPTED");
+
+	/* --measurements: any entry of a file matches. */
+	const char *list = tmp_path("measurement.json");
+	const char *json = "{\"measurements\": [{\"vcpus\": 1, \"measurement\": "
+			   "\"a07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01\"},"
+			   " {\"vcpus\": 2, \"measurement\": \"" GSG_MEASUREMENT "\"}]}";
+	write_file(list, json, strlen(json));
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
+			     "--allow-debug", "--measurements", list, NULL),
+		     0, "--measurements: the second entry matches");
+	write_file(list, json, strlen(json) - strlen(strstr(json, "}"))); /* only the wrong entry */
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
+			     "--allow-debug", "--measurements", list, NULL),
+		     VERIFY_EXIT_FAILED, "--measurements: no entry matches");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
+			     "--allow-debug", "--min-tcb", "0x4405000000000002", "--deny-smt", NULL),
+		     VERIFY_EXIT_FAILED, "--deny-smt rejects the gsg policy (SMT allowed)");
+	CHECK(strstr(output, "[FAIL] policy.smt") && strstr(output, "[pass] min_tcb"),
+	      "  ... policy.smt fails, raw --min-tcb equal to reported passes");
+}
+
+static void test_validity(void)
+{
+	static const char *bad_times[] = {"2031-01-01", "2021-01-01T00:00:00Z", "1577836800"};
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN,
+				     "--allow-debug", "--now", bad_times[i], NULL),
+			     VERIFY_EXIT_FAILED, "gsg at --now %s rejected", bad_times[i]);
+		CHECK(strstr(output, "[FAIL] chain.vcek_valid") != NULL, "  ... VCEK not valid then");
+	}
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug",
+			     "--now", "2029-09-24T00:55:27Z", NULL),
+		     0, "gsg one second before its VCEK expires");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug",
+			     "--now", "2029-09-24T00:55:29Z", NULL),
+		     VERIFY_EXIT_FAILED, "gsg one second after its VCEK expires");
+}
+
+/* A report from the simulated PSP, signed with the committed test VCEK. */
+static int make_sim_report(const char *path, const uint8_t host_data[32])
+{
+	struct snp_report r;
+	uint8_t raw[SNP_REPORT_SIZE];
+	struct uvm_err err = {0};
+	memset(&r, 0, sizeof r);
+	r.version = 3;
+	r.policy = SNP_POLICY_RESERVED1 | SNP_POLICY_SMT;
+	memset(r.measurement, 0x5a, sizeof r.measurement);
+	memcpy(r.host_data, host_data, SNP_HOST_DATA_LEN);
+	memset(r.report_data, 0x11, sizeof r.report_data);
+	sim_psp_fill_platform(&r);
+	snp_report_serialize(&r, raw);
+	if (sim_psp_sign_report(raw, &err) != 0) {
+		printf("# %s\n", err.msg);
+		return -1;
+	}
+	write_file(path, raw, sizeof raw);
+	return 0;
+}
+
+static void test_sim_psp(void)
+{
+	const char *policy = tmp_path("policy.rego");
+	const char *report = tmp_path("sim.bin");
+	const char text[] = "package uvm\ndefault allow := false\n";
+	uint8_t digest[32];
+	char hex[65];
+	write_file(policy, text, strlen(text));
+	uvm_sha256(text, strlen(text), digest);
+	uvm_hex_encode(digest, sizeof digest, hex);
+	CHECK_EQ_INT(make_sim_report(report, digest), 0, "simulated PSP signs a report");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
+			     PKI "test-ask-ark.pem", "--trust-root", PKI "test-ark.pem", "--policy",
+			     policy, "--report-data", "11111111", NULL),
+		     VERIFY_EXIT_FAILED, "sim report: --report-data 11111111 zero-padded does not match");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
+			     PKI "test-ask-ark.pem", "--trust-root", PKI "test-ark.pem", "--policy",
+			     policy, "--host-data", hex, NULL),
+		     VERIFY_EXIT_USAGE, "--policy and --host-data together is a usage error");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
+			     PKI "test-ask-ark.pem", "--trust-root", PKI "test-ark.pem", "--policy",
+			     policy, NULL),
+		     0, "sim report accepted with --trust-root test ARK and its policy");
+	CHECK(strstr(output, "[pass] host_data") && strstr(output, "[pass] report.chip_id"),
+	      "  ... host_data is the policy's SHA-256 and chip id the test hwID");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
+			     PKI "test-ask.pem", "--trust-root", PKI "test-ark.pem", NULL),
+		     0, "sim report accepted with the ASK alone and the ARK from --trust-root");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
+			     PKI "test-ask-ark.pem", NULL),
+		     VERIFY_EXIT_FAILED, "sim report rejected with only the pinned AMD roots");
+	CHECK(strstr(output, "[FAIL] chain.ark_trusted") != NULL, "  ... because the ARK is not pinned");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
+			     MILAN, "--trust-root", PKI "test-ark.pem", NULL),
+		     VERIFY_EXIT_FAILED, "sim report with the test VCEK but AMD's chain rejected");
+	test_flips(report, PKI "test-vcek.pem", PKI "test-ask-ark.pem", false, PKI "test-ark.pem");
+}
+
+static void test_vcek_extensions(void)
+{
+	X509 *x[1];
+	size_t n;
+	struct uvm_err err = {0};
+	struct vcek_info info;
+	if (verify_cert_load(D "virtee_turin_vcek.der", x, 1, &n, &err) != 0) {
+		CHECK(0, "load the Turin VCEK: %s", err.msg);
+		return;
+	}
+	CHECK_EQ_INT(verify_vcek_info(x[0], &info, &err), 0, "Turin VCEK extensions parse");
+	CHECK_EQ_STR(info.product, "Turin", "Turin product name");
+	CHECK_EQ_INT(info.hwid_len, 8, "Turin hwID is 8 bytes");
+	CHECK(info.have_fmc && info.tcb.microcode == 9, "Turin fmc present, ucode 9");
+	CHECK_EQ_INT(verify_tcb_layout(&info), SNP_TCB_TURIN, "Turin TCB layout chosen");
+	CHECK_EQ_INT(info.kind, LEAF_VCEK, "Turin leaf is a VCEK");
+	X509_free(x[0]);
+	if (verify_cert_load(PKI "test-vcek.pem", x, 1, &n, &err) != 0) {
+		CHECK(0, "load the test VCEK: %s", err.msg);
+		return;
+	}
+	CHECK_EQ_INT(verify_vcek_info(x[0], &info, &err), 0, "test VCEK extensions parse");
+	CHECK_EQ_STR(info.product, SIM_PSP_PRODUCT, "test VCEK product");
+	CHECK(info.tcb.microcode == TEST_VCEK_MICROCODE && info.tcb.snp == TEST_VCEK_SNP,
+	      "test VCEK TCB matches test_vcek_key.h");
+	CHECK(info.hwid_len == 64 && memcmp(info.hwid, test_vcek_chip_id, 64) == 0,
+	      "test VCEK hwID matches test_vcek_key.h");
+	X509_free(x[0]);
+}
+
+static void test_cli_errors(void)
+{
+	uint8_t raw[SNP_REPORT_SIZE + 64];
+	struct uvm_err err = {0};
+	CHECK_EQ_INT(run_cli("--help", NULL), 0, "--help exits 0");
+	CHECK(strstr(output, "exit status") != NULL, "--help documents the exit status");
+	CHECK_EQ_INT(run_cli("--vcek", GSG_VCEK, "--chain", MILAN, NULL), VERIFY_EXIT_USAGE,
+		     "missing --report: exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--chain", MILAN, NULL), VERIFY_EXIT_USAGE,
+		     "missing --vcek: exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--measurement",
+			     "abc", NULL),
+		     VERIFY_EXIT_USAGE, "short --measurement: exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", "soon",
+			     NULL),
+		     VERIFY_EXIT_USAGE, "bad --now: exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--bogus", NULL), VERIFY_EXIT_USAGE, "unknown option: exit 2");
+	CHECK_EQ_INT(run_cli("--report", tmp_path("missing"), "--vcek", GSG_VCEK, "--chain", MILAN,
+			     NULL),
+		     VERIFY_EXIT_INPUT, "missing report file: exit 3");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG, "--chain", MILAN, NULL), VERIFY_EXIT_INPUT,
+		     "a report given as the VCEK: exit 3");
+	CHECK(strstr(output, "not a DER or PEM") != NULL, "  ... saying it is not a certificate");
+	/* The report wrapped in 32 bytes before and after: --offset. */
+	base_opts(&opts, GSG, GSG_VCEK, MILAN);
+	memset(raw, 0xee, sizeof raw);
+	CHECK_EQ_INT(verify_load_report(&opts, raw + 32, &err), 0, "load gsg");
+	const char *wrapped = tmp_path("wrapped.bin");
+	write_file(wrapped, raw, sizeof raw);
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--now",
+			     NOW_2026, "--allow-debug", "--offset", "32", NULL),
+		     0, "wrapped report verifies with --offset 32");
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--now",
+			     NOW_2026, "--allow-debug", NULL),
+		     VERIFY_EXIT_INPUT, "wrapped report without --offset: exit 3");
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--offset",
+			     "96", NULL),
+		     VERIFY_EXIT_INPUT, "--offset past the end: exit 3");
+	raw[32] = 4; /* version 4 */
+	write_file(wrapped, raw + 32, SNP_REPORT_SIZE);
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, NULL),
+		     VERIFY_EXIT_INPUT, "version 4 report: exit 3");
+	CHECK(strstr(output, "version 4 is not supported") != NULL, "  ... naming the version");
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_real_reports_accept();
+	test_flips(GSG, GSG_VCEK, MILAN, true, NULL);
+	test_flips(VIRTEE, VIRTEE_VCEK, D "virtee_builtin_milan_ask_ark.pem", false, NULL);
+	test_wrong_chains();
+	test_expectations();
+	test_validity();
+	test_sim_psp();
+	test_vcek_extensions();
+	test_cli_errors();
+	static const char *names[] = {"out.txt", "flipped.bin", "measurement.json", "policy.rego",
+				      "sim.bin", "wrapped.bin"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		unlink(tmp_path(names[i]));
+	rmdir(tmpdir);
+	return check_done();
+}
