@@ -1,0 +1,39 @@
+/* One layer blob (tar or gzip'ed tar) -> one read-only image: erofs built by
+ * mkfs.erofs from a staging directory, then the verity superblock and hash
+ * tree appended (lib/verity.h). docs/layers.md has the format and the
+ * reproducibility rules. */
+#ifndef UVM_LAYER_BUILD_H
+#define UVM_LAYER_BUILD_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "hash.h"
+#include "layer_tar.h"
+
+#define LAYER_DIGEST_LEN (7 + 64) /* "sha256:" + hex */
+
+enum layer_compression { LAYER_DETECT, LAYER_PLAIN, LAYER_GZIP };
+
+struct layer_result {
+	char digest[LAYER_DIGEST_LEN + 1]; /* OCI digest of the blob */
+	char path[LAYER_DIGEST_LEN + 8];   /* image file name inside the output directory */
+	uint8_t root[UVM_SHA256_LEN];
+	uint8_t salt[UVM_SHA256_LEN];
+	uint64_t data_blocks, hash_offset, size;
+	struct tar_stats stats;
+};
+
+/* "sha256:<hex>" of a file's bytes. */
+int layer_file_digest(const char *path, char out[LAYER_DIGEST_LEN + 1], struct uvm_err *err);
+
+/* Builds out_dir/<hex>.img from the blob, whose digest the caller has
+ * computed (or checked against a manifest). */
+int layer_build(const char *blob, const char *digest, enum layer_compression comp,
+		const char *out_dir, struct layer_result *res, struct uvm_err *err);
+
+/* Writes out_dir/layers.json (base layer first). */
+int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n,
+		      struct uvm_err *err);
+
+#endif
