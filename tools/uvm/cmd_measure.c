@@ -135,14 +135,14 @@ static const char **opt_slot(struct opts *o, int c)
 /* Returns -1 to continue, else an exit status. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	int c;
+	int c, li = 0;
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "v", LONGOPTS, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v", LONGOPTS, &li)) != -1) {
 		const char **slot = opt_slot(o, c);
 		if (slot) {
 			if (*slot)
-				return usage_error("option given twice: %s", argv[optind - 1]);
+				return usage_error("option given twice: --%s", LONGOPTS[li].name);
 			*slot = optarg;
 		} else if (c == 'v') {
 			o->verbose = 1;
@@ -187,7 +187,7 @@ static int blob_map(const char *path, struct blob *b, int regular_only, struct u
 		return uvm_fail(err, errno, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) != 0 || (regular_only && !S_ISREG(st.st_mode))) {
 		close(fd);
-		return uvm_fail(err, 0, "not a regular file");
+		return uvm_fail(err, 0, "not a regular file; give the firmware image file (e.g. OVMF.amdsev.fd)");
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
 		close(fd);
@@ -473,7 +473,7 @@ static int check_vcpu_sig(const struct opts *o, enum snp_vmm vmm, uint32_t *sig)
 	} else {
 		if (parse_uint(o->family_s, 10, 0x10e, &f) || parse_uint(o->model_s, 10, 255, &m) ||
 		    parse_uint(o->stepping_s, 10, 15, &s))
-			return usage_error("%s", "--vcpu-family (15..270), --vcpu-model (0..255) and "
+			return usage_error("%s", "--vcpu-family (0..270), --vcpu-model (0..255) and "
 					   "--vcpu-stepping (0..15) must all be given, in decimal");
 		*sig = snp_cpu_sig((unsigned)f, (unsigned)m, (unsigned)s);
 	}
