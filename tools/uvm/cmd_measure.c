@@ -189,6 +189,12 @@ static int blob_map(const char *path, struct blob *b, int regular_only, struct u
 		close(fd);
 		return uvm_fail(err, 0, "not a regular file; give the firmware image file (e.g. OVMF.amdsev.fd)");
 	}
+	/* the firmware size is bounded: do not read gigabytes only to refuse them */
+	if (regular_only && (uint64_t)st.st_size > OVMF_MAX_SIZE) {
+		close(fd);
+		return uvm_fail(err, 0, "the firmware is %lld bytes, more than the %u supported",
+				(long long)st.st_size, OVMF_MAX_SIZE);
+	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
 		close(fd);
 		return S_ISREG(st.st_mode) ? 0 : 1; /* 1: a stream, read it instead */
