@@ -74,6 +74,20 @@ static int load_der(const char *path, const uint8_t *buf, size_t len, X509 **out
 	return 0;
 }
 
+int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **out, size_t max,
+		      size_t *n, struct uvm_err *err)
+{
+	*n = 0;
+	if (len > VERIFY_CERT_FILE_MAX)
+		return uvm_fail(err, 0, "%s: larger than %u bytes", name, VERIFY_CERT_FILE_MAX);
+	int rc = starts_pem(buf, len) ? load_pem(name, buf, len, out, max, n, err)
+				      : load_der(name, buf, len, out, max, n, err);
+	if (rc != 0)
+		while (*n > 0)
+			X509_free(out[--*n]);
+	return rc;
+}
+
 int verify_cert_load(const char *path, X509 **out, size_t max, size_t *n, struct uvm_err *err)
 {
 	uint8_t *buf;
@@ -81,12 +95,8 @@ int verify_cert_load(const char *path, X509 **out, size_t max, size_t *n, struct
 	*n = 0;
 	if (verify_read_file(path, VERIFY_CERT_FILE_MAX, &buf, &len, err) != 0)
 		return -1;
-	int rc = starts_pem(buf, len) ? load_pem(path, buf, len, out, max, n, err)
-				      : load_der(path, buf, len, out, max, n, err);
+	int rc = verify_cert_parse(path, buf, len, out, max, n, err);
 	free(buf);
-	if (rc != 0)
-		while (*n > 0)
-			X509_free(out[--*n]);
 	return rc;
 }
 

@@ -14,6 +14,9 @@
 /* Loads up to max certificates from a file: one DER certificate, or every
  * PEM "CERTIFICATE" block in order. Fails on anything else. */
 int verify_cert_load(const char *path, X509 **out, size_t max, size_t *n, struct uvm_err *err);
+/* The same from memory; name is used in messages. */
+int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **out, size_t max,
+		      size_t *n, struct uvm_err *err);
 
 enum vcek_kind { LEAF_UNKNOWN, LEAF_VCEK, LEAF_VLEK };
 
