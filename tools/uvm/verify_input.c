@@ -199,6 +199,8 @@ int verify_parse_min_tcb(const char *text, struct verify_opts *opts)
 		return 0;
 	}
 	const char *p = text;
+	if (!*p)
+		return -1;
 	while (*p) {
 		const char *eq = strchr(p, '=');
 		if (!eq || eq == p || !isdigit((unsigned char)eq[1]))
@@ -208,6 +210,8 @@ int verify_parse_min_tcb(const char *text, struct verify_opts *opts)
 		if (errno || (*end && *end != ',') ||
 		    parse_component(p, (size_t)(eq - p), v, &opts->min_tcb) != 0)
 			return -1;
+		if (*end == ',' && !end[1])
+			return -1; /* trailing comma */
 		p = *end ? end + 1 : end;
 	}
 	opts->min_tcb_is_raw = false;
