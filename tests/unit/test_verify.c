@@ -384,7 +384,7 @@ static void test_cli_errors(void)
 	CHECK_EQ_INT(run_cli("--vcek", GSG_VCEK, "--chain", MILAN, NULL), VERIFY_EXIT_USAGE,
 		     "missing --report: exit 2");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--chain", MILAN, NULL), VERIFY_EXIT_USAGE,
-		     "missing --vcek: exit 2");
+		     "missing --vcek (and no --certs): exit 2");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--measurement",
 			     "abc", NULL),
 		     VERIFY_EXIT_USAGE, "short --measurement: exit 2");
@@ -420,6 +420,61 @@ static void test_cli_errors(void)
 	CHECK(strstr(output, "version 4 is not supported") != NULL, "  ... naming the version");
 }
 
+static size_t put_entry(uint8_t *table, size_t slot, const char *guid_hex, size_t off,
+			const uint8_t *der, size_t len)
+{
+	uint8_t *e = table + 24 * slot;
+	uvm_hex_decode(guid_hex, e, 16);
+	for (int b = 0; b < 4; b++) {
+		e[16 + b] = (uint8_t)(off >> (8 * b));
+		e[20 + b] = (uint8_t)(len >> (8 * b));
+	}
+	memcpy(table + off, der, len);
+	return off + len;
+}
+
+/* A GHCB certificate table (auxblob) built from the gsg VCEK and chain. */
+static void test_cert_table(void)
+{
+	static const char *guids[] = {"63da758de6644564adc5f4b93be8accd",
+				      "4ab7b379bbac4fe4a02f05aef327c782",
+				      "c0b406a4a803495297433fb6014cd0ae"};
+	X509 *certs[3];
+	size_t n;
+	struct uvm_err err = {0};
+	static uint8_t table[16384];
+	memset(table, 0, sizeof table);
+	if (verify_cert_load(GSG_VCEK, certs, 1, &n, &err) != 0 ||
+	    verify_cert_load(MILAN, certs + 1, 2, &n, &err) != 0) {
+		CHECK(0, "load gsg certificates: %s", err.msg);
+		return;
+	}
+	size_t off = 24 * 4;
+	for (size_t i = 0; i < 3; i++) {
+		unsigned char *der = NULL;
+		int len = i2d_X509(certs[i], &der);
+		off = put_entry(table, i, guids[i], off, der, (size_t)len);
+		OPENSSL_free(der);
+		X509_free(certs[i]);
+	}
+	const char *path = tmp_path("certs.bin");
+	write_file(path, table, off);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, "--allow-debug", NULL),
+		     0, "gsg verifies with its certificates from a certificate table");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--chain", D "gsg_ask_ark_genoa.pem",
+			     "--now", NOW_2026, "--allow-debug", NULL),
+		     VERIFY_EXIT_FAILED, "an explicit --chain overrides the table's");
+	table[24 + 20] = 0xff; /* ASK length past the end */
+	table[24 + 21] = 0xff;
+	write_file(path, table, off);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, NULL),
+		     VERIFY_EXIT_INPUT, "table entry outside the table: exit 3");
+	CHECK(strstr(output, "lies outside") != NULL, "  ... saying so");
+	write_file(path, table, 24 * 2);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, NULL),
+		     VERIFY_EXIT_INPUT, "table without an end entry: exit 3");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -435,8 +490,9 @@ int main(void)
 	test_sim_psp();
 	test_vcek_extensions();
 	test_cli_errors();
+	test_cert_table();
 	static const char *names[] = {"out.txt", "flipped.bin", "measurement.json", "policy.rego",
-				      "sim.bin", "wrapped.bin"};
+				      "sim.bin", "wrapped.bin", "certs.bin"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unlink(tmp_path(names[i]));
 	rmdir(tmpdir);

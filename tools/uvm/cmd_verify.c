@@ -12,7 +12,7 @@
 #include "verify.h"
 
 static const char usage_text[] =
-	"usage: uvm verify --report FILE --vcek FILE --chain FILE [options]\n"
+	"usage: uvm verify --report FILE (--vcek FILE --chain FILE | --certs FILE) [options]\n"
 	"\n"
 	"Verifies an AMD SEV-SNP attestation report end to end: the certificate chain\n"
 	"(ARK -> ASK/ASVK -> VCEK/VLEK), the report's signature and its binding to the\n"
@@ -23,6 +23,8 @@ static const char usage_text[] =
 	"  --offset N           the report starts N bytes into FILE (a wrapper format)\n"
 	"  --vcek FILE          the VCEK or VLEK certificate (DER or PEM)\n"
 	"  --chain FILE         PEM bundle: the ASK (or ASVK), then the ARK\n"
+	"  --certs FILE         the certificate table returned with the report (auxblob,\n"
+	"                       extended report): supplies --vcek and --chain when omitted\n"
 	"  --trust-root FILE    trust this ARK INSTEAD of the pinned AMD roots (test PKI)\n"
 	"  --now TIME           check validity at TIME: unix seconds, YYYY-MM-DD or\n"
 	"                       YYYY-MM-DDTHH:MM:SSZ (default: the current time)\n"
@@ -49,7 +51,7 @@ static const char usage_text[] =
 enum {
 	O_REPORT = 256, O_OFFSET, O_VCEK, O_CHAIN, O_TRUST_ROOT, O_NOW, O_MEASUREMENT,
 	O_MEASUREMENTS, O_HOST_DATA, O_POLICY, O_REPORT_DATA, O_MIN_TCB, O_VMPL, O_MIN_SVN,
-	O_ID_KEY, O_ALLOW_DEBUG, O_ALLOW_MA, O_DENY_SMT, O_JSON, O_HELP,
+	O_ID_KEY, O_CERTS, O_ALLOW_DEBUG, O_ALLOW_MA, O_DENY_SMT, O_JSON, O_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -58,6 +60,7 @@ static const struct option long_opts[] = {
 	{"vcek", required_argument, NULL, O_VCEK},
 	{"chain", required_argument, NULL, O_CHAIN},
 	{"trust-root", required_argument, NULL, O_TRUST_ROOT},
+	{"certs", required_argument, NULL, O_CERTS},
 	{"now", required_argument, NULL, O_NOW},
 	{"measurement", required_argument, NULL, O_MEASUREMENT},
 	{"measurements", required_argument, NULL, O_MEASUREMENTS},
@@ -162,6 +165,7 @@ static int parse_option(int c, const char *arg, struct cli *cli)
 	case O_VCEK: o->vcek_path = arg; return 0;
 	case O_CHAIN: o->chain_path = arg; return 0;
 	case O_TRUST_ROOT: o->trust_root_path = arg; return 0;
+	case O_CERTS: o->certs_path = arg; return 0;
 	case O_NOW:
 		return verify_parse_time(arg, &o->now) == 0
 			       ? 0 : bad("--now", arg, "unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
@@ -193,8 +197,9 @@ static int parse_option(int c, const char *arg, struct cli *cli)
 static int check_combination(const struct cli *cli, bool measurements_file)
 {
 	const struct verify_opts *o = &cli->o;
-	const char *missing = !o->report_path ? "--report" : !o->vcek_path ? "--vcek"
-			      : !o->chain_path ? "--chain" : NULL;
+	const char *missing = !o->report_path ? "--report"
+			      : !o->vcek_path && !o->certs_path ? "--vcek (or --certs)"
+			      : !o->chain_path && !o->certs_path ? "--chain (or --certs)" : NULL;
 	if (missing) {
 		fprintf(stderr, "uvm verify: %s is required (see 'uvm verify --help')\n", missing);
 		return -1;

@@ -27,6 +27,7 @@ struct verify_opts {
 	size_t offset;      /* of the report inside the file */
 	bool have_offset;   /* with --offset the file may be longer */
 	const char *vcek_path, *chain_path, *trust_root_path;
+	const char *certs_path; /* certificate table: used when --vcek/--chain are not given */
 	time_t now;
 
 	/* Expectations: each checked only when its have_ flag is set. */

@@ -18,6 +18,10 @@ int verify_cert_load(const char *path, X509 **out, size_t max, size_t *n, struct
 int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **out, size_t max,
 		      size_t *n, struct uvm_err *err);
 
+/* Reads a GHCB certificate table (auxblob): out[0] the VCEK or VLEK, out[1]
+ * the ASK, out[2] the ARK; all three are required. */
+int verify_cert_table(const char *path, X509 *out[3], struct uvm_err *err);
+
 enum vcek_kind { LEAF_UNKNOWN, LEAF_VCEK, LEAF_VLEK };
 
 /* What the leaf certificate says about the chip (AMD's extensions). */

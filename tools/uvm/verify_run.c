@@ -30,14 +30,37 @@ static int load_one(const char *path, const char *what, X509 **out, struct uvm_e
 	return 0;
 }
 
+/* Certificates the user named win; the table fills in what is missing. */
+static int load_table(const struct verify_opts *o, struct certs *c, struct uvm_err *err)
+{
+	X509 *t[3] = {NULL};
+	if (verify_cert_table(o->certs_path, t, err) != 0)
+		return -1;
+	if (!o->vcek_path) {
+		c->leaf = t[0];
+		t[0] = NULL;
+	}
+	if (!o->chain_path) {
+		c->chain[0] = t[1];
+		c->chain[1] = t[2];
+		c->n_chain = 2;
+		t[1] = t[2] = NULL;
+	}
+	for (int i = 0; i < 3; i++)
+		X509_free(t[i]);
+	return 0;
+}
+
 static int load_certs(const struct verify_opts *o, struct certs *c, struct uvm_err *err)
 {
-	if (load_one(o->vcek_path, "the VCEK/VLEK (--vcek)", &c->leaf, err) != 0)
+	if (o->certs_path && load_table(o, c, err) != 0)
+		return -1;
+	if (o->vcek_path && load_one(o->vcek_path, "the VCEK/VLEK (--vcek)", &c->leaf, err) != 0)
 		return -1;
 	if (o->trust_root_path &&
 	    load_one(o->trust_root_path, "the trusted root (--trust-root)", &c->trust_root, err) != 0)
 		return -1;
-	if (verify_cert_load(o->chain_path, c->chain, 2, &c->n_chain, err) != 0)
+	if (o->chain_path && verify_cert_load(o->chain_path, c->chain, 2, &c->n_chain, err) != 0)
 		return uvm_wrap(err, "reading the chain (--chain)");
 	if (c->n_chain == 1 && !c->trust_root)
 		return uvm_fail(err, 0,
