@@ -172,8 +172,18 @@ $(OUT)/image/manifest.json: $(addprefix $(OUT)/image/,$(IMAGE_FILES)) tools/buil
 $(OUT)/image-test/manifest.json: $(addprefix $(OUT)/image-test/,$(IMAGE_FILES)) tools/build/manifest.py tools/build/pins.sh ovmf/pin.sh
 	$(PYTHON) tools/build/manifest.py $(OUT)/image-test test "$(KERNEL_CMDLINE)" $(OUT)/guest-test/init > $@
 
-.PHONY: all image image-test host deps test unit fuzz fuzz-smoke demo repro-check clean
-all: image image-test host
+# Predicted SNP launch measurements of each flavour (vCPUs 1..16 x CPU types).
+$(OUT)/image/measurement.json: $(addprefix $(OUT)/image/,$(IMAGE_FILES)) $(OUT)/bin/uvm
+	$(OUT)/bin/uvm measure --mode snp --matrix --ovmf $(@D)/OVMF.amdsev.fd --kernel $(@D)/bzImage \
+		--initrd $(@D)/initrd --append "$(KERNEL_CMDLINE)" > $@.tmp && mv $@.tmp $@
+
+$(OUT)/image-test/measurement.json: $(addprefix $(OUT)/image-test/,$(IMAGE_FILES)) $(OUT)/bin/uvm
+	$(OUT)/bin/uvm measure --mode snp --matrix --ovmf $(@D)/OVMF.amdsev.fd --kernel $(@D)/bzImage \
+		--initrd $(@D)/initrd --append "$(KERNEL_CMDLINE)" > $@.tmp && mv $@.tmp $@
+
+.PHONY: all image image-test host deps test unit fuzz fuzz-bins demo repro-check clean measure bench
+measure: $(OUT)/image/measurement.json $(OUT)/image-test/measurement.json
+all: image image-test host measure
 image: $(OUT)/image/manifest.json
 image-test: $(OUT)/image-test/manifest.json
 host: $(OUT)/bin/uvm

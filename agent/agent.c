@@ -20,6 +20,7 @@ int agent_init(struct agent *a, struct uvm_err *err)
 	memset(a, 0, sizeof *a);
 	if (frame_reader_init(&a->reader))
 		return uvm_fail(err, ENOMEM, "no memory for the message buffer");
+	binding_init(a);
 	return channel_open(&a->ch, err);
 }
 
@@ -107,20 +108,11 @@ static const struct json_field request_fields[] = {
 	{"args", JSON_T_OBJECT, 0},
 };
 
-/* Until a policy is bound, only ops that need none are served. */
-static int policy_gate(struct agent *a, struct op_error *e)
-{
-	if (a->policy_bound)
-		return 0;
-	return op_fail(e, OP_ERR_DENIED,
-		       "no policy: send set_policy with the policy whose SHA-256 is this VM's HOST_DATA first");
-}
-
 /* Runs one op; returns its result JSON (malloc'ed) or NULL with e filled. */
 static char *run_op(struct agent *a, const struct op_def *op, const struct json_value *args,
 		    size_t *len, struct op_error *e)
 {
-	if (op->needs_policy && policy_gate(a, e))
+	if (op->needs_policy && binding_gate(a, e))
 		return NULL;
 	struct json_writer w;
 	json_writer_init(&w, RESPONSE_MAX - 1024);

@@ -14,16 +14,35 @@
 #include "err.h"
 #include "frame.h"
 
+/* The largest policy set_policy accepts (base64 of it fits in one frame). */
+#define AGENT_POLICY_MAX (512u << 10)
+
+enum binding_state { BINDING_NONE, BINDING_BOUND, BINDING_FAILED };
+
+struct policy;
+struct policy_state;
+
 struct agent {
 	struct channel ch;
 	struct frame_reader reader;
 	int host_away;            /* serial port hung up: re-poll after a pause */
 	uint64_t requests;        /* served since boot */
 	int shutdown_requested;
-	int policy_bound;         /* a policy matching HOST_DATA was accepted */
+	/* binding.c */
+	enum binding_state binding;
+	char deny_reason[768];    /* why requests are denied while not BOUND */
+	uint8_t policy_sha256[32];
+	struct policy *policy;
+	struct policy_state *pstate;
 };
 
 int agent_init(struct agent *a, struct uvm_err *err);
+
+/* binding.c: probes attestation at start-up (fail closed if none). */
+void binding_init(struct agent *a);
+/* REPORT_DATA = SHA-512(label || NUL || data): every report request inside
+ * the guest uses its own label (docs/protocol.md "Report data"). len <= 64. */
+void binding_report_data(const char *label, const uint8_t *data, size_t len, uint8_t out[64]);
 
 /* Fills one pollfd for the channel (fd -1 while the host is away) and lowers
  * *timeout_ms if the agent needs a wake-up. */

@@ -10,6 +10,8 @@ static const struct op_def ops[] = {
 	{"ping", op_ping, 0},
 	{"status", op_status, 0},
 	{"shutdown", op_shutdown, 0},
+	{"set_policy", op_set_policy, 0},
+	{"get_report", op_get_report, 1},
 };
 
 const struct op_def *op_find(const char *name, size_t len)

@@ -34,6 +34,13 @@ struct op_def {
 
 const struct op_def *op_find(const char *name, size_t len);
 
+/* binding.c: 0 if a policy is bound, else -1 with the denial in e. */
+int binding_gate(struct agent *a, struct op_error *e);
+int op_set_policy(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+
+/* ops_attest.c */
+int op_get_report(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+
 /* ops_basic.c */
 int op_ping(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
 int op_status(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);

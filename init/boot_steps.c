@@ -36,9 +36,9 @@ static const struct boot_step steps[] = {
 	{STEP_MKDIR, "/run", NULL, 0, NULL, 0755},
 	{STEP_MOUNT, "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64m", 0},
 	{STEP_MKDIR, "/run/uvm", NULL, 0, NULL, 0700},
-	{STEP_MKDIR, "/run/uvm/layers", NULL, 0, NULL, 0700},
-	{STEP_MKDIR, "/run/uvm/containers", NULL, 0, NULL, 0700},
-	{STEP_MKDIR, "/run/uvm/scratch", NULL, 0, NULL, 0700},
+	{STEP_MKDIR, "/run/layers", NULL, 0, NULL, 0700},
+	{STEP_MKDIR, "/run/containers", NULL, 0, NULL, 0700},
+	{STEP_MKDIR, "/run/scratch", NULL, 0, NULL, 0700},
 	{STEP_MKDIR, "/tmp", NULL, 0, NULL, 01777},
 	{STEP_MOUNT, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m", 0},
 };

@@ -16,6 +16,7 @@ import time
 
 BOOT_TIMEOUT = float(os.environ.get("UVM_BOOT_TIMEOUT", "180"))
 KERNEL_CMDLINE = os.environ.get("KERNEL_CMDLINE", "console=ttyS0 panic=-1")
+UVM = os.environ.get("UVM", "out/bin/uvm")
 
 
 def qemu_command(image_dir, agent_socket, memory="512", extra=()):
@@ -49,6 +50,17 @@ class Vm:
     def direct_boot(cls, image_dir, workdir, extra=()):
         sock = os.path.join(str(workdir), "agent.sock")
         return cls(qemu_command(image_dir, sock, extra=extra), workdir, sock)
+
+    @classmethod
+    def launch(cls, workdir, image="out/image-test", policy=None, host_data=None, uvm=UVM):
+        """Starts the VM the way a user does: `uvm launch` (TCG, test PSP)."""
+        sock = os.path.join(str(workdir), "agent.sock")
+        cmd = [uvm, "launch", "--image", image, "--socket", sock]
+        if policy is not None:
+            cmd += ["--policy", str(policy)]
+        if host_data is not None:
+            cmd += ["--host-data", host_data]
+        return cls(cmd, workdir, sock)
 
     def start(self):
         self.started_at = time.monotonic()

@@ -1,0 +1,398 @@
+/* uvm launch: start the UVM in QEMU.
+ *
+ * Default: the test flavour (out/image-test) under TCG with direct kernel
+ * boot; the simulated PSP inside it learns HOST_DATA and the launch
+ * measurement from fw_cfg (opt/uvm/host_data, opt/uvm/measurement), the
+ * values a real PSP would take from the SNP launch. --snp: the production
+ * image as a real SEV-SNP launch (KVM, sev-snp-guest with kernel-hashes=on
+ * and host-data, OVMF.amdsev.fd, vsock for the agent).
+ *
+ * The serial console is QEMU's stdout; the agent channel is a unix socket
+ * (virtio-serial port "uvm.agent") for TCG, vsock (guest port 1024) for SNP.
+ * Exit status: QEMU's (the process is replaced by QEMU), or 1 invalid input,
+ * 2 usage, 3 QEMU could not be started. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "file_util.h"
+#include "hash.h"
+#include "hex.h"
+#include "json.h"
+
+#define MAX_ARGS 96
+
+struct launch_opts {
+	const char *image;
+	const char *policy;
+	const char *host_data_hex;
+	const char *socket;
+	const char *cpu;
+	const char *append;
+	unsigned vcpus;
+	unsigned memory_mb;
+	unsigned cid;
+	int snp, dry_run;
+	const char *disks[8]; /* NAME=PATH[:ro] */
+	int ndisks;
+};
+
+struct argv_buf {
+	char *v[MAX_ARGS + 1];
+	int n;
+	char store[32][4096]; /* formatted arguments */
+	int nstore;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: uvm launch [--image DIR] [--policy FILE | --host-data HEX] [--socket PATH]\n"
+		"                  [--vcpus N] [--memory MB] [--cpu TYPE] [--append STR] [--snp [--cid N]]\n"
+		"                  [--disk NAME=PATH[:ro]]... [--dry-run]\n"
+		"Starts the UVM in QEMU. Default: the test flavour (out/image-test) under TCG with\n"
+		"direct kernel boot, agent channel on the unix socket --socket (default uvm-agent.sock),\n"
+		"serial console on stdout. HOST_DATA is SHA-256 of --policy (or --host-data, for\n"
+		"negative tests); the test flavour's simulated PSP receives it and the predicted launch\n"
+		"measurement through fw_cfg. --snp: production image (out/image) as a real SEV-SNP\n"
+		"launch (KVM, OVMF.amdsev.fd, kernel-hashes=on, host-data, vsock guest port 1024).\n"
+		"--disk attaches PATH as a virtio-blk disk whose serial is NAME (the guest finds it\n"
+		"as /sys/block/vdX/serial; read-only with :ro). At most 8.\n"
+		"--dry-run prints the QEMU command line instead of running it.\n"
+		"Exit status: QEMU's, or 1 invalid input, 2 usage, 3 QEMU could not be started.\n");
+}
+
+static void add(struct argv_buf *a, const char *s)
+{
+	if (a->n < MAX_ARGS)
+		a->v[a->n++] = (char *)s;
+}
+
+static void addf(struct argv_buf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct argv_buf *a, const char *fmt, ...)
+{
+	if (a->nstore == 32)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->store[a->nstore], sizeof a->store[0], fmt, ap);
+	va_end(ap);
+	add(a, a->store[a->nstore++]);
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct launch_opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--snp") == 0) {
+			o->snp = 1;
+			continue;
+		}
+		if (strcmp(a, "--dry-run") == 0) {
+			o->dry_run = 1;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return -1;
+		const char *v = argv[++i];
+		if (strcmp(a, "--image") == 0)
+			o->image = v;
+		else if (strcmp(a, "--policy") == 0)
+			o->policy = v;
+		else if (strcmp(a, "--host-data") == 0)
+			o->host_data_hex = v;
+		else if (strcmp(a, "--socket") == 0)
+			o->socket = v;
+		else if (strcmp(a, "--cpu") == 0)
+			o->cpu = v;
+		else if (strcmp(a, "--append") == 0)
+			o->append = v;
+		else if (strcmp(a, "--disk") == 0 && o->ndisks < 8)
+			o->disks[o->ndisks++] = v;
+		else if (strcmp(a, "--vcpus") == 0 && parse_uint(v, 64, &o->vcpus) == 0)
+			continue;
+		else if (strcmp(a, "--memory") == 0 && parse_uint(v, 65536, &o->memory_mb) == 0)
+			continue;
+		else if (strcmp(a, "--cid") == 0 && parse_uint(v, 0xfffffffe, &o->cid) == 0)
+			continue;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+/* HOST_DATA as 64 hex digits: SHA-256 of the policy file, or --host-data. */
+static int host_data(const struct launch_opts *o, char hex[65])
+{
+	uint8_t raw[32];
+	if (o->host_data_hex) {
+		if (uvm_hex_decode(o->host_data_hex, raw, 32)) {
+			fprintf(stderr, "uvm launch: --host-data must be 64 hex digits (32 bytes)\n");
+			return -1;
+		}
+	} else if (o->policy) {
+		struct file_buf b;
+		struct uvm_err err = {0};
+		if (file_read_all(o->policy, 1u << 20, &b, &err)) {
+			fprintf(stderr, "uvm launch: --policy: %s\n", err.msg);
+			return -1;
+		}
+		uvm_sha256(b.data, b.len, raw);
+		file_buf_free(&b);
+	} else {
+		memset(raw, 0, sizeof raw); /* no policy: HOST_DATA zero, nothing can bind */
+	}
+	uvm_hex_encode(raw, 32, hex);
+	return 0;
+}
+
+/* The kernel command line the image was built for (manifest.json). */
+static int image_cmdline(const char *image, char *out, size_t size)
+{
+	char path[4096];
+	struct file_buf b;
+	struct uvm_err err = {0};
+	struct json_doc *doc = NULL;
+	snprintf(path, sizeof path, "%s/manifest.json", image);
+	if (file_read_all(path, 1u << 20, &b, &err)) {
+		fprintf(stderr, "uvm launch: %s (build the image with `make`)\n", err.msg);
+		return -1;
+	}
+	const struct json_value *root = json_parse(b.data, b.len, b.len, &doc, &err);
+	size_t len = 0;
+	const char *cmdline = root ? json_str(json_get(root, "kernel_cmdline"), &len) : NULL;
+	int rc = 0;
+	if (!cmdline || len >= size) {
+		fprintf(stderr, "uvm launch: %s has no usable kernel_cmdline%s%s\n", path, root ? "" : ": ",
+			root ? "" : err.msg);
+		rc = -1;
+	} else {
+		memcpy(out, cmdline, len + 1);
+	}
+	json_free(doc);
+	file_buf_free(&b);
+	return rc;
+}
+
+/* The launch measurement the PSP would compute, from `uvm measure` (run as a
+ * child of this same binary, so the algorithm exists once). */
+static int predicted_measurement(const struct launch_opts *o, const char *append, const char *cpu,
+				 char hex[97])
+{
+	char ovmf[4096], kernel[4096], initrd[4096], vcpus[16];
+	snprintf(ovmf, sizeof ovmf, "%s/OVMF.amdsev.fd", o->image);
+	snprintf(kernel, sizeof kernel, "%s/bzImage", o->image);
+	snprintf(initrd, sizeof initrd, "%s/initrd", o->image);
+	snprintf(vcpus, sizeof vcpus, "%u", o->vcpus);
+	int pipefd[2];
+	if (pipe(pipefd))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		close(pipefd[0]);
+		execl("/proc/self/exe", "uvm", "measure", "--mode", "snp", "--vcpus", vcpus, "--vcpu-type", cpu,
+		      "--ovmf", ovmf, "--kernel", kernel, "--initrd", initrd, "--append", append, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	char buf[256] = {0};
+	size_t got = 0;
+	ssize_t n;
+	while (got < sizeof buf - 1 && (n = read(pipefd[0], buf + got, sizeof buf - 1 - got)) > 0)
+		got += (size_t)n;
+	close(pipefd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || got < 96) {
+		fprintf(stderr, "uvm launch: predicting the measurement with `uvm measure` failed\n");
+		return -1;
+	}
+	memcpy(hex, buf, 96);
+	hex[96] = '\0';
+	return 0;
+}
+
+/* NAME=PATH[:ro] -> a raw virtio-blk drive with serial NAME. */
+static int add_disks(struct argv_buf *a, const struct launch_opts *o)
+{
+	for (int i = 0; i < o->ndisks; i++) {
+		char spec[4096];
+		snprintf(spec, sizeof spec, "%s", o->disks[i]);
+		char *eq = strchr(spec, '=');
+		size_t len = strlen(spec);
+		int ro = len > 3 && strcmp(spec + len - 3, ":ro") == 0;
+		if (ro)
+			spec[len - 3] = '\0';
+		if (!eq || eq == spec || eq - spec > 20 || !eq[1] || strpbrk(spec, ",") ||
+		    strspn(spec, "abcdefghijklmnopqrstuvwxyz0123456789-_") != (size_t)(eq - spec)) {
+			fprintf(stderr, "uvm launch: --disk '%s' must be NAME=PATH[:ro] (NAME: a-z0-9-_, up to 20; no commas)\n",
+				o->disks[i]);
+			return -1;
+		}
+		*eq = '\0';
+		if (access(eq + 1, ro ? R_OK : R_OK | W_OK) != 0) {
+			fprintf(stderr, "uvm launch: --disk %s: cannot access %s: %s\n", spec, eq + 1, strerror(errno));
+			return -1;
+		}
+		add(a, "-drive");
+		addf(a, "file=%s,if=none,id=disk%d,format=raw%s", eq + 1, i, ro ? ",readonly=on" : "");
+		add(a, "-device");
+		addf(a, "virtio-blk-pci,drive=disk%d,serial=%s", i, spec);
+	}
+	return 0;
+}
+
+static void common_args(struct argv_buf *a, const struct launch_opts *o, const char *append)
+{
+	add(a, "qemu-system-x86_64");
+	add(a, "-nodefaults");
+	add(a, "-no-reboot");
+	add(a, "-display");
+	add(a, "none");
+	add(a, "-monitor");
+	add(a, "none");
+	add(a, "-serial");
+	add(a, "stdio");
+	add(a, "-m");
+	addf(a, "%u", o->memory_mb);
+	add(a, "-smp");
+	addf(a, "%u", o->vcpus);
+	add(a, "-kernel");
+	addf(a, "%s/bzImage", o->image);
+	add(a, "-initrd");
+	addf(a, "%s/initrd", o->image);
+	add(a, "-append");
+	add(a, append);
+}
+
+static int build_tcg(struct argv_buf *a, const struct launch_opts *o, const char *append, const char *hd)
+{
+	static char measurement[97], fw_hd[128], fw_ms[160], chardev[4200];
+	if (predicted_measurement(o, append, o->cpu ? o->cpu : "EPYC-v4", measurement))
+		return -1;
+	common_args(a, o, append);
+	add(a, "-accel");
+	add(a, "tcg");
+	add(a, "-machine");
+	add(a, "q35");
+	add(a, "-cpu");
+	add(a, "max");
+	add(a, "-device");
+	add(a, "virtio-serial-pci");
+	snprintf(chardev, sizeof chardev, "socket,id=agent,path=%s,server=on,wait=off", o->socket);
+	add(a, "-chardev");
+	add(a, chardev);
+	add(a, "-device");
+	add(a, "virtserialport,chardev=agent,name=uvm.agent");
+	if (add_disks(a, o))
+		return -1;
+	snprintf(fw_hd, sizeof fw_hd, "name=opt/uvm/host_data,string=%s", hd);
+	snprintf(fw_ms, sizeof fw_ms, "name=opt/uvm/measurement,string=%s", measurement);
+	add(a, "-fw_cfg");
+	add(a, fw_hd);
+	add(a, "-fw_cfg");
+	add(a, fw_ms);
+	return 0;
+}
+
+static int build_snp(struct argv_buf *a, const struct launch_opts *o, const char *append, const char *hd)
+{
+	static char object[512], vsock[64], bios[4200];
+	uint8_t raw[32];
+	char b64[64];
+	uvm_hex_decode(hd, raw, 32);
+	uvm_base64_encode(raw, 32, b64);
+	common_args(a, o, append);
+	add(a, "-enable-kvm");
+	add(a, "-machine");
+	add(a, "q35,confidential-guest-support=sev0");
+	add(a, "-cpu");
+	add(a, o->cpu ? o->cpu : "EPYC-v4");
+	snprintf(object, sizeof object,
+		 "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000,kernel-hashes=on,host-data=%s",
+		 b64);
+	add(a, "-object");
+	add(a, object);
+	snprintf(bios, sizeof bios, "%s/OVMF.amdsev.fd", o->image);
+	add(a, "-bios");
+	add(a, bios);
+	snprintf(vsock, sizeof vsock, "vhost-vsock-pci,guest-cid=%u", o->cid);
+	add(a, "-device");
+	add(a, vsock);
+	return add_disks(a, o);
+}
+
+/* Single-quotes an argument for the shell when it needs it. */
+static void print_quoted(const char *s)
+{
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=,./:@+") == strlen(s)) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\'');
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	putchar('\'');
+}
+
+static int run(int argc, char **argv)
+{
+	struct launch_opts o = {.socket = "uvm-agent.sock", .vcpus = 1, .memory_mb = 512, .cid = 3};
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (parse_args(argc, argv, &o) || (o.policy && o.host_data_hex)) {
+		usage(stderr);
+		return 2;
+	}
+	if (!o.image)
+		o.image = o.snp ? "out/image" : "out/image-test";
+	char append[2048], hd[65];
+	if (o.append)
+		snprintf(append, sizeof append, "%s", o.append);
+	else if (image_cmdline(o.image, append, sizeof append))
+		return 1;
+	if (host_data(&o, hd))
+		return 1;
+	struct argv_buf a = {.n = 0};
+	if (o.snp ? build_snp(&a, &o, append, hd) : build_tcg(&a, &o, append, hd))
+		return 1;
+	a.v[a.n] = NULL;
+	if (o.dry_run) {
+		for (int i = 0; i < a.n; i++) {
+			if (i)
+				putchar(' ');
+			print_quoted(a.v[i]);
+		}
+		putchar('\n');
+		return 0;
+	}
+	fflush(NULL);
+	execvp(a.v[0], a.v);
+	fprintf(stderr, "uvm launch: cannot run %s: %s (install qemu-system-x86: make deps)\n", a.v[0],
+		strerror(errno));
+	return 3;
+}
+
+const struct uvm_command uvm_command_launch = {"launch", "start the UVM in QEMU (TCG test flavour, or --snp)", run};
