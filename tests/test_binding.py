@@ -138,7 +138,7 @@ def test_production_image_without_snp_fails_closed(vms, policy_file):
     assert not resp["ok"] and "fail closed" in resp["error"]["message"]
 
 
-TEST_ONLY_MARKERS = [b"simulated PSP", b"Test-Milan", b"opt/uvm/host_data"]
+TEST_ONLY_MARKERS = [b"simulated PSP", b"simulated-psp", b"opt/uvm/host_data"]
 
 
 def test_production_binary_has_no_simulated_psp():
