@@ -140,6 +140,9 @@ void json_w_bool(struct json_writer *w, int v);
 void json_w_null(struct json_writer *w);
 /* Writes one already-valid JSON value verbatim (e.g. a copied number). */
 void json_w_raw(struct json_writer *w, const char *json, size_t len);
+/* Inside an object: appends already-valid members ("k":v,"k2":v2, without
+ * braces; len 0 adds nothing), e.g. to splice one object into another. */
+void json_w_members(struct json_writer *w, const char *members, size_t len);
 char *json_writer_finish(struct json_writer *w, size_t *len);
 void json_writer_free(struct json_writer *w);
 

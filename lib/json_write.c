@@ -198,6 +198,21 @@ void json_w_raw(struct json_writer *w, const char *json, size_t len)
 	put(w, json, len);
 }
 
+void json_w_members(struct json_writer *w, const char *members, size_t len)
+{
+	unsigned char *f = &w->frame[w->depth];
+	if (!(*f & JSON_WF_OBJECT) || w->after_key) {
+		w->failed = 1;
+		return;
+	}
+	if (len == 0)
+		return;
+	if (*f & JSON_WF_COMMA)
+		put(w, ",", 1);
+	*f |= JSON_WF_COMMA;
+	put(w, members, len);
+}
+
 char *json_writer_finish(struct json_writer *w, size_t *len)
 {
 	if (w->failed || w->depth != 0 || w->after_key || w->len == 0) {

@@ -1,0 +1,43 @@
+/* Internal: the context each enforcement point's decision function gets,
+ * and the functions of policy_ops_*.c the dispatcher (policy_engine.c)
+ * calls. Not part of the API (see policy.h). */
+#ifndef UVM_POLICY_ENGINE_H
+#define UVM_POLICY_ENGINE_H
+
+#include "policy_internal.h"
+
+struct ctx {
+	struct policy_state *st;
+	const struct policy *pol;
+	const struct json_value *req;
+	struct reason r; /* an object is open: write "key": value members */
+};
+
+/* Each returns 1 (allow; state changed and journaled), 0 (deny; state
+ * untouched) or -1 (out of memory). */
+int op_mount_device(struct ctx *x);
+int op_unmount_device(struct ctx *x);
+int op_mount_overlay(struct ctx *x);
+int op_unmount_overlay(struct ctx *x);
+int op_scratch_mount(struct ctx *x);
+int op_scratch_unmount(struct ctx *x);
+int op_create_container(struct ctx *x);
+int op_exec_in_container(struct ctx *x);
+int op_exec_external(struct ctx *x);
+int op_signal_container_process(struct ctx *x);
+int op_shutdown_container(struct ctx *x);
+int op_get_properties(struct ctx *x);
+int op_dump_stacks(struct ctx *x);
+int op_runtime_logging(struct ctx *x);
+
+/* Helpers shared by the ops. */
+const char *req_str(const struct ctx *x, const char *key);
+void reason_str(struct ctx *x, const char *key, const char *value);
+/* An id or path component: 1..POLICY_MAX_ID of [A-Za-z0-9._-], not "." or "..". */
+int pol_valid_id(const char *s);
+/* target == dir + one valid component (+ suffix). */
+int pol_target_form(const char *target, const char *dir, const char *suffix);
+/* "ok" when the decision is allowed: fails == 0 and the writer is healthy. */
+int reason_ok(const struct ctx *x);
+
+#endif

@@ -1,0 +1,226 @@
+/* The rules of one policy container (or external process) against one
+ * request: argv, environment, working directory, mounts, user, capabilities
+ * and the privilege flags. Each function records every failed check in the
+ * reason and returns the number of failures (0 = this candidate allows).
+ * The request's shape was validated by the engine before these run. */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy_internal.h"
+
+static const char *str_at(const struct json_value *arr, size_t i)
+{
+	return json_str(json_at(arr, i), NULL);
+}
+
+int rules_argv(struct reason *r, const struct pol_strs *want, const struct json_value *argv)
+{
+	unsigned before = r->fails;
+	size_t n = json_len(argv);
+	char field[48], detail[96];
+	if (n != want->n) {
+		snprintf(detail, sizeof detail, "the policy has %zu arguments, the request %zu", want->n, n);
+		reason_fail(r, "argv", "argv", NULL, detail);
+		return (int)(r->fails - before);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(str_at(argv, i), want->v[i]) != 0) {
+			snprintf(field, sizeof field, "argv[%zu]", i);
+			reason_fail(r, "argv", field, str_at(argv, i), want->v[i]);
+		}
+	return (int)(r->fails - before);
+}
+
+static int env_rule_matches(const struct pol_env_rule *rule, const char *var)
+{
+	return rule->regex ? pol_regex_match(&rule->re, var) : strcmp(rule->rule, var) == 0;
+}
+
+int rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
+	      const struct json_value *env, unsigned char *drop)
+{
+	unsigned before = r->fails;
+	size_t n = json_len(env);
+	char field[48];
+	for (size_t i = 0; i < n; i++) {
+		const char *var = str_at(env, i);
+		size_t k = 0;
+		while (k < rules->n && !env_rule_matches(&rules->rules[k], var))
+			k++;
+		drop[i] = k == rules->n && allow_drop;
+		if (k == rules->n && !allow_drop) {
+			snprintf(field, sizeof field, "env[%zu]", i);
+			reason_fail_env(r, "env", field, var, "no environment rule allows this variable");
+		}
+	}
+	for (size_t k = 0; k < rules->n; k++) {
+		if (!rules->rules[k].required)
+			continue;
+		size_t i = 0;
+		while (i < n && (drop[i] || !env_rule_matches(&rules->rules[k], str_at(env, i))))
+			i++;
+		if (i == n)
+			reason_fail(r, "env_required", "env", rules->rules[k].rule,
+				    "no variable satisfies this required rule");
+	}
+	return (int)(r->fails - before);
+}
+
+/* Options are a set: same members, any order, no duplicates in either. */
+static int same_option_set(const struct pol_strs *want, const struct json_value *opts)
+{
+	size_t n = json_len(opts);
+	if (n != want->n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0, dup = 0;
+		while (k < want->n && strcmp(want->v[k], str_at(opts, i)) != 0)
+			k++;
+		for (size_t j = 0; j < i; j++)
+			dup |= strcmp(str_at(opts, j), str_at(opts, i)) == 0;
+		if (k == want->n || dup)
+			return 0;
+	}
+	return 1;
+}
+
+/* Which field of policy mount pm the request mount m differs in, or NULL. */
+static const char *mount_mismatch(const struct pol_mount *pm, const struct json_value *m)
+{
+	const char *src = json_str(json_get(m, "source"), NULL);
+	if (strcmp(pm->destination, json_str(json_get(m, "destination"), NULL)) != 0)
+		return "destination";
+	if (pm->source_regex ? !pol_regex_match(&pm->re, src) : strcmp(pm->source, src) != 0)
+		return "source";
+	if (strcmp(pm->type, json_str(json_get(m, "type"), NULL)) != 0)
+		return "type";
+	if (!same_option_set(&pm->options, json_get(m, "options")))
+		return "options";
+	return NULL;
+}
+
+static void rules_mounts(struct reason *r, const struct pol_container *c, const struct json_value *mounts)
+{
+	char field[64], detail[160];
+	for (size_t i = 0; i < json_len(mounts); i++) {
+		const struct json_value *m = json_at(mounts, i);
+		const char *dest = json_str(json_get(m, "destination"), NULL);
+		const char *why = "destination", *sub;
+		size_t k;
+		for (k = 0; k < c->nmounts; k++) {
+			if (!(sub = mount_mismatch(&c->mounts[k], m)))
+				break;
+			if (strcmp(sub, "destination") != 0)
+				why = sub; /* same destination, this field differs */
+		}
+		if (k < c->nmounts)
+			continue;
+		snprintf(field, sizeof field, "mounts[%zu].%s", i, why);
+		snprintf(detail, sizeof detail, "%s",
+			 strcmp(why, "destination") == 0 ? "the policy has no mount at this destination"
+							 : "differs from the policy's mount at this destination");
+		const char *value = strcmp(why, "destination") == 0 ? dest
+				    : strcmp(why, "options") == 0   ? dest
+									: json_str(json_get(m, why), NULL);
+		reason_fail(r, "mounts", field, value, detail);
+	}
+}
+
+static void rules_user(struct reason *r, const struct pol_user *u, const struct json_value *req)
+{
+	int64_t uid = 0, gid = 0;
+	char detail[96];
+	json_int(json_get(req, "uid"), 0, UINT32_MAX, &uid, NULL);
+	json_int(json_get(req, "gid"), 0, UINT32_MAX, &gid, NULL);
+	const char *name = json_str(json_get(req, "name"), NULL);
+	const char *group = json_str(json_get(req, "group"), NULL);
+	if (u->has_uid && uid != u->uid) {
+		snprintf(detail, sizeof detail, "the policy requires uid %lld", (long long)u->uid);
+		reason_fail_int(r, "user", "user.uid", uid, detail);
+	}
+	if (!u->has_uid && (!name || strcmp(name, u->name) != 0))
+		reason_fail(r, "user", "user.name", name, u->name);
+	if (u->has_gid && gid != u->gid) {
+		snprintf(detail, sizeof detail, "the policy requires gid %lld", (long long)u->gid);
+		reason_fail_int(r, "user", "user.gid", gid, detail);
+	}
+	if (!u->has_gid && (!group || strcmp(group, u->group) != 0))
+		reason_fail(r, "user", "user.group", group, u->group);
+	const char *umask = json_str(json_get(req, "umask"), NULL);
+	if (strcmp(umask, u->umask) != 0)
+		reason_fail(r, "user", "user.umask", umask, u->umask);
+}
+
+static int in_strs(const struct pol_strs *s, const char *x)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], x) == 0)
+			return 1;
+	return 0;
+}
+
+static int in_json(const struct json_value *arr, const char *x)
+{
+	for (size_t i = 0; i < json_len(arr); i++)
+		if (strcmp(str_at(arr, i), x) == 0)
+			return 1;
+	return 0;
+}
+
+/* Exact sets, or with allow_capability_dropping: the request's extra
+ * capabilities are dropped (marked in drop[]) and missing ones are fine. */
+static void rules_caps(struct reason *r, const struct policy *pol, const struct pol_container *c,
+		       const struct json_value *caps, unsigned char *drop[POL_CAP_SETS])
+{
+	char field[64];
+	for (size_t s = 0; s < POL_CAP_SETS; s++) {
+		const struct json_value *set = json_get(caps, pol_cap_set_names[s]);
+		snprintf(field, sizeof field, "capabilities.%s", pol_cap_set_names[s]);
+		for (size_t i = 0; i < json_len(set); i++) {
+			const char *cap = str_at(set, i);
+			drop[s][i] = 0;
+			if (in_strs(&c->caps[s], cap))
+				continue;
+			if (pol->allow_capability_dropping)
+				drop[s][i] = 1;
+			else
+				reason_fail(r, "capabilities", field, cap, "not in the policy's set");
+		}
+		if (pol->allow_capability_dropping)
+			continue;
+		for (size_t k = 0; k < c->caps[s].n; k++)
+			if (!in_json(set, c->caps[s].v[k]))
+				reason_fail(r, "capabilities", field, c->caps[s].v[k],
+					    "in the policy's set but not requested (sets must be equal)");
+	}
+}
+
+static int req_bool(const struct json_value *req, const char *key)
+{
+	int b = 0;
+	json_bool(json_get(req, key), &b);
+	return b;
+}
+
+int rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
+		    const struct json_value *req, unsigned char *env_drop,
+		    unsigned char *cap_drop[POL_CAP_SETS])
+{
+	unsigned before = r->fails;
+	const char *wd = json_str(json_get(req, "working_dir"), NULL);
+	rules_argv(r, &c->argv, json_get(req, "argv"));
+	rules_env(r, &c->env, pol->allow_environment_variable_dropping, json_get(req, "env"), env_drop);
+	if (strcmp(wd, c->working_dir) != 0)
+		reason_fail(r, "working_dir", "working_dir", wd, c->working_dir);
+	rules_mounts(r, c, json_get(req, "mounts"));
+	rules_user(r, &c->user, json_get(req, "user"));
+	rules_caps(r, pol, c, json_get(req, "capabilities"), cap_drop);
+	if (c->no_new_privileges && !req_bool(req, "no_new_privileges"))
+		reason_fail(r, "no_new_privileges", "no_new_privileges", "false",
+			    "the policy requires no_new_privileges");
+	if (req_bool(req, "privileged") && !c->allow_elevated)
+		reason_fail(r, "allow_elevated", "privileged", "true", "the policy does not allow elevated containers");
+	if (req_bool(req, "stdio") && !c->allow_stdio_access)
+		reason_fail(r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
+	return (int)(r->fails - before);
+}

@@ -1,0 +1,533 @@
+/* Table-driven tests of the policy engine (lib/policy.h): every
+ * enforcement point, every rule kind, candidate narrowing, rollback, regex
+ * anchoring and environment/capability dropping. Each step is one decision
+ * whose allowed/denied outcome AND reason fields are asserted. JSON in this
+ * file uses ' for " and ` for ' (converted at run time) to stay readable. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "json.h"
+#include "policy.h"
+
+/* The step tables leave trailing fields (absent, after) to their zero
+ * defaults on purpose. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+/* tests/data/policy/sample.json */
+static const char sample_policy[] =
+	"{\n"
+	"  'version': '1',\n"
+	"  'framework': {\n"
+	"    'allow_properties_access': true,\n"
+	"    'allow_dump_stacks': false,\n"
+	"    'allow_runtime_logging': false,\n"
+	"    'allow_environment_variable_dropping': false,\n"
+	"    'allow_unencrypted_scratch': false,\n"
+	"    'allow_capability_dropping': false\n"
+	"  },\n"
+	"  'containers': [\n"
+	"    {\n"
+	"      'name': 'web',\n"
+	"      'layers': ['1111111111111111111111111111111111111111111111111111111111111111',\n"
+	"                 '2222222222222222222222222222222222222222222222222222222222222222'],\n"
+	"      'argv': ['/bin/web', '--port', '80'],\n"
+	"      'env': [\n"
+	"        {'rule': 'PATH=/usr/bin:/bin'},\n"
+	"        {'rule': 'PORT=[0-9]+', 'strategy': 'regex', 'required': true},\n"
+	"        {'rule': 'TERM=xterm'}\n"
+	"      ],\n"
+	"      'working_dir': '/srv',\n"
+	"      'mounts': [\n"
+	"        {'source': 'sandbox:///tmp/data/.+', 'source_strategy': 'regex', 'destination': '/data',\n"
+	"         'type': 'bind', 'options': ['rbind', 'ro']}\n"
+	"      ],\n"
+	"      'user': {'uid': 1000, 'gid': 1000, 'umask': '0022'},\n"
+	"      'capabilities': {\n"
+	"        'bounding': ['CAP_NET_BIND_SERVICE', 'CAP_CHOWN'],\n"
+	"        'effective': ['CAP_NET_BIND_SERVICE'],\n"
+	"        'inheritable': [],\n"
+	"        'permitted': ['CAP_NET_BIND_SERVICE'],\n"
+	"        'ambient': []\n"
+	"      },\n"
+	"      'no_new_privileges': true,\n"
+	"      'signals': [15],\n"
+	"      'exec_processes': [{'argv': ['/bin/sh'], 'signals': [9]}]\n"
+	"    },\n"
+	"    {\n"
+	"      'name': 'web-debug',\n"
+	"      'layers': ['1111111111111111111111111111111111111111111111111111111111111111',\n"
+	"                 '2222222222222222222222222222222222222222222222222222222222222222'],\n"
+	"      'argv': ['/bin/web', '--port', '80'],\n"
+	"      'env': [\n"
+	"        {'rule': 'PATH=/usr/bin:/bin'},\n"
+	"        {'rule': 'PORT=[0-9]+', 'strategy': 'regex', 'required': true},\n"
+	"        {'rule': 'DEBUG=1'}\n"
+	"      ],\n"
+	"      'working_dir': '/srv',\n"
+	"      'mounts': [\n"
+	"        {'source': 'sandbox:///tmp/data/.+', 'source_strategy': 'regex', 'destination': '/data',\n"
+	"         'type': 'bind', 'options': ['rbind', 'ro']}\n"
+	"      ],\n"
+	"      'user': {'uid': 1000, 'gid': 1000, 'umask': '0022'},\n"
+	"      'capabilities': {\n"
+	"        'bounding': ['CAP_NET_BIND_SERVICE', 'CAP_CHOWN'],\n"
+	"        'effective': ['CAP_NET_BIND_SERVICE'],\n"
+	"        'inheritable': [],\n"
+	"        'permitted': ['CAP_NET_BIND_SERVICE'],\n"
+	"        'ambient': []\n"
+	"      },\n"
+	"      'no_new_privileges': true,\n"
+	"      'allow_stdio_access': true,\n"
+	"      'signals': [15, 2],\n"
+	"      'exec_processes': [{'argv': ['/bin/bash'], 'signals': [9, 15]}]\n"
+	"    },\n"
+	"    {\n"
+	"      'name': 'db',\n"
+	"      'layers': ['3333333333333333333333333333333333333333333333333333333333333333'],\n"
+	"      'argv': ['/usr/bin/db'],\n"
+	"      'env': [\n"
+	"        {'rule': 'DB_(HOST|PORT)=.*', 'strategy': 'regex'},\n"
+	"        {'rule': 'A=1|B=2', 'strategy': 'regex'}\n"
+	"      ],\n"
+	"      'working_dir': '/',\n"
+	"      'user': {'name': 'postgres', 'group': 'postgres', 'umask': '0077'},\n"
+	"      'capabilities': {'bounding': [], 'effective': [], 'inheritable': [], 'permitted': [], 'ambient': []},\n"
+	"      'allow_elevated': true\n"
+	"    }\n"
+	"  ],\n"
+	"  'external_processes': [\n"
+	"    {'argv': ['/bin/ls', '-l'], 'env': [{'rule': 'PATH=/bin'}], 'working_dir': '/'}\n"
+	"  ]\n"
+	"}\n";
+
+#define H1 "1111111111111111111111111111111111111111111111111111111111111111"
+#define H2 "2222222222222222222222222222222222222222222222222222222222222222"
+#define H3 "3333333333333333333333333333333333333333333333333333333333333333"
+#define H9 "9999999999999999999999999999999999999999999999999999999999999999"
+
+/* Requests used by many scenarios. */
+#define MOUNT(name, hash) "{'op':'mount_device','target':'/run/layers/" name "','device_hash':'" hash "'}"
+#define UNMOUNT(name) "{'op':'unmount_device','target':'/run/layers/" name "'}"
+#define OVERLAY(cid, layers)                                                                     \
+	"{'op':'mount_overlay','container_id':'" cid "','target':'/run/containers/" cid "/rootfs'," \
+	"'layers':[" layers "]}"
+#define CAPS_OK                                                                                  \
+	"{'bounding':['CAP_NET_BIND_SERVICE','CAP_CHOWN'],'effective':['CAP_NET_BIND_SERVICE'],"      \
+	"'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}"
+#define MOUNTS_OK "[{'source':'sandbox:///tmp/data/x','destination':'/data','type':'bind','options':['rbind','ro']}]"
+#define USER_OK "{'uid':1000,'gid':1000,'umask':'0022'}"
+#define ENV_OK "'PATH=/usr/bin:/bin','PORT=8080'"
+/* create_container for c1 with each part replaceable. */
+#define CREATE(cid, argv, env, wd, mounts, user, caps, extra)                                    \
+	"{'op':'create_container','container_id':'" cid "','argv':[" argv "],'env':[" env "],"       \
+	"'working_dir':'" wd "','mounts':" mounts ",'user':" user ",'capabilities':" caps            \
+	",'no_new_privileges':true" extra "}"
+#define ARGV_OK "'/bin/web','--port','80'"
+#define CREATE_OK(cid) CREATE(cid, ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, "")
+#define EXEC(cid, pid, argv, env) \
+	"{'op':'exec_in_container','container_id':'" cid "','process_id':'" pid "','argv':[" argv "],'env':[" env "],'working_dir':'/srv'}"
+#define SIGNAL(cid, extra, sig) \
+	"{'op':'signal_container_process','container_id':'" cid "'" extra ",'signal':" #sig "}"
+
+enum after { COMMIT, ABORT, LEAVE };
+
+struct step {
+	const char *req;
+	int allowed;
+	const char *want[4]; /* substrings of the reason */
+	const char *absent;  /* must not appear in the reason */
+	enum after after;    /* for allowed steps; default: commit */
+};
+
+struct scenario {
+	const char *name;
+	int dropping; /* use the variant policy with every allow_* flag on */
+	struct step steps[32];
+};
+
+static const struct scenario scenarios[] = {
+	{"device mounts", 0, {
+		{MOUNT("l1", H1), 1, {"'op':'mount_device','allowed':true", "'failed':[]"}},
+		{MOUNT("l1", H2), 0, {"'rule':'state','field':'target'", "a device is already mounted there"}},
+		{MOUNT("x", H9), 0, {"'rule':'layers','field':'device_hash','value':'" H9 "'", "not a layer of any container"}},
+		{"{'op':'mount_device','target':'/tmp/evil','device_hash':'" H2 "'}", 0, {"'rule':'target'", "must be /run/layers/NAME"}},
+		{"{'op':'mount_device','target':'/run/layers/../etc','device_hash':'" H2 "'}", 0, {"'rule':'target'", "'value':'/run/layers/../etc'"}},
+		{"{'op':'mount_device','target':'/run/layers/..','device_hash':'" H2 "'}", 0, {"'rule':'target'"}},
+		{MOUNT("l2", H2), 1, {"'allowed':true"}},
+		{UNMOUNT("l2"), 1, {"'op':'unmount_device','allowed':true"}},
+		{UNMOUNT("l2"), 0, {"no device is mounted there"}},
+		{"{'op':'mount_device','target':'/run/layers/u','device_hash':'" "AB" H1 "'}", 0, {"'error':'$.device_hash: expected 64 lowercase hex digits'"}},
+		{"{'op':'mount_device','target':'/run/layers/u','device_hash':'" H1 "','extra':1}", 0, {"$.extra: unknown key"}},
+		{"{'op':'mount_device','target':'/run/layers/u'}", 0, {"$: missing required key \\\"device_hash\\\""}},
+		{"{'op':'mount_devices'}", 0, {"'op':null", "unknown \\\"op\\\""}},
+		{"[1]", 0, {"'error':'a request must be a JSON object'"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"overlays, create, narrowing, signals, shutdown", 0, {
+		{MOUNT("l1", H1), 1, {NULL}},
+		{MOUNT("l2", H2), 1, {NULL}},
+		{MOUNT("l3", H3), 1, {NULL}},
+		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {"'candidates':[0,1]"}},
+		/* Wrong order: the reason says which layer differs for each container. */
+		{OVERLAY("c2", "'/run/layers/l2','/run/layers/l1'"), 0,
+		 {"'container':0,'name':'web','failed':[{'rule':'layers','field':'layers[0]','value':'" H2 "','detail':'the policy expects " H1 "'}]",
+		  "'container':2,'name':'db'", "match no container"}},
+		{OVERLAY("c2", "'/run/layers/l1','/run/layers/nope'"), 0, {"'field':'layers[1]','value':'/run/layers/nope','detail':'no device is mounted there'"}},
+		{OVERLAY("c2", "'/run/layers/l1'"), 0, {"'field':'layers','value':1,'detail':'fewer layers than the policy"}},
+		{"{'op':'mount_overlay','container_id':'c2','target':'/run/containers/c3/rootfs','layers':['/run/layers/l3']}", 0,
+		 {"'rule':'target'", "must be /run/containers/CONTAINER_ID/rootfs"}},
+		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 0, {"an overlay is already mounted there", "this container already has a root file system"}},
+		{UNMOUNT("l1"), 0, {"'value':'/run/containers/c1/rootfs','detail':'the device is a layer of this mounted overlay'"}},
+		{CREATE_OK("c1"), 1, {"'matched':[0,1]", "'drop_env':[]", "'drop_capabilities':{'bounding':[],"}},
+		{CREATE_OK("c1"), 0, {"a container with this id already exists"}},
+		{CREATE_OK("c9"), 0, {"no root file system (overlay) is mounted for it"}},
+		/* exec of /bin/sh: only "web" allows it, so c1 narrows to [0]. */
+		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1, {"'matched':[0]", "'container':1,'name':'web-debug','failed':[{'rule':'exec_processes'"}},
+		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 0, {"a process with this id already exists"}},
+		/* /bin/bash would have been fine for web-debug, which is no longer a candidate. */
+		{EXEC("c1", "p2", "'/bin/bash'", "'PORT=1'"), 0, {"'candidates':[{'container':0,'name':'web','failed':[{'rule':'exec_processes','field':'argv','value':'/bin/bash'"}, "web-debug"},
+		{SIGNAL("c1", ",'process_id':'p1'", 9), 1, {"'process_id':'p1'", "'matched':[0]"}},
+		{SIGNAL("c1", ",'process_id':'p1'", 15), 0, {"'rule':'signals','field':'signal','value':15,'detail':'not an allowed signal of this exec process'"}},
+		{SIGNAL("c1", "", 2), 0, {"'value':2,'detail':'not an allowed signal of the container`s init process'"}, "web-debug"},
+		{SIGNAL("c1", "", 15), 1, {"'allowed':true"}},
+		{SIGNAL("c1", ",'process_id':'nope'", 15), 0, {"no such process in this container"}},
+		{SIGNAL("c1", "", 65), 0, {"$.signal: integer 65 out of range [1, 64]"}},
+		{"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 0, {"the container is still running"}},
+		{"{'op':'shutdown_container','container_id':'c1'}", 1, {"'op':'shutdown_container','allowed':true"}},
+		{EXEC("c1", "p3", "'/bin/sh'", "'PORT=1'"), 0, {"no such running container"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"overlay teardown", 0, {
+		{MOUNT("l1", H1), 1, {NULL}},
+		{MOUNT("l2", H2), 1, {NULL}},
+		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		{CREATE_OK("c1"), 1, {NULL}},
+		{"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}},
+		{"{'op':'shutdown_container','container_id':'c1'}", 0, {"no such running container"}},
+		{"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 1, {"'allowed':true"}},
+		{"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 0, {"no overlay is mounted there"}},
+		{UNMOUNT("l1"), 1, {NULL}},
+		/* The id can be used again once its root file system is gone. */
+		{OVERLAY("c1", "'/run/layers/l2'"), 0, {"'field':'layers[0]','value':'" H2 "'"}, "already has a root file system"},
+		{NULL, 0, {NULL}},
+	}},
+	{"create_container rules", 0, {
+		{MOUNT("l1", H1), 1, {NULL}},
+		{MOUNT("l2", H2), 1, {NULL}},
+		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		{CREATE("c1", "'/bin/web','--port','81'", ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'rule':'argv','field':'argv[2]','value':'81','detail':'80'"}},
+		{CREATE("c1", "'/bin/web'", ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'argv','detail':'the policy has 3 arguments, the request 1'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK ",'SECRET=hunter2'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'rule':'env','field':'env[2]','value':'SECRET=<redacted>','detail':'no environment rule allows this variable'"}, "hunter2"},
+		{CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'rule':'env_required','field':'env','value':'PORT=[0-9]+'"}},
+		/* Anchoring: a regex rule must match the whole variable. */
+		{CREATE("c1", ARGV_OK, "'PORT=80x'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'env[0]','value':'PORT=<redacted>'", "'rule':'env_required'"}},
+		{CREATE("c1", ARGV_OK, "'XPORT=80','PORT=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'env[0]','value':'XPORT=<redacted>'"}},
+		{CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin:/x','PORT=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'env[0]','value':'PATH=<redacted>'"}, "/x"},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/tmp", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'rule':'working_dir','field':'working_dir','value':'/tmp','detail':'/srv'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'/etc','destination':'/etc','type':'bind','options':[]}]", USER_OK, CAPS_OK, ""), 0,
+		 {"'rule':'mounts','field':'mounts[0].destination','value':'/etc','detail':'the policy has no mount at this destination'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'sandbox:///tmp/data/x','destination':'/data','type':'bind','options':['rbind','rw']}]", USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'mounts[0].options','value':'/data'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'sandbox:///tmp/data/x','destination':'/data','type':'bind','options':['rbind','ro','ro']}]", USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'mounts[0].options'"}},
+		/* The source regex is anchored too: a prefix match is not enough. */
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'/evil/sandbox:///tmp/data/x','destination':'/data','type':'bind','options':['rbind','ro']}]", USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'mounts[0].source','value':'/evil/sandbox:///tmp/data/x'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'sandbox:///tmp/data/x','destination':'/data','type':'tmpfs','options':['rbind','ro']}]", USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'mounts[0].type','value':'tmpfs'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':0,'gid':1000,'umask':'0022'}", CAPS_OK, ""), 0,
+		 {"'rule':'user','field':'user.uid','value':0,'detail':'the policy requires uid 1000'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':1000,'gid':0,'umask':'0000'}", CAPS_OK, ""), 0,
+		 {"'field':'user.gid','value':0", "'field':'user.umask','value':'0000','detail':'0022'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':-1,'gid':0,'umask':'0000'}", CAPS_OK, ""), 0,
+		 {"'error':'$.user.uid: integer -1 out of range"}},
+		{CREATE("c1", ARGV_OK, "'NOEQUALS'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'error':'$.env[0]: expected NAME=VALUE'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
+			"{'bounding':['CAP_NET_BIND_SERVICE','CAP_CHOWN','CAP_SYS_ADMIN'],'effective':['CAP_NET_BIND_SERVICE'],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}", ""), 0,
+		 {"'rule':'capabilities','field':'capabilities.bounding','value':'CAP_SYS_ADMIN','detail':'not in the policy`s set'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
+			"{'bounding':['CAP_NET_BIND_SERVICE'],'effective':['CAP_NET_BIND_SERVICE'],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}", ""), 0,
+		 {"'field':'capabilities.bounding','value':'CAP_CHOWN','detail':'in the policy`s set but not requested"}},
+		{"{'op':'create_container','container_id':'c1','argv':[" ARGV_OK "],'env':[" ENV_OK "],'working_dir':'/srv','mounts':" MOUNTS_OK ",'user':" USER_OK ",'capabilities':" CAPS_OK "}", 0,
+		 {"'rule':'no_new_privileges','field':'no_new_privileges'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ",'privileged':true"), 0,
+		 {"'rule':'allow_elevated','field':'privileged','value':'true'"}},
+		/* Several failures of one candidate are all listed. */
+		{CREATE("c1", "'/bin/x'", "'PORT=1'", "/", "[]", USER_OK, CAPS_OK, ""), 0,
+		 {"'field':'argv'", "'field':'working_dir','value':'/'"}},
+		/* stdio: only web-debug allows it, so c1 is created as web-debug. */
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'sandbox:///tmp/data/y','destination':'/data','type':'bind','options':['ro','rbind']}]", USER_OK, CAPS_OK, ",'stdio':true"), 1,
+		 {"'matched':[1]", "'container':0,'name':'web','failed':[{'rule':'allow_stdio_access'"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"rollback", 0, {
+		{MOUNT("l1", H1), 1, {NULL}, NULL, ABORT},
+		{UNMOUNT("l1"), 0, {"no device is mounted there"}},
+		{MOUNT("l1", H1), 1, {NULL}},
+		{UNMOUNT("l1"), 1, {NULL}, NULL, ABORT},
+		{MOUNT("l1", H1), 0, {"a device is already mounted there"}},
+		{MOUNT("l2", H2), 1, {NULL}, NULL, LEAVE},
+		{MOUNT("l3", H3), 0, {"'error':'a previous allowed decision is pending"}},
+		{MOUNT("l3", H3), 0, {"pending"}, NULL, ABORT}, /* the harness aborts l2 here */
+		{MOUNT("l2", H2), 1, {NULL}},
+		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}, NULL, ABORT},
+		{UNMOUNT("l1"), 1, {NULL}, NULL, ABORT}, /* no overlay holds it after the abort */
+		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		/* Created as web-debug (stdio), aborted: the overlay must be back to [0,1]. */
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ",'stdio':true"), 1, {"'matched':[1]"}, NULL, ABORT},
+		{CREATE_OK("c1"), 1, {"'matched':[0,1]"}},
+		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1, {"'matched':[0]"}, NULL, ABORT},
+		/* After the abort web-debug is a candidate again and p1 is free. */
+		{EXEC("c1", "p1", "'/bin/bash'", "'PORT=1'"), 1, {"'matched':[1]"}},
+		{SIGNAL("c1", ",'process_id':'p1'", 15), 1, {NULL}, NULL, ABORT},
+		{"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}, NULL, ABORT},
+		{SIGNAL("c1", "", 2), 1, {"'matched':[1]"}},
+		{"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}},
+		{"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 1, {NULL}, NULL, ABORT},
+		{UNMOUNT("l1"), 0, {"the device is a layer of this mounted overlay"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"framework flags and scratch", 0, {
+		{"{'op':'get_properties'}", 1, {"{'op':'get_properties','allowed':true,'failed':[]}"}},
+		{"{'op':'dump_stacks'}", 0, {"'rule':'allow_dump_stacks','field':'allow_dump_stacks','value':'false'"}},
+		{"{'op':'runtime_logging'}", 0, {"'rule':'allow_runtime_logging'"}},
+		{"{'op':'get_properties','x':1}", 0, {"$.x: unknown key"}},
+		{"{'op':'scratch_mount','target':'/run/scratch/s1','encrypted':true}", 1, {"'allowed':true"}},
+		{"{'op':'scratch_mount','target':'/run/scratch/s1','encrypted':true}", 0, {"scratch space is already mounted there"}},
+		{"{'op':'scratch_mount','target':'/run/scratch/s2','encrypted':false}", 0, {"'rule':'allow_unencrypted_scratch','field':'encrypted'"}},
+		{"{'op':'scratch_mount','target':'/run/other','encrypted':true}", 0, {"must be /run/scratch/NAME"}},
+		{"{'op':'scratch_unmount','target':'/run/scratch/s1'}", 1, {NULL}},
+		{"{'op':'scratch_unmount','target':'/run/scratch/s1'}", 0, {"no scratch space is mounted there"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"external processes", 0, {
+		{"{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}", 1,
+		 {"'matched':[0]", "'drop_env':[]"}},
+		{"{'op':'exec_external','argv':['/bin/ls','-la'],'env':['PATH=/bin'],'working_dir':'/'}", 0,
+		 {"'external_process':0", "'field':'argv[1]','value':'-la','detail':'-l'"}},
+		{"{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin','LD_PRELOAD=/x.so'],'working_dir':'/'}", 0,
+		 {"'value':'LD_PRELOAD=<redacted>'"}, "x.so"},
+		{"{'op':'exec_external','argv':['/bin/ls','-l'],'env':[],'working_dir':'/tmp'}", 0, {"'field':'working_dir'"}},
+		{"{'op':'exec_external','argv':['/bin/ls','-l'],'working_dir':'/','stdio':true}", 0, {"'rule':'allow_stdio_access'"}},
+		{"{'op':'exec_external','argv':[],'working_dir':'/'}", 0, {"$.argv: expected 1 to 1024 strings"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"elevated container with anchored alternation", 0, {
+		{MOUNT("l3", H3), 1, {NULL}},
+		{OVERLAY("db", "'/run/layers/l3'"), 1, {"'candidates':[2]"}},
+		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1x'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}", 0,
+		 {"'field':'env[0]','value':'A=<redacted>'"}},
+		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['xB=2'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}", 0,
+		 {"'field':'env[0]','value':'xB=<redacted>'"}},
+		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'root','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]}}", 0,
+		 {"'field':'user.name','value':'root','detail':'postgres'"}},
+		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1','B=2','DB_HOST=h','DB_PORT=5'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}", 1,
+		 {"'matched':[2]"}},
+		{SIGNAL("db", "", 15), 0, {"not an allowed signal of the container`s init process"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"dropping (environment, capabilities) and permissive flags", 1, {
+		{"{'op':'dump_stacks'}", 1, {NULL}},
+		{"{'op':'runtime_logging'}", 1, {NULL}},
+		{"{'op':'scratch_mount','target':'/run/scratch/s2','encrypted':false}", 1, {NULL}},
+		{MOUNT("l1", H1), 1, {NULL}},
+		{MOUNT("l2", H2), 1, {NULL}},
+		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		{CREATE("c1", ARGV_OK, ENV_OK ",'EXTRA=secret'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 1,
+		 {"'drop_env':[{'index':2,'name':'EXTRA'}]", "'matched':[0,1]"}, "secret", ABORT},
+		/* Required rules still apply; dropped variables do not satisfy them. */
+		{CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin','PORTX=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
+		 {"'rule':'env_required'"}},
+		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
+			"{'bounding':['CAP_SYS_ADMIN','CAP_NET_BIND_SERVICE'],'effective':[],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}", ""), 1,
+		 {"'drop_capabilities':{'bounding':['CAP_SYS_ADMIN'],'effective':[],"}, NULL, ABORT},
+		/* web drops DEBUG, web-debug drops nothing: the zero-drop plan wins
+		 * and only web-debug survives. */
+		{CREATE("c1", ARGV_OK, ENV_OK ",'DEBUG=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 1,
+		 {"'matched':[1],'drop_env':[]"}},
+		{NULL, 0, {NULL}},
+	}},
+};
+
+/* ' -> " so the tables above stay readable; ` stands for a literal '. */
+static char *dq(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = malloc(n + 1), *o = out;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '`')
+			*o++ = '\'';
+		else
+			*o++ = s[i] == '\'' ? '"' : s[i];
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Replaces every occurrence of from (scanning past each replacement). */
+static char *replace_all(char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), count = 0;
+	for (char *at = strstr(s, from); at; at = strstr(at + fl, from))
+		count++;
+	char *out = malloc(strlen(s) + count * tl + 1), *o = out, *p = s;
+	for (char *at = strstr(p, from); at; p = at + fl, at = strstr(p, from)) {
+		memcpy(o, p, (size_t)(at - p));
+		o += at - p;
+		memcpy(o, to, tl);
+		o += tl;
+	}
+	strcpy(o, p);
+	free(s);
+	return out;
+}
+
+static struct policy *load(int dropping)
+{
+	struct uvm_err err = {0, ""};
+	struct policy *pol = NULL;
+	char *text = dq(sample_policy);
+	if (dropping)
+		text = replace_all(text, "\": false", "\": true");
+	if (policy_load(text, strlen(text), &pol, &err) < 0)
+		printf("# policy_load: %s\n", err.msg);
+	free(text);
+	return pol;
+}
+
+static void run_step(struct policy_state *st, const char *scenario, size_t k, const struct step *s)
+{
+	struct policy_decision d;
+	char *req = dq(s->req);
+	int rc = policy_decide_json(st, req, strlen(req), &d);
+	char *reason = d.reason ? d.reason : "";
+	CHECK(rc == 0 && d.allowed == s->allowed, "%s #%zu: %s", scenario, k, s->allowed ? "allowed" : "denied");
+	if (rc != 0 || d.allowed != s->allowed)
+		printf("#   request: %s\n#   reason: %s\n", req, reason);
+	/* The reason is always one valid JSON object. */
+	struct json_doc *doc;
+	struct uvm_err err = {0, ""};
+	const struct json_value *v = json_parse(reason, strlen(reason), 1 << 20, &doc, &err);
+	int fields_ok = v && json_type(v) == JSON_OBJECT && json_get(v, "allowed");
+	for (size_t i = 0; i < 4 && s->want[i]; i++) {
+		char *w = dq(s->want[i]);
+		if (!strstr(reason, w)) {
+			printf("#   missing %s\n", w);
+			fields_ok = 0;
+		}
+		free(w);
+	}
+	if (s->absent && strstr(reason, s->absent)) {
+		printf("#   must not contain %s\n", s->absent);
+		fields_ok = 0;
+	}
+	CHECK(fields_ok, "%s #%zu: reason fields", scenario, k);
+	if (!fields_ok)
+		printf("#   reason: %s\n", reason);
+	json_free(doc);
+	if (s->after == ABORT)
+		policy_abort(st);
+	else if (s->after == COMMIT && d.allowed)
+		policy_commit(st);
+	policy_decision_free(&d);
+	free(req);
+}
+
+static int run_scenarios(void)
+{
+	int decisions = 0;
+	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
+		const struct scenario *sc = &scenarios[i];
+		struct policy *pol = load(sc->dropping);
+		struct policy_state *st = pol ? policy_state_new(pol) : NULL;
+		CHECK(st != NULL, "%s: policy loads", sc->name);
+		for (size_t k = 0; st && sc->steps[k].req; k++, decisions++)
+			run_step(st, sc->name, k, &sc->steps[k]);
+		policy_state_free(st);
+		policy_free(pol);
+	}
+	return decisions;
+}
+
+/* ------------------------------------------------------------ load errors */
+
+struct load_case {
+	const char *from, *to; /* edit of the sample policy */
+	const char *msg;
+};
+
+static const struct load_case load_cases[] = {
+	{"'PORT=[0-9]+'", "'PORT=(['", "$.containers[0].env[1].rule: bad regular expression"},
+	{"'PORT=[0-9]+'", "'a)|(b'", "$.containers[0].env[1].rule: bad regular expression: unmatched ')'"},
+	{"'PORT=[0-9]+'", "'PORT=\\\\\\\\'", NULL}, /* an escaped backslash is fine */
+	{"'PORT=[0-9]+'", "'a\\\\\\\\'", NULL},
+	{"'PORT=[0-9]+'", "'x[)]('", "unmatched '('"},
+	{"'name': 'db',", "'name': 'db', 'bogus': 1,", "$.containers[2].bogus: unknown key"},
+	{"'version': '1'", "'version': '2'", "$.version: unsupported policy version \"2\""},
+	{"'3333333333333333333333333333333333333333333333333333333333333333'", "'33'",
+	 "$.containers[2].layers[0]: expected a dm-verity root hash"},
+	{"'signals': [15],", "'signals': [65],", "$.containers[0].signals[0]: integer 65 out of range [1, 64]"},
+	{"'uid': 1000, 'gid': 1000, 'umask': '0022'}", "'uid': -5, 'gid': 1000, 'umask': '0022'}",
+	 "$.containers[0].user.uid: integer -5 out of range"},
+	{"'name': 'postgres',", "'name': 'postgres', 'uid': 5,", "$.containers[2].user: exactly one of \"uid\" and \"name\""},
+	{"'umask': '0077'", "'umask': '77'", "$.containers[2].user.umask: expected 4 octal digits"},
+	{"'required': true", "'required': 'yes'", "$.containers[0].env[1].required: expected boolean, got string"},
+	{"'strategy': 'regex', 'required'", "'strategy': 're2', 'required'", "$.containers[0].env[1].strategy: must be \"string\" or \"regex\""},
+	{"{'rule': 'TERM=xterm'}", "{'rule': 'TERM'}", "$.containers[0].env[2].rule: a string rule must be NAME=VALUE"},
+	{"'working_dir': '/srv'", "'working_dir': 'srv'", "$.containers[0].working_dir: must be an absolute path"},
+	{"'CAP_CHOWN'", "'chown'", "$.containers[0].capabilities.bounding[1]: expected a capability name"},
+	{"'ambient': []\n      },\n      'no_new_privileges'", "'ambient': [], 'ambient': []\n      },\n      'no_new_privileges'",
+	 "duplicate key"},
+	{"'allow_elevated': true", "'allow_elevated': true, 'allow_elevated': true", "($.containers[2].allow_elevated): duplicate key"},
+	{"'allow_dump_stacks': false", "'allow_dump_stacks': 0", "$.framework.allow_dump_stacks: expected boolean, got the number 0"},
+	{"'argv': ['/usr/bin/db']", "'argv': []", "$.containers[2].argv: must have 1 to 1024 entries"},
+	{"'destination': '/data'", "'destination': '/data', 'readonly': true", "$.containers[0].mounts[0].readonly: unknown key"},
+	{"'exec_processes': [{'argv': ['/bin/sh'], 'signals': [9]}]", "'exec_processes': [{'argv': ['/bin/sh'], 'signal': [9]}]",
+	 "$.containers[0].exec_processes[0].signal: unknown key"},
+};
+
+static void test_load_errors(void)
+{
+	for (size_t i = 0; i < sizeof load_cases / sizeof load_cases[0]; i++) {
+		const struct load_case *c = &load_cases[i];
+		char *text = dq(sample_policy), *from = dq(c->from), *to = dq(c->to);
+		struct uvm_err err = {0, ""};
+		struct policy *pol = NULL;
+		int found = strstr(text, from) != NULL;
+		text = replace_all(text, from, to);
+		int rc = policy_load(text, strlen(text), &pol, &err);
+		if (c->msg)
+			CHECK(found && rc < 0 && strstr(err.msg, c->msg), "load rejects edit %zu: %s", i, err.msg);
+		else
+			CHECK(found && rc == 0, "load accepts edit %zu: %s", i, err.msg);
+		policy_free(pol);
+		free(text);
+		free(from);
+		free(to);
+	}
+	struct uvm_err err = {0, ""};
+	struct policy *pol = NULL;
+	CHECK(policy_load("{}", 2, &pol, &err) < 0 && strstr(err.msg, "invalid policy: $: missing required key \"version\""),
+	      "empty object rejected: %s", err.msg);
+	CHECK(policy_load("{\"version\":\"1\",\"containers\":[]} x", 33, &pol, &err) < 0 && strstr(err.msg, "trailing data"),
+	      "trailing data rejected: %s", err.msg);
+}
+
+int main(void)
+{
+	int decisions = run_scenarios();
+	CHECK(decisions >= 60, "%d table-driven decision cases (>= 60)", decisions);
+	test_load_errors();
+	return check_done();
+}
