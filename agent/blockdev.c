@@ -1,0 +1,173 @@
+/* Block devices the host attached: found by their virtio serial in sysfs
+ * (the host names a disk, never a /dev path), read and zeroed with O_DIRECT
+ * so the guest sees what is on the device, not a cached copy. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "file_util.h"
+#include "storage.h"
+
+#define IO_CHUNK (1u << 20)
+
+int storage_serial_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 1 && n <= STORAGE_SERIAL_MAX &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+int storage_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	return n >= 1 && n <= STORAGE_CID_MAX && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* A small sysfs attribute without its trailing newline. */
+static int read_attr(const char *dir, const char *attr, char *out, size_t len)
+{
+	char path[128];
+	struct file_buf fb;
+	struct uvm_err err;
+	snprintf(path, sizeof path, "/sys/block/%s/%s", dir, attr);
+	if (file_read_all(path, 256, &fb, &err))
+		return -1;
+	while (fb.len && (fb.data[fb.len - 1] == '\n' || fb.data[fb.len - 1] == '\0'))
+		fb.len--;
+	int ok = fb.len < len;
+	if (ok) {
+		memcpy(out, fb.data, fb.len);
+		out[fb.len] = '\0';
+	}
+	file_buf_free(&fb);
+	return ok ? 0 : -1;
+}
+
+static int is_vd_name(const char *n)
+{
+	size_t l = strlen(n);
+	return l >= 3 && l <= 8 && n[0] == 'v' && n[1] == 'd' &&
+	       strspn(n + 2, "abcdefghijklmnopqrstuvwxyz") == l - 2;
+}
+
+int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *bytes,
+		       struct uvm_err *err)
+{
+	if (!storage_serial_ok(serial))
+		return uvm_fail(err, EINVAL, "disk serial '%.40s': must be 1..20 of [A-Za-z0-9_-]", serial);
+	DIR *d = opendir("/sys/block");
+	if (!d)
+		return uvm_fail(err, errno, "listing /sys/block: %s", strerror(errno));
+	char found[16] = "", val[64];
+	int matches = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		if (!is_vd_name(de->d_name) || read_attr(de->d_name, "serial", val, sizeof val))
+			continue;
+		if (strcmp(val, serial) == 0 && matches++ == 0)
+			memcpy(found, de->d_name, strlen(de->d_name) + 1); /* <= 8 bytes: is_vd_name */
+	}
+	closedir(d);
+	if (matches == 0)
+		return uvm_fail(err, ENOENT, "no virtio disk has serial '%s' (attach it with uvm launch --disk %s=PATH)",
+				serial, serial);
+	if (matches > 1)
+		return uvm_fail(err, EEXIST, "%d virtio disks have serial '%s': refusing an ambiguous name",
+				matches, serial);
+	char *end;
+	if (read_attr(found, "size", val, sizeof val))
+		return uvm_fail(err, EIO, "reading /sys/block/%s/size failed", found);
+	errno = 0;
+	unsigned long long sectors = strtoull(val, &end, 10);
+	if (errno || *end || end == val || sectors > (UINT64_MAX >> 9))
+		return uvm_fail(err, EIO, "/sys/block/%s/size: '%s' is not a sector count", found, val);
+	*bytes = (uint64_t)sectors << 9;
+	snprintf(dev, dev_len, "/dev/%s", found);
+	return 0;
+}
+
+static uint8_t *io_buffer(struct uvm_err *err)
+{
+	void *buf = NULL;
+	if (posix_memalign(&buf, 4096, IO_CHUNK) != 0)
+		uvm_fail(err, ENOMEM, "out of memory for a %u-byte I/O buffer", IO_CHUNK);
+	return buf;
+}
+
+int blockdev_read_all(const char *path, uint64_t bytes, struct uvm_err *err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return uvm_fail(err, errno, "opening %s to read it back: %s", path, strerror(errno));
+	uint8_t *buf = io_buffer(err);
+	int rc = buf ? 0 : -1;
+	for (uint64_t off = 0; rc == 0 && off < bytes;) {
+		size_t want = bytes - off < IO_CHUNK ? (size_t)(bytes - off) : IO_CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = uvm_fail(err, n < 0 ? errno : EIO, "reading %s at byte %llu: %s", path,
+				      (unsigned long long)off, n < 0 ? strerror(errno) : "unexpected end");
+		else
+			off += (uint64_t)n;
+	}
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int blockdev_zero(const char *path, uint64_t bytes, struct uvm_err *err)
+{
+	int fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return uvm_fail(err, errno, "opening %s to zero it: %s", path, strerror(errno));
+	uint8_t *buf = io_buffer(err);
+	int rc = buf ? 0 : -1;
+	if (buf)
+		memset(buf, 0, IO_CHUNK);
+	for (uint64_t off = 0; rc == 0 && off < bytes;) {
+		size_t want = bytes - off < IO_CHUNK ? (size_t)(bytes - off) : IO_CHUNK;
+		ssize_t n = pwrite(fd, buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = uvm_fail(err, n < 0 ? errno : EIO, "zeroing %s at byte %llu: %s", path,
+				      (unsigned long long)off, n < 0 ? strerror(errno) : "short write");
+		else
+			off += (uint64_t)n;
+	}
+	if (rc == 0 && fsync(fd) != 0)
+		rc = uvm_fail(err, errno, "flushing %s: %s", path, strerror(errno));
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int storage_failed(struct op_error *e, const struct uvm_err *err)
+{
+	return op_fail(e, OP_ERR_FAILED, "%s", err->msg);
+}
+
+struct storage_state *storage_state(struct agent *a)
+{
+	if (!a->storage)
+		a->storage = calloc(1, sizeof *a->storage);
+	return a->storage;
+}
+
+int storage_scratch_in_use(struct storage_state *s, const char *serial, char *cid, size_t cid_len)
+{
+	for (size_t i = 0; i < STORAGE_OVERLAY_MAX; i++) {
+		const struct storage_overlay *o = &s->overlay[i];
+		if (o->alive && !o->on_tmpfs && strcmp(o->scratch, serial) == 0) {
+			snprintf(cid, cid_len, "%s", o->cid);
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,246 @@
+/* mount_device / unmount_device: a container layer, readable only through
+ * dm-verity with a root hash the policy lists (docs/storage.md,
+ * docs/layers.md for the on-disk layout).
+ *
+ * The host names the disk (virtio serial) and claims its root hash. The
+ * guest reads the geometry from the device itself (erofs superblock, then
+ * the verity superblock after the file system), recomputes the root from the
+ * top hash block, asks the policy about the claimed hash, maps dm-verity with
+ * that policy-listed hash and mounts erofs read-only at a path it chooses:
+ * /run/layers/<root hash>. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "decide.h"
+#include "dm.h"
+#include "erofs.h"
+#include "hash.h"
+#include "hex.h"
+#include "storage.h"
+#include "verity.h"
+
+#define HASH_HEX (2 * UVM_SHA256_LEN + 1)
+
+struct layer_dev {
+	char dev[32];
+	uint64_t bytes;
+	struct uvm_erofs_info fs;
+	struct uvm_verity_sb sb;
+	uint8_t device_root[UVM_SHA256_LEN];
+};
+
+struct layer_args {
+	const char *serial;
+	uint8_t claimed[UVM_SHA256_LEN];
+	char claimed_hex[HASH_HEX];
+	int verify;
+};
+
+static int parse_mount_args(const struct json_value *args, struct layer_args *la, struct op_error *e)
+{
+	static const struct json_field f[] = {
+		{"serial", JSON_T_STRING, 1}, {"root_hash", JSON_T_STRING, 1}, {"verify", JSON_T_BOOL, 0}};
+	size_t len = 0;
+	if (json_check_object(args, f, sizeof f / sizeof f[0], &e->err))
+		return op_fail(e, OP_ERR_MALFORMED, "mount_device: %s", e->err.msg);
+	la->serial = json_str(json_get(args, "serial"), NULL);
+	const char *hex = json_str(json_get(args, "root_hash"), &len);
+	if (!storage_serial_ok(la->serial))
+		return op_fail(e, OP_ERR_MALFORMED, "mount_device: serial '%.40s' must be 1..20 of [A-Za-z0-9_-]",
+			       la->serial);
+	if (len != 2 * UVM_SHA256_LEN || uvm_hex_decode(hex, la->claimed, sizeof la->claimed) < 0)
+		return op_fail(e, OP_ERR_MALFORMED, "mount_device: root_hash must be 64 hex digits (a SHA-256)");
+	uvm_hex_encode(la->claimed, UVM_SHA256_LEN, la->claimed_hex);
+	la->verify = 0;
+	json_bool(json_get(args, "verify"), &la->verify);
+	return 0;
+}
+
+/* The root hash the device's own tree leads to: the salted hash of the top
+ * hash block (or of the only data block when the tree is empty). A
+ * mismatch with the claim means the host sent the wrong disk or hash. */
+static int device_root(int fd, struct layer_dev *d, struct uvm_err *err)
+{
+	struct uvm_verity_geom g;
+	uint64_t hash_offset = (uint64_t)d->fs.blocks * UVM_EROFS_BLOCK;
+	if (uvm_verity_geometry(d->sb.data_blocks, &g, err))
+		return -1;
+	uint64_t at = g.levels == 0 ? 0 : hash_offset + UVM_VERITY_BLOCK + g.level_start[g.levels - 1] * UVM_VERITY_BLOCK;
+	uint8_t *blk = malloc(UVM_VERITY_BLOCK);
+	if (!blk)
+		return uvm_fail(err, ENOMEM, "out of memory");
+	ssize_t n = pread(fd, blk, UVM_VERITY_BLOCK, (off_t)at);
+	if (n != (ssize_t)UVM_VERITY_BLOCK) {
+		free(blk);
+		return uvm_fail(err, EIO, "%s: reading the top hash block at byte %llu failed", d->dev,
+				(unsigned long long)at);
+	}
+	struct uvm_sha256_ctx c;
+	uvm_sha256_init(&c);
+	uvm_sha256_update(&c, d->sb.salt, d->sb.salt_len);
+	uvm_sha256_update(&c, blk, UVM_VERITY_BLOCK);
+	uvm_sha256_final(&c, d->device_root);
+	free(blk);
+	return 0;
+}
+
+/* Geometry from the device: erofs size -> verity superblock -> tree. */
+static int probe_layer(const char *serial, struct layer_dev *d, struct uvm_err *err)
+{
+	if (blockdev_by_serial(serial, d->dev, sizeof d->dev, &d->bytes, err))
+		return -1;
+	int fd = open(d->dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return uvm_fail(err, errno, "opening %s (disk %s): %s", d->dev, serial, strerror(errno));
+	int rc = uvm_erofs_read(fd, &d->fs, err);
+	if (rc == 0)
+		rc = uvm_verity_read_sb(fd, (uint64_t)d->fs.blocks * UVM_EROFS_BLOCK, &d->sb, err);
+	if (rc == 0 && d->sb.data_blocks != d->fs.blocks)
+		rc = uvm_fail(err, EINVAL, "the verity superblock covers %llu blocks but the erofs file system has %u",
+			      (unsigned long long)d->sb.data_blocks, d->fs.blocks);
+	if (rc == 0)
+		rc = device_root(fd, d, err);
+	close(fd);
+	if (rc)
+		uvm_wrap(err, "disk %s (%s) is not a layer image of `uvm layer`", serial, d->dev);
+	return rc;
+}
+
+static int deny_mismatch(const struct layer_args *la, const struct layer_dev *d, struct op_error *e)
+{
+	char dev_hex[HASH_HEX];
+	uvm_hex_encode(d->device_root, UVM_SHA256_LEN, dev_hex);
+	struct json_writer w;
+	json_writer_init(&w, 4096);
+	json_w_obj(&w);
+	json_w_key(&w, "op");
+	json_w_cstr(&w, "mount_device");
+	json_w_key(&w, "allowed");
+	json_w_bool(&w, 0);
+	json_w_key(&w, "rule");
+	json_w_cstr(&w, "device_root_hash");
+	json_w_key(&w, "serial");
+	json_w_cstr(&w, la->serial);
+	json_w_key(&w, "root_hash");
+	json_w_cstr(&w, la->claimed_hex);
+	json_w_key(&w, "device_root_hash");
+	json_w_cstr(&w, dev_hex);
+	json_w_end(&w);
+	e->reason_json = json_writer_finish(&w, NULL);
+	return op_fail(e, OP_ERR_DENIED, "disk %s: its hash tree has root %s, not the claimed %s", la->serial,
+		       dev_hex, la->claimed_hex);
+}
+
+static int layer_decide(struct agent *a, const char *target, const char *hash_hex, struct decision *dc,
+			struct op_error *e)
+{
+	char req[256];
+	int n = snprintf(req, sizeof req, "{\"op\":\"mount_device\",\"target\":\"%s\",\"device_hash\":\"%s\"}",
+			 target, hash_hex);
+	return decide_begin_json(a, req, (size_t)n, dc, e);
+}
+
+/* dm-verity with the policy-approved hash, optional full read, erofs mount. */
+static int map_and_mount(const struct layer_dev *d, const uint8_t root[UVM_SHA256_LEN], const char *name,
+			 const char *target, int verify, char *node, size_t node_len, struct uvm_err *err)
+{
+	char table[UVM_VERITY_TABLE_MAX];
+	uint64_t hash_offset = (uint64_t)d->fs.blocks * UVM_EROFS_BLOCK, devno;
+	if (uvm_verity_table(table, sizeof table, d->dev, d->dev, &d->sb, hash_offset, root, err))
+		return -1;
+	struct uvm_dm_target t = {0, hash_offset / 512, "verity", table};
+	if (uvm_dm_activate(name, &t, 1, UVM_DM_READONLY, &devno, err))
+		return -1;
+	uvm_dm_node(devno, node, node_len);
+	int rc = verify ? blockdev_read_all(node, hash_offset, err) : 0;
+	if (rc == 0 && mkdir(target, 0700) != 0 && errno != EEXIST)
+		rc = uvm_fail(err, errno, "creating %s: %s", target, strerror(errno));
+	if (rc == 0 && mount(node, target, "erofs", MS_RDONLY | MS_NODEV | MS_NOSUID, NULL) != 0) {
+		rc = uvm_fail(err, errno, "mounting %s (erofs) at %s: %s", node, target, strerror(errno));
+		rmdir(target);
+	}
+	if (rc) {
+		struct uvm_err ignored;
+		uvm_dm_remove(name, &ignored);
+	}
+	return rc;
+}
+
+static void mount_result(struct json_writer *w, const char *target, const struct layer_dev *d,
+			 const char *node, const struct layer_args *la)
+{
+	json_w_obj(w);
+	json_w_key(w, "target");
+	json_w_cstr(w, target);
+	json_w_key(w, "root_hash");
+	json_w_cstr(w, la->claimed_hex);
+	json_w_key(w, "device");
+	json_w_cstr(w, d->dev);
+	json_w_key(w, "mapped");
+	json_w_cstr(w, node);
+	json_w_key(w, "data_blocks");
+	json_w_uint(w, d->sb.data_blocks);
+	json_w_key(w, "verified");
+	json_w_bool(w, la->verify);
+	json_w_end(w);
+}
+
+int op_mount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+{
+	struct layer_args la;
+	struct layer_dev d;
+	struct decision dc;
+	char target[128], name[128], node[64];
+	if (parse_mount_args(args, &la, e))
+		return -1;
+	if (binding_gate(a, e))
+		return -1; /* nothing about the devices before a policy is bound */
+	memset(&d, 0, sizeof d);
+	if (probe_layer(la.serial, &d, &e->err))
+		return op_fail(e, OP_ERR_FAILED, "mount_device: %s", e->err.msg);
+	if (memcmp(d.device_root, la.claimed, UVM_SHA256_LEN) != 0)
+		return deny_mismatch(&la, &d, e);
+	snprintf(target, sizeof target, "%s%s", POLICY_LAYER_DIR, la.claimed_hex);
+	snprintf(name, sizeof name, "uvm-layer-%s", la.claimed_hex);
+	if (layer_decide(a, target, la.claimed_hex, &dc, e))
+		return -1;
+	/* Allowed: la.claimed is byte for byte a root hash the policy lists. */
+	int rc = map_and_mount(&d, la.claimed, name, target, la.verify, node, sizeof node, &e->err);
+	if (rc)
+		op_fail(e, OP_ERR_FAILED, "mount_device: disk %s: %s", la.serial, e->err.msg);
+	else
+		mount_result(w, target, &d, node, &la);
+	return decide_end(a, &dc, rc, e);
+}
+
+int op_unmount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+{
+	struct decision dc;
+	char name[128];
+	if (decide_begin(a, "unmount_device", args, &dc, e))
+		return -1;
+	/* The engine checked that target is a device this agent mounted, so it
+	 * is POLICY_LAYER_DIR followed by a root hash in hex. */
+	const char *target = json_str(json_get(args, "target"), NULL);
+	snprintf(name, sizeof name, "uvm-layer-%s", target + strlen(POLICY_LAYER_DIR));
+	int rc = 0;
+	if (umount2(target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
+		rc = op_fail(e, OP_ERR_FAILED, "unmount_device: unmounting %s: %s%s", target, strerror(errno),
+			     errno == EBUSY ? " (still in use: unmount what uses it first)" : "");
+	if (rc == 0 && uvm_dm_remove(name, &e->err) != 0)
+		rc = op_fail(e, OP_ERR_FAILED, "unmount_device: %s", e->err.msg);
+	if (rc == 0) {
+		rmdir(target);
+		json_w_obj(w);
+		json_w_key(w, "target");
+		json_w_cstr(w, target);
+		json_w_end(w);
+	}
+	return decide_end(a, &dc, rc, e);
+}

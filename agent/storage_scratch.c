@@ -1,0 +1,291 @@
+/* scratch_mount / scratch_unmount: the writable disk for overlay upper
+ * directories (docs/storage.md; crypto choices in docs/layers.md).
+ *
+ * Encrypted (the default, and the only kind unless the policy allows
+ * otherwise): dm-integrity (tags only) under dm-crypt AES-256-GCM with a
+ * fresh key from getrandom that lives only in this function's stack and the
+ * kernel; formatted inside the guest with lib/ext2_format after zeroing the
+ * whole mapping (sectors never written have no valid tag and read as EIO). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decide.h"
+#include "dm.h"
+#include "ext2_format.h"
+#include "storage.h"
+
+#define SCRATCH_LABEL "uvm-scratch"
+
+struct scratch_names {
+	char target[64], integrity[64], crypt[64];
+};
+
+static void scratch_names(const char *serial, struct scratch_names *n)
+{
+	snprintf(n->target, sizeof n->target, "%s%s", POLICY_SCRATCH_DIR, serial);
+	snprintf(n->integrity, sizeof n->integrity, "uvm-scratch-%s-integrity", serial);
+	snprintf(n->crypt, sizeof n->crypt, "uvm-scratch-%s-crypt", serial);
+}
+
+static int fill_random(void *buf, size_t len, struct uvm_err *err)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return uvm_fail(err, errno, "getrandom: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The guest never trusts a host-written integrity superblock: zero it so
+ * dm-integrity formats the device afresh. */
+static int wipe_head(const char *dev, struct uvm_err *err)
+{
+	return blockdev_zero(dev, UVM_DM_SCRATCH_SECTOR, err);
+}
+
+/* dm-integrity: a short first activation formats the device and tells how
+ * many data sectors it provides; the second one maps them all. */
+static int integrity_up(const char *dev, const char *name, uint64_t *sectors, uint64_t *devno,
+			struct uvm_err *err)
+{
+	char params[UVM_DM_PARAMS_MAX], status[256];
+	if (wipe_head(dev, err) || uvm_dm_integrity_params(params, sizeof params, dev, err))
+		return -1;
+	struct uvm_dm_target t = {0, UVM_DM_SCRATCH_SECTOR / 512, "integrity", params};
+	if (uvm_dm_activate(name, &t, 1, 0, devno, err))
+		return -1;
+	int rc = uvm_dm_status(name, status, sizeof status, err);
+	if (rc == 0)
+		rc = uvm_dm_integrity_provided_sectors(status, sectors, err);
+	struct uvm_err ignored;
+	if (uvm_dm_remove(name, rc ? &ignored : err))
+		return -1;
+	if (rc)
+		return -1;
+	*sectors -= *sectors % (UVM_DM_SCRATCH_SECTOR / 512);
+	if (*sectors < UVM_EXT2_MIN_BYTES / 512)
+		return uvm_fail(err, ENOSPC, "%s: dm-integrity provides only %llu sectors", dev,
+				(unsigned long long)*sectors);
+	t.length = *sectors;
+	return uvm_dm_activate(name, &t, 1, 0, devno, err);
+}
+
+/* dm-crypt over the integrity device with a key nobody else ever sees. */
+static int crypt_up(const char *lower, const char *name, uint64_t sectors, uint64_t *devno,
+		    struct uvm_err *err)
+{
+	uint8_t key[UVM_DM_SCRATCH_KEY];
+	char params[UVM_DM_PARAMS_MAX];
+	int rc = fill_random(key, sizeof key, err);
+	if (rc == 0)
+		rc = uvm_dm_crypt_params(params, sizeof params, key, sizeof key, lower, err);
+	explicit_bzero(key, sizeof key);
+	if (rc == 0) {
+		struct uvm_dm_target t = {0, sectors, "crypt", params};
+		rc = uvm_dm_activate(name, &t, 1, UVM_DM_SECRET, devno, err);
+	}
+	explicit_bzero(params, sizeof params);
+	return rc;
+}
+
+static int format_and_mount(const char *node, uint64_t bytes, const char *target, struct uvm_err *err)
+{
+	struct uvm_ext2_params p = {.bytes = bytes, .time = (uint32_t)time(NULL)};
+	snprintf(p.label, sizeof p.label, "%s", SCRATCH_LABEL);
+	if (fill_random(p.uuid, sizeof p.uuid, err))
+		return -1;
+	int fd = open(node, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return uvm_fail(err, errno, "opening %s: %s", node, strerror(errno));
+	int rc = uvm_ext2_format(fd, &p, err);
+	close(fd);
+	if (rc)
+		return -1;
+	if (mkdir(target, 0700) != 0 && errno != EEXIST)
+		return uvm_fail(err, errno, "creating %s: %s", target, strerror(errno));
+	if (mount(node, target, "ext4", MS_NOSUID | MS_NODEV, NULL) != 0) {
+		rc = uvm_fail(err, errno, "mounting %s (ext2) at %s: %s", node, target, strerror(errno));
+		rmdir(target);
+	}
+	return rc;
+}
+
+static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const struct scratch_names *n,
+		      uint64_t *bytes, char *cnode, size_t cnode_len, struct uvm_err *err)
+{
+	char inode[64];
+	uint64_t sectors = 0, devno;
+	struct uvm_err ignored;
+	if (!encrypted) {
+		*bytes = dev_bytes;
+		snprintf(cnode, cnode_len, "%s", dev);
+		return format_and_mount(dev, dev_bytes, n->target, err);
+	}
+	if (integrity_up(dev, n->integrity, &sectors, &devno, err))
+		return -1;
+	uvm_dm_node(devno, inode, sizeof inode);
+	if (crypt_up(inode, n->crypt, sectors, &devno, err)) {
+		uvm_dm_remove(n->integrity, &ignored);
+		return -1;
+	}
+	uvm_dm_node(devno, cnode, cnode_len);
+	*bytes = sectors * 512;
+	if (blockdev_zero(cnode, *bytes, err) || format_and_mount(cnode, *bytes, n->target, err)) {
+		uvm_dm_remove(n->crypt, &ignored);
+		uvm_dm_remove(n->integrity, &ignored);
+		return -1;
+	}
+	return 0;
+}
+
+static struct storage_scratch *free_slot(struct storage_state *s)
+{
+	for (size_t i = 0; i < STORAGE_SCRATCH_MAX; i++)
+		if (!s->scratch[i].alive)
+			return &s->scratch[i];
+	return NULL;
+}
+
+static int scratch_decide(struct agent *a, const char *op, const char *target, int encrypted,
+			  struct decision *dc, struct op_error *e)
+{
+	char req[160];
+	int n = encrypted < 0
+			? snprintf(req, sizeof req, "{\"op\":\"%s\",\"target\":\"%s\"}", op, target)
+			: snprintf(req, sizeof req, "{\"op\":\"%s\",\"target\":\"%s\",\"encrypted\":%s}", op,
+				   target, encrypted ? "true" : "false");
+	return decide_begin_json(a, req, (size_t)n, dc, e);
+}
+
+int op_scratch_mount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+{
+	static const struct json_field f[] = {{"serial", JSON_T_STRING, 1}, {"encrypted", JSON_T_BOOL, 0}};
+	struct scratch_names n;
+	struct decision dc;
+	char dev[32];
+	uint64_t dev_bytes = 0, bytes = 0;
+	int encrypted = 1;
+	if (json_check_object(args, f, 2, &e->err))
+		return op_fail(e, OP_ERR_MALFORMED, "scratch_mount: %s", e->err.msg);
+	const char *serial = json_str(json_get(args, "serial"), NULL);
+	json_bool(json_get(args, "encrypted"), &encrypted);
+	if (!storage_serial_ok(serial))
+		return op_fail(e, OP_ERR_MALFORMED, "scratch_mount: serial '%.40s' must be 1..20 of [A-Za-z0-9_-]",
+			       serial);
+	struct storage_state *s = storage_state(a);
+	if (!s)
+		return op_fail(e, OP_ERR_FAILED, "scratch_mount: out of memory");
+	struct storage_scratch *slot = free_slot(s);
+	if (!slot)
+		return op_fail(e, OP_ERR_FAILED, "scratch_mount: %d scratch disks are mounted already (the limit)",
+			       STORAGE_SCRATCH_MAX);
+	scratch_names(serial, &n);
+	if (scratch_decide(a, "scratch_mount", n.target, encrypted, &dc, e))
+		return -1;
+	int rc = blockdev_by_serial(serial, dev, sizeof dev, &dev_bytes, &e->err);
+	if (rc == 0)
+		rc = scratch_up(dev, dev_bytes, encrypted, &n, &bytes, slot->node, sizeof slot->node, &e->err);
+	if (rc)
+		return decide_end(a, &dc, op_fail(e, OP_ERR_FAILED, "scratch_mount: disk %s: %s", serial, e->err.msg), e);
+	slot->alive = 1;
+	slot->encrypted = encrypted;
+	slot->bytes = bytes;
+	snprintf(slot->serial, sizeof slot->serial, "%s", serial);
+	json_w_obj(w);
+	json_w_key(w, "target");
+	json_w_cstr(w, n.target);
+	json_w_key(w, "encrypted");
+	json_w_bool(w, encrypted);
+	json_w_key(w, "bytes");
+	json_w_uint(w, bytes);
+	json_w_end(w);
+	return decide_end(a, &dc, 0, e);
+}
+
+static struct storage_scratch *find_scratch(struct storage_state *s, const char *target)
+{
+	size_t dl = strlen(POLICY_SCRATCH_DIR);
+	if (!s || strncmp(target, POLICY_SCRATCH_DIR, dl) != 0)
+		return NULL;
+	for (size_t i = 0; i < STORAGE_SCRATCH_MAX; i++)
+		if (s->scratch[i].alive && strcmp(s->scratch[i].serial, target + dl) == 0)
+			return &s->scratch[i];
+	return NULL;
+}
+
+/* Optional check before unmounting: every sector must still decrypt and
+ * authenticate (a byte the host changed reads as EIO). O_DIRECT reads go to
+ * the disk, not to the page cache of the mounted file system. */
+static int verify_scratch(const struct storage_scratch *sc, const struct scratch_names *n,
+			  struct uvm_err *err)
+{
+	int fd = open(n->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		syncfs(fd); /* what the containers wrote is on the disk first */
+		close(fd);
+	}
+	return blockdev_read_all(sc->node, sc->bytes, err);
+}
+
+static int teardown(const struct storage_scratch *sc, const struct scratch_names *n, struct op_error *e)
+{
+	if (umount2(n->target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: unmounting %s: %s%s", n->target,
+			       strerror(errno), errno == EBUSY ? " (still in use)" : "");
+	if (sc->encrypted &&
+	    (uvm_dm_remove(n->crypt, &e->err) != 0 || uvm_dm_remove(n->integrity, &e->err) != 0))
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s", e->err.msg);
+	rmdir(n->target);
+	return 0;
+}
+
+int op_scratch_unmount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+{
+	static const struct json_field f[] = {{"target", JSON_T_STRING, 1}, {"verify", JSON_T_BOOL, 0}};
+	struct scratch_names n;
+	struct decision dc;
+	char cid[STORAGE_CID_MAX + 1];
+	int verify = 0;
+	if (json_check_object(args, f, 2, &e->err))
+		return op_fail(e, OP_ERR_MALFORMED, "scratch_unmount: %s", e->err.msg);
+	const char *target = json_str(json_get(args, "target"), NULL);
+	json_bool(json_get(args, "verify"), &verify);
+	struct storage_state *s = a->storage;
+	struct storage_scratch *sc = find_scratch(s, target);
+	if (!sc)
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: no scratch disk is mounted at '%.200s'", target);
+	scratch_names(sc->serial, &n);
+	if (scratch_decide(a, "scratch_unmount", n.target, -1, &dc, e))
+		return -1;
+	int rc = 0;
+	if (storage_scratch_in_use(s, sc->serial, cid, sizeof cid))
+		rc = op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s holds the upper directory of container %s: unmount its overlay first",
+			     n.target, cid);
+	if (rc == 0 && verify && verify_scratch(sc, &n, &e->err))
+		rc = op_fail(e, OP_ERR_FAILED, "scratch_unmount: verify: %s", e->err.msg);
+	if (rc == 0)
+		rc = teardown(sc, &n, e);
+	if (rc == 0) {
+		sc->alive = 0;
+		json_w_obj(w);
+		json_w_key(w, "target");
+		json_w_cstr(w, n.target);
+		json_w_key(w, "verified");
+		json_w_bool(w, verify);
+		json_w_end(w);
+	}
+	return decide_end(a, &dc, rc, e);
+}
