@@ -21,6 +21,7 @@ enum binding_state { BINDING_NONE, BINDING_BOUND, BINDING_FAILED };
 
 struct policy;
 struct policy_state;
+struct storage_state;
 
 struct agent {
 	struct channel ch;
@@ -34,6 +35,9 @@ struct agent {
 	uint8_t policy_sha256[32];
 	struct policy *policy;
 	struct policy_state *pstate;
+	/* storage (agent/storage_*.c): what undoing each mount needs (scratch
+	 * keys are never kept); allocated on first use */
+	struct storage_state *storage;
 };
 
 int agent_init(struct agent *a, struct uvm_err *err);

@@ -46,4 +46,13 @@ int op_ping(struct agent *a, const struct json_value *args, struct json_writer *
 int op_status(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
 int op_shutdown(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
 
+/* storage (agent/storage_layer.c, storage_overlay.c, storage_scratch.c;
+ * docs/storage.md) */
+int op_mount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_unmount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_mount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_unmount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_scratch_mount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_scratch_unmount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+
 #endif
