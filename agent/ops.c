@@ -13,12 +13,12 @@ static const struct op_def ops[] = {
 	{"set_policy", op_set_policy, 0},
 	{"get_report", op_get_report, 1},
 	/* storage */
-	{"mount_device", op_mount_device, 1},
-	{"unmount_device", op_unmount_device, 1},
-	{"mount_overlay", op_mount_overlay, 1},
-	{"unmount_overlay", op_unmount_overlay, 1},
-	{"scratch_mount", op_scratch_mount, 1},
-	{"scratch_unmount", op_scratch_unmount, 1},
+	{"mount_device", op_storage_mount_device, 1},
+	{"unmount_device", op_storage_unmount_device, 1},
+	{"mount_overlay", op_storage_mount_overlay, 1},
+	{"unmount_overlay", op_storage_unmount_overlay, 1},
+	{"scratch_mount", op_storage_scratch_mount, 1},
+	{"scratch_unmount", op_storage_scratch_unmount, 1},
 };
 
 const struct op_def *op_find(const char *name, size_t len)

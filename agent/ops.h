@@ -48,11 +48,11 @@ int op_shutdown(struct agent *a, const struct json_value *args, struct json_writ
 
 /* storage (agent/storage_layer.c, storage_overlay.c, storage_scratch.c;
  * docs/storage.md) */
-int op_mount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
-int op_unmount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
-int op_mount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
-int op_unmount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
-int op_scratch_mount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
-int op_scratch_unmount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_storage_mount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_storage_unmount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_storage_mount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_storage_unmount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_storage_scratch_mount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_storage_scratch_unmount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
 
 #endif

@@ -191,7 +191,7 @@ static void mount_result(struct json_writer *w, const char *target, const struct
 	json_w_end(w);
 }
 
-int op_mount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_storage_mount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
 {
 	struct layer_args la;
 	struct layer_dev d;
@@ -219,7 +219,7 @@ int op_mount_device(struct agent *a, const struct json_value *args, struct json_
 	return decide_end(a, &dc, rc, e);
 }
 
-int op_unmount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_storage_unmount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
 {
 	struct decision dc;
 	char name[128];

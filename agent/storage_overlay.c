@@ -211,7 +211,7 @@ static int parse_overlay_args(const struct json_value *args, struct storage_stat
 	return 0;
 }
 
-int op_mount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_storage_mount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
 {
 	struct storage_state *s = storage_state(a);
 	struct storage_overlay o, *slot;
@@ -243,7 +243,7 @@ int op_mount_overlay(struct agent *a, const struct json_value *args, struct json
 	return decide_end(a, &dc, rc, e);
 }
 
-int op_unmount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_storage_unmount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
 {
 	struct decision dc;
 	struct ov_paths p;

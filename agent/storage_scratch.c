@@ -170,7 +170,7 @@ static int scratch_decide(struct agent *a, const char *op, const char *target, i
 	return decide_begin_json(a, req, (size_t)n, dc, e);
 }
 
-int op_scratch_mount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_storage_scratch_mount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
 {
 	static const struct json_field f[] = {{"serial", JSON_T_STRING, 1}, {"encrypted", JSON_T_BOOL, 0}};
 	struct scratch_names n;
@@ -252,7 +252,7 @@ static int teardown(const struct storage_scratch *sc, const struct scratch_names
 	return 0;
 }
 
-int op_scratch_unmount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_storage_scratch_unmount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
 {
 	static const struct json_field f[] = {{"target", JSON_T_STRING, 1}, {"verify", JSON_T_BOOL, 0}};
 	struct scratch_names n;
