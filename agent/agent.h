@@ -38,6 +38,10 @@ struct agent {
 	/* storage (agent/storage_*.c): what undoing each mount needs (scratch
 	 * keys are never kept); allocated on first use */
 	struct storage_state *storage;
+	/* containers (agent/ops_container.c, agent/runtime*.c): the process
+	 * table is runtime_table.c's own (PID 1 has one set of children); here
+	 * only what the host switched on. */
+	int runtime_logging;      /* runtime_logging was allowed: log container ops */
 };
 
 int agent_init(struct agent *a, struct uvm_err *err);
@@ -51,6 +55,9 @@ void binding_report_data(const char *label, const uint8_t *data, size_t len, uin
 /* Fills one pollfd for the channel (fd -1 while the host is away) and lowers
  * *timeout_ms if the agent needs a wake-up. */
 void agent_pollfd(struct agent *a, struct pollfd *p, int *timeout_ms);
+
+/* PID 1's reaper hands every reaped child's status here (runtime_table.c). */
+void agent_child_exited(pid_t pid, int status);
 
 /* Handles the poll result of that pollfd (revents may be 0 after a timeout). */
 void agent_handle(struct agent *a, short revents);

@@ -55,4 +55,21 @@ int op_storage_unmount_overlay(struct agent *a, const struct json_value *args, s
 int op_storage_scratch_mount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
 int op_storage_scratch_unmount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
 
+/* containers (agent/ops_container.c) */
+int op_rt_create_container(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_start_container(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_exec_in_container(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_exec_external(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_signal_process(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_wait_process(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_shutdown_container(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_read_output(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_write_stdin(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_close_stdin(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_get_properties(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_dump_stacks(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+int op_rt_runtime_logging(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+/* PID 1's resident set size (status, get_properties); -1 if unknown. */
+long agent_vmrss_kib(void);
+
 #endif

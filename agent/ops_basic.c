@@ -23,6 +23,8 @@ int op_status(struct agent *a, const struct json_value *args, struct json_writer
 	json_w_cstr(w, a->ch.desc);
 	json_w_key(w, "requests");
 	json_w_uint(w, a->requests);
+	json_w_key(w, "vmrss_kib"); /* PID 1's resident memory: must stay bounded */
+	json_w_int(w, agent_vmrss_kib());
 	json_w_end(w);
 	return 0;
 }

@@ -50,7 +50,7 @@ static void reap_children(void)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		/* Orphans re-parented to PID 1 end here too; nothing else to do. */
+		agent_child_exited(pid, status); /* orphans re-parented to PID 1 end here too */
 	}
 }
 

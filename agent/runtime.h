@@ -1,0 +1,98 @@
+/* The minimal container runtime inside PID 1 (docs/runtime.md): spawns the
+ * processes the policy allowed (container inits in fresh namespaces,
+ * processes exec'ed into a container, external processes in the UVM), keeps
+ * a bounded process table filled by PID 1's reaper, and gives the host
+ * bounded, non-blocking access to allowed stdio. No call here waits on a
+ * child for longer than RT_SETUP_TIMEOUT_MS: PID 1 must keep serving. */
+#ifndef UVM_AGENT_RUNTIME_H
+#define UVM_AGENT_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "policy.h"
+
+#define RT_MAX_PROCS 256        /* table entries (running + exited, unreaped by the host) */
+#define RT_MAX_CONTAINERS 64
+#define RT_OUTPUT_MAX (256u << 10) /* bytes per read_output answer */
+#define RT_PIPE_SIZE (1u << 20)    /* kernel pipe buffer asked for each captured stream */
+#define RT_SETUP_TIMEOUT_MS 10000  /* a child must report set-up success/failure by then */
+#define RT_CAP_SETS 5              /* bounding, effective, inheritable, permitted, ambient */
+
+/* What to run and how; every pointer is borrowed for the call. */
+struct rt_spec {
+	char **argv;          /* NULL-terminated */
+	char **envp;          /* NULL-terminated, already without dropped variables */
+	const char *cwd;
+	int stdio;            /* capture stdout/stderr and keep stdin writable */
+	/* container processes (create and exec) */
+	int has_creds;
+	uint32_t uid, gid;
+	unsigned umask;
+	uint64_t caps[RT_CAP_SETS];
+	int no_new_privileges, privileged;
+};
+
+/* A mount inside the container, from create_container's "mounts". */
+struct rt_mount {
+	const char *source, *destination, *type;
+	const char *const *options;
+	size_t noptions;
+};
+
+enum rt_state { RT_CREATED, RT_RUNNING, RT_EXITED };
+
+struct rt_proc_info {
+	enum rt_state state;
+	pid_t pid;
+	int wait_status;      /* valid when RT_EXITED */
+	int stdio;
+};
+
+/* Capability names <-> numbers ("CAP_CHOWN" -> 0); -1 when unknown. */
+int rt_cap_number(const char *name);
+const char *rt_cap_name(int n);
+int rt_cap_last(void);
+
+/* Container init: clone into new mount/PID/IPC/UTS namespaces, build the
+ * root from /run/containers/<cid>/rootfs, apply the spec, then wait for
+ * rt_start() before exec. */
+int rt_create(const char *cid, const struct rt_spec *spec, const struct rt_mount *mounts, size_t nmounts,
+	      struct uvm_err *err);
+int rt_start(const char *cid, struct uvm_err *err);
+/* A process in a running container's namespaces with the container's
+ * credentials and capabilities. */
+int rt_exec_in(const char *cid, const char *pid_id, const struct rt_spec *spec, struct uvm_err *err);
+/* A process in the UVM itself (root, the UVM's namespaces). */
+int rt_exec_external(const char *pid_id, const struct rt_spec *spec, struct uvm_err *err);
+
+/* Process lookup: cid "" for external processes; pid_id NULL for a
+ * container's init. 0 with info filled, -1 with err. */
+int rt_lookup(const char *cid, const char *pid_id, struct rt_proc_info *info, struct uvm_err *err);
+/* Whether process ids / containers are free to be used (-1 with err if not). */
+int rt_check_new(const char *cid, const char *pid_id, struct uvm_err *err);
+int rt_signal(const char *cid, const char *pid_id, int sig, struct uvm_err *err);
+/* Kills the container's init (and with it its PID namespace). */
+int rt_shutdown(const char *cid, struct uvm_err *err);
+
+/* stdio: reads up to max bytes already available (never blocks); *eof
+ * when the stream is finished and drained. */
+int rt_read_output(const char *cid, const char *pid_id, int stream, uint8_t *buf, size_t max, size_t *got,
+		   int *eof, struct uvm_err *err);
+int rt_write_stdin(const char *cid, const char *pid_id, const uint8_t *buf, size_t len, size_t *written,
+		   struct uvm_err *err);
+int rt_close_stdin(const char *cid, const char *pid_id, struct uvm_err *err);
+
+/* Counts for status/properties. */
+void rt_counts(size_t *containers, size_t *running, size_t *exited);
+
+/* Visits every table entry (for dump_stacks). */
+typedef void (*rt_visit_fn)(void *ctx, const char *cid, const char *pid_id, pid_t pid, enum rt_state st);
+void rt_for_each(rt_visit_fn fn, void *ctx);
+
+/* Called by PID 1's reaper for every reaped child (agent_child_exited). */
+void rt_reaped(pid_t pid, int status);
+
+#endif

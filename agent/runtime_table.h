@@ -1,0 +1,36 @@
+/* Internal to agent/runtime*.c: the process table. PID 1 has exactly one set
+ * of children, so the table is a single static array (bounded: memory does
+ * not grow with the number of requests). */
+#ifndef UVM_AGENT_RUNTIME_TABLE_H
+#define UVM_AGENT_RUNTIME_TABLE_H
+
+#include "runtime.h"
+
+struct rt_entry {
+	int used;
+	uint64_t seq;                   /* creation order, for eviction */
+	char cid[POLICY_MAX_ID + 1];    /* "" for external processes */
+	char pid_id[POLICY_MAX_ID + 1]; /* "" for a container's init */
+	pid_t pid;
+	enum rt_state state;
+	int wait_status;
+	int stdio;
+	int in_fd, out_fd[2];           /* -1 when absent/closed */
+	int out_eof[2];
+	/* container inits only */
+	int start_fd, status_fd;        /* until started */
+	struct rt_spec creds;           /* argv/envp/cwd unset: for exec_in */
+};
+
+/* A free entry (evicting the oldest finished one if needed), or NULL. */
+struct rt_entry *rt_table_new(struct uvm_err *err);
+/* cid "" = external; pid_id NULL or "" = the container's init. */
+struct rt_entry *rt_table_find(const char *cid, const char *pid_id);
+struct rt_entry *rt_table_by_pid(pid_t pid);
+void rt_table_release(struct rt_entry *e);
+size_t rt_table_containers(void);
+
+/* Closes fd if >= 0 and sets it to -1. */
+void rt_close(int *fd);
+
+#endif
