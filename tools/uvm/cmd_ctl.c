@@ -1,0 +1,317 @@
+/* uvm ctl: send requests to a running UVM's agent and print the responses
+ * (framing and ops: docs/protocol.md). */
+#include <errno.h>
+#include <linux/vm_sockets.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "file_util.h"
+#include "hex.h"
+#include "json.h"
+#include "json_copy.h"
+
+#define FRAME_MAX (1u << 20)
+#define RESPONSE_MAX (4u << 20)
+#define POLICY_FILE_MAX (512u << 10)
+#define SCRIPT_MAX (64u << 20)
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: uvm ctl --socket PATH [--timeout SECONDS] OP [ARGS_JSON]\n"
+		"       uvm ctl --socket PATH [--timeout SECONDS] set_policy --policy FILE\n"
+		"       uvm ctl --socket PATH [--timeout SECONDS] --script FILE\n"
+		"\n"
+		"Sends one request {\"id\":N,\"op\":OP,\"args\":ARGS_JSON} to the agent of a running\n"
+		"UVM and prints its JSON response on one line. PATH is the unix socket of\n"
+		"`uvm launch --socket`, or vsock:CID[:PORT] (port 1024 by default).\n"
+		"set_policy --policy FILE sends FILE's exact bytes base64-encoded.\n"
+		"--script FILE sends every request of a JSON array in order, in the format\n"
+		"`uvm policy replay` reads ({\"op\": OP, ...args}, or {\"op\": OP, \"args\": {...}}),\n"
+		"and prints one response per line. --timeout bounds each wait (default 120 s).\n"
+		"Ops and their arguments: docs/protocol.md.\n"
+		"\n"
+		"exit status: 0 every response ok, 1 some response is an error (denied,\n"
+		"malformed, failed, unknown_op), 2 usage error or transport failure\n");
+}
+
+static int connect_to(const char *path, int timeout_s)
+{
+	int fd;
+	if (strncmp(path, "vsock:", 6) == 0) {
+		struct sockaddr_vm vm = {.svm_family = AF_VSOCK, .svm_port = 1024};
+		char *end;
+		vm.svm_cid = (unsigned)strtoul(path + 6, &end, 10);
+		if (*end == ':')
+			vm.svm_port = (unsigned)strtoul(end + 1, &end, 10);
+		if (*end || end == path + 6) {
+			fprintf(stderr, "uvm ctl: --socket %s: expected vsock:CID[:PORT]\n", path);
+			return -1;
+		}
+		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&vm, sizeof vm) != 0) {
+			fprintf(stderr, "uvm ctl: connect %s: %s (is the UVM running with vhost-vsock?)\n", path,
+				strerror(errno));
+			close(fd);
+			return -1;
+		}
+	} else {
+		struct sockaddr_un un = {.sun_family = AF_UNIX};
+		if (strlen(path) >= sizeof un.sun_path) {
+			fprintf(stderr, "uvm ctl: --socket %s: path too long\n", path);
+			return -1;
+		}
+		strcpy(un.sun_path, path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&un, sizeof un) != 0) {
+			fprintf(stderr, "uvm ctl: connect %s: %s (is `uvm launch --socket %s` running?)\n", path,
+				strerror(errno), path);
+			close(fd);
+			return -1;
+		}
+	}
+	if (fd < 0) {
+		fprintf(stderr, "uvm ctl: socket: %s\n", strerror(errno));
+		return -1;
+	}
+	struct timeval tv = {timeout_s, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	return fd;
+}
+
+static int io_all(int fd, void *buf, size_t len, int writing)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = writing ? write(fd, (char *)buf + done, len - done) : read(fd, (char *)buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "uvm ctl: %s the agent: %s\n", writing ? "writing to" : "reading from",
+				n == 0 ? "the connection was closed"
+				: errno == EAGAIN ? "timed out (raise --timeout?)" : strerror(errno));
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Sends one frame, reads the response; 0 ok, 1 error response, 2 transport. */
+static int exchange(int fd, const char *req, size_t len, uint64_t id)
+{
+	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+	if (len == 0 || len > FRAME_MAX) {
+		fprintf(stderr, "uvm ctl: the request is %zu bytes; the protocol allows 1..%u\n", len, FRAME_MAX);
+		return 2;
+	}
+	if (io_all(fd, hdr, 4, 1) || io_all(fd, (void *)req, len, 1) || io_all(fd, hdr, 4, 0))
+		return 2;
+	size_t n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+	if (n == 0 || n > RESPONSE_MAX) {
+		fprintf(stderr, "uvm ctl: the agent announced a %zu-byte response (limit %u)\n", n, RESPONSE_MAX);
+		return 2;
+	}
+	char *body = malloc(n);
+	if (!body || io_all(fd, body, n, 0)) {
+		free(body);
+		return 2;
+	}
+	struct json_doc *doc = NULL;
+	struct uvm_err err = {0, ""};
+	const struct json_value *resp = json_parse(body, n, n, &doc, &err);
+	int ok = 0;
+	uint64_t rid = 0;
+	int rc = 2;
+	if (!resp || json_bool(json_get(resp, "ok"), &ok) < 0)
+		fprintf(stderr, "uvm ctl: the response is not a protocol response: %s\n", resp ? "no \"ok\"" : err.msg);
+	else if (json_uint64(json_get(resp, "id"), &rid) == 0 && rid != id)
+		fprintf(stderr, "uvm ctl: response id %llu does not match request id %llu\n", (unsigned long long)rid,
+			(unsigned long long)id);
+	else {
+		printf("%.*s\n", (int)n, body);
+		rc = ok ? 0 : 1;
+	}
+	fflush(stdout);
+	json_free(doc);
+	free(body);
+	return rc;
+}
+
+/* {"id":ID,"op":OP[,"args":ARGS]} with args given as JSON text or value. */
+static char *build(uint64_t id, const char *op, size_t oplen, const char *args_text,
+		   const struct json_value *args, size_t *len)
+{
+	struct json_writer w;
+	json_writer_init(&w, FRAME_MAX);
+	json_w_obj(&w);
+	json_w_key(&w, "id");
+	json_w_uint(&w, id);
+	json_w_key(&w, "op");
+	json_w_str(&w, op, oplen);
+	if (args_text) {
+		json_w_key(&w, "args");
+		json_w_raw(&w, args_text, strlen(args_text));
+	} else if (args) {
+		json_w_key(&w, "args");
+		json_w_value(&w, args);
+	}
+	json_w_end(&w);
+	return json_writer_finish(&w, len);
+}
+
+static int send_one(int fd, uint64_t id, const char *op, const char *args_text)
+{
+	size_t len;
+	if (args_text) {
+		struct json_doc *doc = NULL;
+		struct uvm_err err = {0, ""};
+		const struct json_value *v = json_parse(args_text, strlen(args_text), FRAME_MAX, &doc, &err);
+		int bad = !v || json_type(v) != JSON_OBJECT;
+		json_free(doc);
+		if (bad) {
+			fprintf(stderr, "uvm ctl: ARGS_JSON must be one JSON object: %s\n", v ? "not an object" : err.msg);
+			return 2;
+		}
+	}
+	char *req = build(id, op, strlen(op), args_text, NULL, &len);
+	int rc = req ? exchange(fd, req, len, id) : 2;
+	free(req);
+	return rc;
+}
+
+static int send_policy(int fd, const char *path)
+{
+	struct file_buf buf;
+	struct uvm_err err = {0, ""};
+	if (file_read_all(path, POLICY_FILE_MAX, &buf, &err) < 0) {
+		fprintf(stderr, "uvm ctl: set_policy --policy %s: %s\n", path, err.msg);
+		return 2;
+	}
+	size_t n = 4 * ((buf.len + 2) / 3) + 32;
+	char *args = malloc(n + 32);
+	if (!args) {
+		file_buf_free(&buf);
+		return 2;
+	}
+	strcpy(args, "{\"policy_base64\":\"");
+	uvm_base64_encode((const uint8_t *)buf.data, buf.len, args + strlen(args));
+	strcat(args, "\"}");
+	int rc = send_one(fd, 1, "set_policy", args);
+	free(args);
+	file_buf_free(&buf);
+	return rc;
+}
+
+/* One script element: {"op": OP, "args": {...}} or {"op": OP, ...args}. */
+static char *script_request(const struct json_value *el, uint64_t id, size_t *len, struct uvm_err *err)
+{
+	size_t oplen;
+	const char *op = json_str(json_get(el, "op"), &oplen);
+	if (json_type(el) != JSON_OBJECT || !op) {
+		json_fail_at(el, err, "expected an object with an \"op\" string");
+		return NULL;
+	}
+	if (oplen == 24 && memcmp(op, "signal_container_process", 24) == 0) {
+		op = "signal_process"; /* the engine's name of the enforcement point */
+		oplen = strlen(op);
+	}
+	const struct json_value *args = json_get(el, "args");
+	if (args && json_len(el) == 2)
+		return build(id, op, oplen, NULL, args, len);
+	struct json_writer w;
+	json_writer_init(&w, FRAME_MAX);
+	json_w_obj(&w);
+	for (size_t i = 0; i < json_len(el); i++) {
+		size_t klen;
+		const char *key = json_key(json_at(el, i), &klen);
+		if (klen == 2 && memcmp(key, "op", 2) == 0)
+			continue;
+		json_w_keyn(&w, key, klen);
+		json_w_value(&w, json_at(el, i));
+	}
+	json_w_end(&w);
+	size_t alen;
+	char *a = json_writer_finish(&w, &alen);
+	char *req = a ? build(id, op, oplen, a, NULL, len) : NULL;
+	free(a);
+	return req;
+}
+
+static int run_script(int fd, const char *path)
+{
+	struct file_buf buf;
+	struct uvm_err err = {0, ""};
+	struct json_doc *doc = NULL;
+	if (file_read_all(path, SCRIPT_MAX, &buf, &err) < 0) {
+		fprintf(stderr, "uvm ctl: --script %s: %s\n", path, err.msg);
+		return 2;
+	}
+	const struct json_value *reqs = json_parse(buf.data, buf.len, buf.len, &doc, &err);
+	int worst = 0;
+	if (!reqs || json_type(reqs) != JSON_ARRAY) {
+		fprintf(stderr, "uvm ctl: --script %s: %s\n", path, reqs ? "expected a JSON array of requests" : err.msg);
+		worst = 2;
+	}
+	for (size_t i = 0; worst < 2 && i < json_len(reqs); i++) {
+		size_t len;
+		char *req = script_request(json_at(reqs, i), i + 1, &len, &err);
+		int rc = req ? exchange(fd, req, len, i + 1) : 2;
+		if (!req)
+			fprintf(stderr, "uvm ctl: --script %s: %s\n", path, err.msg);
+		free(req);
+		worst = rc > worst ? rc : worst;
+	}
+	json_free(doc);
+	file_buf_free(&buf);
+	return worst;
+}
+
+static int run(int argc, char **argv)
+{
+	const char *sock = NULL, *script = NULL, *policy = NULL, *op = NULL, *args = NULL;
+	int timeout = 120;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--socket") && i + 1 < argc)
+			sock = argv[++i];
+		else if (!strcmp(a, "--script") && i + 1 < argc)
+			script = argv[++i];
+		else if (!strcmp(a, "--policy") && i + 1 < argc)
+			policy = argv[++i];
+		else if (!strcmp(a, "--timeout") && i + 1 < argc)
+			timeout = atoi(argv[++i]);
+		else if (a[0] != '-' && !op)
+			op = a;
+		else if (a[0] != '-' && !args)
+			args = a;
+		else {
+			fprintf(stderr, "uvm ctl: unexpected argument '%s' (see uvm ctl --help)\n", a);
+			return 2;
+		}
+	}
+	if (!sock || (!script == !op) || (policy && (!op || strcmp(op, "set_policy") || args)) || timeout <= 0 ||
+	    timeout > 86400) {
+		fprintf(stderr, "uvm ctl: give --socket PATH and either OP [ARGS_JSON], set_policy --policy FILE "
+				"or --script FILE (see uvm ctl --help)\n");
+		return 2;
+	}
+	int fd = connect_to(sock, timeout);
+	if (fd < 0)
+		return 2;
+	int rc = script ? run_script(fd, script) : policy ? send_policy(fd, policy) : send_one(fd, 1, op, args);
+	close(fd);
+	return rc;
+}
+
+const struct uvm_command uvm_command_ctl = {"ctl", "send requests to a running UVM's agent", run};
