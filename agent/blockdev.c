@@ -2,6 +2,7 @@
  * (the host names a disk, never a /dev path), read and zeroed with O_DIRECT
  * so the guest sees what is on the device, not a cached copy. */
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -148,9 +149,15 @@ int blockdev_zero(const char *path, uint64_t bytes, struct uvm_err *err)
 	return rc;
 }
 
-int storage_failed(struct op_error *e, const struct uvm_err *err)
+int storage_wrap(struct op_error *e, const char *kind, const char *fmt, ...)
 {
-	return op_fail(e, OP_ERR_FAILED, "%s", err->msg);
+	char prefix[UVM_ERR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	e->kind = kind;
+	return uvm_wrap(&e->err, "%s", prefix);
 }
 
 struct storage_state *storage_state(struct agent *a)

@@ -62,8 +62,11 @@ int blockdev_read_all(const char *path, uint64_t bytes, struct uvm_err *err);
 /* Writes zeros over the first bytes of path (O_DIRECT), then flushes. */
 int blockdev_zero(const char *path, uint64_t bytes, struct uvm_err *err);
 
-/* The mount's answer for a failed action: kind "failed", the message. */
-int storage_failed(struct op_error *e, const struct uvm_err *err);
+/* Sets e->kind and prefixes the message already in e->err ("PREFIX: old");
+ * returns -1. (op_fail cannot take e->err.msg as an argument: it writes
+ * there.) */
+int storage_wrap(struct op_error *e, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Whether an overlay of this agent still uses the scratch named serial. */
 int storage_scratch_in_use(struct storage_state *s, const char *serial, char *cid, size_t cid_len);

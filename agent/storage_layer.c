@@ -48,7 +48,7 @@ static int parse_mount_args(const struct json_value *args, struct layer_args *la
 		{"serial", JSON_T_STRING, 1}, {"root_hash", JSON_T_STRING, 1}, {"verify", JSON_T_BOOL, 0}};
 	size_t len = 0;
 	if (json_check_object(args, f, sizeof f / sizeof f[0], &e->err))
-		return op_fail(e, OP_ERR_MALFORMED, "mount_device: %s", e->err.msg);
+		return storage_wrap(e, OP_ERR_MALFORMED, "mount_device");
 	la->serial = json_str(json_get(args, "serial"), NULL);
 	const char *hex = json_str(json_get(args, "root_hash"), &len);
 	if (!storage_serial_ok(la->serial))
@@ -203,7 +203,7 @@ int op_storage_mount_device(struct agent *a, const struct json_value *args, stru
 		return -1; /* nothing about the devices before a policy is bound */
 	memset(&d, 0, sizeof d);
 	if (probe_layer(la.serial, &d, &e->err))
-		return op_fail(e, OP_ERR_FAILED, "mount_device: %s", e->err.msg);
+		return storage_wrap(e, OP_ERR_FAILED, "mount_device");
 	if (memcmp(d.device_root, la.claimed, UVM_SHA256_LEN) != 0)
 		return deny_mismatch(&la, &d, e);
 	snprintf(target, sizeof target, "%s%s", POLICY_LAYER_DIR, la.claimed_hex);
@@ -213,7 +213,7 @@ int op_storage_mount_device(struct agent *a, const struct json_value *args, stru
 	/* Allowed: la.claimed is byte for byte a root hash the policy lists. */
 	int rc = map_and_mount(&d, la.claimed, name, target, la.verify, node, sizeof node, &e->err);
 	if (rc)
-		op_fail(e, OP_ERR_FAILED, "mount_device: disk %s: %s", la.serial, e->err.msg);
+		storage_wrap(e, OP_ERR_FAILED, "mount_device: disk %s", la.serial);
 	else
 		mount_result(w, target, &d, node, &la);
 	return decide_end(a, &dc, rc, e);
@@ -234,7 +234,7 @@ int op_storage_unmount_device(struct agent *a, const struct json_value *args, st
 		rc = op_fail(e, OP_ERR_FAILED, "unmount_device: unmounting %s: %s%s", target, strerror(errno),
 			     errno == EBUSY ? " (still in use: unmount what uses it first)" : "");
 	if (rc == 0 && uvm_dm_remove(name, &e->err) != 0)
-		rc = op_fail(e, OP_ERR_FAILED, "unmount_device: %s", e->err.msg);
+		rc = storage_wrap(e, OP_ERR_FAILED, "unmount_device");
 	if (rc == 0) {
 		rmdir(target);
 		json_w_obj(w);

@@ -183,7 +183,7 @@ static int parse_overlay_args(const struct json_value *args, struct storage_stat
 	static const struct json_field f[] = {
 		{"container_id", JSON_T_STRING, 1}, {"layers", JSON_T_ARRAY, 1}, {"scratch", JSON_T_STRING, 0}};
 	if (json_check_object(args, f, 3, &e->err))
-		return op_fail(e, OP_ERR_MALFORMED, "mount_overlay: %s", e->err.msg);
+		return storage_wrap(e, OP_ERR_MALFORMED, "mount_overlay");
 	const char *cid = json_str(json_get(args, "container_id"), NULL);
 	const char *scratch = json_str(json_get(args, "scratch"), NULL);
 	const struct json_value *layers = json_get(args, "layers");
@@ -229,7 +229,7 @@ int op_storage_mount_overlay(struct agent *a, const struct json_value *args, str
 	if (!slot || slot->alive)
 		rc = op_fail(e, OP_ERR_FAILED, "mount_overlay: no room to track the overlay of %s", o.cid);
 	if (rc == 0 && overlay_up(json_get(args, "layers"), &o, &p, &e->err))
-		rc = op_fail(e, OP_ERR_FAILED, "mount_overlay: container %s: %s", o.cid, e->err.msg);
+		rc = storage_wrap(e, OP_ERR_FAILED, "mount_overlay: container %s", o.cid);
 	if (rc == 0) {
 		o.alive = 1;
 		*slot = o;

@@ -179,7 +179,7 @@ int op_storage_scratch_mount(struct agent *a, const struct json_value *args, str
 	uint64_t dev_bytes = 0, bytes = 0;
 	int encrypted = 1;
 	if (json_check_object(args, f, 2, &e->err))
-		return op_fail(e, OP_ERR_MALFORMED, "scratch_mount: %s", e->err.msg);
+		return storage_wrap(e, OP_ERR_MALFORMED, "scratch_mount");
 	const char *serial = json_str(json_get(args, "serial"), NULL);
 	json_bool(json_get(args, "encrypted"), &encrypted);
 	if (!storage_serial_ok(serial))
@@ -199,7 +199,7 @@ int op_storage_scratch_mount(struct agent *a, const struct json_value *args, str
 	if (rc == 0)
 		rc = scratch_up(dev, dev_bytes, encrypted, &n, &bytes, slot->node, sizeof slot->node, &e->err);
 	if (rc)
-		return decide_end(a, &dc, op_fail(e, OP_ERR_FAILED, "scratch_mount: disk %s: %s", serial, e->err.msg), e);
+		return decide_end(a, &dc, storage_wrap(e, OP_ERR_FAILED, "scratch_mount: disk %s", serial), e);
 	slot->alive = 1;
 	slot->encrypted = encrypted;
 	slot->bytes = bytes;
@@ -247,7 +247,7 @@ static int teardown(const struct storage_scratch *sc, const struct scratch_names
 			       strerror(errno), errno == EBUSY ? " (still in use)" : "");
 	if (sc->encrypted &&
 	    (uvm_dm_remove(n->crypt, &e->err) != 0 || uvm_dm_remove(n->integrity, &e->err) != 0))
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s", e->err.msg);
+		return storage_wrap(e, OP_ERR_FAILED, "scratch_unmount");
 	rmdir(n->target);
 	return 0;
 }
@@ -260,7 +260,7 @@ int op_storage_scratch_unmount(struct agent *a, const struct json_value *args, s
 	char cid[STORAGE_CID_MAX + 1];
 	int verify = 0;
 	if (json_check_object(args, f, 2, &e->err))
-		return op_fail(e, OP_ERR_MALFORMED, "scratch_unmount: %s", e->err.msg);
+		return storage_wrap(e, OP_ERR_MALFORMED, "scratch_unmount");
 	const char *target = json_str(json_get(args, "target"), NULL);
 	json_bool(json_get(args, "verify"), &verify);
 	struct storage_state *s = a->storage;
@@ -275,7 +275,7 @@ int op_storage_scratch_unmount(struct agent *a, const struct json_value *args, s
 		rc = op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s holds the upper directory of container %s: unmount its overlay first",
 			     n.target, cid);
 	if (rc == 0 && verify && verify_scratch(sc, &n, &e->err))
-		rc = op_fail(e, OP_ERR_FAILED, "scratch_unmount: verify: %s", e->err.msg);
+		rc = storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: verify");
 	if (rc == 0)
 		rc = teardown(sc, &n, e);
 	if (rc == 0) {

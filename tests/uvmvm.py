@@ -52,14 +52,17 @@ class Vm:
         return cls(qemu_command(image_dir, sock, extra=extra), workdir, sock)
 
     @classmethod
-    def launch(cls, workdir, image="out/image-test", policy=None, host_data=None, uvm=UVM):
-        """Starts the VM the way a user does: `uvm launch` (TCG, test PSP)."""
+    def launch(cls, workdir, image="out/image-test", policy=None, host_data=None, uvm=UVM, disks=()):
+        """Starts the VM the way a user does: `uvm launch` (TCG, test PSP).
+        disks: (serial, path) or (serial, path, "ro") tuples for --disk."""
         sock = os.path.join(str(workdir), "agent.sock")
         cmd = [uvm, "launch", "--image", image, "--socket", sock]
         if policy is not None:
             cmd += ["--policy", str(policy)]
         if host_data is not None:
             cmd += ["--host-data", host_data]
+        for disk in disks:
+            cmd += ["--disk", f"{disk[0]}={disk[1]}" + (":ro" if len(disk) > 2 and disk[2] == "ro" else "")]
         return cls(cmd, workdir, sock)
 
     def start(self):
