@@ -58,17 +58,17 @@ static int flag_op(struct ctx *x, int allowed, const char *flag)
 	return reason_ok(x);
 }
 
-int op_get_properties(struct ctx *x)
+int policy_op_get_properties(struct ctx *x)
 {
 	return flag_op(x, x->pol->allow_properties_access, "allow_properties_access");
 }
 
-int op_dump_stacks(struct ctx *x)
+int policy_op_dump_stacks(struct ctx *x)
 {
 	return flag_op(x, x->pol->allow_dump_stacks, "allow_dump_stacks");
 }
 
-int op_runtime_logging(struct ctx *x)
+int policy_op_runtime_logging(struct ctx *x)
 {
 	return flag_op(x, x->pol->allow_runtime_logging, "allow_runtime_logging");
 }
@@ -106,20 +106,20 @@ static const struct op {
 	size_t nfields;
 	int (*decide)(struct ctx *x);
 } ops[] = {
-	{"mount_device", f_mount_device, N(f_mount_device), op_mount_device},
-	{"unmount_device", f_target, N(f_target), op_unmount_device},
-	{"mount_overlay", f_mount_overlay, N(f_mount_overlay), op_mount_overlay},
-	{"unmount_overlay", f_target, N(f_target), op_unmount_overlay},
-	{"scratch_mount", f_scratch_mount, N(f_scratch_mount), op_scratch_mount},
-	{"scratch_unmount", f_target, N(f_target), op_scratch_unmount},
-	{"create_container", f_create, N(f_create), op_create_container},
-	{"exec_in_container", f_exec, N(f_exec), op_exec_in_container},
-	{"exec_external", f_external, N(f_external), op_exec_external},
-	{"signal_container_process", f_signal, N(f_signal), op_signal_container_process},
-	{"shutdown_container", f_cid, N(f_cid), op_shutdown_container},
-	{"get_properties", f_op, N(f_op), op_get_properties},
-	{"dump_stacks", f_op, N(f_op), op_dump_stacks},
-	{"runtime_logging", f_op, N(f_op), op_runtime_logging},
+	{"mount_device", f_mount_device, N(f_mount_device), policy_op_mount_device},
+	{"unmount_device", f_target, N(f_target), policy_op_unmount_device},
+	{"mount_overlay", f_mount_overlay, N(f_mount_overlay), policy_op_mount_overlay},
+	{"unmount_overlay", f_target, N(f_target), policy_op_unmount_overlay},
+	{"scratch_mount", f_scratch_mount, N(f_scratch_mount), policy_op_scratch_mount},
+	{"scratch_unmount", f_target, N(f_target), policy_op_scratch_unmount},
+	{"create_container", f_create, N(f_create), policy_op_create_container},
+	{"exec_in_container", f_exec, N(f_exec), policy_op_exec_in_container},
+	{"exec_external", f_external, N(f_external), policy_op_exec_external},
+	{"signal_container_process", f_signal, N(f_signal), policy_op_signal_container_process},
+	{"shutdown_container", f_cid, N(f_cid), policy_op_shutdown_container},
+	{"get_properties", f_op, N(f_op), policy_op_get_properties},
+	{"dump_stacks", f_op, N(f_op), policy_op_dump_stacks},
+	{"runtime_logging", f_op, N(f_op), policy_op_runtime_logging},
 };
 
 /* ------------------------------------------------------------ request values */

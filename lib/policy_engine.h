@@ -15,20 +15,20 @@ struct ctx {
 
 /* Each returns 1 (allow; state changed and journaled), 0 (deny; state
  * untouched) or -1 (out of memory). */
-int op_mount_device(struct ctx *x);
-int op_unmount_device(struct ctx *x);
-int op_mount_overlay(struct ctx *x);
-int op_unmount_overlay(struct ctx *x);
-int op_scratch_mount(struct ctx *x);
-int op_scratch_unmount(struct ctx *x);
-int op_create_container(struct ctx *x);
-int op_exec_in_container(struct ctx *x);
-int op_exec_external(struct ctx *x);
-int op_signal_container_process(struct ctx *x);
-int op_shutdown_container(struct ctx *x);
-int op_get_properties(struct ctx *x);
-int op_dump_stacks(struct ctx *x);
-int op_runtime_logging(struct ctx *x);
+int policy_op_mount_device(struct ctx *x);
+int policy_op_unmount_device(struct ctx *x);
+int policy_op_mount_overlay(struct ctx *x);
+int policy_op_unmount_overlay(struct ctx *x);
+int policy_op_scratch_mount(struct ctx *x);
+int policy_op_scratch_unmount(struct ctx *x);
+int policy_op_create_container(struct ctx *x);
+int policy_op_exec_in_container(struct ctx *x);
+int policy_op_exec_external(struct ctx *x);
+int policy_op_signal_container_process(struct ctx *x);
+int policy_op_shutdown_container(struct ctx *x);
+int policy_op_get_properties(struct ctx *x);
+int policy_op_dump_stacks(struct ctx *x);
+int policy_op_runtime_logging(struct ctx *x);
 
 /* Helpers shared by the ops. */
 const char *req_str(const struct ctx *x, const char *key);

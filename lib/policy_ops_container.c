@@ -179,7 +179,7 @@ static int precheck_failed(struct ctx *x)
 	return fails != 0;
 }
 
-int op_create_container(struct ctx *x)
+int policy_op_create_container(struct ctx *x)
 {
 	const char *cid = req_str(x, "container_id");
 	struct st_overlay *o = st_find_overlay_of(x->st, cid);
@@ -245,7 +245,7 @@ static int check_exec(struct ctx *x, size_t i, unsigned char *drops)
 	return (int)(x->r.fails - before);
 }
 
-int op_exec_in_container(struct ctx *x)
+int policy_op_exec_in_container(struct ctx *x)
 {
 	const char *cid = req_str(x, "container_id"), *pid = req_str(x, "process_id");
 	struct st_container *c = st_find_container(x->st, cid);
@@ -293,7 +293,7 @@ static int check_external(struct ctx *x, size_t i, unsigned char *drops)
 	return (int)(x->r.fails - before);
 }
 
-int op_exec_external(struct ctx *x)
+int policy_op_exec_external(struct ctx *x)
 {
 	reason_begin_failed(&x->r);
 	precheck_failed(x);
@@ -338,7 +338,7 @@ static int check_signal(struct ctx *x, size_t i, unsigned char *drops)
 	return 1;
 }
 
-int op_signal_container_process(struct ctx *x)
+int policy_op_signal_container_process(struct ctx *x)
 {
 	const char *cid = req_str(x, "container_id"), *pid = req_str(x, "process_id");
 	struct st_container *c = st_find_container(x->st, cid);
@@ -363,7 +363,7 @@ int op_signal_container_process(struct ctx *x)
 	return 1;
 }
 
-int op_shutdown_container(struct ctx *x)
+int policy_op_shutdown_container(struct ctx *x)
 {
 	const char *cid = req_str(x, "container_id");
 	struct st_container *c = st_find_container(x->st, cid);

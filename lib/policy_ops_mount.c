@@ -17,7 +17,7 @@ static int hash_in_policy(const struct policy *pol, const uint8_t hash[UVM_SHA25
 	return 0;
 }
 
-int op_mount_device(struct ctx *x)
+int policy_op_mount_device(struct ctx *x)
 {
 	const char *target = req_str(x, "target"), *hex = req_str(x, "device_hash");
 	uint8_t hash[UVM_SHA256_LEN];
@@ -49,7 +49,7 @@ static struct st_overlay *overlay_using(struct policy_state *st, const char *dev
 	return NULL;
 }
 
-int op_unmount_device(struct ctx *x)
+int policy_op_unmount_device(struct ctx *x)
 {
 	const char *target = req_str(x, "target");
 	struct st_device *d = st_find_device(x->st, target);
@@ -140,7 +140,7 @@ static void overlay_checks(struct ctx *x, const char *cid, const char *target)
 		reason_fail(&x->r, "state", "container_id", cid, "this container already has a root file system");
 }
 
-int op_mount_overlay(struct ctx *x)
+int policy_op_mount_overlay(struct ctx *x)
 {
 	const char *cid = req_str(x, "container_id"), *target = req_str(x, "target");
 	const struct json_value *layers = json_get(x->req, "layers");
@@ -206,7 +206,7 @@ int op_mount_overlay(struct ctx *x)
 	return rc;
 }
 
-int op_unmount_overlay(struct ctx *x)
+int policy_op_unmount_overlay(struct ctx *x)
 {
 	const char *target = req_str(x, "target");
 	struct st_overlay *o = st_find_overlay(x->st, target);
@@ -226,7 +226,7 @@ int op_unmount_overlay(struct ctx *x)
 	return 1;
 }
 
-int op_scratch_mount(struct ctx *x)
+int policy_op_scratch_mount(struct ctx *x)
 {
 	const char *target = req_str(x, "target");
 	int encrypted = 0;
@@ -246,7 +246,7 @@ int op_scratch_mount(struct ctx *x)
 	return st_add_scratch(x->st, target) < 0 ? -1 : 1;
 }
 
-int op_scratch_unmount(struct ctx *x)
+int policy_op_scratch_unmount(struct ctx *x)
 {
 	const char *target = req_str(x, "target");
 	struct st_scratch *s = st_find_scratch(x->st, target);
