@@ -198,6 +198,18 @@ fuzz-bins: $(FUZZ_BINS)
 test: deps all unit fuzz-bins
 	KERNEL_CMDLINE="$(KERNEL_CMDLINE)" $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
+# Benchmarks (never pass/fail): tests/bench/bench_*.c are built optimised,
+# without sanitizers; tests/bench/bench.py runs everything, writes out/bench.json.
+BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
+$(OUT)/bench/%: tests/bench/%.c $(OUT)/host/libuvm.a $(HEADERS)
+	@mkdir -p $(@D)
+	@printf "  %-8s %s\n" CC $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $< $(OUT)/host/libuvm.a -o $@ $(HOST_LDLIBS)
+
+bench: all $(BENCH_BINS)
+	$(PYTHON) tests/bench/bench.py
+
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_BINS)
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -16,7 +16,7 @@ def test_unit_program(source):
     assert os.path.exists(binary), f"{binary} is missing: run `make unit`"
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=0",
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
-    proc = subprocess.run([binary], capture_output=True, text=True, timeout=600, env=env)
+    proc = subprocess.run([binary], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600, env=env)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{binary} exited {proc.returncode}:\n{output[-8000:]}"
     assert "not ok" not in proc.stdout, output[-8000:]
