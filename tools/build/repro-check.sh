@@ -12,12 +12,21 @@ work=${REPRO_DIR:-$(mktemp -d /tmp/uvm-repro.XXXXXX)}
 artifacts=(image/bzImage image/initrd image/OVMF.amdsev.fd image/manifest.json
 	image-test/initrd image-test/manifest.json guest/init guest-test/init bin/uvm)
 
+# The sources: the work tree's files that git knows about (nothing of out/),
+# or with REPRO_REF=COMMIT exactly that commit.
+copy_sources() {
+	if [ -n "${REPRO_REF:-}" ]; then
+		(cd "$repo" && git archive --format=tar "$REPRO_REF") | tar -x -C "$1"
+	else
+		(cd "$repo" && git ls-files -z --cached --others --exclude-standard) |
+			(cd "$repo" && xargs -0 cp --parents -t "$1")
+	fi
+}
+
 build_copy() {
 	local name=$1 dir="$work/$1"
 	rm -rf "$dir"; mkdir -p "$dir/src"
-	# Exactly the committed and working-tree files git knows about, nothing of out/.
-	(cd "$repo" && git ls-files -z --cached --others --exclude-standard) |
-		(cd "$repo" && xargs -0 cp --parents -t "$dir/src")
+	copy_sources "$dir/src"
 	log "build $name in $dir/src with a fresh cache $dir/cache ($(date -u +%H:%M:%S))"
 	UVM_CACHE="$dir/cache" make -C "$dir/src" image image-test out/bin/uvm >"$dir/build.log" 2>&1 ||
 		die "build $name failed; see $dir/build.log"
