@@ -9,23 +9,24 @@
 
 /* ------------------------------------------------------------ helpers */
 
-const char *req_str(const struct ctx *x, const char *key)
+const char *policy_req_str(const struct ctx *x, const char *key)
 {
 	return json_str(json_get(x->req, key), NULL);
 }
 
-void reason_str(struct ctx *x, const char *key, const char *value)
+void policy_reason_str(struct ctx *x, const char *key, const char *value)
 {
 	json_w_key(&x->r.w, key);
 	json_w_str(&x->r.w, value, strnlen(value, REASON_VALUE_MAX));
 }
 
-int reason_ok(const struct ctx *x)
+int policy_reason_ok(const struct ctx *x)
 {
 	return x->r.fails == 0 && !x->r.w.failed;
 }
 
-int pol_valid_id(const char *s)
+/* An id or path component: 1..POLICY_MAX_ID of [A-Za-z0-9._-], not "." or "..". */
+static int id_form(const char *s)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > POLICY_MAX_ID || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
@@ -33,7 +34,7 @@ int pol_valid_id(const char *s)
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-int pol_target_form(const char *target, const char *dir, const char *suffix)
+int policy_target_form(const char *target, const char *dir, const char *suffix)
 {
 	size_t dl = strlen(dir), tl = strlen(target), sl = strlen(suffix);
 	if (tl <= dl + sl || strncmp(target, dir, dl) != 0 || strcmp(target + tl - sl, suffix) != 0)
@@ -44,18 +45,18 @@ int pol_target_form(const char *target, const char *dir, const char *suffix)
 		return 0;
 	memcpy(name, target + dl, nl);
 	name[nl] = '\0';
-	return pol_valid_id(name);
+	return id_form(name);
 }
 
 /* ------------------------------------------------------------ flag ops */
 
 static int flag_op(struct ctx *x, int allowed, const char *flag)
 {
-	reason_begin_failed(&x->r);
+	policy_reason_begin_failed(&x->r);
 	if (!allowed)
-		reason_fail(&x->r, flag, flag, "false", "the policy does not allow this");
-	reason_end_failed(&x->r);
-	return reason_ok(x);
+		policy_reason_fail(&x->r, flag, flag, "false", "the policy does not allow this");
+	policy_reason_end_failed(&x->r);
+	return policy_reason_ok(x);
 }
 
 int policy_op_get_properties(struct ctx *x)
@@ -153,7 +154,7 @@ static int valid_path(const struct json_value *v, struct uvm_err *err)
 static int valid_id(const struct json_value *v, struct uvm_err *err)
 {
 	const char *s = json_str(v, NULL);
-	if (s && !pol_valid_id(s))
+	if (s && !id_form(s))
 		return json_fail_at(v, err, "expected an id of 1 to %d characters [A-Za-z0-9._-]", POLICY_MAX_ID);
 	return 0;
 }
@@ -199,11 +200,11 @@ static int valid_caps(const struct json_value *caps, struct uvm_err *err)
 	if (!caps)
 		return 0;
 	for (size_t i = 0; i < POL_CAP_SETS; i++)
-		f[i] = (struct json_field){pol_cap_set_names[i], JSON_T_ARRAY, 1};
+		f[i] = (struct json_field){policy_cap_set_names[i], JSON_T_ARRAY, 1};
 	if (json_check_object(caps, f, POL_CAP_SETS, err) < 0)
 		return -1;
 	for (size_t i = 0; i < POL_CAP_SETS; i++)
-		if (valid_strs(json_get(caps, pol_cap_set_names[i]), 0, 0, err) < 0)
+		if (valid_strs(json_get(caps, policy_cap_set_names[i]), 0, 0, err) < 0)
 			return -1;
 	return 0;
 }

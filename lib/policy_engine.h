@@ -31,13 +31,11 @@ int policy_op_dump_stacks(struct ctx *x);
 int policy_op_runtime_logging(struct ctx *x);
 
 /* Helpers shared by the ops. */
-const char *req_str(const struct ctx *x, const char *key);
-void reason_str(struct ctx *x, const char *key, const char *value);
-/* An id or path component: 1..POLICY_MAX_ID of [A-Za-z0-9._-], not "." or "..". */
-int pol_valid_id(const char *s);
+const char *policy_req_str(const struct ctx *x, const char *key);
+void policy_reason_str(struct ctx *x, const char *key, const char *value);
 /* target == dir + one valid component (+ suffix). */
-int pol_target_form(const char *target, const char *dir, const char *suffix);
+int policy_target_form(const char *target, const char *dir, const char *suffix);
 /* "ok" when the decision is allowed: fails == 0 and the writer is healthy. */
-int reason_ok(const struct ctx *x);
+int policy_reason_ok(const struct ctx *x);
 
 #endif

@@ -1,4 +1,8 @@
-/* Internal structures shared by the policy_*.c files; not part of the API. */
+/* Internal structures shared by the policy_*.c files; not part of the API.
+ * Every function or variable with external linkage is named policy_*: the
+ * guest links lib/ and agent/ into one static binary, where a generic name
+ * (st_find_device, reason_fail) could collide. Check with
+ * `nm out/host/obj/lib/policy*.o | grep ' [TDBR] '`. */
 #ifndef UVM_POLICY_INTERNAL_H
 #define UVM_POLICY_INTERNAL_H
 
@@ -42,7 +46,7 @@ struct pol_user {
 };
 
 #define POL_CAP_SETS 5
-extern const char *const pol_cap_set_names[POL_CAP_SETS];
+extern const char *const policy_cap_set_names[POL_CAP_SETS];
 
 struct pol_exec {
 	struct pol_strs argv;
@@ -91,8 +95,8 @@ struct policy {
 
 /* Compiles `pattern` anchored as ^(pattern)$ (POSIX ERE), after checking
  * that its parentheses balance (so the anchors cannot be escaped). */
-int pol_regex_compile(regex_t *re, const char *pattern, char *why, size_t why_size);
-int pol_regex_match(const regex_t *re, const char *s);
+int policy_regex_compile(regex_t *re, const char *pattern, char *why, size_t why_size);
+int policy_regex_match(const regex_t *re, const char *s);
 
 /* ---------------------------------------------------------------- state */
 
@@ -180,21 +184,21 @@ struct policy_state {
 };
 
 /* State primitives (policy_state.c); all record their undo. */
-struct st_device *st_find_device(struct policy_state *st, const char *target);
-struct st_overlay *st_find_overlay(struct policy_state *st, const char *target);
-struct st_overlay *st_find_overlay_of(struct policy_state *st, const char *container_id);
-struct st_container *st_find_container(struct policy_state *st, const char *id);
-struct st_process *st_find_process(struct policy_state *st, const char *cid, const char *pid);
-struct st_scratch *st_find_scratch(struct policy_state *st, const char *target);
-int st_add_device(struct policy_state *st, const char *target, const uint8_t hash[UVM_SHA256_LEN]);
-int st_add_overlay(struct policy_state *st, const char *target, const char *cid,
+struct st_device *policy_st_find_device(struct policy_state *st, const char *target);
+struct st_overlay *policy_st_find_overlay(struct policy_state *st, const char *target);
+struct st_overlay *policy_st_find_overlay_of(struct policy_state *st, const char *container_id);
+struct st_container *policy_st_find_container(struct policy_state *st, const char *id);
+struct st_process *policy_st_find_process(struct policy_state *st, const char *cid, const char *pid);
+struct st_scratch *policy_st_find_scratch(struct policy_state *st, const char *target);
+int policy_st_add_device(struct policy_state *st, const char *target, const uint8_t hash[UVM_SHA256_LEN]);
+int policy_st_add_overlay(struct policy_state *st, const char *target, const char *cid,
 		   const char *const *layers, size_t nlayers, const struct pol_set *cands);
-int st_add_container(struct policy_state *st, const char *id, const struct pol_set *cands);
-int st_add_process(struct policy_state *st, const char *cid, const char *pid,
+int policy_st_add_container(struct policy_state *st, const char *id, const struct pol_set *cands);
+int policy_st_add_process(struct policy_state *st, const char *cid, const char *pid,
 		   const char *const *argv, size_t argc);
-int st_add_scratch(struct policy_state *st, const char *target);
-void st_set_int(struct policy_state *st, int *field, int value);
-void st_set_set(struct policy_state *st, struct pol_set *field, const struct pol_set *value);
+int policy_st_add_scratch(struct policy_state *st, const char *target);
+void policy_st_set_int(struct policy_state *st, int *field, int value);
+void policy_st_set_set(struct policy_state *st, struct pol_set *field, const struct pol_set *value);
 
 /* ---------------------------------------------------------------- reasons */
 
@@ -209,15 +213,15 @@ struct reason {
 	int quiet;       /* count failures without writing them */
 };
 
-void reason_fail(struct reason *r, const char *rule, const char *field, const char *value,
+void policy_reason_fail(struct reason *r, const char *rule, const char *field, const char *value,
 		 const char *detail);
 /* The same, with the value redacted to the environment variable's name. */
-void reason_fail_env(struct reason *r, const char *rule, const char *field, const char *var,
+void policy_reason_fail_env(struct reason *r, const char *rule, const char *field, const char *var,
 		     const char *detail);
-void reason_fail_int(struct reason *r, const char *rule, const char *field, int64_t value,
+void policy_reason_fail_int(struct reason *r, const char *rule, const char *field, int64_t value,
 		     const char *detail);
-void reason_begin_failed(struct reason *r);
-void reason_end_failed(struct reason *r);
+void policy_reason_begin_failed(struct reason *r);
+void policy_reason_end_failed(struct reason *r);
 
 /* ---------------------------------------------------------------- rules */
 
@@ -228,10 +232,10 @@ struct req_env {
 	unsigned char *drop; /* per variable: dropped (no rule allows it) */
 };
 
-int rules_argv(struct reason *r, const struct pol_strs *want, const struct json_value *argv);
-int rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
+int policy_rules_argv(struct reason *r, const struct pol_strs *want, const struct json_value *argv);
+int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
 	      const struct json_value *env, unsigned char *drop);
-int rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
+int policy_rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
 		    const struct json_value *req, unsigned char *env_drop,
 		    unsigned char *cap_drop[POL_CAP_SETS]);
 

@@ -69,11 +69,11 @@ static int evaluate(struct ctx *x, struct eval *e)
 			json_w_key(&x->r.w, e->kind);
 			json_w_uint(&x->r.w, i);
 			if (cand_name(x, e, i))
-				reason_str(x, "name", cand_name(x, e, i));
+				policy_reason_str(x, "name", cand_name(x, e, i));
 		}
-		reason_begin_failed(&x->r);
+		policy_reason_begin_failed(&x->r);
 		ok[i] = e->check(x, i, e->drops + i * e->stride) == 0;
-		reason_end_failed(&x->r);
+		policy_reason_end_failed(&x->r);
 		if (!x->r.quiet)
 			json_w_end(&x->r.w);
 	}
@@ -134,8 +134,8 @@ static void write_plan(struct ctx *x, const struct eval *e, int with_caps)
 	json_w_key(&x->r.w, "drop_capabilities");
 	json_w_obj(&x->r.w);
 	for (size_t s = 0; s < POL_CAP_SETS; s++) {
-		const struct json_value *set = json_get(caps, pol_cap_set_names[s]);
-		json_w_key(&x->r.w, pol_cap_set_names[s]);
+		const struct json_value *set = json_get(caps, policy_cap_set_names[s]);
+		json_w_key(&x->r.w, policy_cap_set_names[s]);
 		json_w_arr(&x->r.w);
 		for (size_t i = 0; i < json_len(set); i++)
 			if (d[i])
@@ -156,9 +156,9 @@ static int check_create(struct ctx *x, size_t i, unsigned char *drops)
 	unsigned char *p = drops + json_len(json_get(x->req, "env"));
 	for (size_t s = 0; s < POL_CAP_SETS; s++) {
 		cap_drop[s] = p;
-		p += json_len(json_get(caps, pol_cap_set_names[s]));
+		p += json_len(json_get(caps, policy_cap_set_names[s]));
 	}
-	return rules_container(&x->r, x->pol, &x->pol->containers[i], x->req, drops, cap_drop);
+	return policy_rules_container(&x->r, x->pol, &x->pol->containers[i], x->req, drops, cap_drop);
 }
 
 static size_t create_stride(const struct ctx *x)
@@ -166,7 +166,7 @@ static size_t create_stride(const struct ctx *x)
 	const struct json_value *caps = json_get(x->req, "capabilities");
 	size_t n = json_len(json_get(x->req, "env"));
 	for (size_t s = 0; s < POL_CAP_SETS; s++)
-		n += json_len(json_get(caps, pol_cap_set_names[s]));
+		n += json_len(json_get(caps, policy_cap_set_names[s]));
 	return n;
 }
 
@@ -175,20 +175,20 @@ static size_t create_stride(const struct ctx *x)
 static int precheck_failed(struct ctx *x)
 {
 	unsigned fails = x->r.fails;
-	reason_end_failed(&x->r);
+	policy_reason_end_failed(&x->r);
 	return fails != 0;
 }
 
 int policy_op_create_container(struct ctx *x)
 {
-	const char *cid = req_str(x, "container_id");
-	struct st_overlay *o = st_find_overlay_of(x->st, cid);
-	reason_str(x, "container_id", cid);
-	reason_begin_failed(&x->r);
+	const char *cid = policy_req_str(x, "container_id");
+	struct st_overlay *o = policy_st_find_overlay_of(x->st, cid);
+	policy_reason_str(x, "container_id", cid);
+	policy_reason_begin_failed(&x->r);
 	if (!o)
-		reason_fail(&x->r, "state", "container_id", cid, "no root file system (overlay) is mounted for it");
-	if (st_find_container(x->st, cid))
-		reason_fail(&x->r, "state", "container_id", cid, "a container with this id already exists");
+		policy_reason_fail(&x->r, "state", "container_id", cid, "no root file system (overlay) is mounted for it");
+	if (policy_st_find_container(x->st, cid))
+		policy_reason_fail(&x->r, "state", "container_id", cid, "a container with this id already exists");
 	if (precheck_failed(x))
 		return 0;
 	struct eval e = {"container", x->pol->ncontainers, &o->candidates, create_stride(x),
@@ -198,9 +198,9 @@ int policy_op_create_container(struct ctx *x)
 	int rc = 0;
 	if (e.plan != SIZE_MAX) {
 		write_plan(x, &e, 1);
-		rc = st_add_container(x->st, cid, &e.survivors) < 0 ? -1 : 1;
+		rc = policy_st_add_container(x->st, cid, &e.survivors) < 0 ? -1 : 1;
 		if (rc == 1)
-			st_set_set(x->st, &st_find_overlay_of(x->st, cid)->candidates, &e.survivors);
+			policy_st_set_set(x->st, &policy_st_find_overlay_of(x->st, cid)->candidates, &e.survivors);
 	}
 	free(e.drops);
 	return rc;
@@ -229,33 +229,33 @@ static int check_exec(struct ctx *x, size_t i, unsigned char *drops)
 {
 	const struct pol_container *c = &x->pol->containers[i];
 	const struct json_value *argv = json_get(x->req, "argv");
-	const char *wd = req_str(x, "working_dir");
+	const char *wd = policy_req_str(x, "working_dir");
 	unsigned before = x->r.fails;
 	size_t k = 0;
 	while (k < c->nexecs && !argv_is(&c->execs[k].argv, argv))
 		k++;
 	if (k == c->nexecs)
-		reason_fail(&x->r, "exec_processes", "argv", json_str(json_at(argv, 0), NULL),
+		policy_reason_fail(&x->r, "exec_processes", "argv", json_str(json_at(argv, 0), NULL),
 			    "argv is none of the container's exec_processes");
-	rules_env(&x->r, &c->env, x->pol->allow_environment_variable_dropping, json_get(x->req, "env"), drops);
+	policy_rules_env(&x->r, &c->env, x->pol->allow_environment_variable_dropping, json_get(x->req, "env"), drops);
 	if (strcmp(wd, c->working_dir) != 0)
-		reason_fail(&x->r, "working_dir", "working_dir", wd, c->working_dir);
+		policy_reason_fail(&x->r, "working_dir", "working_dir", wd, c->working_dir);
 	if (req_stdio(x) && !c->allow_stdio_access)
-		reason_fail(&x->r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
+		policy_reason_fail(&x->r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
 	return (int)(x->r.fails - before);
 }
 
 int policy_op_exec_in_container(struct ctx *x)
 {
-	const char *cid = req_str(x, "container_id"), *pid = req_str(x, "process_id");
-	struct st_container *c = st_find_container(x->st, cid);
-	reason_str(x, "container_id", cid);
-	reason_str(x, "process_id", pid);
-	reason_begin_failed(&x->r);
+	const char *cid = policy_req_str(x, "container_id"), *pid = policy_req_str(x, "process_id");
+	struct st_container *c = policy_st_find_container(x->st, cid);
+	policy_reason_str(x, "container_id", cid);
+	policy_reason_str(x, "process_id", pid);
+	policy_reason_begin_failed(&x->r);
 	if (!c || !c->running)
-		reason_fail(&x->r, "state", "container_id", cid, "no such running container");
-	if (st_find_process(x->st, cid, pid))
-		reason_fail(&x->r, "state", "process_id", pid, "a process with this id already exists");
+		policy_reason_fail(&x->r, "state", "container_id", cid, "no such running container");
+	if (policy_st_find_process(x->st, cid, pid))
+		policy_reason_fail(&x->r, "state", "process_id", pid, "a process with this id already exists");
 	if (precheck_failed(x))
 		return 0;
 	struct eval e = {"container", x->pol->ncontainers, &c->candidates,
@@ -270,9 +270,9 @@ int policy_op_exec_in_container(struct ctx *x)
 		for (size_t i = 0; v && i < n; i++)
 			v[i] = json_str(json_at(argv, i), NULL);
 		write_plan(x, &e, 0);
-		rc = v && st_add_process(x->st, cid, pid, v, n) == 0 ? 1 : -1;
+		rc = v && policy_st_add_process(x->st, cid, pid, v, n) == 0 ? 1 : -1;
 		if (rc == 1)
-			st_set_set(x->st, &st_find_container(x->st, cid)->candidates, &e.survivors);
+			policy_st_set_set(x->st, &policy_st_find_container(x->st, cid)->candidates, &e.survivors);
 		free(v);
 	}
 	free(e.drops);
@@ -282,20 +282,20 @@ int policy_op_exec_in_container(struct ctx *x)
 static int check_external(struct ctx *x, size_t i, unsigned char *drops)
 {
 	const struct pol_external *p = &x->pol->externals[i];
-	const char *wd = req_str(x, "working_dir");
+	const char *wd = policy_req_str(x, "working_dir");
 	unsigned before = x->r.fails;
-	rules_argv(&x->r, &p->argv, json_get(x->req, "argv"));
-	rules_env(&x->r, &p->env, x->pol->allow_environment_variable_dropping, json_get(x->req, "env"), drops);
+	policy_rules_argv(&x->r, &p->argv, json_get(x->req, "argv"));
+	policy_rules_env(&x->r, &p->env, x->pol->allow_environment_variable_dropping, json_get(x->req, "env"), drops);
 	if (strcmp(wd, p->working_dir) != 0)
-		reason_fail(&x->r, "working_dir", "working_dir", wd, p->working_dir);
+		policy_reason_fail(&x->r, "working_dir", "working_dir", wd, p->working_dir);
 	if (req_stdio(x) && !p->allow_stdio_access)
-		reason_fail(&x->r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
+		policy_reason_fail(&x->r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
 	return (int)(x->r.fails - before);
 }
 
 int policy_op_exec_external(struct ctx *x)
 {
-	reason_begin_failed(&x->r);
+	policy_reason_begin_failed(&x->r);
 	precheck_failed(x);
 	struct eval e = {"external_process", x->pol->nexternals, NULL,
 			 json_len(json_get(x->req, "env")), check_external, {{0}}, 0, NULL};
@@ -312,7 +312,7 @@ int policy_op_exec_external(struct ctx *x)
 static int check_signal(struct ctx *x, size_t i, unsigned char *drops)
 {
 	const struct pol_container *c = &x->pol->containers[i];
-	const char *pid = req_str(x, "process_id");
+	const char *pid = policy_req_str(x, "process_id");
 	int64_t sig = 0;
 	(void)drops;
 	json_int(json_get(x->req, "signal"), 1, 64, &sig, NULL);
@@ -320,7 +320,7 @@ static int check_signal(struct ctx *x, size_t i, unsigned char *drops)
 	if (!pid)
 		allowed = c->signals;
 	else {
-		struct st_process *p = st_find_process(x->st, req_str(x, "container_id"), pid);
+		struct st_process *p = policy_st_find_process(x->st, policy_req_str(x, "container_id"), pid);
 		for (size_t k = 0; k < c->nexecs; k++)
 			if (c->execs[k].argv.n == p->argv.n) {
 				size_t a = 0;
@@ -332,7 +332,7 @@ static int check_signal(struct ctx *x, size_t i, unsigned char *drops)
 	}
 	if (allowed & bit)
 		return 0;
-	reason_fail_int(&x->r, "signals", "signal", sig,
+	policy_reason_fail_int(&x->r, "signals", "signal", sig,
 			pid ? "not an allowed signal of this exec process"
 			    : "not an allowed signal of the container's init process");
 	return 1;
@@ -340,16 +340,16 @@ static int check_signal(struct ctx *x, size_t i, unsigned char *drops)
 
 int policy_op_signal_container_process(struct ctx *x)
 {
-	const char *cid = req_str(x, "container_id"), *pid = req_str(x, "process_id");
-	struct st_container *c = st_find_container(x->st, cid);
-	reason_str(x, "container_id", cid);
+	const char *cid = policy_req_str(x, "container_id"), *pid = policy_req_str(x, "process_id");
+	struct st_container *c = policy_st_find_container(x->st, cid);
+	policy_reason_str(x, "container_id", cid);
 	if (pid)
-		reason_str(x, "process_id", pid);
-	reason_begin_failed(&x->r);
+		policy_reason_str(x, "process_id", pid);
+	policy_reason_begin_failed(&x->r);
 	if (!c || !c->running)
-		reason_fail(&x->r, "state", "container_id", cid, "no such running container");
-	else if (pid && !st_find_process(x->st, cid, pid))
-		reason_fail(&x->r, "state", "process_id", pid, "no such process in this container");
+		policy_reason_fail(&x->r, "state", "container_id", cid, "no such running container");
+	else if (pid && !policy_st_find_process(x->st, cid, pid))
+		policy_reason_fail(&x->r, "state", "process_id", pid, "no such process in this container");
 	if (precheck_failed(x))
 		return 0;
 	struct eval e = {"container", x->pol->ncontainers, &c->candidates, 0, check_signal, {{0}}, 0, NULL};
@@ -359,21 +359,21 @@ int policy_op_signal_container_process(struct ctx *x)
 	if (e.plan == SIZE_MAX)
 		return 0;
 	write_matched(x, &e);
-	st_set_set(x->st, &c->candidates, &e.survivors);
+	policy_st_set_set(x->st, &c->candidates, &e.survivors);
 	return 1;
 }
 
 int policy_op_shutdown_container(struct ctx *x)
 {
-	const char *cid = req_str(x, "container_id");
-	struct st_container *c = st_find_container(x->st, cid);
-	reason_str(x, "container_id", cid);
-	reason_begin_failed(&x->r);
+	const char *cid = policy_req_str(x, "container_id");
+	struct st_container *c = policy_st_find_container(x->st, cid);
+	policy_reason_str(x, "container_id", cid);
+	policy_reason_begin_failed(&x->r);
 	if (!c || !c->running)
-		reason_fail(&x->r, "state", "container_id", cid, "no such running container");
-	reason_end_failed(&x->r);
-	if (!reason_ok(x))
+		policy_reason_fail(&x->r, "state", "container_id", cid, "no such running container");
+	policy_reason_end_failed(&x->r);
+	if (!policy_reason_ok(x))
 		return 0;
-	st_set_int(x->st, &c->running, 0);
+	policy_st_set_int(x->st, &c->running, 0);
 	return 1;
 }

@@ -19,23 +19,23 @@ static int hash_in_policy(const struct policy *pol, const uint8_t hash[UVM_SHA25
 
 int policy_op_mount_device(struct ctx *x)
 {
-	const char *target = req_str(x, "target"), *hex = req_str(x, "device_hash");
+	const char *target = policy_req_str(x, "target"), *hex = policy_req_str(x, "device_hash");
 	uint8_t hash[UVM_SHA256_LEN];
 	uvm_hex_decode(hex, hash, sizeof hash); /* validated by the dispatcher */
-	reason_str(x, "target", target);
-	reason_str(x, "device_hash", hex);
-	reason_begin_failed(&x->r);
-	if (!pol_target_form(target, POLICY_LAYER_DIR, ""))
-		reason_fail(&x->r, "target", "target", target, "must be " POLICY_LAYER_DIR "NAME");
-	if (st_find_device(x->st, target))
-		reason_fail(&x->r, "state", "target", target, "a device is already mounted there");
+	policy_reason_str(x, "target", target);
+	policy_reason_str(x, "device_hash", hex);
+	policy_reason_begin_failed(&x->r);
+	if (!policy_target_form(target, POLICY_LAYER_DIR, ""))
+		policy_reason_fail(&x->r, "target", "target", target, "must be " POLICY_LAYER_DIR "NAME");
+	if (policy_st_find_device(x->st, target))
+		policy_reason_fail(&x->r, "state", "target", target, "a device is already mounted there");
 	if (!hash_in_policy(x->pol, hash))
-		reason_fail(&x->r, "layers", "device_hash", hex,
+		policy_reason_fail(&x->r, "layers", "device_hash", hex,
 			    "this root hash is not a layer of any container in the policy");
-	reason_end_failed(&x->r);
-	if (!reason_ok(x))
+	policy_reason_end_failed(&x->r);
+	if (!policy_reason_ok(x))
 		return 0;
-	return st_add_device(x->st, target, hash) < 0 ? -1 : 1;
+	return policy_st_add_device(x->st, target, hash) < 0 ? -1 : 1;
 }
 
 static struct st_overlay *overlay_using(struct policy_state *st, const char *device)
@@ -51,19 +51,19 @@ static struct st_overlay *overlay_using(struct policy_state *st, const char *dev
 
 int policy_op_unmount_device(struct ctx *x)
 {
-	const char *target = req_str(x, "target");
-	struct st_device *d = st_find_device(x->st, target);
+	const char *target = policy_req_str(x, "target");
+	struct st_device *d = policy_st_find_device(x->st, target);
 	struct st_overlay *o = overlay_using(x->st, target);
-	reason_str(x, "target", target);
-	reason_begin_failed(&x->r);
+	policy_reason_str(x, "target", target);
+	policy_reason_begin_failed(&x->r);
 	if (!d)
-		reason_fail(&x->r, "state", "target", target, "no device is mounted there");
+		policy_reason_fail(&x->r, "state", "target", target, "no device is mounted there");
 	if (o)
-		reason_fail(&x->r, "state", "target", o->target, "the device is a layer of this mounted overlay");
-	reason_end_failed(&x->r);
-	if (!reason_ok(x))
+		policy_reason_fail(&x->r, "state", "target", o->target, "the device is a layer of this mounted overlay");
+	policy_reason_end_failed(&x->r);
+	if (!policy_reason_ok(x))
 		return 0;
-	st_set_int(x->st, &d->alive, 0);
+	policy_st_set_int(x->st, &d->alive, 0);
 	return 1;
 }
 
@@ -88,19 +88,19 @@ static int layers_match(struct reason *side, const struct pol_container *c, size
 		json_w_key(&side->w, "name");
 		json_w_cstr(&side->w, c->name);
 	}
-	reason_begin_failed(side);
+	policy_reason_begin_failed(side);
 	snprintf(field, sizeof field, "layers[%zu]", k);
 	if (k < n && k < c->nlayers) {
 		uvm_hex_encode(hashes[k], UVM_SHA256_LEN, got);
 		uvm_hex_encode(c->layers[k], UVM_SHA256_LEN, want);
 		char detail[120];
 		snprintf(detail, sizeof detail, "the policy expects %s", want);
-		reason_fail(side, "layers", field, got, detail);
+		policy_reason_fail(side, "layers", field, got, detail);
 	} else
-		reason_fail_int(side, "layers", "layers", (int64_t)n,
+		policy_reason_fail_int(side, "layers", "layers", (int64_t)n,
 				c->nlayers > n ? "fewer layers than the policy's container"
 					       : "more layers than the policy's container");
-	reason_end_failed(side);
+	policy_reason_end_failed(side);
 	json_w_end(&side->w);
 	return 0;
 }
@@ -115,10 +115,10 @@ static int overlay_devices(struct ctx *x, const struct json_value *layers,
 	int ok = 1;
 	for (size_t i = 0; i < json_len(layers); i++) {
 		const char *t = json_str(json_at(layers, i), NULL);
-		struct st_device *d = st_find_device(x->st, t);
+		struct st_device *d = policy_st_find_device(x->st, t);
 		if (!d) {
 			snprintf(field, sizeof field, "layers[%zu]", i);
-			reason_fail(&x->r, "state", field, t, "no device is mounted there");
+			policy_reason_fail(&x->r, "state", field, t, "no device is mounted there");
 			ok = 0;
 			continue;
 		}
@@ -129,20 +129,20 @@ static int overlay_devices(struct ctx *x, const struct json_value *layers,
 
 static void overlay_checks(struct ctx *x, const char *cid, const char *target)
 {
-	if (!pol_target_form(target, POLICY_CONTAINER_DIR, POLICY_ROOTFS_SUFFIX) ||
+	if (!policy_target_form(target, POLICY_CONTAINER_DIR, POLICY_ROOTFS_SUFFIX) ||
 	    strncmp(target + strlen(POLICY_CONTAINER_DIR), cid, strlen(cid)) != 0 ||
 	    strcmp(target + strlen(POLICY_CONTAINER_DIR) + strlen(cid), POLICY_ROOTFS_SUFFIX) != 0)
-		reason_fail(&x->r, "target", "target", target,
+		policy_reason_fail(&x->r, "target", "target", target,
 			    "must be " POLICY_CONTAINER_DIR "CONTAINER_ID" POLICY_ROOTFS_SUFFIX);
-	if (st_find_overlay(x->st, target))
-		reason_fail(&x->r, "state", "target", target, "an overlay is already mounted there");
-	if (st_find_overlay_of(x->st, cid) || st_find_container(x->st, cid))
-		reason_fail(&x->r, "state", "container_id", cid, "this container already has a root file system");
+	if (policy_st_find_overlay(x->st, target))
+		policy_reason_fail(&x->r, "state", "target", target, "an overlay is already mounted there");
+	if (policy_st_find_overlay_of(x->st, cid) || policy_st_find_container(x->st, cid))
+		policy_reason_fail(&x->r, "state", "container_id", cid, "this container already has a root file system");
 }
 
 int policy_op_mount_overlay(struct ctx *x)
 {
-	const char *cid = req_str(x, "container_id"), *target = req_str(x, "target");
+	const char *cid = policy_req_str(x, "container_id"), *target = policy_req_str(x, "target");
 	const struct json_value *layers = json_get(x->req, "layers");
 	size_t n = json_len(layers);
 	uint8_t(*hashes)[UVM_SHA256_LEN] = calloc(n ? n : 1, UVM_SHA256_LEN);
@@ -154,9 +154,9 @@ int policy_op_mount_overlay(struct ctx *x)
 	memset(&side, 0, sizeof side);
 	json_writer_init(&side.w, REASON_MAX_BYTES);
 	json_w_arr(&side.w);
-	reason_str(x, "container_id", cid);
-	reason_str(x, "target", target);
-	reason_begin_failed(&x->r);
+	policy_reason_str(x, "container_id", cid);
+	policy_reason_str(x, "target", target);
+	policy_reason_begin_failed(&x->r);
 	overlay_checks(x, cid, target);
 	if (overlay_devices(x, layers, hashes)) {
 		for (size_t i = 0; i < x->pol->ncontainers; i++) {
@@ -170,14 +170,14 @@ int policy_op_mount_overlay(struct ctx *x)
 			}
 		}
 		if (pol_set_empty(&cands))
-			reason_fail(&x->r, "layers", "layers", NULL,
+			policy_reason_fail(&x->r, "layers", "layers", NULL,
 				    "the ordered layers match no container of the policy (see candidates)");
 	}
-	reason_end_failed(&x->r);
+	policy_reason_end_failed(&x->r);
 	json_w_end(&side.w);
 	size_t side_len = 0;
 	char *side_json = json_writer_finish(&side.w, &side_len);
-	int ok = reason_ok(x);
+	int ok = policy_reason_ok(x);
 	json_w_key(&x->r.w, "candidates");
 	if (ok) {
 		json_w_arr(&x->r.w);
@@ -199,7 +199,7 @@ int policy_op_mount_overlay(struct ctx *x)
 		const char **names = calloc(n ? n : 1, sizeof *names);
 		for (size_t i = 0; names && i < n; i++)
 			names[i] = json_str(json_at(layers, i), NULL);
-		rc = names && st_add_overlay(x->st, target, cid, names, n, &cands) == 0 ? 1 : -1;
+		rc = names && policy_st_add_overlay(x->st, target, cid, names, n, &cands) == 0 ? 1 : -1;
 		free(names);
 	}
 	free(hashes);
@@ -208,55 +208,55 @@ int policy_op_mount_overlay(struct ctx *x)
 
 int policy_op_unmount_overlay(struct ctx *x)
 {
-	const char *target = req_str(x, "target");
-	struct st_overlay *o = st_find_overlay(x->st, target);
-	struct st_container *c = o ? st_find_container(x->st, o->container_id) : NULL;
-	reason_str(x, "target", target);
-	reason_begin_failed(&x->r);
+	const char *target = policy_req_str(x, "target");
+	struct st_overlay *o = policy_st_find_overlay(x->st, target);
+	struct st_container *c = o ? policy_st_find_container(x->st, o->container_id) : NULL;
+	policy_reason_str(x, "target", target);
+	policy_reason_begin_failed(&x->r);
 	if (!o)
-		reason_fail(&x->r, "state", "target", target, "no overlay is mounted there");
+		policy_reason_fail(&x->r, "state", "target", target, "no overlay is mounted there");
 	if (c && c->running)
-		reason_fail(&x->r, "state", "container_id", c->id, "the container is still running");
-	reason_end_failed(&x->r);
-	if (!reason_ok(x))
+		policy_reason_fail(&x->r, "state", "container_id", c->id, "the container is still running");
+	policy_reason_end_failed(&x->r);
+	if (!policy_reason_ok(x))
 		return 0;
-	st_set_int(x->st, &o->alive, 0);
+	policy_st_set_int(x->st, &o->alive, 0);
 	if (c)
-		st_set_int(x->st, &c->alive, 0); /* its id may be used again */
+		policy_st_set_int(x->st, &c->alive, 0); /* its id may be used again */
 	return 1;
 }
 
 int policy_op_scratch_mount(struct ctx *x)
 {
-	const char *target = req_str(x, "target");
+	const char *target = policy_req_str(x, "target");
 	int encrypted = 0;
 	json_bool(json_get(x->req, "encrypted"), &encrypted);
-	reason_str(x, "target", target);
-	reason_begin_failed(&x->r);
-	if (!pol_target_form(target, POLICY_SCRATCH_DIR, ""))
-		reason_fail(&x->r, "target", "target", target, "must be " POLICY_SCRATCH_DIR "NAME");
-	if (st_find_scratch(x->st, target))
-		reason_fail(&x->r, "state", "target", target, "scratch space is already mounted there");
+	policy_reason_str(x, "target", target);
+	policy_reason_begin_failed(&x->r);
+	if (!policy_target_form(target, POLICY_SCRATCH_DIR, ""))
+		policy_reason_fail(&x->r, "target", "target", target, "must be " POLICY_SCRATCH_DIR "NAME");
+	if (policy_st_find_scratch(x->st, target))
+		policy_reason_fail(&x->r, "state", "target", target, "scratch space is already mounted there");
 	if (!encrypted && !x->pol->allow_unencrypted_scratch)
-		reason_fail(&x->r, "allow_unencrypted_scratch", "encrypted", "false",
+		policy_reason_fail(&x->r, "allow_unencrypted_scratch", "encrypted", "false",
 			    "the policy requires encrypted scratch space");
-	reason_end_failed(&x->r);
-	if (!reason_ok(x))
+	policy_reason_end_failed(&x->r);
+	if (!policy_reason_ok(x))
 		return 0;
-	return st_add_scratch(x->st, target) < 0 ? -1 : 1;
+	return policy_st_add_scratch(x->st, target) < 0 ? -1 : 1;
 }
 
 int policy_op_scratch_unmount(struct ctx *x)
 {
-	const char *target = req_str(x, "target");
-	struct st_scratch *s = st_find_scratch(x->st, target);
-	reason_str(x, "target", target);
-	reason_begin_failed(&x->r);
+	const char *target = policy_req_str(x, "target");
+	struct st_scratch *s = policy_st_find_scratch(x->st, target);
+	policy_reason_str(x, "target", target);
+	policy_reason_begin_failed(&x->r);
 	if (!s)
-		reason_fail(&x->r, "state", "target", target, "no scratch space is mounted there");
-	reason_end_failed(&x->r);
-	if (!reason_ok(x))
+		policy_reason_fail(&x->r, "state", "target", target, "no scratch space is mounted there");
+	policy_reason_end_failed(&x->r);
+	if (!policy_reason_ok(x))
 		return 0;
-	st_set_int(x->st, &s->alive, 0);
+	policy_st_set_int(x->st, &s->alive, 0);
 	return 1;
 }

@@ -8,7 +8,7 @@
 #include "hex.h"
 #include "policy_internal.h"
 
-const char *const pol_cap_set_names[POL_CAP_SETS] = {"bounding", "effective", "inheritable",
+const char *const policy_cap_set_names[POL_CAP_SETS] = {"bounding", "effective", "inheritable",
 						      "permitted", "ambient"};
 
 static void *pol_alloc(struct policy *p, size_t n, size_t size)
@@ -94,7 +94,7 @@ static int add_regex(struct policy *p, regex_t *re, const struct json_value *at,
 		p->regexes = a;
 		p->capregexes = cap;
 	}
-	if (pol_regex_compile(re, pat, why, sizeof why) < 0)
+	if (policy_regex_compile(re, pat, why, sizeof why) < 0)
 		return json_fail_at(at, err, "bad regular expression: %s", why);
 	p->regexes[p->nregexes++] = re;
 	return 0;
@@ -226,11 +226,11 @@ static int parse_caps(struct policy *p, const struct json_value *obj, struct pol
 {
 	struct json_field f[POL_CAP_SETS];
 	for (size_t i = 0; i < POL_CAP_SETS; i++)
-		f[i] = (struct json_field){pol_cap_set_names[i], JSON_T_ARRAY, 1};
+		f[i] = (struct json_field){policy_cap_set_names[i], JSON_T_ARRAY, 1};
 	if (json_check_object(obj, f, POL_CAP_SETS, err) < 0)
 		return -1;
 	for (size_t i = 0; i < POL_CAP_SETS; i++) {
-		const struct json_value *set = json_get(obj, pol_cap_set_names[i]);
+		const struct json_value *set = json_get(obj, policy_cap_set_names[i]);
 		if (get_strs(p, set, &caps[i], 0, err) < 0)
 			return -1;
 		for (size_t k = 0; k < caps[i].n; k++)

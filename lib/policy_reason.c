@@ -7,7 +7,7 @@
 
 #include "policy_internal.h"
 
-void reason_begin_failed(struct reason *r)
+void policy_reason_begin_failed(struct reason *r)
 {
 	r->fails = 0;
 	r->listed = 0;
@@ -17,7 +17,7 @@ void reason_begin_failed(struct reason *r)
 	json_w_arr(&r->w);
 }
 
-void reason_end_failed(struct reason *r)
+void policy_reason_end_failed(struct reason *r)
 {
 	if (r->quiet)
 		return;
@@ -49,7 +49,7 @@ static void reason_close(struct reason *r, const char *detail)
 	json_w_end(&r->w);
 }
 
-void reason_fail(struct reason *r, const char *rule, const char *field, const char *value,
+void policy_reason_fail(struct reason *r, const char *rule, const char *field, const char *value,
 		 const char *detail)
 {
 	if (!reason_open(r, rule, field))
@@ -71,7 +71,7 @@ void reason_fail(struct reason *r, const char *rule, const char *field, const ch
 	reason_close(r, detail);
 }
 
-void reason_fail_env(struct reason *r, const char *rule, const char *field, const char *var,
+void policy_reason_fail_env(struct reason *r, const char *rule, const char *field, const char *var,
 		     const char *detail)
 {
 	if (!reason_open(r, rule, field))
@@ -87,7 +87,7 @@ void reason_fail_env(struct reason *r, const char *rule, const char *field, cons
 	reason_close(r, detail);
 }
 
-void reason_fail_int(struct reason *r, const char *rule, const char *field, int64_t value,
+void policy_reason_fail_int(struct reason *r, const char *rule, const char *field, int64_t value,
 		     const char *detail)
 {
 	if (!reason_open(r, rule, field))

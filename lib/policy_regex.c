@@ -69,7 +69,7 @@ static int balanced(const char *p, char *why, size_t why_size)
 	return depth == 0;
 }
 
-int pol_regex_compile(regex_t *re, const char *pattern, char *why, size_t why_size)
+int policy_regex_compile(regex_t *re, const char *pattern, char *why, size_t why_size)
 {
 	size_t len = strlen(pattern);
 	if (len > REGEX_MAX_LEN) {
@@ -95,7 +95,7 @@ int pol_regex_compile(regex_t *re, const char *pattern, char *why, size_t why_si
 	return 0;
 }
 
-int pol_regex_match(const regex_t *re, const char *s)
+int policy_regex_match(const regex_t *re, const char *s)
 {
 	return regexec(re, s, 0, NULL, 0) == 0;
 }

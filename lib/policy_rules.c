@@ -13,30 +13,30 @@ static const char *str_at(const struct json_value *arr, size_t i)
 	return json_str(json_at(arr, i), NULL);
 }
 
-int rules_argv(struct reason *r, const struct pol_strs *want, const struct json_value *argv)
+int policy_rules_argv(struct reason *r, const struct pol_strs *want, const struct json_value *argv)
 {
 	unsigned before = r->fails;
 	size_t n = json_len(argv);
 	char field[48], detail[96];
 	if (n != want->n) {
 		snprintf(detail, sizeof detail, "the policy has %zu arguments, the request %zu", want->n, n);
-		reason_fail(r, "argv", "argv", NULL, detail);
+		policy_reason_fail(r, "argv", "argv", NULL, detail);
 		return (int)(r->fails - before);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(str_at(argv, i), want->v[i]) != 0) {
 			snprintf(field, sizeof field, "argv[%zu]", i);
-			reason_fail(r, "argv", field, str_at(argv, i), want->v[i]);
+			policy_reason_fail(r, "argv", field, str_at(argv, i), want->v[i]);
 		}
 	return (int)(r->fails - before);
 }
 
 static int env_rule_matches(const struct pol_env_rule *rule, const char *var)
 {
-	return rule->regex ? pol_regex_match(&rule->re, var) : strcmp(rule->rule, var) == 0;
+	return rule->regex ? policy_regex_match(&rule->re, var) : strcmp(rule->rule, var) == 0;
 }
 
-int rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
+int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
 	      const struct json_value *env, unsigned char *drop)
 {
 	unsigned before = r->fails;
@@ -50,7 +50,7 @@ int rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
 		drop[i] = k == rules->n && allow_drop;
 		if (k == rules->n && !allow_drop) {
 			snprintf(field, sizeof field, "env[%zu]", i);
-			reason_fail_env(r, "env", field, var, "no environment rule allows this variable");
+			policy_reason_fail_env(r, "env", field, var, "no environment rule allows this variable");
 		}
 	}
 	for (size_t k = 0; k < rules->n; k++) {
@@ -60,7 +60,7 @@ int rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
 		while (i < n && (drop[i] || !env_rule_matches(&rules->rules[k], str_at(env, i))))
 			i++;
 		if (i == n)
-			reason_fail(r, "env_required", "env", rules->rules[k].rule,
+			policy_reason_fail(r, "env_required", "env", rules->rules[k].rule,
 				    "no variable satisfies this required rule");
 	}
 	return (int)(r->fails - before);
@@ -90,7 +90,7 @@ static const char *mount_mismatch(const struct pol_mount *pm, const struct json_
 	const char *src = json_str(json_get(m, "source"), NULL);
 	if (strcmp(pm->destination, json_str(json_get(m, "destination"), NULL)) != 0)
 		return "destination";
-	if (pm->source_regex ? !pol_regex_match(&pm->re, src) : strcmp(pm->source, src) != 0)
+	if (pm->source_regex ? !policy_regex_match(&pm->re, src) : strcmp(pm->source, src) != 0)
 		return "source";
 	if (strcmp(pm->type, json_str(json_get(m, "type"), NULL)) != 0)
 		return "type";
@@ -122,7 +122,7 @@ static void rules_mounts(struct reason *r, const struct pol_container *c, const 
 		const char *value = strcmp(why, "destination") == 0 ? dest
 				    : strcmp(why, "options") == 0   ? dest
 									: json_str(json_get(m, why), NULL);
-		reason_fail(r, "mounts", field, value, detail);
+		policy_reason_fail(r, "mounts", field, value, detail);
 	}
 }
 
@@ -136,19 +136,19 @@ static void rules_user(struct reason *r, const struct pol_user *u, const struct 
 	const char *group = json_str(json_get(req, "group"), NULL);
 	if (u->has_uid && uid != u->uid) {
 		snprintf(detail, sizeof detail, "the policy requires uid %lld", (long long)u->uid);
-		reason_fail_int(r, "user", "user.uid", uid, detail);
+		policy_reason_fail_int(r, "user", "user.uid", uid, detail);
 	}
 	if (!u->has_uid && (!name || strcmp(name, u->name) != 0))
-		reason_fail(r, "user", "user.name", name, u->name);
+		policy_reason_fail(r, "user", "user.name", name, u->name);
 	if (u->has_gid && gid != u->gid) {
 		snprintf(detail, sizeof detail, "the policy requires gid %lld", (long long)u->gid);
-		reason_fail_int(r, "user", "user.gid", gid, detail);
+		policy_reason_fail_int(r, "user", "user.gid", gid, detail);
 	}
 	if (!u->has_gid && (!group || strcmp(group, u->group) != 0))
-		reason_fail(r, "user", "user.group", group, u->group);
+		policy_reason_fail(r, "user", "user.group", group, u->group);
 	const char *umask = json_str(json_get(req, "umask"), NULL);
 	if (strcmp(umask, u->umask) != 0)
-		reason_fail(r, "user", "user.umask", umask, u->umask);
+		policy_reason_fail(r, "user", "user.umask", umask, u->umask);
 }
 
 static int in_strs(const struct pol_strs *s, const char *x)
@@ -174,8 +174,8 @@ static void rules_caps(struct reason *r, const struct policy *pol, const struct 
 {
 	char field[64];
 	for (size_t s = 0; s < POL_CAP_SETS; s++) {
-		const struct json_value *set = json_get(caps, pol_cap_set_names[s]);
-		snprintf(field, sizeof field, "capabilities.%s", pol_cap_set_names[s]);
+		const struct json_value *set = json_get(caps, policy_cap_set_names[s]);
+		snprintf(field, sizeof field, "capabilities.%s", policy_cap_set_names[s]);
 		for (size_t i = 0; i < json_len(set); i++) {
 			const char *cap = str_at(set, i);
 			drop[s][i] = 0;
@@ -184,13 +184,13 @@ static void rules_caps(struct reason *r, const struct policy *pol, const struct 
 			if (pol->allow_capability_dropping)
 				drop[s][i] = 1;
 			else
-				reason_fail(r, "capabilities", field, cap, "not in the policy's set");
+				policy_reason_fail(r, "capabilities", field, cap, "not in the policy's set");
 		}
 		if (pol->allow_capability_dropping)
 			continue;
 		for (size_t k = 0; k < c->caps[s].n; k++)
 			if (!in_json(set, c->caps[s].v[k]))
-				reason_fail(r, "capabilities", field, c->caps[s].v[k],
+				policy_reason_fail(r, "capabilities", field, c->caps[s].v[k],
 					    "in the policy's set but not requested (sets must be equal)");
 	}
 }
@@ -202,25 +202,25 @@ static int req_bool(const struct json_value *req, const char *key)
 	return b;
 }
 
-int rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
+int policy_rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
 		    const struct json_value *req, unsigned char *env_drop,
 		    unsigned char *cap_drop[POL_CAP_SETS])
 {
 	unsigned before = r->fails;
 	const char *wd = json_str(json_get(req, "working_dir"), NULL);
-	rules_argv(r, &c->argv, json_get(req, "argv"));
-	rules_env(r, &c->env, pol->allow_environment_variable_dropping, json_get(req, "env"), env_drop);
+	policy_rules_argv(r, &c->argv, json_get(req, "argv"));
+	policy_rules_env(r, &c->env, pol->allow_environment_variable_dropping, json_get(req, "env"), env_drop);
 	if (strcmp(wd, c->working_dir) != 0)
-		reason_fail(r, "working_dir", "working_dir", wd, c->working_dir);
+		policy_reason_fail(r, "working_dir", "working_dir", wd, c->working_dir);
 	rules_mounts(r, c, json_get(req, "mounts"));
 	rules_user(r, &c->user, json_get(req, "user"));
 	rules_caps(r, pol, c, json_get(req, "capabilities"), cap_drop);
 	if (c->no_new_privileges && !req_bool(req, "no_new_privileges"))
-		reason_fail(r, "no_new_privileges", "no_new_privileges", "false",
+		policy_reason_fail(r, "no_new_privileges", "no_new_privileges", "false",
 			    "the policy requires no_new_privileges");
 	if (req_bool(req, "privileged") && !c->allow_elevated)
-		reason_fail(r, "allow_elevated", "privileged", "true", "the policy does not allow elevated containers");
+		policy_reason_fail(r, "allow_elevated", "privileged", "true", "the policy does not allow elevated containers");
 	if (req_bool(req, "stdio") && !c->allow_stdio_access)
-		reason_fail(r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
+		policy_reason_fail(r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
 	return (int)(r->fails - before);
 }

@@ -41,7 +41,7 @@ static struct st_undo *journal(struct policy_state *st, enum st_undo_kind kind)
 	return u;
 }
 
-void st_set_int(struct policy_state *st, int *field, int value)
+void policy_st_set_int(struct policy_state *st, int *field, int value)
 {
 	struct st_undo *u = journal(st, UNDO_INT);
 	u->ip = field;
@@ -49,7 +49,7 @@ void st_set_int(struct policy_state *st, int *field, int value)
 	*field = value;
 }
 
-void st_set_set(struct policy_state *st, struct pol_set *field, const struct pol_set *value)
+void policy_st_set_set(struct policy_state *st, struct pol_set *field, const struct pol_set *value)
 {
 	struct st_undo *u = journal(st, UNDO_SET);
 	u->sp = field;
@@ -72,32 +72,32 @@ static void appended(struct policy_state *st, size_t *count, void (*free_last)(s
 			return &(table).v[i_];                          \
 	return NULL
 
-struct st_device *st_find_device(struct policy_state *st, const char *target)
+struct st_device *policy_st_find_device(struct policy_state *st, const char *target)
 {
 	FIND(st->devices, target, target);
 }
 
-struct st_overlay *st_find_overlay(struct policy_state *st, const char *target)
+struct st_overlay *policy_st_find_overlay(struct policy_state *st, const char *target)
 {
 	FIND(st->overlays, target, target);
 }
 
-struct st_overlay *st_find_overlay_of(struct policy_state *st, const char *container_id)
+struct st_overlay *policy_st_find_overlay_of(struct policy_state *st, const char *container_id)
 {
 	FIND(st->overlays, container_id, container_id);
 }
 
-struct st_container *st_find_container(struct policy_state *st, const char *id)
+struct st_container *policy_st_find_container(struct policy_state *st, const char *id)
 {
 	FIND(st->containers, id, id);
 }
 
-struct st_scratch *st_find_scratch(struct policy_state *st, const char *target)
+struct st_scratch *policy_st_find_scratch(struct policy_state *st, const char *target)
 {
 	FIND(st->scratch, target, target);
 }
 
-struct st_process *st_find_process(struct policy_state *st, const char *cid, const char *pid)
+struct st_process *policy_st_find_process(struct policy_state *st, const char *cid, const char *pid)
 {
 	for (size_t i = 0; i < st->processes.n; i++) {
 		struct st_process *p = &st->processes.v[i];
@@ -181,7 +181,7 @@ static char **dup_strs(const char *const *v, size_t n)
 	return out;
 }
 
-int st_add_device(struct policy_state *st, const char *target, const uint8_t hash[UVM_SHA256_LEN])
+int policy_st_add_device(struct policy_state *st, const char *target, const uint8_t hash[UVM_SHA256_LEN])
 {
 	TABLE_GROW(st->devices);
 	struct st_device *d = &st->devices.v[st->devices.n];
@@ -195,7 +195,7 @@ int st_add_device(struct policy_state *st, const char *target, const uint8_t has
 	return 0;
 }
 
-int st_add_overlay(struct policy_state *st, const char *target, const char *cid,
+int policy_st_add_overlay(struct policy_state *st, const char *target, const char *cid,
 		   const char *const *layers, size_t nlayers, const struct pol_set *cands)
 {
 	TABLE_GROW(st->overlays);
@@ -216,7 +216,7 @@ int st_add_overlay(struct policy_state *st, const char *target, const char *cid,
 	return 0;
 }
 
-int st_add_container(struct policy_state *st, const char *id, const struct pol_set *cands)
+int policy_st_add_container(struct policy_state *st, const char *id, const struct pol_set *cands)
 {
 	TABLE_GROW(st->containers);
 	struct st_container *c = &st->containers.v[st->containers.n];
@@ -230,7 +230,7 @@ int st_add_container(struct policy_state *st, const char *id, const struct pol_s
 	return 0;
 }
 
-int st_add_process(struct policy_state *st, const char *cid, const char *pid,
+int policy_st_add_process(struct policy_state *st, const char *cid, const char *pid,
 		   const char *const *argv, size_t argc)
 {
 	TABLE_GROW(st->processes);
@@ -250,7 +250,7 @@ int st_add_process(struct policy_state *st, const char *cid, const char *pid,
 	return 0;
 }
 
-int st_add_scratch(struct policy_state *st, const char *target)
+int policy_st_add_scratch(struct policy_state *st, const char *target)
 {
 	TABLE_GROW(st->scratch);
 	struct st_scratch *s = &st->scratch.v[st->scratch.n];
@@ -293,7 +293,7 @@ void policy_commit(struct policy_state *st)
 	COMPACT(st->scratch, !st->scratch.v[i_].alive, free_scratch);
 	/* Processes of a container that is gone go with it. */
 	COMPACT(st->processes,
-		!st->processes.v[i_].alive || !st_find_container(st, st->processes.v[i_].container_id),
+		!st->processes.v[i_].alive || !policy_st_find_container(st, st->processes.v[i_].container_id),
 		free_process);
 }
 
