@@ -9,6 +9,7 @@
 #include <linux/sev-guest.h>
 
 #include "attest.h"
+#include "le.h"
 
 #define SEV_GUEST_DEV "/dev/sev-guest"
 #define RESP_REPORT_OFFSET 0x20u
@@ -16,11 +17,6 @@
 static int sev_guest_available(void)
 {
 	return access(SEV_GUEST_DEV, R_OK | W_OK) == 0;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN],
@@ -47,7 +43,7 @@ static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN],
 	if (rc != 0)
 		return uvm_fail(err, e, "SNP_GET_REPORT failed: %s (firmware error 0x%llx)", strerror(e),
 				(unsigned long long)io.exitinfo2);
-	uint32_t status = le32(resp.data), size = le32(resp.data + 4);
+	uint32_t status = le32_get(resp.data), size = le32_get(resp.data + 4);
 	if (status != 0)
 		return uvm_fail(err, EPROTO, "SNP_GET_REPORT: the PSP returned status 0x%x", status);
 	if (size != SNP_REPORT_SIZE)

@@ -1,6 +1,7 @@
 /* erofs superblock parser; field offsets from the kernel's fs/erofs/erofs_fs.h
  * (struct erofs_super_block, 128 bytes at byte 1024). */
 #include "erofs.h"
+#include "le.h"
 
 #include <errno.h>
 #include <string.h>
@@ -15,11 +16,6 @@
 #define SB_UUID 48
 #define SB_EXTRA_DEVICES 86
 #define COMPAT_SB_CHKSUM 0x1u
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 uint32_t uvm_erofs_crc32c(uint32_t crc, const uint8_t *p, size_t len)
 {
@@ -37,7 +33,7 @@ static int checksum_ok(const uint8_t *head)
 {
 	uint8_t copy[UVM_EROFS_BLOCK - UVM_EROFS_SB_OFFSET];
 	memcpy(copy, head + UVM_EROFS_SB_OFFSET, sizeof copy);
-	uint32_t want = le32(copy + SB_CHECKSUM);
+	uint32_t want = le32_get(copy + SB_CHECKSUM);
 	memset(copy + SB_CHECKSUM, 0, 4);
 	return uvm_erofs_crc32c(~0u, copy, sizeof copy) == want;
 }
@@ -50,7 +46,7 @@ int uvm_erofs_parse(const uint8_t *head, size_t len, struct uvm_erofs_info *info
 		return uvm_fail(err, EINVAL, "erofs: %zu bytes given, the superblock needs %u", len,
 				UVM_EROFS_HEAD);
 	const uint8_t *sb = head + UVM_EROFS_SB_OFFSET;
-	if (le32(sb + SB_MAGIC) != UVM_EROFS_MAGIC)
+	if (le32_get(sb + SB_MAGIC) != UVM_EROFS_MAGIC)
 		return uvm_fail(err, EINVAL, "erofs: no superblock magic at byte %u (not an erofs "
 				"layer image?)", UVM_EROFS_SB_OFFSET);
 	if (sb[SB_BLKSZBITS] != 12)
@@ -58,13 +54,13 @@ int uvm_erofs_parse(const uint8_t *head, size_t len, struct uvm_erofs_info *info
 				sb[SB_BLKSZBITS]);
 	if (sb[SB_EXTRA_DEVICES] || sb[SB_EXTRA_DEVICES + 1])
 		return uvm_fail(err, EINVAL, "erofs: image refers to extra devices");
-	if ((le32(sb + SB_FEATURE_COMPAT) & COMPAT_SB_CHKSUM) && !checksum_ok(head))
+	if ((le32_get(sb + SB_FEATURE_COMPAT) & COMPAT_SB_CHKSUM) && !checksum_ok(head))
 		return uvm_fail(err, EINVAL, "erofs: superblock checksum mismatch");
-	info->blocks = le32(sb + SB_BLOCKS);
+	info->blocks = le32_get(sb + SB_BLOCKS);
 	if (info->blocks == 0)
 		return uvm_fail(err, EINVAL, "erofs: superblock says 0 blocks");
-	info->build_time = (uint64_t)le32(sb + SB_BUILD_TIME) |
-			   (uint64_t)le32(sb + SB_BUILD_TIME + 4) << 32;
+	info->build_time = (uint64_t)le32_get(sb + SB_BUILD_TIME) |
+			   (uint64_t)le32_get(sb + SB_BUILD_TIME + 4) << 32;
 	memcpy(info->uuid, sb + SB_UUID, 16);
 	return 0;
 }

@@ -2,6 +2,7 @@
  * fs/ext4/ext4.h (struct ext4_super_block, ext4_group_desc, ext4_inode),
  * whose first 1024/32/128 bytes are the ext2 layout. */
 #include "ext2_format.h"
+#include "le.h"
 
 #include <errno.h>
 #include <string.h>
@@ -12,18 +13,6 @@
 #define ROOT_INO 2u
 #define FIRST_INO 11u /* lost+found: the first non-reserved inode */
 #define S_DIR 0040000u
-
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
 
 static uint32_t div_up(uint64_t a, uint64_t b)
 {
@@ -98,31 +87,31 @@ static void encode_sb(uint8_t *s, const struct uvm_ext2_geom *g, const struct uv
 		free_inodes += group_free_inodes(g, i);
 	}
 	memset(s, 0, 1024);
-	put32(s + 0, g->inodes_per_group * g->groups);
-	put32(s + 4, g->blocks);
-	put32(s + 12, (uint32_t)free_blocks);
-	put32(s + 16, (uint32_t)free_inodes);
-	put32(s + 24, 2);             /* log2(4096) - 10 */
-	put32(s + 28, 2);             /* fragment size = block size */
-	put32(s + 32, UVM_EXT2_BLOCKS_PER_GROUP);
-	put32(s + 36, UVM_EXT2_BLOCKS_PER_GROUP);
-	put32(s + 40, g->inodes_per_group);
-	put32(s + 48, p->time);       /* s_wtime */
-	put16(s + 54, 0xFFFF);        /* s_max_mnt_count -1: no forced checks */
-	put16(s + 56, 0xEF53);
-	put16(s + 58, 1);             /* clean */
-	put16(s + 60, 2);             /* on errors: remount read-only */
-	put32(s + 64, p->time);       /* s_lastcheck */
-	put32(s + 76, 1);             /* revision 1 (dynamic inode sizes) */
-	put32(s + 84, FIRST_INO);
-	put16(s + 88, UVM_EXT2_INODE_SIZE);
-	put16(s + 90, grp);
-	put32(s + 92, 0x0008);        /* compat: ext_attr */
-	put32(s + 96, 0x0002);        /* incompat: filetype */
-	put32(s + 100, 0x0002);       /* ro_compat: large_file */
+	le32_put(s + 0, g->inodes_per_group * g->groups);
+	le32_put(s + 4, g->blocks);
+	le32_put(s + 12, (uint32_t)free_blocks);
+	le32_put(s + 16, (uint32_t)free_inodes);
+	le32_put(s + 24, 2);             /* log2(4096) - 10 */
+	le32_put(s + 28, 2);             /* fragment size = block size */
+	le32_put(s + 32, UVM_EXT2_BLOCKS_PER_GROUP);
+	le32_put(s + 36, UVM_EXT2_BLOCKS_PER_GROUP);
+	le32_put(s + 40, g->inodes_per_group);
+	le32_put(s + 48, p->time);       /* s_wtime */
+	le16_put(s + 54, 0xFFFF);        /* s_max_mnt_count -1: no forced checks */
+	le16_put(s + 56, 0xEF53);
+	le16_put(s + 58, 1);             /* clean */
+	le16_put(s + 60, 2);             /* on errors: remount read-only */
+	le32_put(s + 64, p->time);       /* s_lastcheck */
+	le32_put(s + 76, 1);             /* revision 1 (dynamic inode sizes) */
+	le32_put(s + 84, FIRST_INO);
+	le16_put(s + 88, UVM_EXT2_INODE_SIZE);
+	le16_put(s + 90, grp);
+	le32_put(s + 92, 0x0008);        /* compat: ext_attr */
+	le32_put(s + 96, 0x0002);        /* incompat: filetype */
+	le32_put(s + 100, 0x0002);       /* ro_compat: large_file */
 	memcpy(s + 104, p->uuid, 16);
 	memcpy(s + 120, p->label, strnlen(p->label, 16));
-	put32(s + 264, p->time);      /* s_mkfs_time */
+	le32_put(s + 264, p->time);      /* s_mkfs_time */
 }
 
 static int write_sb_and_gdt(int fd, const struct uvm_ext2_geom *g, const struct uvm_ext2_params *p,
@@ -143,12 +132,12 @@ static int write_sb_and_gdt(int fd, const struct uvm_ext2_geom *g, const struct 
 				break;
 			uint8_t *e = buf + i * GD_SIZE;
 			uint32_t ds = d * UVM_EXT2_BLOCKS_PER_GROUP;
-			put32(e + 0, ds + 1 + g->gdt_blocks);
-			put32(e + 4, ds + 2 + g->gdt_blocks);
-			put32(e + 8, ds + 3 + g->gdt_blocks);
-			put16(e + 12, group_free_blocks(g, d));
-			put16(e + 14, group_free_inodes(g, d));
-			put16(e + 16, d == 0 ? 2 : 0);
+			le32_put(e + 0, ds + 1 + g->gdt_blocks);
+			le32_put(e + 4, ds + 2 + g->gdt_blocks);
+			le32_put(e + 8, ds + 3 + g->gdt_blocks);
+			le16_put(e + 12, group_free_blocks(g, d));
+			le16_put(e + 14, group_free_inodes(g, d));
+			le16_put(e + 16, d == 0 ? 2 : 0);
 		}
 		if (write_block(fd, start + 1 + b, buf, err))
 			return -1;
@@ -179,14 +168,14 @@ static int write_bitmaps(int fd, const struct uvm_ext2_geom *g, uint32_t grp, ui
 
 static void encode_dir_inode(uint8_t *ino, uint32_t mode, uint32_t links, uint32_t block, uint32_t t)
 {
-	put16(ino + 0, S_DIR | mode);
-	put32(ino + 4, UVM_EXT2_BLOCK);
-	put32(ino + 8, t);
-	put32(ino + 12, t);
-	put32(ino + 16, t);
-	put16(ino + 26, links);
-	put32(ino + 28, UVM_EXT2_BLOCK / 512);
-	put32(ino + 40, block);
+	le16_put(ino + 0, S_DIR | mode);
+	le32_put(ino + 4, UVM_EXT2_BLOCK);
+	le32_put(ino + 8, t);
+	le32_put(ino + 12, t);
+	le32_put(ino + 16, t);
+	le16_put(ino + 26, links);
+	le32_put(ino + 28, UVM_EXT2_BLOCK / 512);
+	le32_put(ino + 40, block);
 }
 
 static int write_itable(int fd, const struct uvm_ext2_geom *g, const struct uvm_ext2_params *p,
@@ -210,8 +199,8 @@ static int write_itable(int fd, const struct uvm_ext2_geom *g, const struct uvm_
 static uint8_t *dirent(uint8_t *e, uint32_t ino, uint32_t rec_len, const char *name)
 {
 	size_t n = strlen(name);
-	put32(e, ino);
-	put16(e + 4, rec_len);
+	le32_put(e, ino);
+	le16_put(e + 4, rec_len);
 	e[6] = (uint8_t)n;
 	e[7] = 2; /* EXT2_FT_DIR */
 	memcpy(e + 8, name, n);

@@ -10,39 +10,12 @@
 #include <unistd.h>
 
 #include "hex.h"
+#include "le.h"
 
 #define HASHES_PER_BLOCK_BITS 7 /* 4096 / 32 = 128 digests per hash block */
 #define READ_CHUNK_BLOCKS 256   /* 1 MiB reads */
 
 static const uint8_t sb_signature[8] = {'v', 'e', 'r', 'i', 't', 'y', 0, 0};
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
 
 int uvm_verity_geometry(uint64_t data_blocks, struct uvm_verity_geom *g, struct uvm_err *err)
 {
@@ -73,15 +46,15 @@ void uvm_verity_sb_encode(const struct uvm_verity_sb *sb, uint8_t out[UVM_VERITY
 {
 	memset(out, 0, UVM_VERITY_SB_SIZE);
 	memcpy(out, sb_signature, 8);
-	put_le32(out + 8, 1);  /* version */
-	put_le32(out + 12, 1); /* hash_type: normal (not Chrome OS) */
+	le32_put(out + 8, 1);  /* version */
+	le32_put(out + 12, 1); /* hash_type: normal (not Chrome OS) */
 	memcpy(out + 16, sb->uuid, 16);
 	memcpy(out + 32, "sha256", 6); /* algorithm[32], NUL padded */
-	put_le32(out + 64, UVM_VERITY_BLOCK);
-	put_le32(out + 68, UVM_VERITY_BLOCK);
-	put_le64(out + 72, sb->data_blocks);
+	le32_put(out + 64, UVM_VERITY_BLOCK);
+	le32_put(out + 68, UVM_VERITY_BLOCK);
+	le64_put(out + 72, sb->data_blocks);
 	uint16_t salt_len = sb->salt_len > UVM_VERITY_SALT_MAX ? UVM_VERITY_SALT_MAX : sb->salt_len;
-	put_le16(out + 80, salt_len);
+	le16_put(out + 80, salt_len);
 	memcpy(out + 88, sb->salt, salt_len);
 }
 
@@ -104,15 +77,15 @@ int uvm_verity_sb_decode(const uint8_t *buf, size_t len, struct uvm_verity_sb *s
 	if (memcmp(buf, sb_signature, 8) != 0)
 		return uvm_fail(err, EINVAL, "verity superblock: no \"verity\" signature (not a "
 				"layer image built by 'uvm layer'?)");
-	if (get_le32(buf + 8) != 1 || get_le32(buf + 12) != 1)
+	if (le32_get(buf + 8) != 1 || le32_get(buf + 12) != 1)
 		return uvm_fail(err, EINVAL, "verity superblock: version %u hash type %u, only 1/1 "
-				"is supported", get_le32(buf + 8), get_le32(buf + 12));
+				"is supported", le32_get(buf + 8), le32_get(buf + 12));
 	if (memcmp(buf + 32, alg, sizeof alg) != 0)
 		return uvm_fail(err, EINVAL, "verity superblock: hash algorithm is not sha256");
-	if (get_le32(buf + 64) != UVM_VERITY_BLOCK || get_le32(buf + 68) != UVM_VERITY_BLOCK)
+	if (le32_get(buf + 64) != UVM_VERITY_BLOCK || le32_get(buf + 68) != UVM_VERITY_BLOCK)
 		return uvm_fail(err, EINVAL, "verity superblock: block sizes %u/%u, only %u is "
-				"supported", get_le32(buf + 64), get_le32(buf + 68), UVM_VERITY_BLOCK);
-	uint64_t blocks = get_le64(buf + 72);
+				"supported", le32_get(buf + 64), le32_get(buf + 68), UVM_VERITY_BLOCK);
+	uint64_t blocks = le64_get(buf + 72);
 	if (blocks == 0 || blocks > UVM_VERITY_MAX_DATA_BLOCKS)
 		return uvm_fail(err, EINVAL, "verity superblock: %llu data blocks is outside 1..%llu",
 				(unsigned long long)blocks, UVM_VERITY_MAX_DATA_BLOCKS);

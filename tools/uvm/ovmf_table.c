@@ -1,5 +1,6 @@
 /* OVMF footer table and SEV metadata parser (see ovmf_table.h). */
 #include "ovmf_table.h"
+#include "le.h"
 
 #include <string.h>
 
@@ -17,16 +18,6 @@ static const char FOOTER_GUID[] = "96b582de-1fb2-45f7-baea-a366c55a082d";
 static const char RESET_BLOCK_GUID[] = "00f771de-1a7e-4fcb-890e-68c77e2fb44e";
 static const char HASHES_TABLE_GUID[] = "7255371f-3a3b-4b04-927b-1da6efa8d454";
 static const char METADATA_GUID[] = "dc886566-984a-4798-a75e-5585a7bf67cc";
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static int hex_nibble(char c)
 {
@@ -120,13 +111,13 @@ static int walk_footer(const uint8_t *data, size_t len, struct footer_entries *e
 		return uvm_fail(err, 0, "no OVMF footer table (GUID %s expected at offset 0x%zx); "
 				"is this an OVMF build with SEV support (e.g. OvmfPkg/AmdSev)?",
 				FOOTER_GUID, hdr + 2);
-	size_t table_len = le16(data + hdr);
+	size_t table_len = le16_get(data + hdr);
 	if (table_len < ENTRY_HDR || table_len - ENTRY_HDR > hdr)
 		return uvm_fail(err, 0, "the OVMF footer table length %zu is out of range (18..%zu)",
 				table_len, hdr + ENTRY_HDR);
 	size_t start = hdr - (table_len - ENTRY_HDR), end = hdr;
 	while (end - start >= ENTRY_HDR) {
-		size_t entry_len = le16(data + end - ENTRY_HDR);
+		size_t entry_len = le16_get(data + end - ENTRY_HDR);
 		if (entry_len < ENTRY_HDR || entry_len > end - start)
 			return uvm_fail(err, 0, "the OVMF footer table entry ending at offset 0x%zx has "
 					"length %zu, outside 18..%zu", end, entry_len, end - start);
@@ -188,13 +179,13 @@ static int parse_metadata(const uint8_t *data, size_t len, const uint8_t *entry,
 {
 	if (entry_len < 4)
 		return uvm_fail(err, 0, "the SEV metadata table entry is %zu bytes, expected 4", entry_len);
-	size_t back = le32(entry);
+	size_t back = le32_get(entry);
 	if (back < META_HDR || back > len)
 		return uvm_fail(err, 0, "the SEV metadata offset 0x%zx is outside the %zu-byte file", back, len);
 	const uint8_t *h = data + (len - back);
 	if (memcmp(h, "ASEV", 4) != 0)
 		return uvm_fail(err, 0, "no \"ASEV\" signature at the SEV metadata offset 0x%zx", len - back);
-	uint32_t size = le32(h + 4), version = le32(h + 8), count = le32(h + 12);
+	uint32_t size = le32_get(h + 4), version = le32_get(h + 8), count = le32_get(h + 12);
 	if (version != 1)
 		return uvm_fail(err, 0, "SEV metadata version %u is not supported (only 1)", version);
 	if (count == 0 || count > OVMF_MAX_SECTIONS)
@@ -206,9 +197,9 @@ static int parse_metadata(const uint8_t *data, size_t len, const uint8_t *entry,
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *p = h + META_HDR + (size_t)i * META_ITEM;
 		struct ovmf_section *s = &info->sections[i];
-		s->gpa = le32(p);
-		s->size = le32(p + 4);
-		s->type = le32(p + 8);
+		s->gpa = le32_get(p);
+		s->size = le32_get(p + 4);
+		s->type = le32_get(p + 8);
 		if (check_section(s, i, err))
 			return -1;
 		if (s->type == OVMF_SECTION_SNP_KERNEL_HASHES)
@@ -226,14 +217,14 @@ static int parse_small_entries(const struct footer_entries *e, struct ovmf_info 
 	if (e->reset_len < 4)
 		return uvm_fail(err, 0, "the SEV-ES reset block entry is %zu bytes, expected 4 or more",
 				e->reset_len);
-	info->reset_eip = le32(e->reset);
+	info->reset_eip = le32_get(e->reset);
 	if (!e->hashes)
 		return 0;
 	if (e->hashes_len < 8)
 		return uvm_fail(err, 0, "the SEV hashes table entry is %zu bytes, expected 8", e->hashes_len);
 	info->has_hashes_table = 1;
-	info->hashes_base = le32(e->hashes);
-	info->hashes_size = le32(e->hashes + 4);
+	info->hashes_base = le32_get(e->hashes);
+	info->hashes_size = le32_get(e->hashes + 4);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SEV-SNP launch digest (see snp_measure.h and docs/measure.md). */
 #include "snp_measure.h"
+#include "le.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,24 +59,6 @@ const char *snp_vmm_name(enum snp_vmm vmm)
 	return vmm == SNP_VMM_EC2 ? "ec2" : vmm == SNP_VMM_GCE ? "gce" : "QEMU";
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static void trace_step(const struct snp_trace *t, const uint8_t *value, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -97,10 +80,10 @@ void snp_ld_update(uint8_t ld[SNP_LD_LEN], const uint8_t *contents, enum snp_pag
 	memcpy(info, ld, SNP_LD_LEN);
 	if (contents)
 		memcpy(info + 0x30, contents, SNP_LD_LEN);
-	put16(info + 0x60, PAGE_INFO_LEN);
+	le16_put(info + 0x60, PAGE_INFO_LEN);
 	info[0x62] = (uint8_t)type;
 	/* 0x63 IMI page, 0x64..0x66 VMPL permissions, 0x67 reserved: all zero */
-	put64(info + 0x68, gpa);
+	le64_put(info + 0x68, gpa);
 	uvm_sha384(info, sizeof info, ld);
 }
 
@@ -139,11 +122,11 @@ void snp_hashes_page(uint8_t page[OVMF_PAGE_SIZE], size_t offset, const struct s
 		return; /* callers validate with ovmf_check_kernel_hashes() first */
 	uint8_t *t = page + offset;
 	ovmf_guid_parse(guids[0], t);
-	put16(t + 16, 168);
+	le16_put(t + 16, 168);
 	for (int i = 0; i < 3; i++) {
 		uint8_t *e = t + 18 + 50 * i;
 		ovmf_guid_parse(guids[i + 1], e);
-		put16(e + 16, 50);
+		le16_put(e + 16, 50);
 		memcpy(e + 18, values[i], UVM_SHA256_LEN);
 	}
 }
@@ -212,10 +195,10 @@ int snp_ld_metadata(uint8_t ld[SNP_LD_LEN], const struct ovmf_info *info,
 
 static void put_seg(uint8_t *p, uint16_t selector, uint16_t attrib, uint32_t limit, uint64_t base)
 {
-	put16(p, selector);
-	put16(p + 2, attrib);
-	put32(p + 4, limit);
-	put64(p + 8, base);
+	le16_put(p, selector);
+	le16_put(p + 2, attrib);
+	le32_put(p + 4, limit);
+	le64_put(p + 8, base);
 }
 
 /* Register state that differs between VMMs (sev-snp-measure's vmsa.py). */
@@ -257,19 +240,19 @@ void snp_vmsa_page(uint8_t page[OVMF_PAGE_SIZE], uint32_t eip, uint64_t guest_fe
 	put_seg(page + 0x70, 0, 0x82, 0xffff, 0);                  /* ldtr */
 	put_seg(page + 0x80, 0, 0, 0xffff, 0);                     /* idtr */
 	put_seg(page + 0x90, 0, r.tr, 0xffff, 0);                  /* tr */
-	put64(page + 0xd0, 0x1000);       /* efer: KVM sets SVME */
-	put64(page + 0x148, 0x40);        /* cr4: KVM sets MCE */
-	put64(page + 0x158, 0x10);        /* cr0 */
-	put64(page + 0x160, 0x400);       /* dr7 */
-	put64(page + 0x168, 0xffff0ff0);  /* dr6 */
-	put64(page + 0x170, 0x2);         /* rflags */
-	put64(page + 0x178, eip & 0xffff); /* rip */
-	put64(page + 0x268, r.g_pat);
-	put64(page + 0x310, r.rdx);       /* rdx: CPUID signature at reset */
-	put64(page + 0x3b0, guest_features); /* sev_features */
-	put64(page + 0x3e8, 1);           /* xcr0 */
-	put32(page + 0x408, r.mxcsr);
-	put16(page + 0x410, r.fcw);       /* x87 fcw */
+	le64_put(page + 0xd0, 0x1000);       /* efer: KVM sets SVME */
+	le64_put(page + 0x148, 0x40);        /* cr4: KVM sets MCE */
+	le64_put(page + 0x158, 0x10);        /* cr0 */
+	le64_put(page + 0x160, 0x400);       /* dr7 */
+	le64_put(page + 0x168, 0xffff0ff0);  /* dr6 */
+	le64_put(page + 0x170, 0x2);         /* rflags */
+	le64_put(page + 0x178, eip & 0xffff); /* rip */
+	le64_put(page + 0x268, r.g_pat);
+	le64_put(page + 0x310, r.rdx);       /* rdx: CPUID signature at reset */
+	le64_put(page + 0x3b0, guest_features); /* sev_features */
+	le64_put(page + 0x3e8, 1);           /* xcr0 */
+	le32_put(page + 0x408, r.mxcsr);
+	le16_put(page + 0x410, r.fcw);       /* x87 fcw */
 }
 
 void snp_vmsa_hashes(struct snp_vmsa_hashes *out, uint32_t ap_eip, uint64_t guest_features,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "verify_cert.h"
+#include "le.h"
 
 #define ENTRY_SIZE 24u
 #define TABLE_MAX (64u * 1024u)
@@ -27,15 +28,10 @@ static const struct {
 	{"ARK", {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae}, 2},
 };
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int take_entry(const char *path, const uint8_t *buf, size_t len, const uint8_t *e,
 		      X509 *out[3], struct uvm_err *err)
 {
-	uint32_t off = le32(e + 16), size = le32(e + 20);
+	uint32_t off = le32_get(e + 16), size = le32_get(e + 20);
 	for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
 		if (memcmp(e, known[k].guid, 16) != 0)
 			continue;
