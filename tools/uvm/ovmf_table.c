@@ -1,5 +1,6 @@
 /* OVMF footer table and SEV metadata parser (see ovmf_table.h). */
 #include "ovmf_table.h"
+#include "hex.h"
 #include "le.h"
 
 #include <string.h>
@@ -19,37 +20,25 @@ static const char RESET_BLOCK_GUID[] = "00f771de-1a7e-4fcb-890e-68c77e2fb44e";
 static const char HASHES_TABLE_GUID[] = "7255371f-3a3b-4b04-927b-1da6efa8d454";
 static const char METADATA_GUID[] = "dc886566-984a-4798-a75e-5585a7bf67cc";
 
-static int hex_nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int ovmf_guid_parse(const char *text, uint8_t out[16])
 {
 	/* Byte order of bytes_le: the first three fields little-endian. */
 	static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
 	uint8_t raw[16];
+	char digits[33];
 	size_t n = 0;
 	if (strlen(text) != 36)
 		return -1;
-	for (size_t i = 0; i < 36;) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (text[i++] != '-')
-				return -1;
-			continue;
-		}
-		int hi = hex_nibble(text[i]), lo = hex_nibble(text[i + 1]);
-		if (hi < 0 || lo < 0)
+	for (size_t i = 0; i < 36; i++) {
+		int dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash_here != (text[i] == '-'))
 			return -1;
-		raw[n++] = (uint8_t)(hi << 4 | lo);
-		i += 2;
+		if (!dash_here)
+			digits[n++] = text[i];
 	}
+	digits[n] = '\0';
+	if (uvm_hex_decode(digits, raw, sizeof raw))
+		return -1;
 	for (int i = 0; i < 16; i++)
 		out[i] = raw[order[i]];
 	return 0;
