@@ -52,11 +52,16 @@ static int remove_tree(const char *path)
 	return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
-static int mkdir_ok(const char *path, struct uvm_err *err)
+static int mkdir_mode(const char *path, mode_t mode, struct uvm_err *err)
 {
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+	if (mkdir(path, mode) != 0 && errno != EEXIST)
 		return uvm_fail(err, errno, "creating %s: %s", path, strerror(errno));
 	return 0;
+}
+
+static int mkdir_ok(const char *path, struct uvm_err *err)
+{
+	return mkdir_mode(path, 0700, err);
 }
 
 /* A fresh, empty upper/ and work/ under p->rw. */
@@ -79,7 +84,14 @@ static int make_rw(const struct storage_overlay *o, const struct ov_paths *p, st
 	}
 	snprintf(upper, sizeof upper, "%s/upper", p->rw);
 	snprintf(work, sizeof work, "%s/work", p->rw);
-	return mkdir_ok(upper, err) || mkdir_ok(work, err) ? -1 : 0;
+	/* The upper dir's mode becomes the container root's: 0755 so that a
+	 * non-root container user can traverse "/" (umask does not apply to
+	 * PID 1's explicit chmod below). */
+	if (mkdir_mode(upper, 0755, err))
+		return -1;
+	if (chmod(upper, 0755) != 0)
+		return uvm_fail(err, errno, "chmod 0755 %s: %s", upper, strerror(errno));
+	return mkdir_ok(work, err);
 }
 
 /* lowerdir lists the top layer first; the request lists the base first. */
