@@ -93,7 +93,7 @@ size_t rt_table_containers(void)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < RT_MAX_PROCS; i++)
-		n += table[i].used && is_init(&table[i]);
+		n += table[i].used && is_init(&table[i]) && table[i].state != RT_EXITED;
 	return n;
 }
 

@@ -28,6 +28,7 @@ struct rt_entry *rt_table_new(struct uvm_err *err);
 struct rt_entry *rt_table_find(const char *cid, const char *pid_id);
 struct rt_entry *rt_table_by_pid(pid_t pid);
 void rt_table_release(struct rt_entry *e);
+/* Containers whose init has not exited. */
 size_t rt_table_containers(void);
 
 /* Closes fd if >= 0 and sets it to -1. */
