@@ -214,7 +214,7 @@ FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_BINS)
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-demo: all
+demo: deps all
 	bash tools/demo.sh
 
 repro-check: | deps

@@ -16,7 +16,7 @@ packages=(
 	# host tools and tests
 	qemu-system-x86 cryptsetup-bin erofs-utils e2fsprogs openssl
 	python3 python3-pytest python3-cryptography clang libclang-rt-14-dev
-	ca-certificates gzip
+	ca-certificates gzip jq xxd
 )
 
 # Packages whose bytes end up in the image are installed at their pinned
