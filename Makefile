@@ -153,13 +153,21 @@ $(OUT)/image/bzImage: kernel-config/uvm.config tools/build/kernel.sh tools/build
 $(OUT)/image/OVMF.amdsev.fd: ovmf/pin.sh ovmf/fetch.sh tools/build/common.sh | deps
 	bash ovmf/fetch.sh $(OUT)/image
 
-$(OUT)/image/initrd: rootfs/initrd.list $(OUT)/guest/init $(OUT)/bin/uvm
-	@mkdir -p $(@D)
-	$(OUT)/bin/uvm initrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest/init -o $@
+# Debian's busybox-static, used only if its bytes are the pinned ones.
+BUSYBOX := $(OUT)/busybox
+$(BUSYBOX): tools/build/pins.sh | deps
+	@. tools/build/pins.sh && got=$$(sha256sum "$$BUSYBOX_BIN" | cut -d' ' -f1) && \
+	if [ "$$got" != "$$BUSYBOX_SHA256" ]; then \
+		echo "busybox: $$BUSYBOX_BIN has sha256 $$got, the pin is $$BUSYBOX_SHA256 ($$BUSYBOX_PKG $$BUSYBOX_PKG_VERSION; make deps installs it)" >&2; exit 1; fi && \
+	mkdir -p $(@D) && cp "$$BUSYBOX_BIN" $@
 
-$(OUT)/image-test/initrd: rootfs/initrd.list $(OUT)/guest-test/init $(OUT)/bin/uvm
+$(OUT)/image/initrd: rootfs/initrd.list $(OUT)/guest/init $(OUT)/bin/uvm $(BUSYBOX)
 	@mkdir -p $(@D)
-	$(OUT)/bin/uvm initrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest-test/init -o $@
+	$(OUT)/bin/uvm initrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest/init -D BUSYBOX=$(BUSYBOX) -o $@
+
+$(OUT)/image-test/initrd: rootfs/initrd.list $(OUT)/guest-test/init $(OUT)/bin/uvm $(BUSYBOX)
+	@mkdir -p $(@D)
+	$(OUT)/bin/uvm initrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest-test/init -D BUSYBOX=$(BUSYBOX) -o $@
 
 $(OUT)/image-test/%: $(OUT)/image/%
 	@mkdir -p $(@D)

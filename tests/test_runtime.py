@@ -398,8 +398,6 @@ def test_container_from_verity_layers_runs_and_output_reaches_host(cvm):
     assert read_until_eof(cvm, container_id="app1") == b"container:1:0:0:/srv:app1\n"
 
 
-@pytest.mark.xfail(strict=True, reason="agent/storage_overlay.c creates the overlay's upper dir 0700, which "
-                   "becomes the container root's mode: a non-root user cannot traverse /")
 def test_container_runs_as_the_policy_user(cvm):
     resp = cvm.request("create_container", create_args("user1", USER_APP))
     assert resp["ok"], resp

@@ -70,7 +70,7 @@ def main():
             "ovmf": {"package": o["OVMF_PKG"], "version": o["OVMF_PKG_VERSION"], "suite": o["OVMF_SUITE"],
                      "deb_sha256": o["OVMF_DEB_SHA256"], "fd_sha256": o["OVMF_FD_SHA256"]},
             "busybox": {"package": p["BUSYBOX_PKG"], "version": p["BUSYBOX_PKG_VERSION"],
-                        "sha256": p["BUSYBOX_SHA256"], "used_for": "sample container image (demo)"},
+                        "sha256": p["BUSYBOX_SHA256"], "used_for": "/bin in the initrd (external processes, docs/runtime.md) and the demo's sample image"},
             "toolchain": {"musl-tools": dpkg_version("musl-tools"), "gcc": first_line(["gcc", "--version"]),
                           "binutils": first_line(["ld", "--version"])},
         },
