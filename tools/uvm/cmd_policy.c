@@ -3,7 +3,9 @@
  *   host-data FILE   the same 32 bytes in base64, for QEMU's sev-snp host-data=
  *   check FILE       strict validation with the engine's own loader
  *   replay --policy FILE --requests FILE [--state]
- *                    runs recorded requests through the engine the guest uses */
+ *                    runs recorded requests through the engine the guest uses
+ *   gen --image OCI_LAYOUT [--layers FILE] [--config FILE] [-o FILE]
+ *                    a policy for the image's container (policy_gen.h) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "hex.h"
 #include "json.h"
 #include "policy.h"
+#include "policy_gen.h"
 
 static void usage(FILE *out)
 {
@@ -22,6 +25,8 @@ static void usage(FILE *out)
 		"       uvm policy host-data FILE\n"
 		"       uvm policy check FILE\n"
 		"       uvm policy replay --policy FILE --requests FILE [--state]\n"
+		"       uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
+		"                      [-o FILE]\n"
 		"\n"
 		"hash       prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA\n"
 		"           the attestation report must carry for this policy\n"
@@ -32,9 +37,18 @@ static void usage(FILE *out)
 		"           the guest's engine, committing every allowed one, and prints one line\n"
 		"           of JSON per decision (op, allowed, reason); --state prints the final\n"
 		"           state as a last line\n"
+		"gen        writes (to stdout, or -o FILE) a policy for the container of the OCI\n"
+		"           image layout: argv (Entrypoint + Cmd), env, working_dir and user from\n"
+		"           the image config, the layers' dm-verity root hashes exactly as 'uvm\n"
+		"           layer --image' computes them (it builds them in $TMPDIR: needs root and\n"
+		"           mkfs.erofs), or taken from --layers DIR/layers.json written by 'uvm\n"
+		"           layer' for this image; defaults deny what running the image does not\n"
+		"           need; --config FILE overrides fields (docs/policy.md). The same inputs\n"
+		"           give the same bytes\n"
 		"\n"
 		"exit status: 0 success (replay: every request allowed), 1 invalid policy\n"
-		"(replay: some request denied), 2 usage error or unreadable input\n");
+		"(replay: some request denied; gen: invalid image, layers or overrides, or a\n"
+		"failed layer build), 2 usage error or unreadable input\n");
 }
 
 static int read_policy_file(const char *path, struct file_buf *buf)
@@ -170,6 +184,8 @@ static int run(int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "replay") == 0)
 		return cmd_replay(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "gen") == 0)
+		return policy_gen_main(argc - 1, argv + 1);
 	if (argc != 3) {
 		usage(stderr);
 		return 2;
@@ -185,4 +201,4 @@ static int run(int argc, char **argv)
 	return 2;
 }
 
-const struct uvm_command uvm_command_policy = {"policy", "hash, check and replay execution policies", run};
+const struct uvm_command uvm_command_policy = {"policy", "hash, check, replay and generate execution policies", run};

@@ -18,6 +18,8 @@
 #define MT_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 
 static const struct {
 	const char *media_type;
@@ -117,6 +119,29 @@ static const struct json_value *pick_manifest(const struct json_value *index, st
 	return found;
 }
 
+/* Where follow() puts what it finds; config may be NULL (not wanted). */
+struct oci_out {
+	struct oci_layer *layers;
+	size_t *n;
+	char *config;
+	size_t config_len;
+};
+
+/* The manifest's config descriptor -> the config blob's checked path. */
+static int read_config(const char *dir, const struct json_value *man, const struct oci_out *o,
+		       struct uvm_err *err)
+{
+	char digest[LAYER_DIGEST_LEN + 1];
+	const struct json_value *c = json_get(man, "config");
+	const char *mt = json_str(json_get(c, "mediaType"), NULL);
+	if (json_type(c) != JSON_OBJECT)
+		return json_fail_at(man, err, "no \"config\" descriptor in the manifest");
+	if (!mt || (strcmp(mt, MT_CONFIG) != 0 && strcmp(mt, MT_DOCKER_CONFIG) != 0))
+		return json_fail_at(c, err, "config media type '%.100s' is not an image config",
+				    mt ? mt : "(missing)");
+	return descriptor_blob(dir, c, digest, o->config, o->config_len, err);
+}
+
 static int read_layers(const char *dir, const struct json_value *man, struct oci_layer *layers,
 		       size_t *n, struct uvm_err *err)
 {
@@ -147,7 +172,7 @@ static int read_layers(const char *dir, const struct json_value *man, struct oci
 /* Loads a JSON document (a blob named by desc, or index.json if desc is
  * NULL) and follows it down to the layers. depth bounds nested indexes. */
 static int follow(const char *dir, const struct json_value *desc, int depth,
-		  struct oci_layer *layers, size_t *n, struct uvm_err *err)
+		  const struct oci_out *o, struct uvm_err *err)
 {
 	char path[4096], digest[LAYER_DIGEST_LEN + 1];
 	const char *mt = desc ? json_str(json_get(desc, "mediaType"), NULL) : MT_INDEX;
@@ -171,9 +196,11 @@ static int follow(const char *dir, const struct json_value *desc, int depth,
 		uvm_wrap(err, "%s", path);
 	} else if (strcmp(mt, MT_INDEX) == 0) {
 		const struct json_value *m = pick_manifest(root, err);
-		r = m ? follow(dir, m, depth + 1, layers, n, err) : uvm_wrap(err, "%s", path);
+		r = m ? follow(dir, m, depth + 1, o, err) : uvm_wrap(err, "%s", path);
 	} else {
-		r = read_layers(dir, root, layers, n, err);
+		r = read_layers(dir, root, o->layers, o->n, err);
+		if (r == 0 && o->config)
+			r = read_config(dir, root, o, err);
 		if (r < 0)
 			uvm_wrap(err, "%s", path);
 	}
@@ -184,6 +211,13 @@ static int follow(const char *dir, const struct json_value *desc, int depth,
 
 int oci_read_layers(const char *dir, struct oci_layer *layers, size_t *n, struct uvm_err *err)
 {
+	return oci_read_image(dir, layers, n, NULL, 0, err);
+}
+
+int oci_read_image(const char *dir, struct oci_layer *layers, size_t *n, char *config,
+		   size_t config_len, struct uvm_err *err)
+{
+	const struct oci_out o = {layers, n, config, config_len};
 	char path[4096];
 	size_t len;
 	*n = 0;
@@ -197,5 +231,5 @@ int oci_read_layers(const char *dir, struct oci_layer *layers, size_t *n, struct
 	free(text);
 	if (!ok)
 		return uvm_fail(err, EINVAL, "%s: imageLayoutVersion is not 1.0.0", path);
-	return follow(dir, NULL, 0, layers, n, err);
+	return follow(dir, NULL, 0, &o, err);
 }
