@@ -6,14 +6,27 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
+#include "log.h"
 #include "ops.h"
 
 #define RESPONSE_MAX (4u << 20)
 #define WRITE_TIMEOUT_MS 5000
 #define HOST_AWAY_POLL_MS 100
+/* A message whose bytes stop arriving for this long is dropped. On
+ * virtio-serial the guest may miss a quick disconnect/reconnect of the host;
+ * without this the new connection's bytes would continue the old message. */
+#define PARTIAL_MESSAGE_IDLE_MS 3000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 int agent_init(struct agent *a, struct uvm_err *err)
 {
@@ -34,6 +47,12 @@ void agent_pollfd(struct agent *a, struct pollfd *p, int *timeout_ms)
 		return;
 	}
 	p->fd = channel_poll_fd(&a->ch, &p->events);
+	if (frame_reader_partial(&a->reader)) {
+		long long left = a->partial_deadline_ms - now_ms();
+		int ms = left < 0 ? 0 : left > PARTIAL_MESSAGE_IDLE_MS ? PARTIAL_MESSAGE_IDLE_MS : (int)left;
+		if (*timeout_ms < 0 || *timeout_ms > ms)
+			*timeout_ms = ms;
+	}
 }
 
 static void send_frame(struct agent *a, const char *body, size_t len)
@@ -177,6 +196,7 @@ static void read_input(struct agent *a)
 		a->host_away = a->ch.kind == CHANNEL_SERIAL;
 		return;
 	}
+	a->partial_deadline_ms = now_ms() + PARTIAL_MESSAGE_IDLE_MS;
 	for (size_t pos = 0; n > 0 && pos < (size_t)n;) {
 		const uint8_t *body;
 		size_t used, len;
@@ -189,8 +209,24 @@ static void read_input(struct agent *a)
 	}
 }
 
+/* The host started a message and stopped sending: drop it. No response:
+ * whoever sent it may be gone, and a reconnected host must not receive an
+ * answer to a request it never made. */
+static void expire_partial(struct agent *a)
+{
+	if (!frame_reader_partial(&a->reader) || now_ms() < a->partial_deadline_ms)
+		return;
+	frame_reader_reset(&a->reader);
+	log_msg("agent: an incomplete message was discarded after %d ms without bytes", PARTIAL_MESSAGE_IDLE_MS);
+}
+
 void agent_handle(struct agent *a, short revents)
 {
+	if (revents == 0) {
+		expire_partial(a);
+		if (!a->host_away)
+			return;
+	}
 	if (a->host_away) {
 		a->host_away = 0; /* the pause is over: poll the port again */
 		return;

@@ -27,6 +27,7 @@ struct agent {
 	struct channel ch;
 	struct frame_reader reader;
 	int host_away;            /* serial port hung up: re-poll after a pause */
+	long long partial_deadline_ms; /* a started message must be completed by then */
 	uint64_t requests;        /* served since boot */
 	int shutdown_requested;
 	/* binding.c */

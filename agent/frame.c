@@ -18,6 +18,11 @@ void frame_reader_reset(struct frame_reader *r)
 	r->skip = 0;
 }
 
+int frame_reader_partial(const struct frame_reader *r)
+{
+	return r->hdr_got > 0 || r->skip > 0; /* hdr_got stays 4 while the body arrives */
+}
+
 void frame_header(uint8_t out[4], uint32_t len)
 {
 	out[0] = (uint8_t)(len >> 24);

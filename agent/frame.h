@@ -33,6 +33,9 @@ void frame_reader_reset(struct frame_reader *r);
 enum frame_status frame_feed(struct frame_reader *r, const uint8_t *data, size_t n, size_t *used,
 			     const uint8_t **body, size_t *len);
 
+/* 1 while a message has been started but not completed (or is being skipped). */
+int frame_reader_partial(const struct frame_reader *r);
+
 /* Writes the 4-byte header for a body of len bytes. */
 void frame_header(uint8_t out[4], uint32_t len);
 

@@ -79,7 +79,7 @@ static void serve_forever(struct agent *agent, int sfd)
 			continue;
 		if (p[0].revents)
 			handle_signals(sfd);
-		if (p[1].revents || (n == 0 && agent->host_away))
+		if (p[1].revents || n == 0) /* n == 0: a timeout the agent asked for */
 			agent_handle(agent, p[1].revents);
 		if (agent->shutdown_requested)
 			power_off("the host requested shutdown");
