@@ -243,8 +243,8 @@ static int check_loads(const char *json, size_t len, struct uvm_err *err)
 	struct policy *pol = NULL;
 	int r = policy_load(json, len, &pol, err);
 	policy_free(pol);
-	return r < 0 ? uvm_wrap(err, "the generated policy is invalid (check the --config "
-				"overrides)") : 0;
+	return r < 0 ? uvm_wrap(err, "the generated policy is invalid (check the image config "
+				"and the --config overrides)") : 0;
 }
 
 char *gen_policy_json(const struct gen_image *img, const struct json_value *overrides,
