@@ -237,7 +237,8 @@ static int check_exec(struct ctx *x, size_t i, unsigned char *drops)
 	if (k == c->nexecs)
 		policy_reason_fail(&x->r, "exec_processes", "argv", json_str(json_at(argv, 0), NULL),
 			    "argv is none of the container's exec_processes");
-	policy_rules_env(&x->r, &c->env, x->pol->allow_environment_variable_dropping, json_get(x->req, "env"), drops);
+	policy_rules_env(&x->r, &c->env, x->pol->allow_environment_variable_dropping,
+			 json_get(x->req, "env"), drops);
 	if (strcmp(wd, c->working_dir) != 0)
 		policy_reason_fail(&x->r, "working_dir", "working_dir", wd, c->working_dir);
 	if (req_stdio(x) && !c->allow_stdio_access)
@@ -285,7 +286,8 @@ static int check_external(struct ctx *x, size_t i, unsigned char *drops)
 	const char *wd = policy_req_str(x, "working_dir");
 	unsigned before = x->r.fails;
 	policy_rules_argv(&x->r, &p->argv, json_get(x->req, "argv"));
-	policy_rules_env(&x->r, &p->env, x->pol->allow_environment_variable_dropping, json_get(x->req, "env"), drops);
+	policy_rules_env(&x->r, &p->env, x->pol->allow_environment_variable_dropping,
+			 json_get(x->req, "env"), drops);
 	if (strcmp(wd, p->working_dir) != 0)
 		policy_reason_fail(&x->r, "working_dir", "working_dir", wd, p->working_dir);
 	if (req_stdio(x) && !p->allow_stdio_access)
