@@ -5,9 +5,8 @@
  * it); bind sources from the UVM are cloned as detached mount trees
  * (open_tree) before the pivot and attached (move_mount) afterwards.
  *
- * The UVM runs from its initramfs, on which pivot_root is refused; the
- * classic way round is to make "/" a bind mount first (rbind, move, chroot),
- * after which pivot_root works and the old root is detached. */
+ * PID 1 moved itself off the initramfs onto a tmpfs at boot
+ * (init/root_move.c), so pivot_root detaches the UVM's root completely. */
 #include "runtime_child.h"
 
 #include <errno.h>
@@ -81,11 +80,10 @@ static int clean_path(const char *p)
 
 static int enter_root(const char *root, struct uvm_err *err)
 {
-	if (sys_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, err) ||
-	    sys_mount("/", "/run/uvm", NULL, MS_BIND | MS_REC, NULL, err) ||
-	    chdir("/run/uvm") != 0 || sys_mount("/run/uvm", "/", NULL, MS_MOVE, NULL, err) || chroot(".") != 0 ||
-	    chdir("/") != 0)
-		return err->msg[0] ? -1 : uvm_fail(err, errno, "making / a bind mount: %s", strerror(errno));
+	/* "/" is PID 1's tmpfs (init/root_move.c), not the initramfs, so
+	 * pivot_root works and the UVM's root is detached completely. */
+	if (sys_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, err))
+		return -1;
 	if (sys_mount(root, root, NULL, MS_BIND | MS_REC, NULL, err) || chdir(root) != 0)
 		return -1;
 	if (syscall(SYS_pivot_root, ".", ".") != 0)

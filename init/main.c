@@ -1,6 +1,7 @@
 /* uvm-init: PID 1 of the utility VM.
  *
- * Order: early set-up (boot_steps.c), then the enforcement loop (agent/) in
+ * Order: off the initramfs onto a tmpfs root (root_move.c), early set-up
+ * (boot_steps.c), then the enforcement loop (agent/) in
  * this same process, then forever: reap children and serve the host. PID 1
  * never exits; a fatal error logs its reason and powers the VM off
  * (fatal.c). Timestamps on the console ("uvm-init: timestamp NAME SECONDS",
@@ -18,6 +19,7 @@
 #include "boot_steps.h"
 #include "fatal.h"
 #include "log.h"
+#include "root_move.h"
 
 #ifdef UVM_TEST_FLAVOUR
 #define FLAVOUR "test"
@@ -92,6 +94,7 @@ int main(void)
 		fprintf(stderr, "uvm-init: must run as PID 1 of the utility VM (it mounts, reaps and powers off)\n");
 		return 2;
 	}
+	root_move_to_tmpfs();
 	boot_steps_run();
 	log_timestamp("init_start");
 	log_msg("flavour %s", FLAVOUR);
