@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -110,9 +111,25 @@ void channel_disconnect(struct channel *ch)
 	 * reconnects, so the caller waits a little before polling again. */
 }
 
+/* virtio-serial delivers the host's "port open" as a control message on
+ * another virtqueue than the data: a request of a freshly connected host can
+ * arrive while the guest still believes the host is gone, and the answer's
+ * write then reports "would block" with POLLHUP. That state lasts only until
+ * the control message is processed, so keep trying until the deadline
+ * instead of dropping the answer. */
+#define HUP_RETRY_MS 10
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int channel_write_all(struct channel *ch, const void *buf, size_t len, int timeout_ms)
 {
 	const char *p = buf;
+	long long deadline = monotonic_ms() + timeout_ms;
 	while (len > 0) {
 		if (ch->fd < 0)
 			return -1;
@@ -126,9 +143,20 @@ int channel_write_all(struct channel *ch, const void *buf, size_t len, int timeo
 			continue;
 		if (n < 0 && errno != EAGAIN)
 			return -1;
-		struct pollfd pfd = {.fd = ch->fd, .events = POLLOUT};
-		if (poll(&pfd, 1, timeout_ms) <= 0 || (pfd.revents & (POLLHUP | POLLERR)))
+		long long left = deadline - monotonic_ms();
+		if (left <= 0)
 			return -1;
+		struct pollfd pfd = {.fd = ch->fd, .events = POLLOUT};
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -1;
+		if (pfd.revents & POLLERR)
+			return -1;
+		if ((pfd.revents & POLLHUP) && !(pfd.revents & POLLOUT)) {
+			if (ch->kind != CHANNEL_SERIAL)
+				return -1;
+			struct timespec pause = {0, HUP_RETRY_MS * 1000000L};
+			nanosleep(&pause, NULL);
+		}
 	}
 	return 0;
 }

@@ -43,3 +43,18 @@ def test_instant_reconnect_after_half_message(vm):
     started = time.monotonic()
     assert vm.request("status")["ok"]
     assert time.monotonic() - started < 10
+
+
+def test_many_short_connections_each_get_their_answer(vm):
+    """`uvm ctl` connects, asks, reads, disconnects. On virtio-serial the
+    host's "connected" news travels on another queue than its data, so a new
+    connection's request can arrive while the guest still believes the host
+    is gone; the answer must wait for the port, not be dropped (seen as 1 in
+    ~30 requests lost before the fix)."""
+    import subprocess
+    pauses = [0, 0.05, 0.1, 0.2, 0.15]
+    for i in range(120):
+        proc = subprocess.run(["out/bin/uvm", "ctl", "--socket", vm.agent_socket, "--timeout", "10", "ping"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, f"request {i}: {proc.stderr}"
+        time.sleep(pauses[i % len(pauses)])
