@@ -58,7 +58,7 @@ void binding_report_data(const char *label, const uint8_t *data, size_t len, uin
 void agent_pollfd(struct agent *a, struct pollfd *p, int *timeout_ms);
 
 /* PID 1's reaper hands every reaped child's status here (runtime_table.c). */
-void agent_child_exited(pid_t pid, int status);
+void agent_child_exited(struct agent *a, pid_t pid, int status);
 
 /* Handles the poll result of that pollfd (revents may be 0 after a timeout). */
 void agent_handle(struct agent *a, short revents);

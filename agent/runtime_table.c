@@ -4,6 +4,7 @@
 #include "runtime_table.h"
 
 #include "agent.h"
+#include "policy.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -109,8 +110,12 @@ void rt_reaped(pid_t pid, int status)
 	rt_close(&e->status_fd);
 }
 
-void agent_child_exited(pid_t pid, int status)
+void agent_child_exited(struct agent *a, pid_t pid, int status)
 {
+	struct rt_entry *e = rt_table_by_pid(pid);
+	/* An exec'd process in a container leaves the policy state with it. */
+	if (e && e->cid[0] && e->pid_id[0] && a->pstate)
+		policy_process_exited(a->pstate, e->cid, e->pid_id);
 	rt_reaped(pid, status);
 }
 

@@ -47,25 +47,25 @@ static int open_signalfd(void)
 	return fd;
 }
 
-static void reap_children(void)
+static void reap_children(struct agent *agent)
 {
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		agent_child_exited(pid, status); /* orphans re-parented to PID 1 end here too */
+		agent_child_exited(agent, pid, status); /* orphans re-parented to PID 1 end here too */
 	}
 }
 
-static void handle_signals(int sfd)
+static void handle_signals(struct agent *agent, int sfd)
 {
 	struct signalfd_siginfo si;
 	while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGCHLD)
-			reap_children();
+			reap_children(agent);
 		else
 			log_msg("ignoring signal %u from pid %u", si.ssi_signo, si.ssi_pid);
 	}
-	reap_children(); /* SIGCHLDs coalesce: always sweep */
+	reap_children(agent); /* SIGCHLDs coalesce: always sweep */
 }
 
 static void serve_forever(struct agent *agent, int sfd)
@@ -80,7 +80,7 @@ static void serve_forever(struct agent *agent, int sfd)
 		if (n < 0)
 			continue;
 		if (p[0].revents)
-			handle_signals(sfd);
+			handle_signals(agent, sfd);
 		if (p[1].revents || n == 0) /* n == 0: a timeout the agent asked for */
 			agent_handle(agent, p[1].revents);
 		if (agent->shutdown_requested)

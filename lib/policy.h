@@ -76,6 +76,12 @@ void policy_commit(struct policy_state *st);
 void policy_abort(struct policy_state *st);
 void policy_decision_free(struct policy_decision *d);
 
+/* A fact, not a decision: an exec'd process (container_id, process_id) has
+ * exited. Its record is dropped, so its id may be used again and the state
+ * stays bounded by what is running. Call only between decisions (nothing
+ * pending); returns 0, or -1 if no such live process is known. */
+int policy_process_exited(struct policy_state *st, const char *container_id, const char *process_id);
+
 /* Writes the current state as JSON (devices, overlays, containers) for
  * debugging; NULL when out of memory. */
 char *policy_state_json(const struct policy_state *st);

@@ -340,3 +340,18 @@ void policy_state_free(struct policy_state *st)
 	free(st->scratch.v);
 	free(st);
 }
+
+int policy_process_exited(struct policy_state *st, const char *container_id, const char *process_id)
+{
+	struct st_process *p;
+	if (st->pending || !(p = policy_st_find_process(st, container_id, process_id)))
+		return -1;
+	/* Nothing is pending, so the undo journal holds no index into the table:
+	 * the last record may move into the freed slot. */
+	free_process(p);
+	struct st_process *last = &st->processes.v[st->processes.n - 1];
+	if (p != last)
+		*p = *last;
+	st->processes.n--;
+	return 0;
+}

@@ -421,6 +421,11 @@ def test_exec_and_signals_in_a_running_container(cvm):
     assert first.startswith("exec:") and int(first.split(":")[1]) > 1 and first.endswith(":0"), out
     assert capeff.split()[1] == "0000000000000020", out
     assert wait_container(cvm, container_id="sleeper1", process_id="e1")["exit_code"] == 0
+    # e1 exited: the policy state forgot it, so its id can be used again.
+    resp = cvm.request("exec_in_container", {"container_id": "sleeper1", "process_id": "e1", "argv": exec_argv,
+                                             "env": [], "working_dir": "/"})
+    assert resp["ok"], resp
+    assert wait_container(cvm, container_id="sleeper1", process_id="e1")["exit_code"] == 0
     resp = cvm.request("exec_in_container", {"container_id": "sleeper1", "process_id": "e2",
                                              "argv": ["/bin/sh"], "env": [], "working_dir": "/"})
     assert not resp["ok"] and resp["error"]["kind"] == "denied", resp

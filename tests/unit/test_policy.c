@@ -524,8 +524,43 @@ static void test_load_errors(void)
 	      "trailing data rejected: %s", err.msg);
 }
 
+/* An exec'd process that exited leaves the state: its id can be used again
+ * and the state does not grow with every exec. */
+static void test_process_exited(void)
+{
+	static const struct step setup[] = {
+		{MOUNT("l1", H1), 1, {NULL}},
+		{MOUNT("l2", H2), 1, {NULL}},
+		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		{CREATE_OK("c1"), 1, {NULL}},
+		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1, {NULL}},
+		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 0, {"a process with this id already exists"}},
+	};
+	static const struct step again = {EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1, {NULL}};
+	struct policy *pol = load(0);
+	struct policy_state *st = pol ? policy_state_new(pol) : NULL;
+	CHECK(st != NULL, "process exit: policy loads");
+	if (!st)
+		return;
+	for (size_t k = 0; k < sizeof setup / sizeof setup[0]; k++)
+		run_step(st, "process exit", k, &setup[k]);
+	char *before = policy_state_json(st);
+	CHECK(policy_process_exited(st, "c1", "p1") == 0, "process exit: a live process is dropped");
+	CHECK(policy_process_exited(st, "c1", "p1") == -1, "process exit: the same process twice is refused");
+	CHECK(policy_process_exited(st, "c1", "nope") == -1, "process exit: an unknown process is refused");
+	char *after = policy_state_json(st);
+	CHECK(before && after && strstr(before, "\"p1\"") && !strstr(after, "\"p1\""),
+	      "process exit: the record is gone from the state");
+	run_step(st, "process exit", 99, &again);
+	free(before);
+	free(after);
+	policy_state_free(st);
+	policy_free(pol);
+}
+
 int main(void)
 {
+	test_process_exited();
 	int decisions = run_scenarios();
 	CHECK(decisions >= 60, "%d table-driven decision cases (>= 60)", decisions);
 	test_load_errors();
