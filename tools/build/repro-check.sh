@@ -23,15 +23,27 @@ copy_sources() {
 	fi
 }
 
-build_copy() {
-	local name=$1 dir="$work/$1"
+# Both copies are taken before either build starts, so the two builds see
+# the same sources even if the tree changes meanwhile.
+prepare_copy() {
+	local dir="$work/$1"
 	rm -rf "$dir"; mkdir -p "$dir/src"
 	copy_sources "$dir/src"
+}
+
+build_copy() {
+	local name=$1 dir="$work/$1"
 	log "build $name in $dir/src with a fresh cache $dir/cache ($(date -u +%H:%M:%S))"
 	UVM_CACHE="$dir/cache" make -C "$dir/src" image image-test out/bin/uvm >"$dir/build.log" 2>&1 ||
 		die "build $name failed; see $dir/build.log"
 }
 
+if [ -n "${REPRO_REF:-}" ]; then
+	REPRO_REF=$(cd "$repo" && git rev-parse --verify "$REPRO_REF^{commit}") || die "REPRO_REF is not a commit"
+	log "sources: commit $REPRO_REF"
+fi
+prepare_copy a
+prepare_copy b-with-a-longer-path
 build_copy a
 build_copy b-with-a-longer-path
 
