@@ -31,14 +31,19 @@ def uvm_bin():
     for p in (os.environ.get("UVM_BIN", ""), "out/asan/bin/uvm", "out/bin/uvm"):
         if p and os.path.exists(os.path.join(ROOT, p)):
             return os.path.join(ROOT, p)
-    pytest.skip("uvm not built (make out/asan/bin/uvm)")
+    pytest.fail("uvm not built (make out/asan/bin/uvm)")
 
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="building layers needs root"),
-    pytest.mark.skipif(not shutil.which("mkfs.erofs"), reason="erofs-utils missing"),
-    pytest.mark.skipif(not os.path.exists("/bin/busybox"), reason="busybox-static missing"),
-]
+# What these tests need is installed by `make deps` and `make test` runs as
+# root: a missing prerequisite is a failure, never a silent skip.
+@pytest.fixture(autouse=True)
+def prerequisites():
+    if os.geteuid() != 0:
+        pytest.fail("building layers needs root: run make test as root")
+    if not shutil.which("mkfs.erofs"):
+        pytest.fail("erofs-utils missing: run make deps")
+    if not os.path.exists("/bin/busybox"):
+        pytest.fail("busybox-static missing: run make deps")
 
 
 def uvm(*args, check=None):
