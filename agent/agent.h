@@ -29,6 +29,8 @@ struct agent {
 	int host_away;            /* serial port hung up: re-poll after a pause */
 	long long partial_deadline_ms; /* a started message must be completed by then */
 	uint64_t requests;        /* served since boot */
+	uint64_t decisions;       /* policy engine calls (decide.c) ... */
+	uint64_t decide_ns;       /* ... and the time spent in them */
 	int shutdown_requested;
 	/* binding.c */
 	enum binding_state binding;

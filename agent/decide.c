@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json_copy.h"
 
@@ -32,7 +33,13 @@ int decide_begin_json(struct agent *a, const char *request, size_t len, struct d
 	memset(dc, 0, sizeof *dc);
 	if (binding_gate(a, e))
 		return -1;
-	if (policy_decide_json(a->pstate, request, len, &dc->d) != 0)
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = policy_decide_json(a->pstate, request, len, &dc->d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	a->decisions++;
+	a->decide_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+	if (rc != 0)
 		return op_fail(e, OP_ERR_FAILED, "policy engine: out of memory");
 	if (!dc->d.allowed) {
 		e->reason_json = dc->d.reason; /* ownership moves to the response */

@@ -25,6 +25,12 @@ int op_status(struct agent *a, const struct json_value *args, struct json_writer
 	json_w_uint(w, a->requests);
 	json_w_key(w, "vmrss_kib"); /* PID 1's resident memory: must stay bounded */
 	json_w_int(w, agent_vmrss_kib());
+	/* Time spent in the policy engine, so its share of an operation can be
+	 * measured on the real path (make bench) without a policy-less build. */
+	json_w_key(w, "policy_decisions");
+	json_w_uint(w, a->decisions);
+	json_w_key(w, "policy_decide_ns");
+	json_w_uint(w, a->decide_ns);
 	json_w_end(w);
 	return 0;
 }
