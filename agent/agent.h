@@ -31,6 +31,7 @@ struct agent {
 	uint64_t requests;        /* served since boot */
 	uint64_t decisions;       /* policy engine calls (decide.c) ... */
 	uint64_t decide_ns;       /* ... and the time spent in them */
+	uint64_t containers_started;
 	int shutdown_requested;
 	/* binding.c */
 	enum binding_state binding;

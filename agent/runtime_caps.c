@@ -4,6 +4,7 @@
 #include "runtime_child.h"
 
 #include <errno.h>
+#include <sys/resource.h>
 #include <linux/capability.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -95,9 +96,30 @@ static int set_caps(const struct rt_spec *s, struct uvm_err *err)
 	return 0;
 }
 
+/* Fixed limits for every process the agent starts (the policy language has
+ * no rlimits): no core dumps (a core file would put the workload's memory on
+ * the scratch), and a bounded number of open files. */
+int rt_child_rlimits(struct uvm_err *err)
+{
+	static const struct {
+		int resource;
+		const char *name;
+		struct rlimit limit;
+	} limits[] = {
+		{RLIMIT_CORE, "RLIMIT_CORE", {0, 0}},
+		{RLIMIT_NOFILE, "RLIMIT_NOFILE", {1024, 65536}},
+	};
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+		if (setrlimit(limits[i].resource, &limits[i].limit) != 0)
+			return uvm_fail(err, errno, "setting %s: %s", limits[i].name, strerror(errno));
+	return 0;
+}
+
 int rt_child_creds(const struct rt_spec *s, struct uvm_err *err)
 {
 	umask(s->umask & 0777);
+	if (rt_child_rlimits(err))
+		return -1;
 	/* privileged (only when the policy has allow_elevated): root's full
 	 * capability sets are kept; the ids are still the requested ones. */
 	if (!s->privileged && drop_bounding(s->caps[SET_BOUNDING], err))

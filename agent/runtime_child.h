@@ -24,6 +24,8 @@ int rt_child_basics(int stdio_fds[3], int keep_fd, struct uvm_err *err);
 int rt_child_rootfs(const char *cid, const struct rt_mount *mounts, size_t nmounts, struct uvm_err *err);
 
 /* Credentials (runtime_caps.c). */
+/* Fixed rlimits of every started process: no core dumps, bounded files. */
+int rt_child_rlimits(struct uvm_err *err);
 int rt_child_creds(const struct rt_spec *s, struct uvm_err *err);
 
 /* chdir(cwd) then execve; PATH from envp when argv[0] has no '/'. Returns

@@ -321,7 +321,7 @@ static int spawn(const char *cid, const char *pid_id, const struct rt_spec *spec
 	if (helper == 0) {
 		struct uvm_err cerr = {0, ""};
 		umask(022);
-		if (rt_child_basics(io.child, st[1], &cerr) == 0)
+		if (rt_child_basics(io.child, st[1], &cerr) == 0 && rt_child_rlimits(&cerr) == 0)
 			rt_child_exec(spec, &cerr);
 		rt_child_fail(st[1], &cerr);
 	}

@@ -20,6 +20,7 @@ HELLO = ["/bin/sh", "-c", "echo hello; echo oops >&2"]
 EXIT_CODE = ["/bin/sh", "-c", 'exit "$CODE"']
 KILL_SELF = ["/bin/sh", "-c", "kill -9 $$"]
 CAT = ["/bin/cat"]
+LIMITS = ["/bin/cat", "/proc/self/limits"]
 PWD = ["/bin/pwd"]
 SLEEP = ["/bin/sleep", "1000"]
 TRUE = ["/bin/true"]
@@ -35,6 +36,7 @@ POLICY = json.dumps({
          "working_dir": "/"},
         {"argv": KILL_SELF, "env": [{"rule": "PATH=/bin"}], "working_dir": "/"},
         {"argv": CAT, "env": [], "working_dir": "/", "allow_stdio_access": True},
+        {"argv": LIMITS, "env": [], "working_dir": "/", "allow_stdio_access": True},
         {"argv": PWD, "env": [], "working_dir": "/tmp", "allow_stdio_access": True},
         {"argv": SLEEP, "env": [], "working_dir": "/"},
         {"argv": TRUE, "env": [], "working_dir": "/"},
@@ -62,6 +64,18 @@ def vm(tmp_path_factory):
 def run(vm, pid, argv, env=(), cwd="/", stdio=False):
     return vm.request("exec_external", {"process_id": pid, "argv": argv, "env": list(env),
                                         "working_dir": cwd, "stdio": stdio})
+
+
+def test_processes_get_fixed_rlimits(vm):
+    """No core dumps (they would put workload memory on the scratch) and a
+    bounded number of open files, for every process the agent starts."""
+    assert run(vm, "limits", LIMITS, stdio=True)["ok"]
+    assert wait_exit(vm, "limits")["exit_code"] == 0
+    limits = read_until_eof(vm, process_id="limits").decode()
+    core = next(line for line in limits.splitlines() if line.startswith("Max core file size"))
+    files = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+    assert core.split()[4:6] == ["0", "0"], core
+    assert files.split()[3:5] == ["1024", "65536"], files
 
 
 def wait_exit(vm, pid):
