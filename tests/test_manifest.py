@@ -32,3 +32,15 @@ def test_flavours_share_kernel_and_firmware_but_not_initrd():
     assert prod["bzImage"] == test["bzImage"]
     assert prod["OVMF.amdsev.fd"] == test["OVMF.amdsev.fd"]
     assert prod["initrd"]["sha256"] != test["initrd"]["sha256"]
+
+
+def test_flavours_have_different_launch_measurements():
+    """A verifier pinning the production measurement can never accept the
+    test flavour (whose simulated PSP signs with test keys)."""
+    prod = json.load(open("out/image/measurement.json"))["measurements"]
+    test = json.load(open("out/image-test/measurement.json"))["measurements"]
+    assert len(prod) == len(test) == 16 * 5
+    prod_digests = {json.dumps(m["measurement"], sort_keys=True) for m in prod}
+    test_digests = {json.dumps(m["measurement"], sort_keys=True) for m in test}
+    assert len(prod_digests) == len(prod), "every vCPU count / CPU type has its own measurement"
+    assert not prod_digests & test_digests
