@@ -43,7 +43,7 @@ HEADERS    := $(sort $(wildcard lib/*.h tools/uvm/*.h init/*.h agent/*.h tests/u
 # ------------------------------------------------------------ host build
 WARN        := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 COMMON_FLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -Itools/uvm -I$(OUT)/gen \
-	-ffile-prefix-map=$(CURDIR)/=
+	-ffile-prefix-map=$(CURDIR)=.
 HOST_CC     := gcc
 HOST_CFLAGS := $(COMMON_FLAGS) -O2 -g
 HOST_LDLIBS := -lcrypto

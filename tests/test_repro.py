@@ -1,12 +1,12 @@
 """Reproducibility, the cheaper check that runs in `make test`: the guest
-binaries and both initrds, built in two other directories (different absolute
+binaries, both initrds and the host CLI, built in two other directories (different absolute
 paths, different times), are bit-identical to each other and to this tree's
 build. `make repro-check` does the same for the whole image from clean caches."""
 import hashlib
 import os
 import subprocess
 
-ARTIFACTS = ["out/guest/init", "out/guest-test/init", "out/image/initrd", "out/image-test/initrd"]
+ARTIFACTS = ["out/guest/init", "out/guest-test/init", "out/image/initrd", "out/image-test/initrd", "out/bin/uvm"]
 
 
 def sha256(path):
