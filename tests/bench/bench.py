@@ -175,6 +175,8 @@ def main():
         print(f"{name}:", json.dumps(results[name]))
     for binary in sorted(glob.glob("out/bench/bench_*")):
         name = os.path.basename(binary)[len("bench_"):]
+        if name in results:
+            continue  # already run through its bench_NAME.sh wrapper
         proc = subprocess.run([binary], capture_output=True, text=True, timeout=1800)
         results[name] = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {
             "error": proc.stderr[-500:]}
