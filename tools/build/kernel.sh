@@ -56,11 +56,21 @@ build_headers() {
 	cp -a "$dest/include" "$outdir/include"
 }
 
-# Every CONFIG_X=y/value line of the fragment must appear verbatim in .config.
+# Every CONFIG_X=y/value line of the fragment must appear verbatim in .config,
+# and every "# CONFIG_X is not set" line must not be set there.
 check_config_stuck() {
 	local config=$1 missing=0 line
 	while IFS= read -r line; do
-		case "$line" in ''|'#'*) continue ;; esac
+		case "$line" in
+		'# CONFIG_'*' is not set')
+			local opt=${line#\# }; opt=${opt%% *}
+			if grep -qE "^${opt}=" "$config"; then
+				log "option requested off is on: $(grep -E "^${opt}=" "$config")"
+				missing=1
+			fi
+			continue ;;
+		''|'#'*) continue ;;
+		esac
 		if ! grep -qxF -- "$line" "$config"; then
 			log "requested option did not stick: $line (now: $(grep -E "^(# )?${line%%=*}[= ]" "$config" || echo 'absent'))"
 			missing=1
