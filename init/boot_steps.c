@@ -4,20 +4,21 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fatal.h"
 #include "log.h"
 
-enum step_kind { STEP_MKDIR, STEP_MOUNT, STEP_CONSOLE };
+enum step_kind { STEP_MKDIR, STEP_MOUNT, STEP_CONSOLE, STEP_WRITE, STEP_WRITE_IF_PRESENT, STEP_PRCTL };
 
 struct boot_step {
 	enum step_kind kind;
 	const char *path;
 	const char *fstype;     /* STEP_MOUNT */
 	unsigned long flags;    /* STEP_MOUNT */
-	const char *data;       /* STEP_MOUNT options */
+	const char *data;       /* STEP_MOUNT options; STEP_WRITE* the text written */
 	mode_t mode;            /* STEP_MKDIR */
 };
 
@@ -41,6 +42,29 @@ static const struct boot_step steps[] = {
 	{STEP_MKDIR, "/run/scratch", NULL, 0, NULL, 0700},
 	{STEP_MKDIR, "/tmp", NULL, 0, NULL, 01777},
 	{STEP_MOUNT, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=64m", 0},
+	/* PID 1 itself: never dumpable (its children inherit that until their
+	 * execve, so no workload can ptrace or pidfd_getfd a child that still
+	 * holds PID 1's memory), and the OOM killer's last choice. */
+	{STEP_PRCTL, "PR_SET_DUMPABLE 0", NULL, 0, NULL, 0},
+	{STEP_WRITE, "/proc/self/oom_score_adj", NULL, 0, "-1000", 0},
+	/* VM-wide kernel settings belong to PID 1 (containers see /proc/sys
+	 * read-only, docs/runtime.md "Kernel settings"). */
+	{STEP_WRITE, "/proc/sys/kernel/dmesg_restrict", NULL, 0, "1", 0},
+	{STEP_WRITE, "/proc/sys/kernel/kptr_restrict", NULL, 0, "2", 0},
+	{STEP_WRITE, "/proc/sys/fs/suid_dumpable", NULL, 0, "0", 0},
+	{STEP_WRITE, "/proc/sys/fs/protected_symlinks", NULL, 0, "1", 0},
+	{STEP_WRITE, "/proc/sys/fs/protected_hardlinks", NULL, 0, "1", 0},
+	{STEP_WRITE, "/proc/sys/fs/protected_fifos", NULL, 0, "2", 0},
+	{STEP_WRITE, "/proc/sys/fs/protected_regular", NULL, 0, "2", 0},
+	{STEP_WRITE, "/proc/sys/vm/panic_on_oom", NULL, 0, "0", 0},
+	{STEP_WRITE, "/proc/sys/vm/overcommit_memory", NULL, 0, "0", 0},
+	{STEP_WRITE, "/proc/sys/kernel/randomize_va_space", NULL, 0, "2", 0},
+	/* Only where the kernel has the feature (the UVM's may not). */
+	{STEP_WRITE_IF_PRESENT, "/proc/sys/kernel/perf_event_paranoid", NULL, 0, "3", 0},
+	{STEP_WRITE_IF_PRESENT, "/proc/sys/kernel/unprivileged_bpf_disabled", NULL, 0, "2", 0},
+	{STEP_WRITE_IF_PRESENT, "/proc/sys/kernel/sysrq", NULL, 0, "0", 0},
+	{STEP_WRITE_IF_PRESENT, "/proc/sys/kernel/kexec_load_disabled", NULL, 0, "1", 0},
+	{STEP_WRITE_IF_PRESENT, "/proc/sys/vm/unprivileged_userfaultfd", NULL, 0, "0", 0},
 };
 
 static void step_mkdir(const struct boot_step *s)
@@ -70,6 +94,30 @@ static void step_console(const struct boot_step *s)
 	log_open();
 }
 
+/* Writes s->data to a /proc file (a sysctl, oom_score_adj). A setting the
+ * kernel refuses stops the boot: running with a weaker setting than the
+ * image promises would be a silent downgrade. */
+static void step_write(const struct boot_step *s)
+{
+	int fd = open(s->path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && s->kind == STEP_WRITE_IF_PRESENT)
+		return;
+	size_t len = strlen(s->data);
+	if (fd < 0 || write(fd, s->data, len) != (ssize_t)len) {
+		int code = errno;
+		if (fd >= 0)
+			close(fd);
+		fatal("boot step: writing \"%s\" to %s failed: %s", s->data, s->path, strerror(code));
+	}
+	close(fd);
+}
+
+static void step_prctl(const struct boot_step *s)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fatal("boot step %s failed: %s", s->path, strerror(errno));
+}
+
 void boot_steps_run(void)
 {
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
@@ -83,6 +131,13 @@ void boot_steps_run(void)
 			break;
 		case STEP_CONSOLE:
 			step_console(s);
+			break;
+		case STEP_WRITE:
+		case STEP_WRITE_IF_PRESENT:
+			step_write(s);
+			break;
+		case STEP_PRCTL:
+			step_prctl(s);
 			break;
 		}
 	}
