@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef UVM_TEST_FLAVOUR
+#include "storage.h" /* op_test_inject_fault */
+#endif
+
 static const struct op_def ops[] = {
 	{"ping", op_ping, 0},
 	{"status", op_status, 0},
@@ -33,6 +37,10 @@ static const struct op_def ops[] = {
 	{"unmount_overlay", op_storage_unmount_overlay, 1},
 	{"scratch_mount", op_storage_scratch_mount, 1},
 	{"scratch_unmount", op_storage_scratch_unmount, 1},
+#ifdef UVM_TEST_FLAVOUR
+	/* fault seam of the storage ops (init/test-flavour/storage_fault.c) */
+	{"test_inject_fault", op_test_inject_fault, 0},
+#endif
 };
 
 const struct op_def *op_find(const char *name, size_t len)
@@ -45,10 +53,15 @@ const struct op_def *op_find(const char *name, size_t len)
 
 int op_fail(struct op_error *e, const char *kind, const char *fmt, ...)
 {
+	/* Formatted into a copy first: callers pass e->err.msg itself as an
+	 * argument ("op: %s", e->err.msg), and a buffer printed into itself is
+	 * undefined behaviour (the messages came back empty). */
+	char msg[sizeof e->err.msg];
 	va_list ap;
 	e->kind = kind;
 	va_start(ap, fmt);
-	vsnprintf(e->err.msg, sizeof e->err.msg, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(e->err.msg, msg, sizeof msg);
 	return -1;
 }
