@@ -12,6 +12,7 @@
 #include <linux/vm_sockets.h>
 
 #include "file_util.h"
+#include "log.h"
 
 /* /sys/class/virtio-ports/vportNpM/name holds the name the VMM gave the port;
  * the device node is /dev/vportNpM (devtmpfs). */
@@ -79,6 +80,27 @@ int channel_open(struct channel *ch, struct uvm_err *err)
 	return 0;
 }
 
+/* Only the host (CID 2) sits in the host's seat. The kernel has no vsock
+ * loopback transport, so a workload cannot reach this port on CID 1; a peer
+ * on any other CID (another VM, should the hypervisor route one here) is
+ * logged and refused. */
+static void accept_host(struct channel *ch)
+{
+	struct sockaddr_vm peer;
+	socklen_t len = sizeof peer;
+	memset(&peer, 0, sizeof peer);
+	int fd = accept4(ch->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (len < sizeof peer || peer.svm_family != AF_VSOCK || peer.svm_cid != VMADDR_CID_HOST) {
+		log_msg("channel: refused a connection from vsock CID %u port %u: only the host (CID %u) may connect",
+			(unsigned)peer.svm_cid, (unsigned)peer.svm_port, (unsigned)VMADDR_CID_HOST);
+		close(fd);
+		return;
+	}
+	ch->fd = fd;
+}
+
 int channel_poll_fd(const struct channel *ch, short *events)
 {
 	*events = POLLIN;
@@ -91,7 +113,7 @@ int channel_ready(struct channel *ch, short revents)
 {
 	if (ch->kind == CHANNEL_VSOCK && ch->fd < 0) {
 		if (revents & POLLIN)
-			ch->fd = accept4(ch->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			accept_host(ch);
 		return 0;
 	}
 	if (revents & POLLIN)
