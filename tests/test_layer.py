@@ -40,11 +40,13 @@ def prerequisites():
 
 
 def add(tf, name, kind="file", data=b"", mode=0o644, uid=0, gid=0, mtime=1600000000,
-        link="", pax=None):
+        link="", pax=None, dev=(0, 0)):
     ti = tarfile.TarInfo(name)
     ti.mode, ti.uid, ti.gid, ti.mtime = mode, uid, gid, mtime
     ti.type = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE,
-               "hard": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE}[kind]
+               "hard": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE, "chr": tarfile.CHRTYPE,
+               "blk": tarfile.BLKTYPE}[kind]
+    ti.devmajor, ti.devminor = dev
     ti.linkname = link
     if pax:
         ti.pax_headers = pax
@@ -280,6 +282,10 @@ def hostile(tmp_path, build):
     ("trusted_xattr", "refused"),
     ("truncated", "truncated"),
     ("gzip_corrupt", "gzip"),
+    ("block_device", "'dev/vdb': block device 254:16 refused"),
+    ("char_device", "'dev/mem': character device 1:1 refused"),
+    ("whiteout_device", "'etc/passwd': character device 0:0 refused"),
+    ("hardlink_to_whiteout", "a whiteout, refused"),
 ])
 def test_hostile_tars_rejected(tmp_path, case, needle):
     victim = tmp_path / "victim"
@@ -296,6 +302,22 @@ def test_hostile_tars_rejected(tmp_path, case, needle):
         path = hostile(tmp_path, b)
     elif case == "hardlink_escape":
         path = hostile(tmp_path, lambda tf: add(tf, "h", "hard", link="../../etc/passwd"))
+    elif case == "block_device":
+        # the attack: a block device opening another container's scratch
+        def b(tf):
+            add(tf, "dev", "dir", mode=0o755)
+            add(tf, "dev/vdb", "blk", mode=0o666, uid=1000, dev=(254, 16))
+        path = hostile(tmp_path, b)
+    elif case == "char_device":
+        path = hostile(tmp_path, lambda tf: add(tf, "dev/mem", "chr", mode=0o666, dev=(1, 1)))
+    elif case == "whiteout_device":
+        # an overlayfs whiteout is not how OCI layers delete (.wh.NAME is)
+        path = hostile(tmp_path, lambda tf: add(tf, "etc/passwd", "chr", mode=0))
+    elif case == "hardlink_to_whiteout":
+        def b(tf):
+            add(tf, "etc/.wh.passwd")
+            add(tf, "etc/shadow", "hard", link="etc/passwd")
+        path = hostile(tmp_path, b)
     elif case == "trusted_xattr":
         path = hostile(tmp_path, lambda tf: add(
             tf, "f", data=b"x", pax={"SCHILY.xattr.trusted.overlay.redirect": "/etc"}))
@@ -313,6 +335,9 @@ def test_hostile_tars_rejected(tmp_path, case, needle):
     p = run_layer(["--tar", path, "--out", str(out)], check=False)
     assert p.returncode == 1, p.stdout
     assert needle in p.stderr, p.stderr
+    if case.endswith("_device"):
+        # the message names the layer and says what to do
+        assert "layer sha256:" in p.stderr and "remove it from the image" in p.stderr, p.stderr
     assert os.listdir(victim) == [], "wrote outside the staging directory"
     assert not os.path.exists(out / "layers.json")
     assert [n for n in os.listdir(out)] == [], "left files behind: %s" % os.listdir(out)

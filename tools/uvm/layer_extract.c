@@ -240,14 +240,10 @@ static int create_node(struct extract *x, int dfd, const char *base, const struc
 		if (symlinkat(h->link, dfd, base) < 0)
 			return uvm_fail(err, errno, "'%.200s': symlink: %s", path, strerror(errno));
 		return 0;
-	case '3':
-	case '4':
-	case '6': {
-		mode_t t = h->type == '3' ? S_IFCHR : h->type == '4' ? S_IFBLK : S_IFIFO;
-		if (mknodat(dfd, base, t | 0600, makedev(h->devmajor, h->devminor)) < 0)
-			return uvm_fail(err, errno, "'%.200s': mknod: %s", path, strerror(errno));
+	case '6':
+		if (mknodat(dfd, base, S_IFIFO | 0600, 0) < 0)
+			return uvm_fail(err, errno, "'%.200s': mkfifo: %s", path, strerror(errno));
 		return 0;
-	}
 	case '5':
 		if (mkdirat(dfd, base, 0700) < 0)
 			return uvm_fail(err, errno, "'%.200s': mkdir: %s", path, strerror(errno));
@@ -256,17 +252,44 @@ static int create_node(struct extract *x, int dfd, const char *base, const struc
 	return uvm_fail(err, EINVAL, "'%.200s': unsupported entry type '%c'", path, h->type);
 }
 
+/* Device nodes are refused. Opening an existing node needs no capability,
+ * so a block or character device in a container's root file system gives
+ * every user of that container the guest's device behind the numbers
+ * (another container's decrypted scratch, the layers' dm devices).
+ * Containers get /dev from the runtime; an image never needs its own. A
+ * character device 0:0 is an overlayfs whiteout, which OCI layers spell
+ * .wh.NAME, so it is refused as well, with a hint. */
+static int refuse_device(const struct tar_header *h, const char *path, struct uvm_err *err)
+{
+	int whiteout = h->type == '3' && h->devmajor == 0 && h->devminor == 0;
+	return uvm_fail(err, EPERM, "'%.120s': %s device %u:%u refused: a device node in an image "
+			"would open the guest's device for any container user; remove it from the "
+			"image (the runtime provides /dev)%s", path,
+			h->type == '3' ? "character" : "block", h->devmajor, h->devminor,
+			whiteout ? "; for a deletion, OCI layers use a .wh.NAME file" : "");
+}
+
 static int hard_link(struct extract *x, int dfd, const char *base, const struct tar_header *h,
 		     const char *path, struct uvm_err *err)
 {
 	char target[TAR_PATH_MAX];
 	const char *tbase;
+	struct stat s;
 	if (tar_normalize_path(h->link, target, sizeof target, err) < 0 || !target[0])
 		return uvm_wrap(err, "hard link '%.200s'", path);
 	int tfd = open_parent(x, target, &tbase, err);
 	if (tfd < 0)
 		return -1;
-	int r = linkat(tfd, tbase, dfd, base, 0);
+	/* The only devices in the staging directory are our whiteouts; a link
+	 * to one would be a whiteout the layer did not ask for. */
+	int r = fstatat(tfd, tbase, &s, AT_SYMLINK_NOFOLLOW);
+	if (r == 0 && (S_ISCHR(s.st_mode) || S_ISBLK(s.st_mode))) {
+		close(tfd);
+		return uvm_fail(err, EPERM, "'%.200s': hard link to '%.200s', a whiteout, refused "
+				"(link to a file)", path, target);
+	}
+	if (r == 0)
+		r = linkat(tfd, tbase, dfd, base, 0);
 	int e = errno;
 	close(tfd);
 	if (r < 0)
@@ -309,6 +332,8 @@ static int extract_entry(struct extract *x, struct tar_header *h, const struct t
 		else
 			r = make_whiteout(dfd, base + 4, h, path, err);
 		x->st->whiteouts++;
+	} else if (h->type == '3' || h->type == '4') {
+		r = refuse_device(h, path, err);
 	} else {
 		r = clear_slot(dfd, base, h->type, path, err);
 		int existing_dir = r == 1;

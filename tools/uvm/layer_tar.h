@@ -5,7 +5,8 @@
  * The tar is hostile: every path is normalised and confined (no absolute
  * paths, no "..", nothing is ever resolved through a symlink), every size is
  * bounded, and anything not understood (sparse files, unknown entry types,
- * xattrs outside user.* and security.*) is rejected.
+ * xattrs outside user.* and security.*) is rejected, as are device nodes
+ * (they would open the guest's devices from inside a container).
  *
  * The header and pax parsers are pure so the fuzzer can drive them. */
 #ifndef UVM_LAYER_TAR_H
@@ -43,8 +44,9 @@ struct tar_override {
 };
 
 struct tar_header {
-	char type;          /* '0' file, '1' hard link, '2' symlink, '3' chr, '4' blk, '5' dir,
-			       '6' fifo; 'x' 'g' pax, 'L' 'K' GNU long name/link */
+	char type;          /* '0' file, '1' hard link, '2' symlink, '3' chr, '4' blk (parsed
+			       to be refused by name), '5' dir, '6' fifo; 'x' 'g' pax,
+			       'L' 'K' GNU long name/link */
 	char path[TAR_PATH_MAX]; /* raw (not yet normalised) */
 	char link[TAR_PATH_MAX];
 	uint32_t mode;      /* permission bits only (07777) */
