@@ -18,9 +18,13 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-DOCKER_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-               "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-               "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]
+# Docker's default set without CAP_MKNOD, CAP_NET_RAW and CAP_AUDIT_WRITE
+# (Podman's default; docs/policy.md says why), in Docker's order.
+DEFAULT_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_SETGID",
+                "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+                "CAP_SYS_CHROOT", "CAP_KILL"]
+DROPPED_CAPS = {"CAP_MKNOD", "CAP_NET_RAW", "CAP_AUDIT_WRITE"}
+CAP_SETS = ["bounding", "effective", "inheritable", "permitted", "ambient"]
 
 CONFIG = {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo hello; sleep 1"],
           "Env": ["PATH=/usr/bin:/bin", "GREETING=hello world"],
@@ -167,9 +171,9 @@ def test_fields_from_the_config(policy):
                         for e in CONFIG["Env"]]
     assert c["working_dir"] == "/app"
     assert c["user"] == {"uid": 1000, "gid": 1001, "umask": "0022"}
-    # non-root: no capabilities at all
-    assert c["capabilities"] == {k: [] for k in
-                                 ["bounding", "effective", "inheritable", "permitted", "ambient"]}
+    # non-root: the default set bounds what file capabilities may grant; it
+    # holds none itself (as under Docker)
+    assert c["capabilities"] == dict({k: [] for k in CAP_SETS}, bounding=DEFAULT_CAPS)
     assert c["no_new_privileges"] is True and c["allow_elevated"] is False
     assert c["allow_stdio_access"] is True
     assert c["signals"] == [15, 9] and c["exec_processes"] == [] and c["mounts"] == []
@@ -191,9 +195,12 @@ def test_user_forms(tmp_path, user, want, root):
     c = json.loads(out)["containers"][0]
     assert c["user"] == dict(want, umask="0022")
     caps = c["capabilities"]
-    want_caps = DOCKER_CAPS if root else []
-    assert caps["bounding"] == caps["effective"] == caps["permitted"] == want_caps
+    assert list(caps) == CAP_SETS
+    assert caps["bounding"] == DEFAULT_CAPS, "every user keeps the bounding set"
+    want_caps = DEFAULT_CAPS if root else []
+    assert caps["effective"] == caps["permitted"] == want_caps
     assert caps["inheritable"] == caps["ambient"] == []
+    assert not DROPPED_CAPS & {cap for v in caps.values() for cap in v}
 
 
 @pytest.mark.parametrize("cfg, needle", [
@@ -252,8 +259,7 @@ def requests(pol, argv):
     reqs.append({"op": "create_container", "container_id": "c1", "argv": argv,
                  "env": CONFIG["Env"], "working_dir": CONFIG["WorkingDir"], "mounts": [],
                  "user": {"uid": 1000, "gid": 1001, "umask": "0022"},
-                 "capabilities": {k: [] for k in ["bounding", "effective", "inheritable",
-                                                  "permitted", "ambient"]},
+                 "capabilities": dict({k: [] for k in CAP_SETS}, bounding=DEFAULT_CAPS),
                  "no_new_privileges": True})
     return reqs
 
@@ -273,6 +279,16 @@ def test_replay_allows_the_image_and_denies_a_changed_argv(policy, tmp_path):
     assert rc == 1 and [d["allowed"] for d in out] == [True, True, True, False]
     failed = out[-1]["candidates"][0]["failed"]
     assert [f["rule"] for f in failed] == ["argv"], failed
+
+
+def test_replay_denies_mknod(policy, tmp_path):
+    """A create asking for Docker's full set (with CAP_MKNOD) is denied."""
+    reqs = requests(policy[1], CONFIG["Entrypoint"] + CONFIG["Cmd"])
+    reqs[-1]["capabilities"]["bounding"] = DEFAULT_CAPS + ["CAP_MKNOD"]
+    rc, out = replay(tmp_path, policy, reqs)
+    assert rc == 1 and not out[-1]["allowed"]
+    failed = out[-1]["candidates"][0]["failed"]
+    assert [(f["rule"], f["value"]) for f in failed] == [("capabilities", "CAP_MKNOD")], failed
 
 
 def test_usage_errors(layout):

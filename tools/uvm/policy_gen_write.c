@@ -19,13 +19,14 @@ static const char *const framework_flags[] = {
 	"allow_capability_dropping"};
 #define NFLAGS (sizeof framework_flags / sizeof framework_flags[0])
 
-/* Docker's default capability set (moby oci/caps/defaults.go), given to a
- * root user; a non-root user gets none (docs/policy.md). */
+/* Docker's default set (moby oci/caps/defaults.go) without CAP_MKNOD
+ * (device nodes open the guest's devices), CAP_NET_RAW (raw and packet
+ * sockets: spoofing, sniffing) and CAP_AUDIT_WRITE (the guest kernel has no
+ * audit): Podman's default set. Why each is dropped: docs/policy.md. */
 static const char *const default_caps[] = {
-	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-	"CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-	"CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-	"CAP_KILL",   "CAP_AUDIT_WRITE"};
+	"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+	"CAP_SETGID",  "CAP_SETUID",       "CAP_SETFCAP",          "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL"};
 
 /* Signals the host may send the init process by default: SIGTERM, SIGKILL
  * (what a runtime's stop needs). */
@@ -103,13 +104,18 @@ static int write_user(struct json_writer *w, const char *user, int *root, struct
 	return 0;
 }
 
+/* As Docker and runc do: root gets the set as bounding, effective and
+ * permitted; any other user only as bounding, so that a binary with file
+ * capabilities within the set (cap_net_bind_service+ep) gains them at
+ * execve instead of failing with EPERM. Inheritable and ambient stay empty
+ * (runc's default spec has no inheritable set). */
 static void write_caps(struct json_writer *w, int root)
 {
 	static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted",
 					   "ambient"};
 	json_w_obj(w);
 	for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
-		int give = root && (s == 0 || s == 1 || s == 3);
+		int give = s == 0 || (root && (s == 1 || s == 3));
 		json_w_key(w, sets[s]);
 		json_w_arr(w);
 		for (size_t i = 0; give && i < sizeof default_caps / sizeof default_caps[0]; i++)
