@@ -2,6 +2,7 @@
  * op handlers -> one response per request. Every failure to understand the
  * host gets an error response; none of them stops the loop. */
 #include "agent.h"
+#include "runtime.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +35,8 @@ int agent_init(struct agent *a, struct uvm_err *err)
 	if (frame_reader_init(&a->reader))
 		return uvm_fail(err, ENOMEM, "no memory for the message buffer");
 	binding_init(a);
+	if (rt_init(err))
+		return uvm_wrap(err, "container runtime");
 	return channel_open(&a->ch, err);
 }
 

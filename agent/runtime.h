@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <linux/filter.h>
+
 #include "err.h"
 #include "policy.h"
 
@@ -33,6 +35,9 @@ struct rt_spec {
 	unsigned umask;
 	uint64_t caps[RT_CAP_SETS];
 	int no_new_privileges, privileged;
+	/* the syscall filter the policy approved (NULL: unconfined), installed
+	 * just before the process takes the container's identity */
+	const struct sock_fprog *seccomp;
 };
 
 /* A mount inside the container, from create_container's "mounts". */
@@ -50,6 +55,9 @@ struct rt_proc_info {
 	int wait_status;      /* valid when RT_EXITED */
 	int stdio;
 };
+
+/* Once at start-up, before any spawn: cgroups (runtime_cgroup.c). */
+int rt_init(struct uvm_err *err);
 
 /* Capability names <-> numbers ("CAP_CHOWN" -> 0); -1 when unknown. */
 int rt_cap_number(const char *name);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <sys/resource.h>
 #include <linux/capability.h>
+#include <linux/seccomp.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -122,6 +123,13 @@ int rt_child_creds(const struct rt_spec *s, struct uvm_err *err)
 		return -1;
 	/* privileged (only when the policy has allow_elevated): root's full
 	 * capability sets are kept; the ids are still the requested ones. */
+	/* The filter goes in while this child still has CAP_SYS_ADMIN (no
+	 * no_new_privs needed) and after every mount of the set-up; what
+	 * follows (set*id, capset, prctl, chdir, execve) is allowed by any
+	 * profile that lets a container start at all. */
+	if (s->seccomp && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, s->seccomp, 0, 0) != 0)
+		return uvm_fail(err, errno, "installing the container's seccomp filter (%u instructions): %s",
+				(unsigned)s->seccomp->len, strerror(errno));
 	if (!s->privileged && drop_bounding(s->caps[SET_BOUNDING], err))
 		return -1;
 	if (set_ids(s, err) || (!s->privileged && set_caps(s, err)))

@@ -3,15 +3,16 @@
 #include "runtime_child.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -19,6 +20,58 @@ pid_t rt_clone(unsigned long flags)
 {
 	/* x86-64 argument order: flags, stack, parent_tid, child_tid, tls. */
 	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
+}
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+
+/* struct clone_args of <linux/sched.h> (CLONE_ARGS_SIZE_VER2). */
+struct rt_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+		set_tid_size, cgroup;
+};
+
+pid_t rt_clone_into(unsigned long flags, int cgroup_fd)
+{
+	struct rt_clone_args a;
+	memset(&a, 0, sizeof a);
+	a.flags = flags | CLONE_INTO_CGROUP;
+	/* clone3 refuses an exit signal with CLONE_PARENT: the child then
+	 * signals its new parent (PID 1) with the caller's own, SIGCHLD. */
+	a.exit_signal = flags & CLONE_PARENT ? 0 : SIGCHLD;
+	a.cgroup = (uint64_t)cgroup_fd;
+	return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+int rt_close_all_except(const int *keep, size_t nkeep, struct uvm_err *err)
+{
+	int k[16];
+	size_t n = 0;
+	if (nkeep > sizeof k / sizeof k[0])
+		return uvm_fail(err, E2BIG, "close_all_except: at most 16 descriptors can be kept");
+	for (size_t i = 0; i < nkeep; i++)
+		if (keep[i] >= 0)
+			k[n++] = keep[i];
+	qsort(k, n, sizeof k[0], cmp_int);
+	unsigned lo = 0;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned hi = i < n ? (unsigned)k[i] : ~0U;
+		if (hi > lo && syscall(SYS_close_range, lo, hi - 1, 0) != 0)
+			return uvm_fail(err, errno, "close_range(%u, %u): %s", lo, hi - 1, strerror(errno));
+		lo = hi + 1;
+		if (hi == ~0U)
+			break;
+	}
+	return 0;
 }
 
 void rt_child_fail(int status_fd, const struct uvm_err *err)
@@ -33,9 +86,14 @@ void rt_child_fail(int status_fd, const struct uvm_err *err)
 	_exit(127);
 }
 
-int rt_child_basics(int stdio_fds[3], int keep_fd, struct uvm_err *err)
+int rt_child_basics(int stdio_fds[3], const int *keep, size_t nkeep, struct uvm_err *err)
 {
 	sigset_t none;
+	int kept[16 + 3] = {0, 1, 2};
+	/* Inherited from PID 1 already; said again because it is what keeps a
+	 * workload from ptracing or pidfd_getfd-ing this child before execve. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return uvm_fail(err, errno, "PR_SET_DUMPABLE: %s", strerror(errno));
 	sigemptyset(&none);
 	for (int s = 1; s < 32; s++)
 		if (s != SIGKILL && s != SIGSTOP)
@@ -45,12 +103,13 @@ int rt_child_basics(int stdio_fds[3], int keep_fd, struct uvm_err *err)
 	for (int i = 0; i < 3; i++)
 		if (dup2(stdio_fds[i], i) < 0)
 			return uvm_fail(err, errno, "dup2 stdio %d: %s", i, strerror(errno));
-	/* PID 1's descriptors (host channel, signalfd, other processes' pipes)
-	 * must not reach the workload even if one lacks O_CLOEXEC. */
-	if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-		return uvm_fail(err, errno, "close_range: %s", strerror(errno));
-	(void)keep_fd; /* the status pipe is close-on-exec too: its EOF means "exec done" */
-	return 0;
+	/* PID 1's descriptors (host channel, signalfd, /dev/kmsg, other
+	 * processes' pipes) are closed, not only marked close-on-exec: until
+	 * execve this child is already visible inside the container. */
+	if (nkeep > 16)
+		return uvm_fail(err, E2BIG, "too many descriptors to keep");
+	memcpy(kept + 3, keep, nkeep * sizeof *keep);
+	return rt_close_all_except(kept, nkeep + 3, err);
 }
 
 /* "NAME=value" of envp, or NULL. */

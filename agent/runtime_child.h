@@ -15,13 +15,18 @@
 /* Reports err on fd and exits 127. */
 void rt_child_fail(int status_fd, const struct uvm_err *err) __attribute__((noreturn));
 
-/* Default signal dispositions and an empty mask (PID 1 blocks SIGCHLD...),
- * stdio on fds 0..2, every other fd but keep_fd close-on-exec. */
-int rt_child_basics(int stdio_fds[3], int keep_fd, struct uvm_err *err);
+/* Not dumpable, default signal dispositions and an empty mask (PID 1
+ * blocks SIGCHLD...), stdio on fds 0..2, and every other descriptor but
+ * keep[0..nkeep) (at most 16; -1 entries ignored) closed. */
+int rt_child_basics(int stdio_fds[3], const int *keep, size_t nkeep, struct uvm_err *err);
+
+/* Closes every descriptor not in keep (at most 16; -1 entries ignored). */
+int rt_close_all_except(const int *keep, size_t nkeep, struct uvm_err *err);
 
 /* The container's root: new root from /run/containers/<cid>/rootfs with a
  * minimal /dev, /proc, /sys and the policy's mounts, then pivot_root. */
-int rt_child_rootfs(const char *cid, const struct rt_mount *mounts, size_t nmounts, struct uvm_err *err);
+int rt_child_rootfs(const char *cid, const struct rt_mount *mounts, size_t nmounts, int privileged,
+		    struct uvm_err *err);
 
 /* Credentials (runtime_caps.c). */
 /* Fixed rlimits of every started process: no core dumps, bounded files. */
@@ -34,5 +39,7 @@ int rt_child_exec(const struct rt_spec *s, struct uvm_err *err);
 
 /* Raw clone with fork semantics (no new stack); flags without SIGCHLD. */
 pid_t rt_clone(unsigned long flags);
+/* The same through clone3, the child born in the cgroup of cgroup_fd. */
+pid_t rt_clone_into(unsigned long flags, int cgroup_fd);
 
 #endif

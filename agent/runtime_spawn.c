@@ -1,6 +1,7 @@
 /* The agent side of spawning: pipes, clone, and a bounded wait for the
  * child's set-up report (status pipe, runtime_child.h). The agent never
  * waits on a child's exit here: exits reach the table through the reaper. */
+#include "runtime_cgroup.h"
 #include "runtime_child.h"
 #include "runtime_table.h"
 
@@ -11,6 +12,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -171,8 +173,9 @@ static void __attribute__((noreturn)) create_child(const char *cid, const struct
 {
 	struct uvm_err err = {0, ""};
 	char go = 0;
-	if (rt_child_basics(io->child, status_w, &err) || loopback_up(&err) ||
-	    rt_child_rootfs(cid, mounts, nmounts, &err) || rt_child_creds(spec, &err))
+	const int keep[] = {status_w, start_r};
+	if (rt_child_basics(io->child, keep, 2, &err) || loopback_up(&err) ||
+	    rt_child_rootfs(cid, mounts, nmounts, spec->privileged, &err) || rt_child_creds(spec, &err))
 		rt_child_fail(status_w, &err);
 	char ready = RT_STATUS_READY;
 	if (write(status_w, &ready, 1) != 1 || read(start_r, &go, 1) != 1)
@@ -185,17 +188,25 @@ int rt_create(const char *cid, const struct rt_spec *spec, const struct rt_mount
 	      struct uvm_err *err)
 {
 	struct spawn_io io;
-	int st[2], go[2];
-	if (rt_check_new(cid, NULL, err) || io_open(spec->stdio, &io, err))
+	struct rt_limits limits;
+	int st[2], go[2], cg;
+	rt_cgroup_defaults(&limits);
+	if (rt_check_new(cid, NULL, err) || (cg = rt_cgroup_open(cid, &limits, err)) < 0)
 		return -1;
+	if (io_open(spec->stdio, &io, err)) {
+		close(cg);
+		return -1;
+	}
 	if (pipe2(st, O_CLOEXEC) != 0 || (pipe2(go, O_CLOEXEC) != 0 && (close(st[0]), close(st[1]), 1))) {
 		io_close_all(&io);
+		close(cg);
 		return uvm_fail(err, errno, "pipe: %s", strerror(errno));
 	}
-	pid_t pid = rt_clone(CONTAINER_NS);
+	pid_t pid = rt_clone_into(CONTAINER_NS, cg);
 	if (pid == 0)
 		create_child(cid, spec, mounts, nmounts, &io, st[1], go[0]);
 	int saved = errno;
+	close(cg);
 	io_close_child(&io);
 	close(st[1]);
 	close(go[0]);
@@ -219,7 +230,7 @@ int rt_create(const char *cid, const struct rt_spec *spec, const struct rt_mount
 	e->creds = *spec;
 	e->creds.argv = e->creds.envp = NULL;
 	e->creds.cwd = NULL;
-	return 0;
+	return rt_table_keep_filter(e, spec->seccomp, err);
 }
 
 int rt_start(const char *cid, struct uvm_err *err)
@@ -267,22 +278,32 @@ static int open_ns(pid_t pid, int fds[NNS], struct uvm_err *err)
  * sibling (CLONE_PARENT: a child of PID 1, in the container's PID
  * namespace), reports its pid and exits. */
 static void __attribute__((noreturn)) exec_helper(const int ns[NNS], const struct rt_spec *spec,
-						  struct spawn_io *io, int status_w, int pid_w)
+						  struct spawn_io *io, int status_w, int pid_w, int cg)
 {
 	struct uvm_err err = {0, ""};
+	/* Before anything of the container can see us: nothing of PID 1's but
+	 * what the new process needs. */
+	const int keep[] = {ns[0], ns[1], ns[2], ns[3], ns[4], io->child[0], io->child[1], io->child[2],
+			    status_w, pid_w, cg};
+	if (rt_close_all_except(keep, sizeof keep / sizeof keep[0], &err))
+		rt_child_fail(status_w, &err);
 	for (size_t i = 0; i < NNS; i++)
 		if (setns(ns[i], 0) != 0) {
 			uvm_fail(&err, errno, "joining the container's %s namespace: %s", ns_names[i], strerror(errno));
 			rt_child_fail(status_w, &err);
 		}
-	pid_t pid = rt_clone(CLONE_PARENT);
+	pid_t pid = rt_clone_into(CLONE_PARENT, cg);
 	if (pid == 0) {
-		if (rt_child_basics(io->child, status_w, &err) || rt_child_creds(spec, &err) ||
+		if (rt_child_basics(io->child, &status_w, 1, &err) || rt_child_creds(spec, &err) ||
 		    rt_child_exec(spec, &err))
 			rt_child_fail(status_w, &err);
 		_exit(127);
 	}
-	_exit(write(pid_w, &pid, sizeof pid) == (ssize_t)sizeof pid && pid > 0 ? 0 : 1);
+	if (pid < 0) {
+		uvm_fail(&err, errno, "clone into the container's cgroup: %s", strerror(errno));
+		rt_child_fail(status_w, &err);
+	}
+	_exit(write(pid_w, &pid, sizeof pid) == (ssize_t)sizeof pid ? 0 : 1);
 }
 
 static int finish_exec(pid_t helper, int pid_r, int status_r, pid_t *pid, struct uvm_err *err)
@@ -304,27 +325,47 @@ static int finish_exec(pid_t helper, int pid_r, int status_r, pid_t *pid, struct
 	return rc;
 }
 
+/* The cgroup a new process of cid joins: the container's (it exists while
+ * the container does) or the external processes'. */
+static int open_cgroup(const char *cid, struct uvm_err *err)
+{
+	struct rt_limits limits;
+	if (!*cid) {
+		rt_cgroup_defaults(&limits);
+		return rt_cgroup_open("", &limits, err);
+	}
+	return rt_cgroup_open_existing(cid, err);
+}
+
 static int spawn(const char *cid, const char *pid_id, const struct rt_spec *spec, const int *ns,
 		 struct uvm_err *err)
 {
 	struct spawn_io io;
-	int st[2], pp[2] = {-1, -1};
-	if (rt_check_new(cid, pid_id, err) || io_open(spec->stdio, &io, err))
+	int st[2], pp[2] = {-1, -1}, cg;
+	if (rt_check_new(cid, pid_id, err) || (cg = open_cgroup(cid, err)) < 0)
 		return -1;
+	if (io_open(spec->stdio, &io, err)) {
+		close(cg);
+		return -1;
+	}
 	if (pipe2(st, O_CLOEXEC) != 0 || (ns && pipe2(pp, O_CLOEXEC) != 0 && (close(st[0]), close(st[1]), 1))) {
 		io_close_all(&io);
+		close(cg);
 		return uvm_fail(err, errno, "pipe: %s", strerror(errno));
 	}
-	pid_t helper = rt_clone(0);
+	/* A container process is cloned by a helper that first joins the
+	 * container's namespaces; an external process is cloned directly. */
+	pid_t helper = ns ? rt_clone(0) : rt_clone_into(0, cg);
 	if (helper == 0 && ns)
-		exec_helper(ns, spec, &io, st[1], pp[1]);
+		exec_helper(ns, spec, &io, st[1], pp[1], cg);
 	if (helper == 0) {
 		struct uvm_err cerr = {0, ""};
 		umask(022);
-		if (rt_child_basics(io.child, st[1], &cerr) == 0 && rt_child_rlimits(&cerr) == 0)
+		if (rt_child_basics(io.child, &st[1], 1, &cerr) == 0 && rt_child_rlimits(&cerr) == 0)
 			rt_child_exec(spec, &cerr);
 		rt_child_fail(st[1], &cerr);
 	}
+	close(cg);
 	io_close_child(&io);
 	close(st[1]);
 	if (pp[1] >= 0)
@@ -350,7 +391,8 @@ int rt_exec_in(const char *cid, const char *pid_id, const struct rt_spec *spec, 
 	if (!c || !*cid || c->state != RT_RUNNING)
 		return uvm_fail(err, ESRCH, "container '%s' is not running (create_container and start_container first)",
 				cid);
-	struct rt_spec s = c->creds; /* the container's credentials ... */
+	struct rt_spec s = c->creds; /* the container's credentials and filter ... */
+	s.seccomp = c->filter.len ? &c->filter : NULL;
 	s.argv = spec->argv;         /* ... with this process's command */
 	s.envp = spec->envp;
 	s.cwd = spec->cwd;

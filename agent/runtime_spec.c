@@ -4,6 +4,8 @@
  * into the request's JSON document (its strings are NUL-free C strings). */
 #include "runtime_spec.h"
 
+#include "seccomp_profile.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,12 +113,49 @@ int rt_spec_process(const struct json_value *args, const struct json_value *drop
 	return 0;
 }
 
+/* The names of one list ("allow" or "deny") of the request's seccomp. */
+static const char **seccomp_names(const struct json_value *list, const char **out, size_t *n)
+{
+	*n = json_len(list);
+	for (size_t i = 0; i < *n; i++)
+		out[i] = json_str(json_at(list, i), NULL);
+	return out;
+}
+
+static int seccomp(const struct json_value *sc, struct rt_spec *s, struct rt_spec_mem *m, struct uvm_err *err)
+{
+	struct seccomp_profile_spec spec = {0, NULL, 0, NULL, 0};
+	const char *profile = sc ? json_str(json_get(sc, "profile"), NULL) : "default";
+	size_t na = json_len(json_get(sc, "allow")), nd = json_len(json_get(sc, "deny"));
+	if (!profile || na > SECCOMP_MAX_NAMES || nd > SECCOMP_MAX_NAMES)
+		return uvm_fail(err, EINVAL, "seccomp: profile and at most %d names per list are required",
+				SECCOMP_MAX_NAMES);
+	m->sc_names = calloc(na + nd + 1, sizeof *m->sc_names);
+	m->filter = calloc(SECCOMP_MAX_INSNS, sizeof *m->filter);
+	if (!m->sc_names || !m->filter)
+		return uvm_fail(err, ENOMEM, "out of memory");
+	spec.unconfined = strcmp(profile, "unconfined") == 0;
+	if (!spec.unconfined && strcmp(profile, "default") != 0)
+		return uvm_fail(err, EINVAL, "seccomp.profile '%.32s' is unknown (default or unconfined)", profile);
+	spec.allow = seccomp_names(json_get(sc, "allow"), m->sc_names, &spec.nallow);
+	spec.deny = seccomp_names(json_get(sc, "deny"), m->sc_names + na, &spec.ndeny);
+	size_t n = 0;
+	if (seccomp_spec_check(&spec, err) || seccomp_build(&spec, m->filter, SECCOMP_MAX_INSNS, &n, err))
+		return uvm_wrap(err, "the container's seccomp filter");
+	m->prog.len = (unsigned short)n;
+	m->prog.filter = m->filter;
+	s->seccomp = n ? &m->prog : NULL;
+	return 0;
+}
+
 int rt_spec_container(const struct json_value *args, const struct json_value *drop_env,
 		      const struct json_value *drop_caps, struct rt_spec *s, struct rt_spec_mem *m,
 		      struct uvm_err *err)
 {
 	if (rt_spec_process(args, drop_env, s, m, err) || user(json_get(args, "user"), s, err) ||
 	    caps(json_get(args, "capabilities"), drop_caps, s, err))
+		return -1;
+	if (seccomp(json_get(args, "seccomp"), s, m, err))
 		return -1;
 	s->no_new_privileges = bool_of(args, "no_new_privileges");
 	s->privileged = bool_of(args, "privileged");
@@ -148,5 +187,7 @@ void rt_spec_free(struct rt_spec_mem *m)
 		free(m->opts[i]);
 	free(m->opts);
 	free(m->mounts);
+	free(m->sc_names);
+	free(m->filter);
 	memset(m, 0, sizeof *m);
 }

@@ -2,12 +2,14 @@
  * and the counters. Exit statuses arrive only through rt_reaped (PID 1's
  * waitpid loop), so a wait is always answered from here without blocking. */
 #include "runtime_table.h"
+#include "runtime_cgroup.h"
 
 #include "agent.h"
 #include "policy.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,7 +31,24 @@ void rt_table_release(struct rt_entry *e)
 	rt_close(&e->out_fd[1]);
 	rt_close(&e->start_fd);
 	rt_close(&e->status_fd);
+	free(e->filter.filter);
 	memset(e, 0, sizeof *e);
+}
+
+int rt_table_keep_filter(struct rt_entry *e, const struct sock_fprog *prog, struct uvm_err *err)
+{
+	e->creds.seccomp = NULL;
+	if (!prog || !prog->len)
+		return 0;
+	e->filter.filter = malloc(prog->len * sizeof *prog->filter);
+	if (!e->filter.filter) {
+		kill(e->pid, SIGKILL); /* never run a container without the filter its policy names */
+		rt_table_release(e);
+		return uvm_fail(err, ENOMEM, "out of memory keeping the container's seccomp program");
+	}
+	memcpy(e->filter.filter, prog->filter, prog->len * sizeof *prog->filter);
+	e->filter.len = prog->len;
+	return 0;
 }
 
 static int is_init(const struct rt_entry *e)
@@ -105,6 +124,11 @@ void rt_reaped(pid_t pid, int status)
 		return; /* a set-up helper or an orphan re-parented to PID 1 */
 	e->state = RT_EXITED;
 	e->wait_status = status;
+	/* The container's cgroup goes once its init and processes are gone
+	 * (busy until then; rt_cgroup_open retries at the next create). */
+	struct rt_entry *init = e->cid[0] ? rt_table_find(e->cid, NULL) : NULL;
+	if (init && init->state == RT_EXITED)
+		rt_cgroup_remove(e->cid);
 	rt_close(&e->in_fd); /* nobody reads stdin any more */
 	rt_close(&e->start_fd);
 	rt_close(&e->status_fd);

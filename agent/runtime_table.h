@@ -20,6 +20,7 @@ struct rt_entry {
 	/* container inits only */
 	int start_fd, status_fd;        /* until started */
 	struct rt_spec creds;           /* argv/envp/cwd unset: for exec_in */
+	struct sock_fprog filter;       /* the container's seccomp program (len 0: none) */
 };
 
 /* A free entry (evicting the oldest finished one if needed), or NULL. */
@@ -30,6 +31,10 @@ struct rt_entry *rt_table_by_pid(pid_t pid);
 void rt_table_release(struct rt_entry *e);
 /* Containers whose init has not exited. */
 size_t rt_table_containers(void);
+
+/* Keeps a copy of the container's seccomp program (NULL: unconfined) for
+ * the processes exec'ed into it later; on failure the entry is released. */
+int rt_table_keep_filter(struct rt_entry *e, const struct sock_fprog *prog, struct uvm_err *err);
 
 /* Closes fd if >= 0 and sets it to -1. */
 void rt_close(int *fd);

@@ -1,0 +1,29 @@
+/* Internal to agent/runtime*.c: cgroup v2 for containers and external
+ * processes (runtime_cgroup.c explains the layout). */
+#ifndef UVM_AGENT_RUNTIME_CGROUP_H
+#define UVM_AGENT_RUNTIME_CGROUP_H
+
+#include "runtime.h"
+
+#define RT_DEFAULT_PIDS_MAX 1024ull
+
+struct rt_limits {
+	unsigned long long memory_max; /* bytes */
+	unsigned long long pids_max;
+};
+
+/* Once at start-up: enables the memory and pids controllers and creates the
+ * workloads cgroup whose limits keep PID 1's reserve. */
+int rt_cgroup_init(struct uvm_err *err);
+/* The limits a container gets unless told otherwise. */
+void rt_cgroup_defaults(struct rt_limits *l);
+/* Creates (or re-creates) the cgroup of container cid ("" = external
+ * processes) with limits l; returns an O_DIRECTORY fd for CLONE_INTO_CGROUP
+ * (the caller closes it), or -1 with err. */
+int rt_cgroup_open(const char *cid, const struct rt_limits *l, struct uvm_err *err);
+/* Opens the cgroup of a running container for a process exec'ed into it. */
+int rt_cgroup_open_existing(const char *cid, struct uvm_err *err);
+/* Removes a finished container's cgroup if it is empty (best effort). */
+void rt_cgroup_remove(const char *cid);
+
+#endif
