@@ -4,6 +4,7 @@
  * state back. Reads of the process table (wait, output) need a bound policy
  * but no decision: they only report what was allowed earlier. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "ops.h"
 #include "runtime.h"
 #include "runtime_spec.h"
+#include "runtime_user.h"
 
 static int valid_id(const char *s)
 {
@@ -74,6 +76,35 @@ static void result_ok(struct json_writer *w, const char *key, const char *value)
 
 /* ------------------------------------------------------------ create / start */
 
+/* The engine matched the request's user and group NAMES against the
+ * policy; the ids that run are the request's numbers. They must be what
+ * the container's own layers call those names (runtime_user.c), else the
+ * request is denied: a name never lends its approval to another id. */
+static int check_user_names(struct agent *a, const char *cid, const struct json_value *user, struct op_error *e)
+{
+	const char *name = json_str(json_get(user, "name"), NULL);
+	const char *group = json_str(json_get(user, "group"), NULL);
+	int64_t uid = -1, gid = -1;
+	const char *const *layers;
+	size_t nlayers;
+	struct rt_resolved_user r;
+	if (!name && !group)
+		return 0;
+	json_int(json_get(user, "uid"), 0, UINT32_MAX, &uid, NULL);
+	json_int(json_get(user, "gid"), 0, UINT32_MAX, &gid, NULL);
+	if (policy_overlay_layers(a->pstate, cid, &layers, &nlayers) != 0)
+		return op_fail(e, OP_ERR_DENIED, "create_container: no overlay for '%s' to resolve user names in", cid);
+	if (rt_user_resolve(layers, nlayers, name, group, &r, &e->err))
+		return op_fail(e, OP_ERR_DENIED, "create_container: user: %s", e->err.msg);
+	if (r.has_uid && uid != (int64_t)r.uid)
+		return op_fail(e, OP_ERR_DENIED, "create_container: user.uid %lld is not user '%s' (uid %u in the "
+			       "container's /etc/passwd)", (long long)uid, name, r.uid);
+	if (r.has_gid && gid != (int64_t)r.gid)
+		return op_fail(e, OP_ERR_DENIED, "create_container: user.gid %lld is not group '%s' (gid %u in the "
+			       "container's /etc/group)", (long long)gid, group, r.gid);
+	return 0;
+}
+
 int op_rt_create_container(struct agent *a, const struct json_value *args, struct json_writer *w,
 			struct op_error *e)
 {
@@ -86,6 +117,8 @@ int op_rt_create_container(struct agent *a, const struct json_value *args, struc
 	if (decide_begin(a, "create_container", args, &dc, e))
 		return -1;
 	const char *cid = json_str(json_get(args, "container_id"), NULL);
+	if (check_user_names(a, cid, json_get(args, "user"), e))
+		return decide_end(a, &dc, -1, e);
 	int rc = rt_spec_container(args, decide_reason_get(&dc, "drop_env"), decide_reason_get(&dc, "drop_capabilities"),
 				   &spec, &mem, &err);
 	if (rc == 0)

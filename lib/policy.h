@@ -82,6 +82,12 @@ void policy_decision_free(struct policy_decision *d);
  * pending); returns 0, or -1 if no such live process is known. */
 int policy_process_exited(struct policy_state *st, const char *container_id, const char *process_id);
 
+/* Queries. The layer device targets (base first) of the overlay mounted
+ * for container_id: 0 with *layers borrowed until the next decision, or -1
+ * when no overlay is mounted for it. */
+int policy_overlay_layers(struct policy_state *st, const char *container_id, const char *const **layers,
+			  size_t *n);
+
 /* Writes the current state as JSON (devices, overlays, containers) for
  * debugging; NULL when out of memory. */
 char *policy_state_json(const struct policy_state *st);

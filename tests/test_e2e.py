@@ -144,7 +144,7 @@ def create_args(spec, cid, **override):
     """The create request that asks for exactly what the policy container allows."""
     args = {"container_id": cid, "argv": spec["argv"], "env": [e["rule"] for e in spec["env"]],
             "working_dir": spec["working_dir"], "mounts": spec.get("mounts", []),
-            "user": {k: spec["user"][k] for k in ("uid", "gid", "umask")}, "capabilities": spec["capabilities"],
+            "user": {k: spec["user"][k] for k in ("uid", "gid", "name", "group", "umask") if k in spec["user"]}, "capabilities": spec["capabilities"],
             "no_new_privileges": spec.get("no_new_privileges", False), "stdio": True}
     args.update(override)
     return args

@@ -1,0 +1,228 @@
+"""Containment, tried from inside: hostile workloads in containers the policy
+allows to run a shell (uid 1000 without capabilities, uid 0 without
+capabilities, uid 0 with extra capabilities such as CAP_MKNOD and
+CAP_SYS_PTRACE) attack PID 1, the VM-wide kernel settings and their
+neighbours, in the real test image under QEMU (TCG). Each attack prints one
+"name: verdict" line; the test asserts the verdict, then shows the agent
+still answering and a fresh container still running.
+
+One VM serves the module; the tests run in file order. The image is the demo's
+sample image (busybox, /etc/passwd with app = 1000), converted by `uvm layer`.
+docs/threat-model.md "Containment" maps each attack to its test."""
+import base64
+import json
+import time
+
+import pytest
+
+from test_e2e import create_args, ok, denied, poll, sh, target
+from uvmvm import UVM, Vm
+
+IMAGE = "out/image-test"
+CAPS_NONE = {k: [] for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
+MANY = ["CAP_MKNOD", "CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE", "CAP_CHOWN", "CAP_SETUID", "CAP_SETGID"]
+CAPS_MANY = {"bounding": MANY, "effective": MANY, "permitted": MANY, "inheritable": [], "ambient": []}
+BB = "/bin/busybox"
+
+# Each line: "<attack>: <verdict>". Verdicts are what a contained workload sees.
+ATTACKS = r"""
+bb=/bin/busybox
+say() { echo "$1: $2"; }
+# 1. PID 1's descriptors: only stdio is open at exec (and the one ls reads)
+fds=$($bb ls /proc/self/fd | $bb tr '\n' ' ')
+say fds "$fds"
+# 2. kernel settings: /proc/sys read-only, masked files empty
+if echo 1 > /proc/sys/vm/panic_on_oom 2>/dev/null; then say sysctl_write WROTE; else say sysctl_write refused; fi
+if echo 0 > /proc/sys/kernel/randomize_va_space 2>/dev/null; then say aslr_off WROTE; else say aslr_off refused; fi
+if echo 1 > /proc/sysrq-trigger 2>/dev/null; then say sysrq WROTE; else say sysrq refused; fi
+say kcore_bytes "$($bb head -c 16 /proc/kcore 2>/dev/null | $bb wc -c)"
+say keys_bytes "$($bb cat /proc/keys 2>/dev/null | $bb wc -c)"
+say timer_list_bytes "$($bb cat /proc/timer_list 2>/dev/null | $bb wc -c)"
+# 5. the kernel log
+if $bb dmesg >/dev/null 2>&1; then say dmesg READ; else say dmesg refused; fi
+# 6. device nodes: /dev is read-only, the root is nodev
+if $bb mknod /dev/evil c 1 11 2>/dev/null; then say mknod_dev MADE; else say mknod_dev refused; fi
+# (with CAP_MKNOD the node is made on the nodev root, and opening it fails)
+if $bb mknod /tmp/kmsg c 1 11 2>/dev/null; then
+  if echo "uvm-init: forged" > /tmp/kmsg 2>/dev/null; then say kmsg_write WROTE; else say kmsg_write refused; fi
+else say kmsg_write refused-no-mknod; fi
+if $bb mknod /tmp/dm0 b 253 0 2>/dev/null; then
+  if $bb head -c 512 /tmp/dm0 >/dev/null 2>&1; then say blockdev_read READ; else say blockdev_read refused; fi
+else say blockdev_read refused-no-mknod; fi
+say dev_nodes "$($bb ls /dev | $bb tr '\n' ' ')"
+# seccomp: namespaces and the mount family
+if $bb unshare -n true 2>/dev/null; then say unshare RAN; else say unshare refused; fi
+if $bb mount -t tmpfs x /tmp 2>/dev/null; then say mount MOUNTED; else say mount refused; fi
+say seccomp_mode "$($bb grep Seccomp: /proc/self/status | $bb tr -d '\t ')"
+# 3. cgroup
+say cgroup "$($bb cat /proc/self/cgroup)"
+exit 0
+"""
+
+
+def container(name, user, caps):
+    return {"name": name, "layers": "LAYERS", "argv": ["/bin/sh", "-c", ATTACKS], "env": [{"rule": "PATH=/bin"}],
+            "working_dir": "/", "mounts": [], "user": user, "capabilities": caps,
+            "no_new_privileges": False, "allow_stdio_access": True,
+            "exec_processes": [{"argv": ["/bin/sh", "-c", ATTACKS], "signals": []}]}
+
+
+USERS = {
+    "u1000": ({"uid": 1000, "gid": 1000, "umask": "0022"}, CAPS_NONE),
+    "root-nocaps": ({"uid": 0, "gid": 0, "umask": "0022"}, CAPS_NONE),
+    "root-caps": ({"uid": 0, "gid": 0, "umask": "0022"}, CAPS_MANY),
+}
+HOLDER = dict(container("holder", {"uid": 0, "gid": 0, "umask": "0022"}, CAPS_MANY),
+              argv=["/bin/busybox", "sleep", "1000"])
+NAMED = {"name": "named", "layers": "LAYERS", "argv": ["/bin/busybox", "id"], "env": [],
+         "working_dir": "/", "mounts": [], "user": {"name": "app", "group": "app", "umask": "0022"},
+         "capabilities": CAPS_NONE, "no_new_privileges": True, "allow_stdio_access": True}
+
+
+@pytest.fixture(scope="module")
+def uvm(tmp_path_factory):
+    work = tmp_path_factory.mktemp("containment")
+    r = sh("bash", "tools/demo/sample-image.sh", work)
+    assert r.returncode == 0, r.stderr
+    r = sh(UVM, "layer", "--image", work / "oci", "--out", work / "layers")
+    assert r.returncode == 0, r.stderr
+    layers = json.loads((work / "layers" / "layers.json").read_text())
+    hashes = [l["root_hash"] for l in layers]
+    specs = [container(n, u, c) for n, (u, c) in USERS.items()] + [dict(HOLDER), dict(NAMED)]
+    for s in specs:
+        s["layers"] = hashes
+    policy = {"version": "1", "framework": {"allow_properties_access": True, "allow_dump_stacks": False,
+                                            "allow_unencrypted_scratch": False},
+              "containers": specs, "external_processes": []}
+    (work / "policy.json").write_text(json.dumps(policy, indent=1))
+    r = sh(UVM, "policy", "check", work / "policy.json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    scratch = work / "scratch.img"
+    with open(scratch, "wb") as f:
+        f.truncate(32 << 20)
+    disks = [(f"layer{i}", work / "layers" / l["path"], "ro") for i, l in enumerate(layers)]
+    disks += [("scratch", scratch)]
+    vm = Vm.launch(work, image=IMAGE, policy=work / "policy.json", disks=disks).start()
+    try:
+        vm.wait_ready()
+        ok(vm.request("set_policy", {"policy_base64": base64.b64encode((work / "policy.json").read_bytes()).decode()}))
+        for i, l in enumerate(layers):
+            ok(vm.request("mount_device", {"serial": f"layer{i}", "root_hash": l["root_hash"]}))
+        scratch_target = ok(vm.request("scratch_mount", {"serial": "scratch", "encrypted": True}))["target"]
+        yield {"vm": vm, "layers": layers, "policy": policy, "scratch": scratch_target, "work": work}
+    finally:
+        vm.kill()
+
+
+def overlay(uvm, cid):
+    ok(uvm["vm"].request("mount_overlay", {"container_id": cid, "layers": [target(l) for l in uvm["layers"]],
+                                           "scratch": uvm["scratch"]}))
+
+
+def read_stream(vm, addr):
+    out = b""
+    while True:
+        r = poll(vm, "read_output", addr, lambda r: r["bytes"] > 0 or r["eof"])
+        out += base64.b64decode(r["data_base64"])
+        if r["eof"]:
+            return out
+
+
+def run_container(uvm, spec, cid, **override):
+    vm = uvm["vm"]
+    overlay(uvm, cid)
+    ok(vm.request("create_container", create_args(spec, cid, **override)))
+    ok(vm.request("start_container", {"container_id": cid}))
+    status = poll(vm, "wait_process", {"container_id": cid}, lambda r: r["state"] == "exited")
+    return status, read_stream(vm, {"container_id": cid, "stream": "stdout"}).decode()
+
+
+def verdicts(text):
+    out = {}
+    for line in text.splitlines():
+        if ": " in line:
+            k, v = line.split(": ", 1)
+            out[k] = v.strip()
+    return out
+
+
+REFUSED = ["sysctl_write", "aslr_off", "sysrq", "dmesg", "mknod_dev", "kmsg_write", "blockdev_read",
+           "unshare", "mount"]
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_container_init_is_contained(uvm, who):
+    """Proves, for each identity: the container's first process holds only
+    stdio (no PID 1 descriptor), cannot write any VM-wide sysctl, sysrq or
+    the kernel log, reads nothing from the masked /proc files, cannot make a
+    usable device node (even with CAP_MKNOD: /dev is read-only and every
+    other mount is nodev), cannot unshare or mount (seccomp, mode 2), and
+    runs in its own cgroup."""
+    spec = next(s for s in uvm["policy"]["containers"] if s["name"] == who)
+    status, out = run_container(uvm, spec, who)
+    v = verdicts(out)
+    assert status == {"state": "exited", "exit_code": 0}, out
+    assert set(v["fds"].split()) <= {"0", "1", "2", "3"}, out
+    for attack in REFUSED:
+        assert v.get(attack, "").startswith("refused"), (attack, out)
+    if "CAP_MKNOD" in spec["capabilities"]["effective"]:  # the node exists; nodev is what stops it
+        assert v["kmsg_write"] == v["blockdev_read"] == "refused", out
+    for masked in ("kcore_bytes", "keys_bytes", "timer_list_bytes"):
+        assert v[masked] == "0", (masked, out)
+    assert set(v["dev_nodes"].split()) <= {"null", "zero", "full", "random", "urandom", "tty", "fd", "stdin",
+                                           "stdout", "stderr", "shm"}, out
+    assert v["seccomp_mode"] == "Seccomp:2", out
+    assert v["cgroup"] == f"0::/workloads/c-{who}", out
+
+
+def test_exec_in_container_holds_nothing_of_pid1(uvm):
+    """Proves: a process exec'ed into a running container (the path that
+    once leaked PID 1's host channel, signalfd and other containers' pipes
+    to pidfd_getfd) starts with stdio only, under the container's seccomp
+    filter, in the container's cgroup."""
+    vm = uvm["vm"]
+    spec = next(s for s in uvm["policy"]["containers"] if s["name"] == "holder")
+    overlay(uvm, "holder")
+    ok(vm.request("create_container", create_args(spec, "holder")))
+    ok(vm.request("start_container", {"container_id": "holder"}))
+    ok(vm.request("exec_in_container", {"container_id": "holder", "process_id": "probe",
+                                        "argv": spec["exec_processes"][0]["argv"], "env": ["PATH=/bin"],
+                                        "working_dir": "/", "stdio": True}))
+    poll(vm, "wait_process", {"container_id": "holder", "process_id": "probe"}, lambda r: r["state"] == "exited")
+    v = verdicts(read_stream(vm, {"container_id": "holder", "process_id": "probe", "stream": "stdout"}).decode())
+    assert set(v["fds"].split()) <= {"0", "1", "2", "3"}, v
+    assert v["seccomp_mode"] == "Seccomp:2", v
+    assert v["cgroup"] == "0::/workloads/c-holder", v
+
+
+def test_user_name_is_resolved_by_the_guest(uvm):
+    """Proves (enforcement issue, item 1): with a policy user given by name,
+    a request that names "app" but asks for uid 0 is denied (the container's
+    own /etc/passwd on its verity layers says app is 1000); the same request
+    with uid/gid 1000 runs as 1000."""
+    vm = uvm["vm"]
+    spec = next(s for s in uvm["policy"]["containers"] if s["name"] == "named")
+    overlay(uvm, "named")
+
+    def create(uid, gid):
+        user = {"uid": uid, "gid": gid, "name": "app", "group": "app", "umask": "0022"}
+        return vm.request("create_container", create_args(dict(spec, user=user), "named"))
+    err = denied(create(0, 0))
+    assert "uid 1000" in err["message"], err
+    err = denied(create(1000, 0))
+    assert "gid 1000" in err["message"], err
+    ok(create(1000, 1000))
+    ok(vm.request("start_container", {"container_id": "named"}))
+    poll(vm, "wait_process", {"container_id": "named"}, lambda r: r["state"] == "exited")
+    out = read_stream(vm, {"container_id": "named", "stream": "stdout"}).decode()
+    assert out.startswith("uid=1000(app) gid=1000(app)"), out
+
+
+def test_agent_still_serves_and_a_fresh_container_runs(uvm):
+    """Proves: after every attack above the agent answers and a new
+    container runs to completion."""
+    vm = uvm["vm"]
+    assert ok(vm.request("get_properties"))
+    spec = next(s for s in uvm["policy"]["containers"] if s["name"] == "u1000")
+    status, out = run_container(uvm, spec, "fresh")
+    assert status["exit_code"] == 0, out
