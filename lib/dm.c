@@ -225,6 +225,15 @@ int uvm_dm_remove(const char *name, struct uvm_err *err)
 	return simple_call(DM_DEV_REMOVE, "remove", name, 0, NULL, err);
 }
 
+int uvm_dm_devno(const char *name, uint64_t *dev, struct uvm_err *err)
+{
+	struct dm_ioctl io;
+	if (simple_call(DM_DEV_STATUS, "status", name, 0, &io, err) < 0)
+		return -1;
+	*dev = io.dev;
+	return 0;
+}
+
 int uvm_dm_status(const char *name, char *status, size_t status_len, struct uvm_err *err)
 {
 	char type[DM_MAX_TYPE_NAME];

@@ -76,6 +76,9 @@ int uvm_dm_load(const char *name, const struct uvm_dm_target *t, size_t n, unsig
 int uvm_dm_resume(const char *name, uint64_t *dev, struct uvm_err *err);
 /* Fails with code EBUSY while the device is open or mounted. */
 int uvm_dm_remove(const char *name, struct uvm_err *err);
+/* DM_DEV_STATUS: whether the mapping exists (code ENXIO if not) and its
+ * device number (as uvm_dm_resume's). */
+int uvm_dm_devno(const char *name, uint64_t *dev, struct uvm_err *err);
 /* The live table's status line (STATUSTYPE_INFO, never the table itself,
  * which for dm-crypt would contain the key). */
 int uvm_dm_status(const char *name, char *status, size_t status_len, struct uvm_err *err);
