@@ -19,12 +19,33 @@
 #define STORAGE_OVERLAY_MAX 256
 #define STORAGE_CID_MAX 128
 
+/* Room for why a half-undone unmount left something unusable. */
+#define STORAGE_WHY_MAX 280
+/* Layers whose unmount_device got half-way; past this many the overlay's
+ * mount-point check (storage_check_mount) still refuses them, only with a
+ * less specific message. */
+#define STORAGE_BROKEN_MAX 16
+
 struct storage_scratch {
 	int alive;
 	int encrypted;
+	/* An unmount removed the file system but not all of its mappings, and
+	 * putting it back failed: no overlay may use it; scratch_unmount
+	 * finishes the removal. The engine still lists it as mounted. */
+	int broken;
+	int crypt_gone;  /* the dm-crypt mapping (and the key) is gone already */
+	char why[STORAGE_WHY_MAX];
 	char serial[STORAGE_SERIAL_MAX + 1];
 	char node[32];   /* what the file system sits on: /dev/dm-N (or /dev/vdX) */
 	uint64_t bytes;  /* its size */
+};
+
+/* A layer target (/run/layers/HEX) the engine lists as mounted whose
+ * directory is empty: unmount_device unmounted it, could not remove its
+ * dm-verity mapping and could not mount it again. */
+struct storage_broken {
+	char target[128];
+	char why[STORAGE_WHY_MAX];
 };
 
 struct storage_overlay {
@@ -37,6 +58,7 @@ struct storage_overlay {
 struct storage_state {
 	struct storage_scratch scratch[STORAGE_SCRATCH_MAX];
 	struct storage_overlay overlay[STORAGE_OVERLAY_MAX];
+	struct storage_broken broken[STORAGE_BROKEN_MAX]; /* target[0] == 0: free */
 };
 
 /* The agent's storage state, allocated on first use; NULL if out of memory. */
@@ -70,5 +92,62 @@ int storage_wrap(struct op_error *e, const char *kind, const char *fmt, ...)
 
 /* Whether an overlay of this agent still uses the scratch named serial. */
 int storage_scratch_in_use(struct storage_state *s, const char *serial, char *cid, size_t cid_len);
+
+/* ----- undoing half-done storage steps (agent/storage_undo.c) ----- */
+
+/* uvm_dm_remove, through the test flavour's fault seam. */
+int storage_dm_remove(const char *name, struct uvm_err *err);
+
+/* Removes a mapping, retrying EBUSY for up to about 2 s: a container that is
+ * being shut down keeps the device open through its dying mount namespace
+ * for milliseconds to seconds after our umount. A mapping that does not
+ * exist counts as removed. Blocks PID 1 for at most that long. */
+int storage_dm_remove_settle(const char *name, struct uvm_err *err);
+
+/* Removes the mapping name if it exists. Used before creating it: the agent
+ * alone names mappings, and the engine allowed the mount, so one that
+ * exists is left over from a failed operation whose cleanup could not
+ * remove it. */
+int storage_dm_clear_stale(const char *name, struct uvm_err *err);
+
+/* After a step that follows dm activation failed: removes the mapping (as
+ * storage_dm_remove_settle). If that fails too, says so after the first
+ * error in err, and that the next mount of the same thing (next_op, e.g.
+ * "mount_device of this root hash") removes the leftover
+ * (storage_dm_clear_stale). */
+void storage_unmap_after_failure(const char *name, const char *next_op, struct uvm_err *err);
+
+/* mount(2) of a file system that was unmounted a moment ago, from the
+ * mapping that still exists, at the same target with the same flags (the
+ * rollback of an unmount whose dm removal failed). Through the fault seam. */
+int storage_remount(const char *node, const char *target, const char *fstype, unsigned long flags,
+		    struct uvm_err *err);
+
+/* Fails unless path is the root of a mount of the file system with statfs
+ * magic `magic` on block device dev (makedev encoding): an empty directory
+ * where a layer or scratch should be must never reach an overlay. */
+int storage_check_mount(const char *path, unsigned long magic, const char *fs_name, uint64_t dev,
+			struct uvm_err *err);
+
+/* Layers (agent/storage_layer.c): fails, saying why and what to do, unless
+ * target is a layer this agent has mounted and it is really there. */
+int storage_layer_usable(struct storage_state *s, const char *target, struct uvm_err *err);
+
+/* ----- fault injection (test flavour only, init/test-flavour/storage_fault.c) ----- */
+
+enum storage_fault { STORAGE_FAULT_DM_REMOVE, STORAGE_FAULT_REMOUNT, STORAGE_FAULT_N };
+#ifdef UVM_TEST_FLAVOUR
+/* 1 if the next call at this point must fail (the host armed it with the
+ * test_inject_fault op), consuming one armed failure. */
+int storage_fault(enum storage_fault point);
+int op_test_inject_fault(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+#else
+/* Production: no seam, nothing the host can arm. */
+static inline int storage_fault(enum storage_fault point)
+{
+	(void)point;
+	return 0;
+}
+#endif
 
 #endif

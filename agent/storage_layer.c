@@ -27,6 +27,8 @@
 #include "verity.h"
 
 #define HASH_HEX (2 * UVM_SHA256_LEN + 1)
+/* How a layer is mounted, the first time and when an unmount is undone. */
+#define LAYER_FLAGS (MS_RDONLY | MS_NODEV | MS_NOSUID)
 
 struct layer_dev {
 	char dev[32];
@@ -162,14 +164,12 @@ static int map_and_mount(const struct layer_dev *d, const uint8_t root[UVM_SHA25
 	int rc = verify ? blockdev_read_all(node, hash_offset, err) : 0;
 	if (rc == 0 && mkdir(target, 0700) != 0 && errno != EEXIST)
 		rc = uvm_fail(err, errno, "creating %s: %s", target, strerror(errno));
-	if (rc == 0 && mount(node, target, "erofs", MS_RDONLY | MS_NODEV | MS_NOSUID, NULL) != 0) {
+	if (rc == 0 && mount(node, target, "erofs", LAYER_FLAGS, NULL) != 0) {
 		rc = uvm_fail(err, errno, "mounting %s (erofs) at %s: %s", node, target, strerror(errno));
 		rmdir(target);
 	}
-	if (rc) {
-		struct uvm_err ignored;
-		uvm_dm_remove(name, &ignored);
-	}
+	if (rc)
+		storage_unmap_after_failure(name, "mount_device of this root hash", err);
 	return rc;
 }
 
@@ -211,8 +211,11 @@ int op_storage_mount_device(struct agent *a, const struct json_value *args, stru
 	snprintf(name, sizeof name, "uvm-layer-%s", la.claimed_hex);
 	if (layer_decide(a, target, la.claimed_hex, &dc, e))
 		return -1;
-	/* Allowed: la.claimed is byte for byte a root hash the policy lists. */
-	int rc = map_and_mount(&d, la.claimed, name, target, la.verify, node, sizeof node, &e->err);
+	/* Allowed: la.claimed is byte for byte a root hash the policy lists,
+	 * and nothing is mounted at target. */
+	int rc = storage_dm_clear_stale(name, &e->err);
+	if (rc == 0)
+		rc = map_and_mount(&d, la.claimed, name, target, la.verify, node, sizeof node, &e->err);
 	if (rc)
 		storage_wrap(e, OP_ERR_FAILED, "mount_device: disk %s", la.serial);
 	else
@@ -222,23 +225,98 @@ int op_storage_mount_device(struct agent *a, const struct json_value *args, stru
 	return decide_end(a, &dc, rc, e);
 }
 
+static struct storage_broken *broken_find(struct storage_state *s, const char *target)
+{
+	for (size_t i = 0; s && i < STORAGE_BROKEN_MAX; i++)
+		if (s->broken[i].target[0] && strcmp(s->broken[i].target, target) == 0)
+			return &s->broken[i];
+	return NULL;
+}
+
+static void broken_clear(struct storage_state *s, const char *target)
+{
+	struct storage_broken *b = broken_find(s, target);
+	if (b)
+		memset(b, 0, sizeof *b);
+}
+
+/* Without a free entry the layer is still refused by the mount check of
+ * storage_layer_usable, only with a less specific message. */
+static void broken_set(struct storage_state *s, const char *target, const char *why)
+{
+	struct storage_broken *b = broken_find(s, target);
+	for (size_t i = 0; !b && s && i < STORAGE_BROKEN_MAX; i++)
+		if (!s->broken[i].target[0])
+			b = &s->broken[i];
+	if (!b)
+		return;
+	snprintf(b->target, sizeof b->target, "%s", target);
+	snprintf(b->why, sizeof b->why, "%s", why);
+}
+
+int storage_layer_usable(struct storage_state *s, const char *target, struct uvm_err *err)
+{
+	char name[128];
+	uint64_t dev;
+	const struct storage_broken *b = broken_find(s, target);
+	if (b)
+		return uvm_fail(err, EIO, "layer %s is unusable: %s; unmount_device it and mount it again", target,
+				b->why);
+	snprintf(name, sizeof name, "uvm-layer-%s", target + strlen(POLICY_LAYER_DIR));
+	if (uvm_dm_devno(name, &dev, err) != 0 || storage_check_mount(target, UVM_EROFS_MAGIC, "erofs", dev, err) != 0)
+		return uvm_wrap(err, "layer %s is not mounted as it should be (unmount_device it and mount it again)",
+				target);
+	return 0;
+}
+
+/* umount succeeded, the mapping's removal did not: mount the file system
+ * again from the mapping, so that the engine's rollback ("still mounted")
+ * is true. If even that fails, remember the layer as broken so that no
+ * overlay can name its empty directory. */
+static int layer_put_back(struct storage_state *s, const char *target, const uint64_t *devno,
+			  struct op_error *e)
+{
+	char removal[UVM_ERR_MAX], why[STORAGE_WHY_MAX], node[64] = "";
+	struct uvm_err rm = {0, "the mapping's device number is unknown"};
+	snprintf(removal, sizeof removal, "%s", e->err.msg);
+	if (devno)
+		uvm_dm_node(*devno, node, sizeof node);
+	if (devno && storage_remount(node, target, "erofs", LAYER_FLAGS, &rm) == 0) {
+		broken_clear(s, target); /* whole again, whatever an earlier try left */
+		return op_fail(e, OP_ERR_FAILED, "unmount_device: %s: %s; the layer is mounted again, unchanged: "
+			       "retry once nothing uses it (a container being shut down lets go within seconds)",
+			       target, removal);
+	}
+	snprintf(why, sizeof why, "unmounted, but %.150s; and %.100s", removal, rm.msg);
+	broken_set(s, target, why);
+	return op_fail(e, OP_ERR_FAILED, "unmount_device: %s is %s: the layer is unusable (no overlay may name it) "
+		       "until unmount_device on it succeeds: retry it", target, why);
+}
+
 int op_storage_unmount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
 {
 	struct decision dc;
+	struct uvm_err none;
 	char name[128];
+	uint64_t devno;
 	if (decide_begin(a, "unmount_device", args, &dc, e))
 		return -1;
 	/* The engine checked that target is a device this agent mounted, so it
 	 * is POLICY_LAYER_DIR followed by a root hash in hex. */
 	const char *target = json_str(json_get(args, "target"), NULL);
+	struct storage_state *s = storage_state(a);
 	snprintf(name, sizeof name, "uvm-layer-%s", target + strlen(POLICY_LAYER_DIR));
+	/* Read before unmounting: what to mount again if the removal fails. */
+	int have_dev = uvm_dm_devno(name, &devno, &none) == 0;
 	int rc = 0;
+	/* EINVAL: not mounted, i.e. a broken layer whose removal is retried. */
 	if (umount2(target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
 		rc = op_fail(e, OP_ERR_FAILED, "unmount_device: unmounting %s: %s%s", target, strerror(errno),
 			     errno == EBUSY ? " (still in use: unmount what uses it first)" : "");
-	if (rc == 0 && uvm_dm_remove(name, &e->err) != 0)
-		rc = storage_wrap(e, OP_ERR_FAILED, "unmount_device");
+	if (rc == 0 && storage_dm_remove_settle(name, &e->err) != 0)
+		rc = layer_put_back(s, target, have_dev ? &devno : NULL, e);
 	if (rc == 0) {
+		broken_clear(s, target);
 		rmdir(target);
 		json_w_obj(w);
 		json_w_key(w, "target");

@@ -12,8 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
+
 #include "decide.h"
 #include "json_copy.h"
+#include "log.h"
 #include "storage.h"
 
 #define PATH_LEN 512
@@ -124,6 +127,8 @@ static int undo_rw(const struct storage_overlay *o, const struct ov_paths *p)
 	return remove_tree(p->rw);
 }
 
+/* Every step that fails undoes the ones before it: a tmpfs upper dir is
+ * unmounted even when creating upper/ or work/ in it failed. */
 static int overlay_up(const struct json_value *layers, const struct storage_overlay *o,
 		      const struct ov_paths *p, struct uvm_err *err)
 {
@@ -133,12 +138,47 @@ static int overlay_up(const struct json_value *layers, const struct storage_over
 	int rc = overlay_options(layers, p, opts, OPTS_MAX, err);
 	if (rc == 0)
 		rc = mkdir_ok(p->dir, err) || mkdir_ok(p->rootfs, err) ? -1 : 0;
-	if (rc == 0 && (rc = make_rw(o, p, err)) == 0 && mount("overlay", p->rootfs, "overlay", 0, opts) != 0) {
+	if (rc == 0 && (rc = make_rw(o, p, err)) == 0 && mount("overlay", p->rootfs, "overlay", 0, opts) != 0)
 		rc = uvm_fail(err, errno, "mounting the overlay at %s: %s", p->rootfs, strerror(errno));
+	if (rc) {
 		undo_rw(o, p);
+		rmdir(p->rootfs);
+		rmdir(p->dir); /* fails harmlessly if the runtime keeps files there */
 	}
 	free(opts);
 	return rc;
+}
+
+/* Defence in depth before the overlay names them: every lower dir is the
+ * erofs of its own dm-verity mapping and the scratch is its ext2 (an
+ * unmount that got half-way could otherwise leave an empty directory that
+ * overlayfs would take as an empty layer). */
+static int sources_usable(struct storage_state *s, const struct json_value *layers, const struct storage_overlay *o,
+			  struct uvm_err *err)
+{
+	for (size_t i = 0; i < json_len(layers); i++)
+		if (storage_layer_usable(s, json_str(json_at(layers, i), NULL), err))
+			return -1;
+	if (o->on_tmpfs)
+		return 0;
+	const struct storage_scratch *sc = NULL;
+	for (size_t i = 0; i < STORAGE_SCRATCH_MAX && !sc; i++)
+		if (s->scratch[i].alive && strcmp(s->scratch[i].serial, o->scratch) == 0)
+			sc = &s->scratch[i];
+	char target[64];
+	snprintf(target, sizeof target, "%s%s", POLICY_SCRATCH_DIR, o->scratch);
+	struct stat st;
+	if (!sc)
+		return uvm_fail(err, ENOENT, "no scratch disk is mounted at %s", target);
+	if (sc->broken)
+		return uvm_fail(err, EIO, "scratch %s is unusable: %s; scratch_unmount it and mount it again", target,
+				sc->why);
+	if (stat(sc->node, &st) != 0)
+		return uvm_fail(err, errno, "scratch %s: %s: %s", target, sc->node, strerror(errno));
+	if (storage_check_mount(target, EXT4_SUPER_MAGIC, "ext2", st.st_rdev, err))
+		return uvm_wrap(err, "scratch %s is not mounted as it should be (scratch_unmount it and mount it again)",
+				target);
+	return 0;
 }
 
 static struct storage_overlay *overlay_slot(struct storage_state *s, const char *cid)
@@ -240,6 +280,8 @@ int op_storage_mount_overlay(struct agent *a, const struct json_value *args, str
 	slot = overlay_slot(s, o.cid);
 	if (!slot || slot->alive)
 		rc = op_fail(e, OP_ERR_FAILED, "mount_overlay: no room to track the overlay of %s", o.cid);
+	if (rc == 0 && sources_usable(s, json_get(args, "layers"), &o, &e->err))
+		rc = storage_wrap(e, OP_ERR_FAILED, "mount_overlay: container %s", o.cid);
 	if (rc == 0 && overlay_up(json_get(args, "layers"), &o, &p, &e->err))
 		rc = storage_wrap(e, OP_ERR_FAILED, "mount_overlay: container %s", o.cid);
 	if (rc == 0) {
@@ -280,7 +322,11 @@ int op_storage_unmount_overlay(struct agent *a, const struct json_value *args, s
 		rc = op_fail(e, OP_ERR_FAILED, "unmount_overlay: unmounting %s: %s%s", p.rootfs, strerror(errno),
 			     errno == EBUSY ? " (still in use: stop the container first)" : "");
 	if (rc == 0) {
-		undo_rw(o, &p);
+		/* The overlay is gone: the op is done. What is left of the upper
+		 * dir is deleted again by the next mount_overlay of this id. */
+		if (undo_rw(o, &p) != 0)
+			log_msg("unmount_overlay: removing %s: %s (left for the next mount_overlay of %s)", p.rw,
+				strerror(errno), o->cid);
 		rmdir(p.rootfs);
 		rmdir(p.dir); /* fails harmlessly if the runtime keeps files there */
 		o->alive = 0;

@@ -22,6 +22,9 @@
 #include "storage.h"
 
 #define SCRATCH_LABEL "uvm-scratch"
+/* How the scratch is mounted, the first time and when an unmount is undone. */
+#define SCRATCH_FLAGS (MS_NOSUID | MS_NODEV)
+#define SCRATCH_AGAIN "scratch_mount of this serial"
 
 struct scratch_names {
 	char target[64], integrity[64], crypt[64];
@@ -70,11 +73,12 @@ static int integrity_up(const char *dev, const char *name, uint64_t *sectors, ui
 	int rc = uvm_dm_status(name, status, sizeof status, err);
 	if (rc == 0)
 		rc = uvm_dm_integrity_provided_sectors(status, sectors, err);
-	struct uvm_err ignored;
-	if (uvm_dm_remove(name, rc ? &ignored : err))
+	if (rc) {
+		storage_unmap_after_failure(name, SCRATCH_AGAIN, err);
 		return -1;
-	if (rc)
-		return -1;
+	}
+	if (storage_dm_remove_settle(name, err))
+		return uvm_wrap(err, "removing the formatting mapping (the next " SCRATCH_AGAIN " removes it)");
 	*sectors -= *sectors % (UVM_DM_SCRATCH_SECTOR / 512);
 	if (*sectors < UVM_EXT2_MIN_BYTES / 512)
 		return uvm_fail(err, ENOSPC, "%s: dm-integrity provides only %llu sectors", dev,
@@ -116,7 +120,7 @@ static int format_and_mount(const char *node, uint64_t bytes, const char *target
 		return -1;
 	if (mkdir(target, 0700) != 0 && errno != EEXIST)
 		return uvm_fail(err, errno, "creating %s: %s", target, strerror(errno));
-	if (mount(node, target, "ext4", MS_NOSUID | MS_NODEV, NULL) != 0) {
+	if (mount(node, target, "ext4", SCRATCH_FLAGS, NULL) != 0) {
 		rc = uvm_fail(err, errno, "mounting %s (ext2) at %s: %s", node, target, strerror(errno));
 		rmdir(target);
 	}
@@ -128,7 +132,6 @@ static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const 
 {
 	char inode[64];
 	uint64_t sectors = 0, devno;
-	struct uvm_err ignored;
 	if (!encrypted) {
 		*bytes = dev_bytes;
 		snprintf(cnode, cnode_len, "%s", dev);
@@ -138,14 +141,15 @@ static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const 
 		return -1;
 	uvm_dm_node(devno, inode, sizeof inode);
 	if (crypt_up(inode, n->crypt, sectors, &devno, err)) {
-		uvm_dm_remove(n->integrity, &ignored);
+		storage_unmap_after_failure(n->integrity, SCRATCH_AGAIN, err);
 		return -1;
 	}
 	uvm_dm_node(devno, cnode, cnode_len);
 	*bytes = sectors * 512;
 	if (blockdev_zero(cnode, *bytes, err) || format_and_mount(cnode, *bytes, n->target, err)) {
-		uvm_dm_remove(n->crypt, &ignored);
-		uvm_dm_remove(n->integrity, &ignored);
+		/* The integrity mapping cannot go while the crypt one holds it. */
+		storage_unmap_after_failure(n->crypt, SCRATCH_AGAIN, err);
+		storage_unmap_after_failure(n->integrity, SCRATCH_AGAIN, err);
 		return -1;
 	}
 	return 0;
@@ -195,12 +199,20 @@ int op_storage_scratch_mount(struct agent *a, const struct json_value *args, str
 	scratch_names(serial, &n);
 	if (scratch_decide(a, "scratch_mount", n.target, encrypted, &dc, e))
 		return -1;
-	int rc = blockdev_by_serial(serial, dev, sizeof dev, &dev_bytes, &e->err);
+	/* Allowed: nothing is mounted at target, so mappings of this serial
+	 * are leftovers of a failed cleanup; they would hold the disk. */
+	int rc = storage_dm_clear_stale(n.crypt, &e->err);
+	if (rc == 0)
+		rc = storage_dm_clear_stale(n.integrity, &e->err);
+	if (rc == 0)
+		rc = blockdev_by_serial(serial, dev, sizeof dev, &dev_bytes, &e->err);
 	if (rc == 0)
 		rc = scratch_up(dev, dev_bytes, encrypted, &n, &bytes, slot->node, sizeof slot->node, &e->err);
 	if (rc)
 		return decide_end(a, &dc, storage_wrap(e, OP_ERR_FAILED, "scratch_mount: disk %s", serial), e);
 	slot->alive = 1;
+	slot->broken = slot->crypt_gone = 0;
+	slot->why[0] = '\0';
 	slot->encrypted = encrypted;
 	slot->bytes = bytes;
 	snprintf(slot->serial, sizeof slot->serial, "%s", serial);
@@ -240,14 +252,48 @@ static int verify_scratch(const struct storage_scratch *sc, const struct scratch
 	return blockdev_read_all(sc->node, sc->bytes, err);
 }
 
-static int teardown(const struct storage_scratch *sc, const struct scratch_names *n, struct op_error *e)
+/* umount succeeded, removing the crypt mapping did not: mount the file
+ * system again from it (the key is still in the kernel), so that the
+ * engine's rollback ("still mounted") is true. If even that fails, the
+ * scratch is broken: no overlay may use it until scratch_unmount ends. */
+static int scratch_put_back(struct storage_scratch *sc, const struct scratch_names *n, struct op_error *e)
+{
+	char removal[UVM_ERR_MAX];
+	struct uvm_err rm;
+	snprintf(removal, sizeof removal, "%s", e->err.msg);
+	if (storage_remount(sc->node, n->target, "ext4", SCRATCH_FLAGS, &rm) == 0) {
+		sc->broken = 0;
+		sc->why[0] = '\0';
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s: %s; the scratch is mounted again, unchanged: "
+			       "retry once nothing uses it (a container being shut down lets go within seconds)",
+			       n->target, removal);
+	}
+	sc->broken = 1;
+	snprintf(sc->why, sizeof sc->why, "unmounted, but %.150s; and %.100s", removal, rm.msg);
+	return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s is %s: the scratch is unusable (no overlay may use it) "
+		       "until scratch_unmount on it succeeds: retry it", n->target, sc->why);
+}
+
+/* Unmount, then remove crypt and integrity mappings. A broken scratch
+ * (an earlier try got half-way) is unmounted already: only the removals
+ * that are left are retried. */
+static int teardown(struct storage_scratch *sc, const struct scratch_names *n, struct op_error *e)
 {
 	if (umount2(n->target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
 		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: unmounting %s: %s%s", n->target,
 			       strerror(errno), errno == EBUSY ? " (still in use)" : "");
-	if (sc->encrypted &&
-	    (uvm_dm_remove(n->crypt, &e->err) != 0 || uvm_dm_remove(n->integrity, &e->err) != 0))
-		return storage_wrap(e, OP_ERR_FAILED, "scratch_unmount");
+	if (sc->encrypted && !sc->crypt_gone) {
+		if (storage_dm_remove_settle(n->crypt, &e->err) != 0)
+			return scratch_put_back(sc, n, e);
+		sc->crypt_gone = 1;
+	}
+	if (sc->encrypted && storage_dm_remove_settle(n->integrity, &e->err) != 0) {
+		/* The file system and its key are gone: nothing to put back. */
+		sc->broken = 1;
+		snprintf(sc->why, sizeof sc->why, "unmounted and its key destroyed, but %.180s", e->err.msg);
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s is %s: the scratch is unusable until scratch_unmount "
+			       "on it succeeds: retry it", n->target, sc->why);
+	}
 	rmdir(n->target);
 	return 0;
 }
@@ -274,12 +320,15 @@ int op_storage_scratch_unmount(struct agent *a, const struct json_value *args, s
 	if (storage_scratch_in_use(s, sc->serial, cid, sizeof cid))
 		rc = op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s holds the upper directory of container %s: unmount its overlay first",
 			     n.target, cid);
+	if (rc == 0 && verify && sc->broken)
+		rc = op_fail(e, OP_ERR_FAILED, "scratch_unmount: verify: %s is %s: there is no file system left to verify; "
+			     "scratch_unmount it without verify", n.target, sc->why);
 	if (rc == 0 && verify && verify_scratch(sc, &n, &e->err))
 		rc = storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: verify");
 	if (rc == 0)
 		rc = teardown(sc, &n, e);
 	if (rc == 0) {
-		sc->alive = 0;
+		memset(sc, 0, sizeof *sc);
 		json_w_obj(w);
 		json_w_key(w, "target");
 		json_w_cstr(w, n.target);
