@@ -34,6 +34,7 @@ struct pol_env {
 struct pol_mount {
 	const char *source, *destination, *type;
 	int source_regex;
+	int optional; /* the request may leave it out (the others keep their order) */
 	regex_t re;
 	struct pol_strs options;
 };

@@ -169,7 +169,8 @@ static int parse_mounts(struct policy *p, const struct json_value *arr, struct p
 					      {"source_strategy", JSON_T_STRING, 0},
 					      {"destination", JSON_T_STRING, 1},
 					      {"type", JSON_T_STRING, 1},
-					      {"options", JSON_T_ARRAY, 1}};
+					      {"options", JSON_T_ARRAY, 1},
+					      {"optional", JSON_T_BOOL, 0}};
 	size_t n = json_len(arr);
 	if (!arr)
 		return 0;
@@ -182,12 +183,13 @@ static int parse_mounts(struct policy *p, const struct json_value *arr, struct p
 	for (size_t i = 0; i < n; i++) {
 		const struct json_value *m = json_at(arr, i);
 		struct pol_mount *pm = &c->mounts[i];
-		if (json_check_object(m, f, 5, err) < 0 ||
+		if (json_check_object(m, f, sizeof f / sizeof f[0], err) < 0 ||
 		    get_str(json_get(m, "source"), &pm->source, 0, err) < 0 ||
 		    get_strategy(m, "source_strategy", &pm->source_regex, err) < 0 ||
 		    get_path(json_get(m, "destination"), &pm->destination, err) < 0 ||
 		    get_str(json_get(m, "type"), &pm->type, 0, err) < 0 ||
-		    get_strs(p, json_get(m, "options"), &pm->options, 0, err) < 0)
+		    get_strs(p, json_get(m, "options"), &pm->options, 0, err) < 0 ||
+		    get_bool(m, "optional", &pm->optional) < 0)
 			return -1;
 		if (pm->source_regex && add_regex(p, &pm->re, json_get(m, "source"), pm->source, err) < 0)
 			return -1;

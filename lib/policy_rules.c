@@ -3,6 +3,7 @@
  * and the privilege flags. Each function records every failed check in the
  * reason and returns the number of failures (0 = this candidate allows).
  * The request's shape was validated by the engine before these run. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,31 +100,186 @@ static const char *mount_mismatch(const struct pol_mount *pm, const struct json_
 	return NULL;
 }
 
+static const char *mount_dest(const struct json_value *mounts, size_t i)
+{
+	return json_str(json_get(json_at(mounts, i), "destination"), NULL);
+}
+
+static int mount_matches(const struct pol_mount *pm, const struct json_value *mounts, size_t i)
+{
+	return mount_mismatch(pm, json_at(mounts, i)) == NULL;
+}
+
+#define MOUNT_BITS ((POLICY_MAX_LIST + 1 + 63) / 64)
+
+/* Is the request's mount list the policy's, in order, with only optional
+ * policy mounts left out (each request mount standing for exactly one policy
+ * mount)? Exact: after policy mount k, reach holds every i such that the
+ * request's first i mounts are what policy mounts 0..k can give. A plain
+ * greedy walk is not: with an optional mount followed by a required one at
+ * the same destination that both accept the request's mount, taking the
+ * optional one leaves the required one missing. At most nmounts * (n + 1)
+ * comparisons, and only at equal destinations a regex runs. */
+static int mounts_align(const struct pol_container *c, const struct json_value *mounts)
+{
+	size_t n = json_len(mounts);
+	uint64_t reach[MOUNT_BITS] = {1}, next[MOUNT_BITS];
+	if (n > POLICY_MAX_LIST)
+		return 0;
+	for (size_t k = 0; k < c->nmounts; k++) {
+		uint64_t any = 0;
+		if (c->mounts[k].optional)
+			memcpy(next, reach, sizeof next);
+		else
+			memset(next, 0, sizeof next);
+		for (size_t i = 0; i < n; i++)
+			if (reach[i / 64] >> (i % 64) & 1 && mount_matches(&c->mounts[k], mounts, i))
+				next[(i + 1) / 64] |= 1ull << ((i + 1) % 64);
+		for (size_t w = 0; w < MOUNT_BITS; w++)
+			any |= reach[w] = next[w];
+		if (!any)
+			return 0;
+	}
+	return (int)(reach[n / 64] >> (n % 64) & 1);
+}
+
+/* Explaining a denied mount list: a walk over the policy's mounts that
+ * names each problem once (a required mount missing, a request mount out of
+ * order, one that differs, one too many). */
+struct mount_walk {
+	struct reason *r;
+	const struct pol_container *c;
+	const struct json_value *mounts;
+	size_t n;
+	unsigned char used[POLICY_MAX_LIST];     /* policy mount accounted for */
+	unsigned char reported[POLICY_MAX_LIST]; /* request mount explained */
+};
+
+static void fail_request_mount(struct mount_walk *w, size_t i, const char *sub, const char *detail)
+{
+	const struct json_value *m = json_at(w->mounts, i);
+	char field[64];
+	snprintf(field, sizeof field, "mounts[%zu].%s", i, sub);
+	w->reported[i] = 1;
+	/* Options are a list: the destination says which mount. */
+	policy_reason_fail(w->r, "mounts", field,
+			   strcmp(sub, "options") == 0 ? mount_dest(w->mounts, i) : json_str(json_get(m, sub), NULL),
+			   detail);
+}
+
+static void fail_missing(struct mount_walk *w, size_t k)
+{
+	w->used[k] = 1;
+	policy_reason_fail(w->r, "mounts", "mounts", w->c->mounts[k].destination,
+			   "the policy requires a mount at this destination (not optional) and the request "
+			   "leaves it out");
+}
+
+/* Request mount i has no place where the walk stands: out of order, a
+ * repeat, a mount with a differing field, or one the policy does not have. */
+static void explain_request_mount(struct mount_walk *w, size_t i)
+{
+	const struct json_value *m = json_at(w->mounts, i);
+	size_t same = SIZE_MAX;
+	int taken = 0;
+	if (w->reported[i])
+		return;
+	for (size_t k = 0; k < w->c->nmounts; k++) {
+		const char *why = mount_mismatch(&w->c->mounts[k], m);
+		if (!why && !w->used[k]) {
+			w->used[k] = 1;
+			fail_request_mount(w, i, "destination",
+					   "out of order: the policy has this mount before the request's previous "
+					   "mounts (mounts come in the policy's order)");
+			return;
+		}
+		taken |= !why;
+		if (why && strcmp(why, "destination") != 0 && (same == SIZE_MAX || (w->used[same] && !w->used[k])))
+			same = k;
+	}
+	if (taken)
+		fail_request_mount(w, i, "destination",
+				   "an extra mount: the policy has this mount, but an earlier request mount "
+				   "already stands for it");
+	else if (same != SIZE_MAX)
+		fail_request_mount(w, i, mount_mismatch(&w->c->mounts[same], m),
+				   "differs from the policy's mount at this destination");
+	else
+		fail_request_mount(w, i, "destination", "the policy has no mount at this destination");
+}
+
+static void explain_mounts(struct reason *r, const struct pol_container *c, const struct json_value *mounts)
+{
+	struct mount_walk w;
+	size_t i = 0, k = 0;
+	char detail[160];
+	memset(&w, 0, sizeof w);
+	w.r = r;
+	w.c = c;
+	w.mounts = mounts;
+	w.n = json_len(mounts);
+	while (k < c->nmounts) {
+		const struct pol_mount *pm = &c->mounts[k];
+		while (i < w.n && w.reported[i])
+			i++;
+		if (i < w.n && mount_matches(pm, mounts, i)) {
+			w.used[k++] = 1;
+			i++;
+			continue;
+		}
+		if (pm->optional || w.used[k]) {
+			k++;
+			continue;
+		}
+		if (i == w.n) {
+			fail_missing(&w, k++);
+			continue;
+		}
+		/* Request mount i belongs to a later policy mount: this one was
+		 * left out, or the request has it later (out of order). */
+		size_t later = k + 1, j = i + 1;
+		while (later < c->nmounts && !mount_matches(&c->mounts[later], mounts, i))
+			later++;
+		if (later < c->nmounts) {
+			while (j < w.n && (w.reported[j] || !mount_matches(pm, mounts, j)))
+				j++;
+			if (j == w.n) {
+				fail_missing(&w, k++);
+				continue;
+			}
+			snprintf(detail, sizeof detail,
+				 "out of order: the policy has this mount before mounts[%zu] (mounts come in the "
+				 "policy's order)", i);
+			w.used[k++] = 1;
+			fail_request_mount(&w, j, "destination", detail);
+			continue;
+		}
+		if (strcmp(pm->destination, mount_dest(mounts, i)) == 0) {
+			w.used[k++] = 1;
+			fail_request_mount(&w, i, mount_mismatch(pm, json_at(mounts, i)),
+					   "differs from the policy's mount at this destination");
+			i++;
+			continue;
+		}
+		explain_request_mount(&w, i++); /* and policy mount k waits for the next one */
+	}
+	for (; i < w.n; i++)
+		explain_request_mount(&w, i);
+}
+
+/* The request's mounts are exactly the policy container's, in its order;
+ * only "optional" policy mounts may be left out. A host that omits a
+ * policy mount (a tmpfs over /etc, a read-only bind) would otherwise change
+ * what the container sees. */
 static void rules_mounts(struct reason *r, const struct pol_container *c, const struct json_value *mounts)
 {
-	char field[64], detail[160];
-	for (size_t i = 0; i < json_len(mounts); i++) {
-		const struct json_value *m = json_at(mounts, i);
-		const char *dest = json_str(json_get(m, "destination"), NULL);
-		const char *why = "destination", *sub;
-		size_t k;
-		for (k = 0; k < c->nmounts; k++) {
-			if (!(sub = mount_mismatch(&c->mounts[k], m)))
-				break;
-			if (strcmp(sub, "destination") != 0)
-				why = sub; /* same destination, this field differs */
-		}
-		if (k < c->nmounts)
-			continue;
-		snprintf(field, sizeof field, "mounts[%zu].%s", i, why);
-		snprintf(detail, sizeof detail, "%s",
-			 strcmp(why, "destination") == 0 ? "the policy has no mount at this destination"
-							 : "differs from the policy's mount at this destination");
-		const char *value = strcmp(why, "destination") == 0 ? dest
-				    : strcmp(why, "options") == 0   ? dest
-									: json_str(json_get(m, why), NULL);
-		policy_reason_fail(r, "mounts", field, value, detail);
-	}
+	unsigned before = r->fails;
+	if (mounts_align(c, mounts))
+		return;
+	explain_mounts(r, c, mounts);
+	if (r->fails == before) /* cannot happen: a walk without a problem is an alignment */
+		policy_reason_fail(r, "mounts", "mounts", NULL,
+				   "the request's mounts are not the policy's mounts in the policy's order");
 }
 
 static void rules_user(struct reason *r, const struct pol_user *u, const struct json_value *req)

@@ -1,6 +1,7 @@
 /* Table-driven tests of the policy engine (lib/policy.h): every
  * enforcement point, every rule kind, candidate narrowing, rollback, regex
- * anchoring and environment/capability dropping. Each step is one decision
+ * anchoring, environment/capability dropping and mount lists (exact,
+ * ordered, optional mounts). Each step is one decision
  * whose allowed/denied outcome AND reason fields are asserted. JSON in this
  * file uses ' for " and ` for ' (converted at run time) to stay readable. */
 #include <stdio.h>
@@ -102,11 +103,76 @@ static const char sample_policy[] =
 	"  ]\n"
 	"}\n";
 
+/* Mount lists. Each container has its own layers, so an overlay's
+ * candidates are exactly one container. */
+#define MP_REST                                                                                  \
+	"      'argv': ['/bin/app'],\n"                                                              \
+	"      'working_dir': '/',\n"                                                                \
+	"      'user': {'uid': 0, 'gid': 0, 'umask': '0022'},\n"                                    \
+	"      'capabilities': {'bounding': [], 'effective': [], 'inheritable': [], 'permitted': [], " \
+	"'ambient': []}\n"
+static const char mounts_policy[] =
+	"{\n"
+	"  'version': '1',\n"
+	"  'containers': [\n"
+	"    {\n"
+	"      'name': 'etc-guard',\n"
+	"      'layers': ['4444444444444444444444444444444444444444444444444444444444444444'],\n"
+	"      'mounts': [\n"
+	"        {'source': 'tmpfs', 'destination': '/etc', 'type': 'tmpfs', 'options': ['nosuid', 'ro']},\n"
+	"        {'source': 'sandbox:///data/.+', 'source_strategy': 'regex', 'destination': '/data',\n"
+	"         'type': 'bind', 'options': ['rbind', 'ro'], 'optional': true},\n"
+	"        {'source': 'tmpfs', 'destination': '/run', 'type': 'tmpfs', 'options': ['nosuid'], 'optional': false},\n"
+	"        {'source': 'tmpfs', 'destination': '/tmp', 'type': 'tmpfs', 'options': [], 'optional': true}\n"
+	"      ],\n"
+	MP_REST
+	"    },\n"
+	"    {\n"
+	"      'name': 'stacked',\n"
+	"      'layers': ['5555555555555555555555555555555555555555555555555555555555555555'],\n"
+	"      'mounts': [\n"
+	"        {'source': 'tmpfs', 'destination': '/x', 'type': 'tmpfs', 'options': ['size=1m']},\n"
+	"        {'source': 'tmpfs', 'destination': '/x', 'type': 'tmpfs', 'options': ['size=1m']}\n"
+	"      ],\n"
+	MP_REST
+	"    },\n"
+	"    {\n"
+	"      'name': 'either',\n"
+	"      'layers': ['6666666666666666666666666666666666666666666666666666666666666666'],\n"
+	"      'mounts': [\n"
+	"        {'source': 'sandbox:///.+', 'source_strategy': 'regex', 'destination': '/y', 'type': 'bind',\n"
+	"         'options': ['ro'], 'optional': true},\n"
+	"        {'source': 'sandbox:///y', 'destination': '/y', 'type': 'bind', 'options': ['ro']}\n"
+	"      ],\n"
+	MP_REST
+	"    }\n"
+	"  ]\n"
+	"}\n";
+
 #define H1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define H2 "2222222222222222222222222222222222222222222222222222222222222222"
 #define H3 "3333333333333333333333333333333333333333333333333333333333333333"
 #define H9 "9999999999999999999999999999999999999999999999999999999999999999"
 
+#define H4 "4444444444444444444444444444444444444444444444444444444444444444"
+#define H5 "5555555555555555555555555555555555555555555555555555555555555555"
+#define H6 "6666666666666666666666666666666666666666666666666666666666666666"
+/* create_container for mounts_policy's containers. */
+#define MP_CREATE_NO_MOUNTS(cid, extra)                                                          \
+	"{'op':'create_container','container_id':'" cid "','argv':['/bin/app'],'env':[],'working_dir':'/'," \
+	"'user':{'uid':0,'gid':0,'umask':'0022'},"                                                   \
+	"'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]}" extra "}"
+#define MP_CREATE(cid, mounts, extra) MP_CREATE_NO_MOUNTS(cid, ",'mounts':[" mounts "]" extra)
+#define M_ETC "{'source':'tmpfs','destination':'/etc','type':'tmpfs','options':['ro','nosuid']}"
+#define M_ETC_RW "{'source':'tmpfs','destination':'/etc','type':'tmpfs','options':['nosuid','rw']}"
+#define M_DATA "{'source':'sandbox:///data/v1','destination':'/data','type':'bind','options':['rbind','ro']}"
+#define M_DATA_HOST "{'source':'/etc','destination':'/data','type':'bind','options':['rbind','ro']}"
+#define M_RUN "{'source':'tmpfs','destination':'/run','type':'tmpfs','options':['nosuid']}"
+#define M_TMP "{'source':'tmpfs','destination':'/tmp','type':'tmpfs','options':[]}"
+#define M_PROC "{'source':'/proc','destination':'/host-proc','type':'bind','options':['rbind']}"
+#define M_X "{'source':'tmpfs','destination':'/x','type':'tmpfs','options':['size=1m']}"
+#define M_Y "{'source':'sandbox:///y','destination':'/y','type':'bind','options':['ro']}"
+#define M_Z "{'source':'sandbox:///z','destination':'/y','type':'bind','options':['ro']}"
 /* Requests used by many scenarios. */
 #define MOUNT(name, hash) "{'op':'mount_device','target':'/run/layers/" name "','device_hash':'" hash "'}"
 #define UNMOUNT(name) "{'op':'unmount_device','target':'/run/layers/" name "'}"
@@ -141,14 +207,20 @@ struct step {
 	enum after after;    /* for allowed steps; default: commit */
 };
 
+enum variant {
+	SAMPLE,          /* tests/data/policy/sample.json */
+	SAMPLE_DROPPING, /* the same with every allow_* flag on */
+	MOUNTS_POLICY,   /* mounts_policy below: mount lists */
+};
+
 struct scenario {
 	const char *name;
-	int dropping; /* use the variant policy with every allow_* flag on */
+	enum variant policy;
 	struct step steps[32];
 };
 
 static const struct scenario scenarios[] = {
-	{"device mounts", 0, {
+	{"device mounts", SAMPLE, {
 		{MOUNT("l1", H1), 1, {"'op':'mount_device','allowed':true", "'failed':[]"}},
 		{MOUNT("l1", H2), 0, {"'rule':'state','field':'target'", "a device is already mounted there"}},
 		{MOUNT("x", H9), 0, {"'rule':'layers','field':'device_hash','value':'" H9 "'", "not a layer of any container"}},
@@ -165,7 +237,7 @@ static const struct scenario scenarios[] = {
 		{"[1]", 0, {"'error':'a request must be a JSON object'"}},
 		{NULL, 0, {NULL}},
 	}},
-	{"overlays, create, narrowing, signals, shutdown", 0, {
+	{"overlays, create, narrowing, signals, shutdown", SAMPLE, {
 		{MOUNT("l1", H1), 1, {NULL}},
 		{MOUNT("l2", H2), 1, {NULL}},
 		{MOUNT("l3", H3), 1, {NULL}},
@@ -199,7 +271,7 @@ static const struct scenario scenarios[] = {
 		{EXEC("c1", "p3", "'/bin/sh'", "'PORT=1'"), 0, {"no such running container"}},
 		{NULL, 0, {NULL}},
 	}},
-	{"overlay teardown", 0, {
+	{"overlay teardown", SAMPLE, {
 		{MOUNT("l1", H1), 1, {NULL}},
 		{MOUNT("l2", H2), 1, {NULL}},
 		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
@@ -213,7 +285,7 @@ static const struct scenario scenarios[] = {
 		{OVERLAY("c1", "'/run/layers/l2'"), 0, {"'field':'layers[0]','value':'" H2 "'"}, "already has a root file system"},
 		{NULL, 0, {NULL}},
 	}},
-	{"create_container rules", 0, {
+	{"create_container rules", SAMPLE, {
 		{MOUNT("l1", H1), 1, {NULL}},
 		{MOUNT("l2", H2), 1, {NULL}},
 		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
@@ -271,7 +343,7 @@ static const struct scenario scenarios[] = {
 		 {"'matched':[1]", "'container':0,'name':'web','failed':[{'rule':'allow_stdio_access'"}},
 		{NULL, 0, {NULL}},
 	}},
-	{"rollback", 0, {
+	{"rollback", SAMPLE, {
 		{MOUNT("l1", H1), 1, {NULL}, NULL, ABORT},
 		{UNMOUNT("l1"), 0, {"no device is mounted there"}},
 		{MOUNT("l1", H1), 1, {NULL}},
@@ -298,7 +370,7 @@ static const struct scenario scenarios[] = {
 		{UNMOUNT("l1"), 0, {"the device is a layer of this mounted overlay"}},
 		{NULL, 0, {NULL}},
 	}},
-	{"framework flags and scratch", 0, {
+	{"framework flags and scratch", SAMPLE, {
 		{"{'op':'get_properties'}", 1, {"{'op':'get_properties','allowed':true,'failed':[]}"}},
 		{"{'op':'dump_stacks'}", 0, {"'rule':'allow_dump_stacks','field':'allow_dump_stacks','value':'false'"}},
 		{"{'op':'runtime_logging'}", 0, {"'rule':'allow_runtime_logging'"}},
@@ -311,7 +383,7 @@ static const struct scenario scenarios[] = {
 		{"{'op':'scratch_unmount','target':'/run/scratch/s1'}", 0, {"no scratch space is mounted there"}},
 		{NULL, 0, {NULL}},
 	}},
-	{"external processes", 0, {
+	{"external processes", SAMPLE, {
 		{"{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}", 1,
 		 {"'matched':[0]", "'drop_env':[]"}},
 		{"{'op':'exec_external','argv':['/bin/ls','-la'],'env':['PATH=/bin'],'working_dir':'/'}", 0,
@@ -323,7 +395,7 @@ static const struct scenario scenarios[] = {
 		{"{'op':'exec_external','argv':[],'working_dir':'/'}", 0, {"$.argv: expected 1 to 1024 strings"}},
 		{NULL, 0, {NULL}},
 	}},
-	{"elevated container with anchored alternation", 0, {
+	{"elevated container with anchored alternation", SAMPLE, {
 		{MOUNT("l3", H3), 1, {NULL}},
 		{OVERLAY("db", "'/run/layers/l3'"), 1, {"'candidates':[2]"}},
 		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1x'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}", 0,
@@ -337,7 +409,7 @@ static const struct scenario scenarios[] = {
 		{SIGNAL("db", "", 15), 0, {"not an allowed signal of the container`s init process"}},
 		{NULL, 0, {NULL}},
 	}},
-	{"dropping (environment, capabilities) and permissive flags", 1, {
+	{"dropping (environment, capabilities) and permissive flags", SAMPLE_DROPPING, {
 		{"{'op':'dump_stacks'}", 1, {NULL}},
 		{"{'op':'runtime_logging'}", 1, {NULL}},
 		{"{'op':'scratch_mount','target':'/run/scratch/s2','encrypted':false}", 1, {NULL}},
@@ -356,6 +428,86 @@ static const struct scenario scenarios[] = {
 		 * and only web-debug survives. */
 		{CREATE("c1", ARGV_OK, ENV_OK ",'DEBUG=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 1,
 		 {"'matched':[1],'drop_env':[]"}},
+		{NULL, 0, {NULL}},
+	}},
+	/* Mount lists: the request's mounts are the policy container's, in its
+	 * order; only "optional" ones may be left out. Each denied step names
+	 * the host's attack it stands for. */
+	{"mounts: exactly the policy's, in its order", MOUNTS_POLICY, {
+		{MOUNT("l4", H4), 1, {NULL}},
+		{OVERLAY("m1", "'/run/layers/l4'"), 1, {"'candidates':[0]"}},
+		/* Every policy mount, in order (options compare as a set). */
+		{MP_CREATE("m1", M_ETC "," M_DATA "," M_RUN "," M_TMP, ""), 1, {"'matched':[0]"}, NULL, ABORT},
+		/* Only optional mounts left out; the others keep their order. */
+		{MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
+		{MP_CREATE("m1", M_ETC "," M_DATA "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
+		/* Attack: drop the policy's tmpfs over /etc, so the image's (or a
+		 * planted) /etc shows through. */
+		{MP_CREATE("m1", M_DATA "," M_RUN "," M_TMP, ""), 0,
+		 {"'rule':'mounts','field':'mounts','value':'/etc','detail':'the policy requires a mount at this destination (not optional) and the request leaves it out'"},
+		 "mounts["},
+		/* Attack: drop the last required mount. */
+		{MP_CREATE("m1", M_ETC "," M_DATA, ""), 0, {"'field':'mounts','value':'/run'"}, "'/etc'"},
+		/* Attack: leave out the "mounts" key altogether. */
+		{MP_CREATE_NO_MOUNTS("m1", ""), 0, {"'field':'mounts','value':'/etc'", "'field':'mounts','value':'/run'"}},
+		/* Attack: reorder, so that a mount the policy puts later is shadowed
+		 * by (or shadows) another. */
+		{MP_CREATE("m1", M_RUN "," M_ETC, ""), 0,
+		 {"'field':'mounts[1].destination','value':'/etc','detail':'out of order: the policy has this mount before mounts[0]"},
+		 "'field':'mounts',"},
+		/* Attack: reorder an optional mount after a required one. */
+		{MP_CREATE("m1", M_ETC "," M_TMP "," M_RUN, ""), 0,
+		 {"'field':'mounts[2].destination','value':'/run','detail':'out of order: the policy has this mount before mounts[1]"}},
+		{MP_CREATE("m1", M_ETC "," M_RUN "," M_DATA, ""), 0,
+		 {"'field':'mounts[2].destination','value':'/data','detail':'out of order: the policy has this mount before the request`s previous mounts"}},
+		/* Attack: an extra mount of a host path. */
+		{MP_CREATE("m1", M_ETC "," M_PROC "," M_RUN, ""), 0,
+		 {"'field':'mounts[1].destination','value':'/host-proc','detail':'the policy has no mount at this destination'"},
+		 "'field':'mounts',"},
+		/* Attack: a policy mount twice (one request mount per policy mount). */
+		{MP_CREATE("m1", M_ETC "," M_RUN "," M_RUN, ""), 0,
+		 {"'field':'mounts[2].destination','value':'/run','detail':'an extra mount: the policy has this mount, but an earlier request mount already stands for it'"}},
+		/* Attack: /etc writable (a differing option). */
+		{MP_CREATE("m1", M_ETC_RW "," M_RUN, ""), 0,
+		 {"'field':'mounts[0].options','value':'/etc','detail':'differs from the policy`s mount at this destination'"}},
+		/* Attack: a host directory where the policy's optional mount has a
+		 * sandbox one (optional does not mean anything goes). */
+		{MP_CREATE("m1", M_ETC "," M_DATA_HOST "," M_RUN, ""), 0,
+		 {"'field':'mounts[1].source','value':'/etc','detail':'differs from the policy`s mount at this destination'"}},
+		/* Malformed: the request cannot mark a mount optional. */
+		{MP_CREATE("m1", "{'source':'tmpfs','destination':'/etc','type':'tmpfs','options':[],'optional':true}", ""), 0,
+		 {"'error':'$.mounts[0].optional: unknown key"}},
+		{MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"mounts: two policy mounts at one destination", MOUNTS_POLICY, {
+		{MOUNT("l5", H5), 1, {NULL}},
+		{OVERLAY("m2", "'/run/layers/l5'"), 1, {"'candidates':[1]"}},
+		/* Attack: one request mount for both of the policy's mounts at /x
+		 * (the old membership check allowed it). */
+		{MP_CREATE("m2", M_X, ""), 0,
+		 {"'field':'mounts','value':'/x','detail':'the policy requires a mount at this destination"}},
+		{MP_CREATE("m2", M_X "," M_X, ""), 1, {"'matched':[1]"}, NULL, ABORT},
+		/* Attack: a third one on top. */
+		{MP_CREATE("m2", M_X "," M_X "," M_X, ""), 0,
+		 {"'field':'mounts[2].destination','value':'/x','detail':'an extra mount"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"mounts: an optional and a required mount at one destination", MOUNTS_POLICY, {
+		{MOUNT("l6", H6), 1, {NULL}},
+		{OVERLAY("m3", "'/run/layers/l6'"), 1, {"'candidates':[2]"}},
+		/* The required mount alone: the optional one (whose regex accepts it
+		 * too) is left out. A greedy walk that gives it to the optional
+		 * mount would deny it. */
+		{MP_CREATE("m3", M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
+		{MP_CREATE("m3", M_Z "," M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
+		{MP_CREATE("m3", M_Y "," M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
+		/* Attack: only a mount the optional one accepts; the required
+		 * sandbox:///y is dropped. */
+		{MP_CREATE("m3", M_Z, ""), 0,
+		 {"'field':'mounts','value':'/y','detail':'the policy requires a mount at this destination"}},
+		/* Attack: the required one first, then another over it. */
+		{MP_CREATE("m3", M_Y "," M_Z, ""), 0, {"'field':'mounts[1].source','value':'sandbox:///z'"}},
 		{NULL, 0, {NULL}},
 	}},
 };
@@ -393,12 +545,12 @@ static char *replace_all(char *s, const char *from, const char *to)
 	return out;
 }
 
-static struct policy *load(int dropping)
+static struct policy *load(enum variant variant)
 {
 	struct uvm_err err = {0, ""};
 	struct policy *pol = NULL;
-	char *text = dq(sample_policy);
-	if (dropping)
+	char *text = dq(variant == MOUNTS_POLICY ? mounts_policy : sample_policy);
+	if (variant == SAMPLE_DROPPING)
 		text = replace_all(text, "\": false", "\": true");
 	if (policy_load(text, strlen(text), &pol, &err) < 0)
 		printf("# policy_load: %s\n", err.msg);
@@ -449,7 +601,7 @@ static int run_scenarios(void)
 	int decisions = 0;
 	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
 		const struct scenario *sc = &scenarios[i];
-		struct policy *pol = load(sc->dropping);
+		struct policy *pol = load(sc->policy);
 		struct policy_state *st = pol ? policy_state_new(pol) : NULL;
 		CHECK(st != NULL, "%s: policy loads", sc->name);
 		for (size_t k = 0; st && sc->steps[k].req; k++, decisions++)
@@ -495,6 +647,12 @@ static const struct load_case load_cases[] = {
 	{"'destination': '/data'", "'destination': '/data', 'readonly': true", "$.containers[0].mounts[0].readonly: unknown key"},
 	{"'exec_processes': [{'argv': ['/bin/sh'], 'signals': [9]}]", "'exec_processes': [{'argv': ['/bin/sh'], 'signal': [9]}]",
 	 "$.containers[0].exec_processes[0].signal: unknown key"},
+	/* "optional" on a policy mount: a boolean, nothing else. */
+	{"'options': ['rbind', 'ro']}", "'options': ['rbind', 'ro'], 'optional': false}", NULL},
+	{"'options': ['rbind', 'ro']}", "'options': ['rbind', 'ro'], 'optional': 'yes'}",
+	 "$.containers[0].mounts[0].optional: expected boolean, got string"},
+	{"'options': ['rbind', 'ro']}", "'options': ['rbind', 'ro'], 'optional': 1}",
+	 "$.containers[0].mounts[0].optional: expected boolean, got the number 1"},
 };
 
 static void test_load_errors(void)
@@ -537,7 +695,7 @@ static void test_process_exited(void)
 		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 0, {"a process with this id already exists"}},
 	};
 	static const struct step again = {EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1, {NULL}};
-	struct policy *pol = load(0);
+	struct policy *pol = load(SAMPLE);
 	struct policy_state *st = pol ? policy_state_new(pol) : NULL;
 	CHECK(st != NULL, "process exit: policy loads");
 	if (!st)
@@ -562,7 +720,7 @@ int main(void)
 {
 	test_process_exited();
 	int decisions = run_scenarios();
-	CHECK(decisions >= 60, "%d table-driven decision cases (>= 60)", decisions);
+	CHECK(decisions >= 140, "%d table-driven decision cases (>= 140)", decisions);
 	test_load_errors();
 	return check_done();
 }
