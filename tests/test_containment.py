@@ -74,6 +74,12 @@ USERS = {
 }
 HOLDER = dict(container("holder", {"uid": 0, "gid": 0, "umask": "0022"}, CAPS_MANY),
               argv=["/bin/busybox", "sleep", "1000"])
+# A fork bomb: the inner shell forks until the kernel refuses (and then
+# exits: ash gives up on a failed fork), its children stay; the outer shell,
+# the container's init, then waits with builtins only.
+FORK_BOMB = ["/bin/sh", "-c", "/bin/sh -c 'while :; do /bin/busybox sleep 600 & done' 2>/dev/null; "
+             "while :; do read x; done"]
+BOMB = dict(container("bomb", {"uid": 1000, "gid": 1000, "umask": "0022"}, CAPS_NONE), argv=FORK_BOMB)
 NAMED = {"name": "named", "layers": "LAYERS", "argv": ["/bin/busybox", "id"], "env": [],
          "working_dir": "/", "mounts": [], "user": {"name": "app", "group": "app", "umask": "0022"},
          "capabilities": CAPS_NONE, "no_new_privileges": True, "allow_stdio_access": True}
@@ -88,7 +94,7 @@ def uvm(tmp_path_factory):
     assert r.returncode == 0, r.stderr
     layers = json.loads((work / "layers" / "layers.json").read_text())
     hashes = [l["root_hash"] for l in layers]
-    specs = [container(n, u, c) for n, (u, c) in USERS.items()] + [dict(HOLDER), dict(NAMED)]
+    specs = [container(n, u, c) for n, (u, c) in USERS.items()] + [dict(HOLDER), dict(NAMED), dict(BOMB)]
     for s in specs:
         s["layers"] = hashes
     policy = {"version": "1", "framework": {"allow_properties_access": True, "allow_dump_stacks": False,
@@ -226,3 +232,21 @@ def test_agent_still_serves_and_a_fresh_container_runs(uvm):
     spec = next(s for s in uvm["policy"]["containers"] if s["name"] == "u1000")
     status, out = run_container(uvm, spec, "fresh")
     assert status["exit_code"] == 0, out
+
+
+def test_fork_bomb_stops_at_its_own_limit(uvm):
+    """Proves (containment issue, item 3): a fork bomb in one container is
+    stopped by that container's pids.max (the kernel logs the refusal for
+    /workloads/c-bomb), while a neighbour still creates, forks and exits normally
+    and the agent answers; shutting the bomb's container down ends it."""
+    vm = uvm["vm"]
+    spec = next(s for s in uvm["policy"]["containers"] if s["name"] == "bomb")
+    overlay(uvm, "bomb")
+    ok(vm.request("create_container", create_args(spec, "bomb")))
+    ok(vm.request("start_container", {"container_id": "bomb"}))
+    vm.wait_console(r"fork rejected by pids controller in /workloads/c-bomb", timeout=120)
+    neighbour = next(s for s in uvm["policy"]["containers"] if s["name"] == "u1000")
+    status, out = run_container(uvm, neighbour, "neighbour")
+    assert status["exit_code"] == 0 and "cgroup: 0::/workloads/c-neighbour" in out, out
+    ok(vm.request("shutdown_container", {"container_id": "bomb"}))
+    poll(vm, "wait_process", {"container_id": "bomb"}, lambda r: r["state"] == "exited")
