@@ -54,6 +54,12 @@ struct pol_exec {
 	uint64_t signals; /* bit s-1 for signal s */
 };
 
+/* "seccomp": absent is the default profile with empty lists. */
+struct pol_seccomp {
+	int unconfined;
+	struct pol_strs allow, deny; /* sets: known syscall names, none twice */
+};
+
 struct pol_container {
 	const char *name;
 	uint8_t (*layers)[UVM_SHA256_LEN];
@@ -69,6 +75,7 @@ struct pol_container {
 	uint64_t signals;
 	struct pol_exec *execs;
 	size_t nexecs;
+	struct pol_seccomp seccomp;
 };
 
 struct pol_external {
@@ -236,6 +243,17 @@ struct req_env {
 int policy_rules_argv(struct reason *r, const struct pol_strs *want, const struct json_value *argv);
 int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
 	      const struct json_value *env, unsigned char *drop);
+/* Reads a "seccomp" object (NULL: absent, the default profile) into sc,
+ * whose allow.v and deny.v have room for the lists' lengths (a list longer
+ * than SECCOMP_MAX_NAMES fails before anything is written; the names point
+ * into the JSON). Strict: unknown keys, unknown or repeated
+ * names, a name in both lists, lists with "unconfined" fail with the path. */
+int policy_seccomp_read(const struct json_value *obj, struct pol_seccomp *sc, struct uvm_err *err);
+/* The same check without keeping the result (the request's value). */
+int policy_seccomp_check_json(const struct json_value *obj, struct uvm_err *err);
+/* The request's (validated) value against the policy container's: same
+ * profile, same sets. Returns the number of failures. */
+int policy_rules_seccomp(struct reason *r, const struct pol_seccomp *want, const struct json_value *obj);
 int policy_rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
 		    const struct json_value *req, unsigned char *env_drop,
 		    unsigned char *cap_drop[POL_CAP_SETS]);

@@ -7,6 +7,7 @@
 
 #include "hex.h"
 #include "policy_internal.h"
+#include "seccomp_profile.h"
 
 const char *const policy_cap_set_names[POL_CAP_SETS] = {"bounding", "effective", "inheritable",
 						      "permitted", "ambient"};
@@ -293,7 +294,24 @@ static const struct json_field container_fields[] = {
 	{"allow_stdio_access", JSON_T_BOOL, 0},
 	{"signals", JSON_T_ARRAY, 0},
 	{"exec_processes", JSON_T_ARRAY, 0},
+	{"seccomp", JSON_T_OBJECT, 0},
 };
+
+static int parse_seccomp(struct policy *p, const struct json_value *o, struct pol_seccomp *sc,
+			 struct uvm_err *err)
+{
+	const struct json_value *lists[2] = {json_get(o, "allow"), json_get(o, "deny")};
+	size_t n[2];
+	for (size_t l = 0; l < 2; l++)
+		n[l] = json_len(lists[l]) < SECCOMP_MAX_NAMES ? json_len(lists[l]) : SECCOMP_MAX_NAMES;
+	sc->allow.v = pol_alloc(p, n[0], sizeof *sc->allow.v);
+	sc->deny.v = pol_alloc(p, n[1], sizeof *sc->deny.v);
+	if (!sc->allow.v || !sc->deny.v)
+		return oom(err);
+	/* policy_seccomp_read fails on a list longer than SECCOMP_MAX_NAMES
+	 * before it writes into it. */
+	return policy_seccomp_read(o, sc, err);
+}
 
 static int parse_container(struct policy *p, const struct json_value *o, struct pol_container *c,
 			   struct uvm_err *err)
@@ -313,7 +331,8 @@ static int parse_container(struct policy *p, const struct json_value *o, struct 
 	    get_bool(o, "allow_elevated", &c->allow_elevated) < 0 ||
 	    get_bool(o, "allow_stdio_access", &c->allow_stdio_access) < 0 ||
 	    parse_signals(json_get(o, "signals"), &c->signals, err) < 0 ||
-	    parse_execs(p, json_get(o, "exec_processes"), c, err) < 0)
+	    parse_execs(p, json_get(o, "exec_processes"), c, err) < 0 ||
+	    parse_seccomp(p, json_get(o, "seccomp"), &c->seccomp, err) < 0)
 		return -1;
 	return 0;
 }

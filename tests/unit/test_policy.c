@@ -1,7 +1,7 @@
 /* Table-driven tests of the policy engine (lib/policy.h): every
  * enforcement point, every rule kind, candidate narrowing, rollback, regex
- * anchoring, environment/capability dropping and mount lists (exact,
- * ordered, optional mounts). Each step is one decision
+ * anchoring, environment/capability dropping, mount lists (exact, ordered,
+ * optional mounts) and seccomp values. Each step is one decision
  * whose allowed/denied outcome AND reason fields are asserted. JSON in this
  * file uses ' for " and ` for ' (converted at run time) to stay readable. */
 #include <stdio.h>
@@ -103,8 +103,9 @@ static const char sample_policy[] =
 	"  ]\n"
 	"}\n";
 
-/* Mount lists. Each container has its own layers, so an overlay's
- * candidates are exactly one container. */
+/* Mount lists and seccomp. Each container has its own layers, so an
+ * overlay's candidates are exactly one container (the last two share theirs
+ * and differ only in "seccomp"). */
 #define MP_REST                                                                                  \
 	"      'argv': ['/bin/app'],\n"                                                              \
 	"      'working_dir': '/',\n"                                                                \
@@ -145,6 +146,18 @@ static const char mounts_policy[] =
 	"        {'source': 'sandbox:///y', 'destination': '/y', 'type': 'bind', 'options': ['ro']}\n"
 	"      ],\n"
 	MP_REST
+	"    },\n"
+	"    {\n"
+	"      'name': 'filtered',\n"
+	"      'layers': ['7777777777777777777777777777777777777777777777777777777777777777'],\n"
+	"      'seccomp': {'profile': 'default', 'allow': ['ptrace', 'userfaultfd'], 'deny': ['chmod', 'fchmod']},\n"
+	MP_REST
+	"    },\n"
+	"    {\n"
+	"      'name': 'unfiltered',\n"
+	"      'layers': ['7777777777777777777777777777777777777777777777777777777777777777'],\n"
+	"      'seccomp': {'profile': 'unconfined'},\n"
+	MP_REST
 	"    }\n"
 	"  ]\n"
 	"}\n";
@@ -157,6 +170,7 @@ static const char mounts_policy[] =
 #define H4 "4444444444444444444444444444444444444444444444444444444444444444"
 #define H5 "5555555555555555555555555555555555555555555555555555555555555555"
 #define H6 "6666666666666666666666666666666666666666666666666666666666666666"
+#define H7 "7777777777777777777777777777777777777777777777777777777777777777"
 /* create_container for mounts_policy's containers. */
 #define MP_CREATE_NO_MOUNTS(cid, extra)                                                          \
 	"{'op':'create_container','container_id':'" cid "','argv':['/bin/app'],'env':[],'working_dir':'/'," \
@@ -173,6 +187,8 @@ static const char mounts_policy[] =
 #define M_X "{'source':'tmpfs','destination':'/x','type':'tmpfs','options':['size=1m']}"
 #define M_Y "{'source':'sandbox:///y','destination':'/y','type':'bind','options':['ro']}"
 #define M_Z "{'source':'sandbox:///z','destination':'/y','type':'bind','options':['ro']}"
+#define SC(body) ",'seccomp':{" body "}"
+#define SC_FILTERED "'profile':'default','allow':['ptrace','userfaultfd'],'deny':['chmod','fchmod']"
 /* Requests used by many scenarios. */
 #define MOUNT(name, hash) "{'op':'mount_device','target':'/run/layers/" name "','device_hash':'" hash "'}"
 #define UNMOUNT(name) "{'op':'unmount_device','target':'/run/layers/" name "'}"
@@ -210,7 +226,7 @@ struct step {
 enum variant {
 	SAMPLE,          /* tests/data/policy/sample.json */
 	SAMPLE_DROPPING, /* the same with every allow_* flag on */
-	MOUNTS_POLICY,   /* mounts_policy below: mount lists */
+	MOUNTS_POLICY,   /* mounts_policy below: mount lists and seccomp */
 };
 
 struct scenario {
@@ -510,6 +526,66 @@ static const struct scenario scenarios[] = {
 		{MP_CREATE("m3", M_Y "," M_Z, ""), 0, {"'field':'mounts[1].source','value':'sandbox:///z'"}},
 		{NULL, 0, {NULL}},
 	}},
+	/* Seccomp: a create is allowed only by a candidate whose "seccomp"
+	 * equals the request's (absent = {"profile":"default"}). */
+	{"seccomp: absent is the default profile", MOUNTS_POLICY, {
+		{MOUNT("l4", H4), 1, {NULL}},
+		{OVERLAY("m1", "'/run/layers/l4'"), 1, {NULL}},
+		/* Absent in the policy and the request: the default profile. */
+		{MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
+		{MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','allow':[],'deny':[]")), 1, {"'matched':[0]"}, NULL, ABORT},
+		/* Attack: run the container without a syscall filter. */
+		{MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'unconfined'")), 0,
+		 {"'rule':'seccomp','field':'seccomp.profile','value':'unconfined','detail':'the policy requires the \\\"default\\\" profile'"}},
+		/* Attack: loosen the default filter (ptrace allowed). */
+		{MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','allow':['ptrace']")), 0,
+		 {"'field':'seccomp.allow','value':'ptrace','detail':'not in the policy`s \\\"allow\\\" list'"}},
+		{MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','deny':['chmod']")), 0,
+		 {"'field':'seccomp.deny','value':'chmod','detail':'not in the policy`s \\\"deny\\\" list'"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"seccomp: a filtered and an unconfined candidate", MOUNTS_POLICY, {
+		{MOUNT("l7", H7), 1, {NULL}},
+		{OVERLAY("f1", "'/run/layers/l7'"), 1, {"'candidates':[3,4]"}},
+		/* The policy's lists, as given and in another order: sets. Only the
+		 * candidate with this value survives. */
+		{MP_CREATE("f1", "", SC(SC_FILTERED)), 1, {"'matched':[3]"}, NULL, ABORT},
+		{MP_CREATE("f1", "", SC("'deny':['fchmod','chmod'],'allow':['userfaultfd','ptrace'],'profile':'default'")), 1,
+		 {"'matched':[3]", "'container':4,'name':'unfiltered','failed':[{'rule':'seccomp','field':'seccomp.profile','value':'default'"},
+		 NULL, ABORT},
+		/* Attack: drop the tenant's value (absent = default, lists empty). */
+		{MP_CREATE("f1", "", ""), 0,
+		 {"'field':'seccomp.allow','value':'ptrace','detail':'in the policy`s \\\"allow\\\" list but not requested (the lists must be equal)'",
+		  "'field':'seccomp.deny','value':'chmod'", "'field':'seccomp.deny','value':'fchmod'"}},
+		/* Attack: drop one of the tenant's denials. */
+		{MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','userfaultfd'],'deny':['chmod']")), 0,
+		 {"'field':'seccomp.deny','value':'fchmod'"}, "'value':'chmod'"},
+		/* Attack: add an allowance. */
+		{MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','userfaultfd','bpf'],'deny':['chmod','fchmod']")), 0,
+		 {"'field':'seccomp.allow','value':'bpf','detail':'not in the policy`s"}},
+		/* Attack: a repeated name, so that a list has the policy's length
+		 * without its members: malformed. */
+		{MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','ptrace'],'deny':['chmod','fchmod']")), 0,
+		 {"'error':'$.seccomp.allow[1]: \\\"ptrace\\\" is already at index 0 (the list is a set)'"}},
+		/* Malformed: a name the filter's builder does not know. */
+		{MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','userfaultfd','no_such_call']")), 0,
+		 {"'error':'$.seccomp.allow[2]: unknown syscall name \\\"no_such_call\\\""}},
+		{MP_CREATE("f1", "", SC("'profile':'default','allow':['chmod'],'deny':['chmod']")), 0,
+		 {"'error':'$.seccomp.deny[0]: \\\"chmod\\\" is also in \\\"allow\\\" at index 0'"}},
+		{MP_CREATE("f1", "", SC("'profile':'unconfined','deny':['chmod']")), 0,
+		 {"'error':'$.seccomp.deny: must be empty with the \\\"unconfined\\\" profile"}},
+		{MP_CREATE("f1", "", SC("'profile':'none'")), 0, {"'error':'$.seccomp.profile: must be \\\"default\\\" or \\\"unconfined\\\"'"}},
+		{MP_CREATE("f1", "", SC("'allow':[]")), 0, {"'error':'$.seccomp: missing required key \\\"profile\\\"'"}},
+		{MP_CREATE("f1", "", SC("'profile':'default','allowlist':[]")), 0, {"'error':'$.seccomp.allowlist: unknown key"}},
+		{MP_CREATE("f1", "", ",'seccomp':'default'"), 0, {"'error':'$.seccomp: expected"}},
+		{"{'op':'exec_external','argv':['/bin/ls'],'working_dir':'/','seccomp':{'profile':'default'}}", 0,
+		 {"'error':'$.seccomp: unknown key"}},
+		/* The policy's unconfined container: the request must say so. */
+		{MP_CREATE("f1", "", SC("'profile':'default'")), 0,
+		 {"'container':4,'name':'unfiltered','failed':[{'rule':'seccomp','field':'seccomp.profile','value':'default','detail':'the policy requires the \\\"unconfined\\\" profile'"}},
+		{MP_CREATE("f1", "", SC("'profile':'unconfined','allow':[],'deny':[]")), 1, {"'matched':[4]"}},
+		{NULL, 0, {NULL}},
+	}},
 };
 
 /* ' -> " so the tables above stay readable; ` stands for a literal '. */
@@ -653,6 +729,26 @@ static const struct load_case load_cases[] = {
 	 "$.containers[0].mounts[0].optional: expected boolean, got string"},
 	{"'options': ['rbind', 'ro']}", "'options': ['rbind', 'ro'], 'optional': 1}",
 	 "$.containers[0].mounts[0].optional: expected boolean, got the number 1"},
+	/* "seccomp" of a container: every name known, the lists sets. */
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['ptrace'], 'deny': ['chmod']},", NULL},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'unconfined', 'allow': [], 'deny': []},", NULL},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['ptrace', 'no_such_call']},",
+	 "$.containers[0].seccomp.allow[1]: unknown syscall name \"no_such_call\""},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'deny': ['chmod', 'chmod']},",
+	 "$.containers[0].seccomp.deny[1]: \"chmod\" is already at index 0 (the list is a set)"},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['chmod'], 'deny': ['chmod']},",
+	 "$.containers[0].seccomp.deny[0]: \"chmod\" is also in \"allow\" at index 0"},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'unconfined', 'allow': ['ptrace']},",
+	 "$.containers[0].seccomp.allow: must be empty with the \"unconfined\" profile"},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'strict'},",
+	 "$.containers[0].seccomp.profile: must be \"default\" or \"unconfined\""},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'allow': []},",
+	 "$.containers[0].seccomp: missing required key \"profile\""},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allowed': []},",
+	 "$.containers[0].seccomp.allowed: unknown key"},
+	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['ptrace', 5]},",
+	 "$.containers[0].seccomp.allow[1]: expected a syscall name, got"},
+	{"'signals': [15],", "'signals': [15], 'seccomp': 'default',", "$.containers[0].seccomp: expected"},
 };
 
 static void test_load_errors(void)
@@ -680,6 +776,43 @@ static void test_load_errors(void)
 	      "empty object rejected: %s", err.msg);
 	CHECK(policy_load("{\"version\":\"1\",\"containers\":[]} x", 33, &pol, &err) < 0 && strstr(err.msg, "trailing data"),
 	      "trailing data rejected: %s", err.msg);
+}
+
+/* A list of 513 names (SECCOMP_MAX_NAMES + 1) in the policy and in a
+ * request: refused before anything is stored. */
+static void test_seccomp_limits(void)
+{
+	char *names = malloc(513 * 10 + 1), *p = names;
+	for (int i = 0; i < 513; i++)
+		p += sprintf(p, "%s\"ptrace\"", i ? "," : "");
+	char *pol_text = malloc(strlen(names) + 1024), *req = malloc(strlen(names) + 1024);
+	sprintf(pol_text,
+		"{\"version\":\"1\",\"containers\":[{\"layers\":[\"%s\"],\"argv\":[\"/a\"],\"working_dir\":\"/\","
+		"\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"},\"capabilities\":{\"bounding\":[],"
+		"\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},"
+		"\"seccomp\":{\"profile\":\"default\",\"deny\":[%s]}}]}",
+		H1, names);
+	struct uvm_err err = {0, ""};
+	struct policy *pol = NULL;
+	CHECK(policy_load(pol_text, strlen(pol_text), &pol, &err) < 0 &&
+		      strstr(err.msg, "$.containers[0].seccomp.deny: at most 512 syscall names, has 513"),
+	      "seccomp: 513 names in the policy refused: %s", err.msg);
+	pol = load(MOUNTS_POLICY);
+	struct policy_state *st = pol ? policy_state_new(pol) : NULL;
+	struct policy_decision d = {0, NULL, 0};
+	sprintf(req, "{\"op\":\"create_container\",\"container_id\":\"c\",\"argv\":[\"/a\"],\"working_dir\":\"/\","
+		     "\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"},\"capabilities\":{\"bounding\":[],"
+		     "\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},"
+		     "\"seccomp\":{\"profile\":\"default\",\"allow\":[%s]}}", names);
+	CHECK(st && policy_decide_json(st, req, strlen(req), &d) == 0 && !d.allowed &&
+		      strstr(d.reason, "$.seccomp.allow: at most 512 syscall names, has 513"),
+	      "seccomp: 513 names in a request are malformed: %s", d.reason ? d.reason : "");
+	policy_decision_free(&d);
+	policy_state_free(st);
+	policy_free(pol);
+	free(names);
+	free(pol_text);
+	free(req);
 }
 
 /* An exec'd process that exited leaves the state: its id can be used again
@@ -720,7 +853,8 @@ int main(void)
 {
 	test_process_exited();
 	int decisions = run_scenarios();
-	CHECK(decisions >= 140, "%d table-driven decision cases (>= 140)", decisions);
+	CHECK(decisions >= 180, "%d table-driven decision cases (>= 180)", decisions);
 	test_load_errors();
+	test_seccomp_limits();
 	return check_done();
 }
