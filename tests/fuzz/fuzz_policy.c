@@ -50,7 +50,25 @@ static const char requests[] =
 	"[{\"op\":\"get_properties\"},{\"op\":\"mount_device\",\"target\":\"/run/layers/a\","
 	"\"device_hash\":\"1111111111111111111111111111111111111111111111111111111111111111\"},"
 	"{\"op\":\"exec_external\",\"argv\":[\"/bin/ls\",\"-l\"],\"env\":[\"PATH=/bin\"],\"working_dir\":\"/\"},"
-	"{\"op\":\"scratch_mount\",\"target\":\"/run/scratch/s\",\"encrypted\":false}]";
+	"{\"op\":\"scratch_mount\",\"target\":\"/run/scratch/s\",\"encrypted\":false},"
+	/* A container from layer H1 (even indices commit): mounts and seccomp
+	 * against whatever the policy says (tests/fuzz/corpus/policy/mounts_seccomp.json). */
+	"{\"op\":\"mount_device\",\"target\":\"/run/layers/b\","
+	"\"device_hash\":\"1111111111111111111111111111111111111111111111111111111111111111\"},"
+	"{\"op\":\"get_properties\"},"
+	"{\"op\":\"mount_overlay\",\"container_id\":\"c1\",\"target\":\"/run/containers/c1/rootfs\","
+	"\"layers\":[\"/run/layers/b\"]},"
+	"{\"op\":\"create_container\",\"container_id\":\"c1\",\"argv\":[\"/bin/app\"],\"env\":[],"
+	"\"working_dir\":\"/\",\"mounts\":[{\"source\":\"tmpfs\",\"destination\":\"/etc\",\"type\":\"tmpfs\","
+	"\"options\":[\"ro\"]},{\"source\":\"sandbox:///d/1\",\"destination\":\"/data\",\"type\":\"bind\","
+	"\"options\":[\"rbind\"]}],\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"},\"capabilities\":{"
+	"\"bounding\":[],\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},"
+	"\"seccomp\":{\"profile\":\"default\",\"allow\":[\"ptrace\"],\"deny\":[\"chmod\"]}},"
+	"{\"op\":\"create_container\",\"container_id\":\"c1\",\"argv\":[\"/bin/app\"],\"env\":[],"
+	"\"working_dir\":\"/\",\"mounts\":[{\"source\":\"tmpfs\",\"destination\":\"/etc\",\"type\":\"tmpfs\","
+	"\"options\":[\"ro\"]}],\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"},\"capabilities\":{"
+	"\"bounding\":[],\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},"
+	"\"seccomp\":{\"profile\":\"default\",\"allow\":[\"ptrace\"],\"deny\":[\"chmod\"]}}]";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,12 +1,29 @@
 /* libFuzzer target for the request decoder and the decisions: the input is
  * one request object or an array of them, decided against a fixed policy
- * (tests/data/policy/sample.json with every allow_* flag as given there). */
+ * (tests/data/policy/sample.json with every allow_* flag as given there,
+ * plus two containers from layer 4444... with ordered and optional mounts
+ * and seccomp values: tests/fuzz/corpus/request/mounts_seccomp.json). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
 #include "policy.h"
+
+#define MOUNTS_SECCOMP_REST                                                                      \
+	"\"argv\":[\"/bin/app\"],\"working_dir\":\"/\",\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"},"    \
+	"\"capabilities\":{\"bounding\":[],\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]}"
+#define MOUNTS_SECCOMP                                                                           \
+	"{\"name\":\"app\",\"layers\":[\"4444444444444444444444444444444444444444444444444444444444444444\"]," \
+	"\"mounts\":[{\"source\":\"tmpfs\",\"destination\":\"/etc\",\"type\":\"tmpfs\",\"options\":[\"ro\"]},"    \
+	"{\"source\":\"sandbox:///d/.+\",\"source_strategy\":\"regex\",\"destination\":\"/data\",\"type\":\"bind\"," \
+	"\"options\":[\"rbind\"],\"optional\":true},{\"source\":\"sandbox:///d/1\",\"destination\":\"/data\","       \
+	"\"type\":\"bind\",\"options\":[\"rbind\"]},{\"source\":\"tmpfs\",\"destination\":\"/run\",\"type\":\"tmpfs\"," \
+	"\"options\":[],\"optional\":true}],"                                                            \
+	"\"seccomp\":{\"profile\":\"default\",\"allow\":[\"ptrace\"],\"deny\":[\"chmod\",\"fchmod\"]}," MOUNTS_SECCOMP_REST  \
+	"},{\"name\":\"app-unconfined\",\"layers\":[\"4444444444444444444444444444444444444444444444444444444444444444\"]," \
+	"\"mounts\":[{\"source\":\"tmpfs\",\"destination\":\"/etc\",\"type\":\"tmpfs\",\"options\":[\"ro\"]}],"   \
+	"\"seccomp\":{\"profile\":\"unconfined\"}," MOUNTS_SECCOMP_REST "}"
 
 static const char policy_text[] =
 	"{\"version\":\"1\",\"framework\":{\"allow_properties_access\":true,\"allow_dump_stacks\":f"
@@ -36,7 +53,7 @@ static const char policy_text[] =
 	",\"argv\":[\"/usr/bin/db\"],\"env\":[{\"rule\":\"DB_(HOST|PORT)=.*\",\"strategy\":\"regex\"},{"
 	"\"rule\":\"A=1|B=2\",\"strategy\":\"regex\"}],\"working_dir\":\"/\",\"user\":{\"name\":\"postgres"
 	"\",\"group\":\"postgres\",\"umask\":\"0077\"},\"capabilities\":{\"bounding\":[],\"effective\":["
-	"],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},\"allow_elevated\":true}],\"externa"
+	"],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},\"allow_elevated\":true}," MOUNTS_SECCOMP "],\"externa"
 	"l_processes\":[{\"argv\":[\"/bin/ls\",\"-l\"],\"env\":[{\"rule\":\"PATH=/bin\"}],\"working_dir"
 	"\":\"/\"}]}";
 
