@@ -4,6 +4,12 @@ scratch (docs/storage.md). One VM serves the whole module (a boot costs
 about a minute under TCG); the tests run in file order and each states what
 it proves.
 
+The last tests use the test flavour's fault seam (test_inject_fault, absent
+from the production image) to make dm removals fail with EBUSY, as a dying
+container's mount namespace does, and check that every storage op either
+completes or leaves the guest as it was, or in a state the agent knows and
+refuses to build on (docs/storage.md, "When a step fails half-way").
+
 UVM_TEST_IMAGE selects the image directory (default out/image-test)."""
 import base64
 import hashlib
@@ -14,6 +20,7 @@ import random
 import shutil
 import subprocess
 import tarfile
+import time
 
 import pytest
 
@@ -22,19 +29,28 @@ from uvmvm import UVM, Vm
 IMAGE = os.environ.get("UVM_TEST_IMAGE", "out/image-test")
 SCRATCH_BYTES = 32 << 20
 MARKER = "marker-" + os.urandom(8).hex()
+WAIT_DEADLINE = 60
+CAPS_NONE = {k: [] for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
+READER_ARGV = ["/bin/cat", "/etc/hello.txt"]
+SLEEPER_ARGV = ["/bin/sleep", "1000"]
+HELLO = b"hello from the base layer\n"
 
 
-def make_tar(path, files):
+def make_tar(path, files, links=None):
     with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
-            info.size, info.mtime, info.mode = len(data), 1700000000, 0o644
+            info.size, info.mtime, info.mode = len(data), 1700000000, 0o755 if name.startswith("bin/") else 0o644
             tar.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname, info.mtime, info.mode = tarfile.SYMTYPE, target, 1700000000, 0o777
+            tar.addfile(info)
 
 
-def build_layer(workdir, name, files):
+def build_layer(workdir, name, files, links=None):
     tar = workdir / f"{name}.tar"
-    make_tar(tar, files)
+    make_tar(tar, files, links)
     out = workdir / name
     subprocess.run([UVM, "layer", "--tar", str(tar), "--out", str(out)], check=True, capture_output=True)
     (entry,) = json.loads((out / "layers.json").read_text())
@@ -52,11 +68,16 @@ def flipped_copy(src, dst, offset):
     return dst
 
 
-def policy_for(layers):
-    caps = {k: [] for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
-    return json.dumps({"version": "1", "containers": [{
-        "name": "app", "layers": layers, "argv": ["/bin/app"], "working_dir": "/",
-        "user": {"uid": 0, "gid": 0, "umask": "0022"}, "capabilities": caps}]}).encode()
+def policy_for(layers, tools_layers):
+    """"app": the layers under test. "reader" and "sleeper" (busybox below the
+    base layer) prove in a container that a layer is mounted and readable."""
+    def container(name, layer_list, argv):
+        return {"name": name, "layers": layer_list, "argv": argv, "working_dir": "/",
+                "user": {"uid": 0, "gid": 0, "umask": "0022"}, "capabilities": CAPS_NONE,
+                "allow_stdio_access": True}
+    return json.dumps({"version": "1", "containers": [
+        container("app", layers, ["/bin/app"]), container("reader", tools_layers, READER_ARGV),
+        container("sleeper", tools_layers, SLEEPER_ARGV)]}).encode()
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +88,8 @@ def env(tmp_path_factory):
                                       "big.bin": bytes(rng.getrandbits(8) for _ in range(1 << 20))})
     top = build_layer(work, "top", {"app/marker.txt": b"top layer\n"})
     stranger = build_layer(work, "stranger", {"x": b"not in the policy\n"})
+    with open("/bin/busybox", "rb") as f:  # Debian busybox-static, as in the initrd
+        tools = build_layer(work, "tools", {"bin/busybox": f.read()}, {"bin/cat": "busybox", "bin/sleep": "busybox"})
     assert base["data_blocks"] > 128, "the base layer needs a two-level tree for the hash-area flip"
     hash_off = base["hash_offset"]
     # Data: the middle of the file system. Hash: the first leaf hash block
@@ -76,16 +99,17 @@ def env(tmp_path_factory):
     scratch = work / "scratch.img"
     with open(scratch, "wb") as f:
         f.truncate(SCRATCH_BYTES)
-    policy = policy_for([base["root_hash"], top["root_hash"]])
+    policy = policy_for([base["root_hash"], top["root_hash"]], [tools["root_hash"], base["root_hash"]])
     (work / "policy.json").write_bytes(policy)
     disks = [("base", base["file"], "ro"), ("top", top["file"], "ro"), ("stranger", stranger["file"], "ro"),
-             ("dataflip", dataflip, "ro"), ("hashflip", hashflip, "ro"), ("scratch", scratch)]
+             ("dataflip", dataflip, "ro"), ("hashflip", hashflip, "ro"), ("scratch", scratch),
+             ("tools", tools["file"], "ro")]
     vm = Vm.launch(work, image=IMAGE, policy=work / "policy.json", disks=disks).start()
     try:
         vm.wait_ready()
         resp = vm.request("set_policy", {"policy_base64": base64.b64encode(policy).decode()})
         assert resp["ok"], resp
-        yield {"vm": vm, "base": base, "top": top, "stranger": stranger, "scratch": scratch}
+        yield {"vm": vm, "base": base, "top": top, "stranger": stranger, "scratch": scratch, "tools": tools}
     finally:
         vm.kill()
 
@@ -199,3 +223,191 @@ def test_layers_unmount_when_unused(env):
     for entry in (env["top"], env["base"]):
         resp = vm.request("unmount_device", {"target": layer_target(entry)})
         assert resp["ok"], resp
+
+
+# ------------------------------------------------ failures half-way (fault seam)
+
+SCRATCH = "/run/scratch/scratch"
+
+
+def ok(resp):
+    assert resp["ok"], resp
+    return resp["result"]
+
+
+def failed(resp, *words):
+    assert not resp["ok"] and resp["error"]["kind"] == "failed", resp
+    for w in words:
+        assert w in resp["error"]["message"], resp
+    return resp["error"]["message"]
+
+
+def inject(vm, point, count, after=0):
+    """Arms the test flavour's seam; returns how many armed failures were left unused."""
+    return ok(vm.request("test_inject_fault", {"point": point, "count": count, "after": after}))["previous"]
+
+
+def poll(vm, op, args, done):
+    deadline = time.monotonic() + WAIT_DEADLINE
+    while time.monotonic() < deadline:
+        resp = vm.request(op, args)
+        if done(resp):
+            return resp
+        time.sleep(0.05)
+    raise AssertionError(f"{op} {args} never finished; console:\n{vm.tail()}")
+
+
+def tools_layers(env):
+    return [layer_target(env["tools"]), layer_target(env["base"])]
+
+
+def start_container(vm, env, cid, argv, scratch=None):
+    args = {"container_id": cid, "layers": tools_layers(env)}
+    if scratch:
+        args["scratch"] = scratch
+    ok(vm.request("mount_overlay", args))
+    ok(vm.request("create_container", {
+        "container_id": cid, "argv": argv, "env": [], "working_dir": "/",
+        "user": {"uid": 0, "gid": 0, "umask": "0022"}, "capabilities": CAPS_NONE, "stdio": True}))
+    ok(vm.request("start_container", {"container_id": cid}))
+
+
+def read_base_in_a_container(vm, env, cid, scratch=None):
+    """A container on [tools, base] cats the base layer's file; returns its stdout.
+    The overlay is unmounted again afterwards."""
+    start_container(vm, env, cid, READER_ARGV, scratch)
+    status = poll(vm, "wait_process", {"container_id": cid}, lambda r: ok(r)["state"] == "exited")
+    assert status["result"]["exit_code"] == 0, status
+    out = b""
+    while True:
+        r = ok(poll(vm, "read_output", {"container_id": cid, "stream": "stdout"},
+                    lambda r: ok(r)["bytes"] > 0 or ok(r)["eof"]))
+        out += base64.b64decode(r["data_base64"])
+        if r["eof"]:
+            break
+    # The engine counts a container as running until it is shut down.
+    ok(vm.request("shutdown_container", {"container_id": cid}))
+    ok(vm.request("unmount_overlay", {"target": f"/run/containers/{cid}/rootfs"}))
+    return out
+
+
+def test_fault_seam_rejects_unknown_points(env):
+    resp = env["vm"].request("test_inject_fault", {"point": "umount", "count": 1})
+    assert not resp["ok"] and resp["error"]["kind"] == "malformed", resp
+
+
+def test_a_mounted_layer_is_read_in_a_container(env):
+    vm = env["vm"]
+    for name in ("tools", "base"):
+        ok(vm.request("mount_device", {"serial": name, "root_hash": env[name]["root_hash"]}))
+    assert read_base_in_a_container(vm, env, "read0") == HELLO
+
+
+def test_dm_removal_is_retried_while_the_device_is_busy(env):
+    """A device still held for a moment (here: 3 EBUSY answers) is waited for."""
+    vm, base = env["vm"], env["base"]
+    inject(vm, "dm_remove", 3)
+    ok(vm.request("unmount_device", {"target": layer_target(base)}))
+    assert inject(vm, "dm_remove", 0) == 0
+    ok(vm.request("mount_device", {"serial": "base", "root_hash": base["root_hash"]}))
+
+
+def test_failed_dm_removal_mounts_the_layer_again(env):
+    """The issue's case: umount works, the mapping stays busy. The layer is
+    mounted again, so the engine's rollback ("still mounted") is true."""
+    vm, base = env["vm"], env["base"]
+    inject(vm, "dm_remove", 1000)
+    msg = failed(vm.request("unmount_device", {"target": layer_target(base)}),
+                 "busy", "mounted again")
+    left = inject(vm, "dm_remove", 0)
+    assert 3 <= 1000 - left <= 40, f"removal tried {1000 - left} times: {msg}"
+    assert read_base_in_a_container(vm, env, "read1") == HELLO
+    ok(vm.request("unmount_device", {"target": layer_target(base)}))
+    ok(vm.request("mount_device", {"serial": "base", "root_hash": base["root_hash"]}))
+
+
+def test_layer_that_cannot_be_mounted_again_is_refused_until_cleanly_unmounted(env):
+    vm, base = env["vm"], env["base"]
+    inject(vm, "dm_remove", 1000)
+    inject(vm, "remount", 1)
+    failed(vm.request("unmount_device", {"target": layer_target(base)}), "unusable", "retry")
+    inject(vm, "dm_remove", 0)
+    # The engine still lists it; the agent refuses to build on its empty directory.
+    resp = vm.request("mount_overlay", {"container_id": "read2", "layers": tools_layers(env)})
+    failed(resp, f"layer {layer_target(base)} is unusable", "unmount_device it and mount it again")
+    resp = vm.request("mount_device", {"serial": "base", "root_hash": base["root_hash"]})
+    assert not resp["ok"] and resp["error"]["kind"] == "denied", resp
+    # unmount_device finishes the removal; a clean mount makes it usable again.
+    ok(vm.request("unmount_device", {"target": layer_target(base)}))
+    ok(vm.request("mount_device", {"serial": "base", "root_hash": base["root_hash"]}))
+    assert read_base_in_a_container(vm, env, "read2") == HELLO
+
+
+def test_mapping_a_failed_mount_could_not_remove_goes_with_the_next_mount(env):
+    vm, base = env["vm"], env["base"]
+    ok(vm.request("unmount_device", {"target": layer_target(base)}))
+    inject(vm, "dm_remove", 1000)
+    resp = vm.request("mount_device", {"serial": "dataflip", "root_hash": base["root_hash"], "verify": True})
+    failed(resp, "I/O error", "failed too", "the next mount_device of this root hash removes it")
+    inject(vm, "dm_remove", 0)
+    ok(vm.request("mount_device", {"serial": "base", "root_hash": base["root_hash"]}))
+    assert read_base_in_a_container(vm, env, "read3") == HELLO
+
+
+def test_failed_crypt_removal_mounts_the_scratch_again(env):
+    vm = env["vm"]
+    ok(vm.request("scratch_mount", {"serial": "scratch"}))
+    inject(vm, "dm_remove", 1000)
+    failed(vm.request("scratch_unmount", {"target": SCRATCH}), "busy", "mounted again")
+    inject(vm, "dm_remove", 0)
+    assert read_base_in_a_container(vm, env, "read4", scratch=SCRATCH) == HELLO
+    ok(vm.request("scratch_unmount", {"target": SCRATCH, "verify": True}))
+
+
+@pytest.mark.parametrize("after,remount_fails,words", [
+    (0, 1, ("unusable",)),                      # crypt mapping stays, mounting it again fails
+    (1, 0, ("key destroyed", "unusable")),      # crypt gone, integrity mapping stays
+])
+def test_scratch_that_cannot_be_put_back_is_refused_until_cleanly_unmounted(env, after, remount_fails, words):
+    vm = env["vm"]
+    ok(vm.request("scratch_mount", {"serial": "scratch"}))
+    inject(vm, "dm_remove", 1000, after=after)
+    inject(vm, "remount", remount_fails)
+    failed(vm.request("scratch_unmount", {"target": SCRATCH}), *words)
+    inject(vm, "dm_remove", 0)
+    inject(vm, "remount", 0)
+    resp = vm.request("mount_overlay", {"container_id": "read5", "layers": tools_layers(env), "scratch": SCRATCH})
+    failed(resp, f"scratch {SCRATCH} is unusable", "scratch_unmount it and mount it again")
+    resp = vm.request("scratch_mount", {"serial": "scratch"})
+    assert not resp["ok"] and resp["error"]["kind"] == "denied", resp
+    failed(vm.request("scratch_unmount", {"target": SCRATCH, "verify": True}), "without verify")
+    ok(vm.request("scratch_unmount", {"target": SCRATCH}))
+    ok(vm.request("scratch_mount", {"serial": "scratch"}))
+    assert read_base_in_a_container(vm, env, "read5", scratch=SCRATCH) == HELLO
+    ok(vm.request("scratch_unmount", {"target": SCRATCH}))
+
+
+def test_shutdown_then_unmounts_back_to_back_never_lose_a_layer(env):
+    """The issue's race without any injected fault: a container is killed and
+    its overlay and layer are unmounted at once. Whatever unmount_device
+    answers, the guest agrees with it: gone and mountable again, or still
+    mounted and readable."""
+    vm, base = env["vm"], env["base"]
+    for i in range(3):
+        cid = f"sleep{i}"
+        start_container(vm, env, cid, SLEEPER_ARGV)
+        ok(vm.request("shutdown_container", {"container_id": cid}))
+        ok(poll(vm, "unmount_overlay", {"target": f"/run/containers/{cid}/rootfs"},
+                lambda r: r["ok"] or "busy" not in r["error"]["message"]))
+        resp = vm.request("unmount_device", {"target": layer_target(base)})
+        if resp["ok"]:
+            ok(vm.request("mount_device", {"serial": "base", "root_hash": base["root_hash"]}))
+        else:
+            failed(resp, "mounted again")
+        assert read_base_in_a_container(vm, env, f"read-race{i}") == HELLO
+
+
+def test_everything_unmounts_at_the_end(env):
+    vm = env["vm"]
+    for entry in (env["tools"], env["base"]):
+        ok(vm.request("unmount_device", {"target": layer_target(entry)}))
