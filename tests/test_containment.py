@@ -80,6 +80,17 @@ HOLDER = dict(container("holder", {"uid": 0, "gid": 0, "umask": "0022"}, CAPS_MA
 FORK_BOMB = ["/bin/sh", "-c", "/bin/sh -c 'while :; do /bin/busybox sleep 600 & done' 2>/dev/null; "
              "while :; do read x; done"]
 BOMB = dict(container("bomb", {"uid": 1000, "gid": 1000, "umask": "0022"}, CAPS_NONE), argv=FORK_BOMB)
+# Enforcement issue, item 5: a read-only rbind of a tree with writable
+# submounts (every container root under /run/containers is one).
+RBIND_RO = {"source": "/run/containers", "destination": "/mnt", "type": "bind", "options": ["rbind", "ro"]}
+RBIND_WRITE = ["/bin/sh", "-c", "if echo x > /mnt/holder/rootfs/tmp/pwned 2>/dev/null; then echo WROTE; "
+               "else echo refused; fi; /bin/busybox ls /mnt/holder/rootfs/bin/busybox"]
+RBIND = dict(container("rbind", {"uid": 0, "gid": 0, "umask": "0022"}, CAPS_MANY), argv=RBIND_WRITE,
+             mounts=[RBIND_RO])
+# Enforcement issue, item 6: a policy tmpfs over /etc that the host would drop.
+ETC_TMPFS = {"source": "tmpfs", "destination": "/etc", "type": "tmpfs", "options": ["nosuid", "nodev"]}
+MASKED_ETC = dict(container("masked-etc", {"uid": 1000, "gid": 1000, "umask": "0022"}, CAPS_NONE),
+                  argv=["/bin/busybox", "ls", "/etc"], mounts=[ETC_TMPFS])
 NAMED = {"name": "named", "layers": "LAYERS", "argv": ["/bin/busybox", "id"], "env": [],
          "working_dir": "/", "mounts": [], "user": {"name": "app", "group": "app", "umask": "0022"},
          "capabilities": CAPS_NONE, "no_new_privileges": True, "allow_stdio_access": True}
@@ -94,7 +105,7 @@ def uvm(tmp_path_factory):
     assert r.returncode == 0, r.stderr
     layers = json.loads((work / "layers" / "layers.json").read_text())
     hashes = [l["root_hash"] for l in layers]
-    specs = [container(n, u, c) for n, (u, c) in USERS.items()] + [dict(HOLDER), dict(NAMED), dict(BOMB)]
+    specs = [container(n, u, c) for n, (u, c) in USERS.items()] + [dict(HOLDER), dict(NAMED), dict(BOMB), RBIND, MASKED_ETC]
     for s in specs:
         s["layers"] = hashes
     policy = {"version": "1", "framework": {"allow_properties_access": True, "allow_dump_stacks": False,
@@ -199,6 +210,33 @@ def test_exec_in_container_holds_nothing_of_pid1(uvm):
     assert set(v["fds"].split()) <= {"0", "1", "2", "3"}, v
     assert v["seccomp_mode"] == "Seccomp:2", v
     assert v["cgroup"] == "0::/workloads/c-holder", v
+
+
+def test_read_only_rbind_is_read_only_in_every_submount(uvm):
+    """Proves (enforcement issue, item 5): a policy's ["rbind", "ro"] mount of
+    a tree whose submounts are writable (here every container root, the
+    running "holder" among them) is read-only in the submounts too: a root
+    container with CAP_DAC_OVERRIDE cannot write into its neighbour's root
+    through it, though it can see it."""
+    spec = next(s for s in uvm["policy"]["containers"] if s["name"] == "rbind")
+    status, out = run_container(uvm, spec, "rbind")
+    assert status["exit_code"] == 0 and out.startswith("refused\n") and "busybox" in out, out
+
+
+def test_the_host_cannot_drop_a_policy_mount(uvm):
+    """Proves (enforcement issue, item 6): a create that leaves out the
+    policy's tmpfs over /etc is denied, naming the missing mount; with it,
+    the container sees an empty /etc."""
+    vm = uvm["vm"]
+    spec = next(s for s in uvm["policy"]["containers"] if s["name"] == "masked-etc")
+    overlay(uvm, "masked-etc")
+    err = denied(vm.request("create_container", create_args(spec, "masked-etc", mounts=[])))
+    assert "/etc" in json.dumps(err["reason"]), err
+    ok(vm.request("create_container", create_args(spec, "masked-etc")))
+    ok(vm.request("start_container", {"container_id": "masked-etc"}))
+    status = poll(vm, "wait_process", {"container_id": "masked-etc"}, lambda r: r["state"] == "exited")
+    out = read_stream(vm, {"container_id": "masked-etc", "stream": "stdout"})
+    assert status["exit_code"] == 0 and out == b"", out
 
 
 def test_user_name_is_resolved_by_the_guest(uvm):
