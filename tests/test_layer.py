@@ -110,9 +110,11 @@ def test_reproducible_and_verifiable(tmp_path):
     ja, jb = layers_json(tmp_path / "a"), layers_json(tmp_path / "b")
     assert ja == jb and len(ja) == 1
     e = ja[0]
-    assert list(e) == ["digest", "path", "root_hash", "salt", "data_blocks",
+    assert list(e) == ["digest", "chain_id", "path", "root_hash", "salt", "data_blocks",
                        "hash_offset", "size"]
     assert e["digest"] == "sha256:" + hashlib.sha256(open(tar, "rb").read()).hexdigest()
+    # one --tar has no layer below it: its chain is its digest
+    assert e["chain_id"] == e["digest"] and e["path"] == e["digest"][7:] + ".img"
     # documented salt: SHA-256 of the digest string
     assert e["salt"] == hashlib.sha256(e["digest"].encode()).hexdigest()
     a, b = tmp_path / "a" / e["path"], tmp_path / "b" / e["path"]
@@ -341,6 +343,297 @@ def test_hostile_tars_rejected(tmp_path, case, needle):
     assert os.listdir(victim) == [], "wrote outside the staging directory"
     assert not os.path.exists(out / "layers.json")
     assert [n for n in os.listdir(out)] == [], "left files behind: %s" % os.listdir(out)
+
+
+# --- implicit parent directories and chain ids --------------------------------
+
+def tar_of(entries):
+    """Tar bytes (pax) from (name, kind, keyword arguments of add) triples."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        for name, kind, kw in entries:
+            add(tf, name, kind, **kw)
+    return buf.getvalue()
+
+
+def chain_ids(digests):
+    """containerd's ChainID formula over the layer digests (docs/layers.md)."""
+    out = []
+    for d in digests:
+        out.append(d if not out else
+                   "sha256:" + hashlib.sha256((out[-1] + " " + d).encode()).hexdigest())
+    return out
+
+
+def convert(tmp_path, layers, name="o"):
+    """An OCI layout of plain tar layers, converted; returns (layers.json, out dir)."""
+    lay = tmp_path / ("layout-" + name)
+    oci_layout(lay, [(tar_of(l), "application/vnd.oci.image.layer.v1.tar") for l in layers])
+    out = tmp_path / name
+    run_layer(["--image", str(lay), "--out", str(out)])
+    return layers_json(out), out
+
+
+T1 = 1500000000
+UMOCI_BASE = [
+    ("./", "dir", dict(mode=0o755, mtime=T1)),
+    ("root", "dir", dict(mode=0o700, mtime=T1 + 1)),
+    ("root/.profile", "file", dict(data=b"profile", mode=0o600)),
+    ("srv", "dir", dict(mode=0o750, uid=1000, gid=1000, mtime=T1 + 2,
+                        pax={"SCHILY.xattr.user.tag": "srv"})),
+]
+# What umoci writes for a layer that only appends: no parent entries.
+UMOCI_TOP = [
+    ("root/.bashrc", "file", dict(data=b"alias ll='ls -l'\n", mode=0o644)),
+    ("srv/x/file", "file", dict(data=b"x", uid=1000, gid=1000)),
+]
+
+
+def test_implicit_parents_take_lower_metadata(tmp_path):
+    j, out = convert(tmp_path, [UMOCI_BASE, UMOCI_TOP])
+    assert [e["chain_id"] for e in j] == chain_ids([e["digest"] for e in j])
+    assert j[1]["path"] == j[1]["chain_id"][7:] + ".img"
+    x = tmp_path / "x"
+    extract(str(out / j[1]["path"]), x)
+
+    def meta(p):
+        st = os.lstat(p)
+        return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, int(st.st_mtime)
+    assert meta(x / "root") == (0o700, 0, 0, T1 + 1), "/root lost layer 1's metadata"
+    assert meta(x / "srv") == (0o750, 1000, 1000, T1 + 2), "/srv lost layer 1's metadata"
+    assert meta(x) == (0o755, 0, 0, T1), "the root lost layer 1's metadata"
+    # in no lower layer: the documented default
+    assert meta(x / "srv" / "x") == (0o755, 0, 0, 0)
+    assert open(x / "root" / ".bashrc", "rb").read() == b"alias ll='ls -l'\n"
+    # the base layer is converted as before: nothing below it
+    x0 = tmp_path / "x0"
+    extract(str(out / j[0]["path"]), x0)
+    assert meta(x0 / "root") == (0o700, 0, 0, T1 + 1)
+    # xattrs come along (fsck.erofs 1.5 does not extract them: mount)
+    with mounted(out / j[1]["path"], tmp_path / "m") as m:
+        assert os.getxattr(m / "srv", "user.tag") == b"srv"
+        assert not os.listxattr(m / "root")
+
+
+def test_repeated_tar_is_one_image(tmp_path):
+    """--tar repeated, base first, converts like --image; one --tar alone has no
+    layer below it. The same top layer on another base is another image, with
+    another name: nothing is overwritten."""
+    j, _ = convert(tmp_path, [UMOCI_BASE, UMOCI_TOP])
+    (tmp_path / "1.tar").write_bytes(tar_of(UMOCI_BASE))
+    (tmp_path / "2.tar").write_bytes(tar_of(UMOCI_TOP))
+    out = tmp_path / "t"
+    run_layer(["--tar", str(tmp_path / "1.tar"), "--tar", str(tmp_path / "2.tar"),
+               "--out", str(out)])
+    assert layers_json(out) == j
+    run_layer(["--tar", str(tmp_path / "2.tar"), "--out", str(out)])
+    alone = layers_json(out)[0]
+    assert alone["digest"] == j[1]["digest"] and alone["chain_id"] == alone["digest"]
+    assert alone["root_hash"] != j[1]["root_hash"], "the base changes the image"
+    for e in j[1:] + [alone]:  # both images of the top layer are there, intact
+        assert verity_verify(str(out / e["path"]), e).returncode == 0
+
+
+class mounted:
+    """A read-only loop mount of an erofs image, or an overlay of several."""
+
+    def __init__(self, img, mnt, lower=None):
+        self.mnt = mnt
+        mnt.mkdir()
+        if lower:
+            args = ["-t", "overlay", "overlay", "-o",
+                    "ro,lowerdir=" + ":".join(str(m) for m in reversed(lower))]
+        else:
+            args = ["-t", "erofs", "-o", "loop,ro", str(img)]
+        p = subprocess.run(["mount"] + args + [str(mnt)], capture_output=True, text=True)
+        if p.returncode != 0:
+            pytest.fail("cannot mount %s (needs root, loop devices, erofs and overlay): %s"
+                        % (lower and "an overlay" or img, p.stderr))
+
+    def __enter__(self):
+        return self.mnt
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", str(self.mnt)], check=True)
+
+
+def read_tree(top):
+    """path -> node of a mounted tree, without following symlinks."""
+    nodes = {}
+
+    def visit(path, rel):
+        st = os.lstat(path)
+        node = dict(mode=stat.S_IMODE(st.st_mode), uid=st.st_uid, gid=st.st_gid,
+                    mtime=int(st.st_mtime), xattrs={})
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+            node = dict(kind="whiteout")
+        elif stat.S_ISDIR(st.st_mode):
+            node["kind"] = "dir"
+            names = os.listxattr(path, follow_symlinks=False)
+            node["opaque"] = "trusted.overlay.opaque" in names
+            node["xattrs"] = {n: os.getxattr(path, n) for n in names if n.startswith("user.")}
+        elif stat.S_ISLNK(st.st_mode):
+            node = dict(kind="sym", link=os.readlink(path), uid=st.st_uid, gid=st.st_gid)
+        elif stat.S_ISREG(st.st_mode):
+            node["kind"], node["data"] = "file", open(path, "rb").read()
+        else:
+            node["kind"] = "other"
+        nodes[rel] = node
+        if node["kind"] == "dir":
+            for name in sorted(os.listdir(path)):
+                visit(os.path.join(path, name), rel + "/" + name if rel else name)
+    visit(str(top), "")
+    return nodes
+
+
+def drop(state, path, keep_self=False):
+    for p in list(state):
+        if (p == path and not keep_self) or (p != "" and (not path or p.startswith(path + "/"))):
+            del state[p]
+
+
+def overlay_merge(trees):
+    """The layers' trees merged bottom-up with overlayfs's rules: a 0:0 device
+    hides the path, an opaque directory all below it, a non-directory the
+    lower subtree; an upper directory's metadata wins."""
+    state = {}
+    for tree in trees:
+        for path in sorted(tree, key=lambda p: p.split("/")):
+            node = dict(tree[path])
+            if node["kind"] == "whiteout":
+                drop(state, path)
+                continue
+            if node["kind"] != "dir" or state.get(path, {}).get("kind") != "dir":
+                drop(state, path)
+            elif node.pop("opaque"):
+                drop(state, path, keep_self=True)
+            node.pop("opaque", None)
+            state[path] = node
+    return state
+
+
+def norm(name):
+    return "/".join(c for c in name.split("/") if c not in ("", "."))
+
+
+def containerd_model(layers):
+    """Applying the tars in order, as containerd unpacks (OCI layer.md): a
+    layer's whiteouts hide only what lies below it; a parent directory the tar
+    does not list keeps what the lower layers have, or else is made 0755
+    root:root (time 0 here: containerd uses the current time)."""
+    state = {"": dict(kind="dir", mode=0o755, uid=0, gid=0, mtime=0, xattrs={})}
+    default = dict(kind="dir", mode=0o755, uid=0, gid=0, mtime=0, xattrs={})
+    for entries in layers:
+        for name, _, _ in entries:
+            d, _, base = norm(name).rpartition("/")
+            if base == ".wh..wh..opq":
+                drop(state, d, keep_self=True)
+            elif base.startswith(".wh."):
+                drop(state, d + "/" + base[4:] if d else base[4:])
+        for name, kind, kw in entries:
+            path = norm(name)
+            parts = path.split("/")
+            for i in range(1, len(parts)):
+                state.setdefault("/".join(parts[:i]), dict(default))
+            if parts[-1].startswith(".wh."):
+                continue
+            node = dict(mode=kw.get("mode", 0o644), uid=kw.get("uid", 0), gid=kw.get("gid", 0),
+                        mtime=kw.get("mtime", 1600000000),
+                        xattrs={k[len("SCHILY.xattr."):]: v.encode()
+                                for k, v in kw.get("pax", {}).items()})
+            if kind == "dir":
+                node["kind"] = "dir"
+                if state.get(path, {}).get("kind") != "dir":
+                    drop(state, path)
+            elif kind == "sym":
+                drop(state, path)
+                node = dict(kind="sym", link=kw["link"], uid=node["uid"], gid=node["gid"])
+            elif kind == "hard":
+                drop(state, path)
+                node = dict(state[norm(kw["link"])])
+            else:
+                drop(state, path)
+                node.update(kind="file", data=kw.get("data", b""))
+            state[path] = node
+    return state
+
+
+def F(data, **kw):
+    return dict(kw, data=data)
+
+
+MERGE_LAYERS = [
+    [("./", "dir", dict(mode=0o755, mtime=T1)),
+     ("root", "dir", dict(mode=0o700, mtime=T1)),
+     ("root/.profile", "file", F(b"p", mode=0o600)),
+     ("srv", "dir", dict(mode=0o750, uid=1000, gid=1000, mtime=T1 + 1,
+                         pax={"SCHILY.xattr.user.tag": "srv"})),
+     ("srv/data", "dir", dict(mode=0o770, uid=1000, gid=1000, mtime=T1 + 2)),
+     ("srv/data/old", "file", F(b"old", uid=1000)),
+     ("etc", "dir", dict(mode=0o755, mtime=T1)),
+     ("etc/passwd", "file", F(b"root:x:0:0::/root:/bin/sh\n")),
+     ("etc/app", "dir", dict(mode=0o751, uid=3, gid=3, mtime=T1 + 3)),
+     ("etc/app/conf", "file", F(b"conf")),
+     ("opt", "dir", dict(mode=0o755, uid=5, gid=5, mtime=T1 + 4)),
+     ("opt/tool", "dir", dict(mode=0o711, uid=2, gid=2, mtime=T1 + 5)),
+     ("opt/tool/bin", "file", F(b"#!/bin/sh\n", mode=0o755)),
+     ("var/lib/gone", "dir", dict(mode=0o700, mtime=T1 + 6)),   # var, var/lib implicit
+     ("var/lib/gone/f", "file", F(b"f")),
+     ("home", "dir", dict(mode=0o755, mtime=T1)),
+     ("home/u", "dir", dict(mode=0o700, uid=1000, gid=1000, mtime=T1 + 7)),
+     ("bin", "dir", dict(mode=0o755, mtime=T1)),
+     ("bin/sh", "file", F(b"sh", mode=0o755)),
+     ("bin/ash", "hard", dict(link="bin/sh")),
+     ("bin/ls", "sym", dict(link="sh"))],
+    # umoci-like: no parent entries
+    [("root/.bashrc", "file", F(b"bashrc")),
+     ("srv/x/file", "file", F(b"x", uid=1000, gid=1000)),
+     ("srv/data/.wh.old", "file", {}),
+     ("etc/.wh.app", "file", {}),
+     ("opt/.wh..wh..opq", "file", {}),
+     ("opt/tool/again", "file", F(b"again")),     # lower opt/tool is hidden: default
+     ("var/lib/gone", "file", F(b"now a file"))],
+    [("etc/app/new", "file", F(b"new")),             # etc/app was whited out: default
+     ("opt/tool/y", "file", F(b"y")),                # opt/tool of layer 2
+     ("srv/x/more", "file", F(b"more")),
+     ("home/u/.cache/f", "file", F(b"c", uid=1000)),
+     ("home", "dir", dict(mode=0o711, mtime=T1 + 8)),
+     ("bin/.wh.ls", "file", {}),
+     ("bin/ls", "file", F(b"ls", mode=0o755))],
+]
+
+
+def test_merged_root_matches_containerd(tmp_path):
+    """The layer images merged as the guest's overlay merges them, both in
+    Python with overlayfs's rules and by the kernel's overlayfs, equal the tars
+    applied in order as containerd unpacks them: types, modes, owners, times,
+    contents, xattrs, and what whiteouts and opaque directories hide."""
+    j, out = convert(tmp_path, MERGE_LAYERS)
+    want = containerd_model(MERGE_LAYERS)
+    mnts = []
+    try:
+        for i, e in enumerate(j):
+            mnts.append(mounted(out / e["path"], tmp_path / ("m%d" % i)))
+            mnts[-1].__enter__()
+        merged = overlay_merge([read_tree(m.mnt) for m in mnts])
+        assert sorted(merged) == sorted(want)
+        for p in want:
+            assert merged[p] == want[p], p
+        with mounted(None, tmp_path / "ovl", lower=[m.mnt for m in mnts]) as ovl:
+            kernel = read_tree(ovl)
+        for node in kernel.values():
+            node.pop("opaque", None)
+        assert sorted(kernel) == sorted(want)
+        for p in want:
+            assert kernel[p] == want[p], p
+    finally:
+        for m in reversed(mnts):
+            m.__exit__()
+    # the cases the layers were written for
+    assert want["root"]["mode"] == 0o700 and want["srv"]["uid"] == 1000
+    assert want["opt/tool"]["mode"] == 0o755 and "opt/tool/bin" not in want
+    assert want["etc/app"]["mode"] == 0o755 and "etc/app/conf" not in want
+    assert want["opt"]["uid"] == 5 and want["var/lib/gone"]["kind"] == "file"
 
 
 def test_usage_errors():

@@ -163,6 +163,21 @@ def test_layers_json_of_another_image_rejected(layout, tmp_path):
     assert b"digest differs from the image's layer 1" in p.stderr
 
 
+@pytest.mark.parametrize("edit, needle", [
+    (lambda e: e.pop("chain_id"), b"no chain_id: written by an older uvm layer"),
+    (lambda e: e.update(chain_id=e["digest"]), b"chain_id differs from the image's layers 0..1"),
+])
+def test_layers_json_chain_ids_checked(layout, tmp_path, edit, needle):
+    """A top layer's image depends on the layers below it: layers.json must
+    carry the chain ids of this image's layers."""
+    uvm("layer", "--image", layout, "--out", str(tmp_path / "l"), check=0)
+    index = json.loads((tmp_path / "l" / "layers.json").read_text())
+    edit(index[1])
+    p = uvm("policy", "gen", "--image", layout, "--layers", write(tmp_path / "j.json", index))
+    assert p.returncode == 1
+    assert needle in p.stderr, p.stderr
+
+
 def test_fields_from_the_config(policy):
     p = policy[1]
     c = p["containers"][0]

@@ -15,16 +15,25 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: uvm layer (--tar LAYER.tar | --image OCI_LAYOUT) --out DIR\n"
+		"usage: uvm layer (--tar LAYER.tar [--tar LAYER.tar ...] | --image OCI_LAYOUT)\n"
+		"                 --out DIR\n"
 		"\n"
 		"Builds one read-only image per container layer: the layer's files as an erofs\n"
 		"file system (OCI whiteouts turned into overlayfs whiteouts), followed by a\n"
 		"dm-verity superblock and hash tree (sha256, 4096-byte blocks). The same input\n"
 		"gives the same bytes. DIR/layers.json lists the layers base first with digest,\n"
-		"path (inside DIR), root_hash, salt, data_blocks, hash_offset and size; check an\n"
-		"image with: veritysetup verify PATH PATH ROOT_HASH --hash-offset=HASH_OFFSET\n"
+		"chain_id, path (inside DIR), root_hash, salt, data_blocks, hash_offset and\n"
+		"size; check an image with:\n"
+		"  veritysetup verify PATH PATH ROOT_HASH --hash-offset=HASH_OFFSET\n"
 		"\n"
-		"  --tar FILE     one layer, a tar or gzip'ed tar (digest: SHA-256 of FILE)\n"
+		"Layers are converted base first, each on top of those below it: a directory\n"
+		"a layer needs but does not list takes the metadata the lower layers give it.\n"
+		"So an image depends on the layers below it too, and is named by its chain id\n"
+		"(of its digest and those below; docs/layers.md).\n"
+		"\n"
+		"  --tar FILE     a layer, a tar or gzip'ed tar (digest: SHA-256 of FILE); repeat\n"
+		"                 for several layers of one image, base first. One --tar has no\n"
+		"                 layer below it\n"
 		"  --image DIR    an OCI image layout (index.json, blobs/sha256/...), as written\n"
 		"                 by 'skopeo copy docker://IMAGE oci:DIR:TAG' or umoci\n"
 		"  --out DIR      output directory (created if missing)\n"
@@ -40,19 +49,24 @@ static void usage(FILE *out)
 		"message says which), 2 usage error\n");
 }
 
+/* The layers in order through one chain: each sees those below it. */
 static int build_all(const struct oci_layer *in, size_t n, const char *out_dir)
 {
 	struct layer_result *res = calloc(n, sizeof *res);
 	struct uvm_err err = {0};
+	struct layer_chain chain;
 	if (!res) {
 		fprintf(stderr, "uvm layer: out of memory\n");
 		return 1;
 	}
+	layer_chain_init(&chain);
 	for (size_t i = 0; i < n; i++) {
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (layer_build(in[i].blob, in[i].digest, in[i].comp, out_dir, &res[i], &err) < 0) {
+		if (layer_build(in[i].blob, in[i].digest, in[i].comp, out_dir, &chain, &res[i],
+				&err) < 0) {
 			fprintf(stderr, "uvm layer: %s\n", err.msg);
+			layer_chain_free(&chain);
 			free(res);
 			return 1;
 		}
@@ -66,6 +80,7 @@ static int build_all(const struct oci_layer *in, size_t n, const char *out_dir)
 		       (unsigned long long)res[i].stats.entries,
 		       (unsigned long long)res[i].data_blocks, s);
 	}
+	layer_chain_free(&chain);
 	int r = layer_write_index(out_dir, res, n, &err);
 	if (r < 0)
 		fprintf(stderr, "uvm layer: %s\n", err.msg);
@@ -75,49 +90,74 @@ static int build_all(const struct oci_layer *in, size_t n, const char *out_dir)
 	return r < 0 ? 1 : 0;
 }
 
-static int run(int argc, char **argv)
+struct layer_args {
+	const char *tars[OCI_MAX_LAYERS], *image, *out;
+	size_t ntars;
+};
+
+/* 0, 1 (--help printed) or 2 (usage error printed). */
+static int parse_args(int argc, char **argv, struct layer_args *a)
 {
-	const char *tar = NULL, *image = NULL, *out = NULL;
+	memset(a, 0, sizeof *a);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			usage(stdout);
-			return 0;
+			return 1;
 		}
-		const char **slot = strcmp(argv[i], "--tar") == 0     ? &tar
-				    : strcmp(argv[i], "--image") == 0 ? &image
-				    : strcmp(argv[i], "--out") == 0   ? &out
-								      : NULL;
+		int is_tar = strcmp(argv[i], "--tar") == 0;
+		const char **slot = is_tar && a->ntars < OCI_MAX_LAYERS ? &a->tars[a->ntars]
+				    : strcmp(argv[i], "--image") == 0     ? &a->image
+				    : strcmp(argv[i], "--out") == 0       ? &a->out
+									  : NULL;
 		if (!slot || i + 1 >= argc || *slot) {
-			fprintf(stderr, "uvm layer: bad or repeated argument '%s'\n", argv[i]);
+			fprintf(stderr, "uvm layer: bad or repeated argument '%s' (at most %d --tar)\n",
+				argv[i], OCI_MAX_LAYERS);
 			usage(stderr);
 			return 2;
 		}
 		*slot = argv[++i];
+		a->ntars += (size_t)is_tar;
 	}
-	if (!out || !tar == !image) {
-		fprintf(stderr, "uvm layer: need --out and exactly one of --tar, --image\n");
+	if (!a->out || !a->ntars == !a->image) {
+		fprintf(stderr, "uvm layer: need --out and either --tar (repeatable) or --image\n");
 		usage(stderr);
 		return 2;
 	}
-	if (mkdir(out, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "uvm layer: create %s: %s\n", out, strerror(errno));
+	return 0;
+}
+
+/* The --tar files as layers, base first, digests computed. */
+static int tar_layers(const struct layer_args *a, struct oci_layer *layers, struct uvm_err *err)
+{
+	for (size_t i = 0; i < a->ntars; i++) {
+		if (layer_file_digest(a->tars[i], layers[i].digest, err) < 0)
+			return -1;
+		if (snprintf(layers[i].blob, sizeof layers[i].blob, "%s", a->tars[i]) >=
+		    (int)sizeof layers[i].blob)
+			return uvm_fail(err, ENAMETOOLONG, "%.200s...: path too long", a->tars[i]);
+		layers[i].comp = LAYER_DETECT;
+	}
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	static struct layer_args a;
+	static struct oci_layer layers[OCI_MAX_LAYERS];
+	struct uvm_err err = {0};
+	int rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (mkdir(a.out, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "uvm layer: create %s: %s\n", a.out, strerror(errno));
 		return 1;
 	}
-	static struct oci_layer layers[OCI_MAX_LAYERS];
-	size_t n = 1;
-	struct uvm_err err = {0};
-	if (tar) {
-		if (layer_file_digest(tar, layers[0].digest, &err) < 0) {
-			fprintf(stderr, "uvm layer: %s\n", err.msg);
-			return 1;
-		}
-		snprintf(layers[0].blob, sizeof layers[0].blob, "%s", tar);
-		layers[0].comp = LAYER_DETECT;
-	} else if (oci_read_layers(image, layers, &n, &err) < 0) {
+	size_t n = a.ntars;
+	if ((a.ntars ? tar_layers(&a, layers, &err) : oci_read_layers(a.image, layers, &n, &err)) < 0) {
 		fprintf(stderr, "uvm layer: %s\n", err.msg);
 		return 1;
 	}
-	return build_all(layers, n, out);
+	return build_all(layers, n, a.out);
 }
 
 const struct uvm_command uvm_command_layer = {

@@ -118,7 +118,7 @@ static int drain(int fd, struct uvm_err *err)
 
 /* Extracts the blob into stage (a fresh directory). */
 static int unpack(const char *blob, enum layer_compression comp, const char *stage,
-		  struct tar_stats *st, struct uvm_err *err)
+		  struct tar_stats *st, struct tar_dirs *implicit, struct uvm_err *err)
 {
 	int fd = open(blob, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -142,7 +142,7 @@ static int unpack(const char *blob, enum layer_compression comp, const char *sta
 	if (r == 0 && dfd < 0)
 		r = uvm_fail(err, errno, "open %s: %s", stage, strerror(errno));
 	if (r == 0)
-		r = tar_extract(in, dfd, st, err);
+		r = tar_extract(in, dfd, st, implicit, err);
 	if (r == 0)
 		r = drain(in, err);
 	if (dfd >= 0)
@@ -211,15 +211,31 @@ static int seal(const char *img, struct layer_result *res, struct uvm_err *err)
 	return r;
 }
 
+/* Extracts the blob into stage and, on top of a chain, gives its implicit
+ * directories the lower layers' metadata. */
+static int stage_layer(const char *blob, enum layer_compression comp, const char *stage,
+		       struct layer_chain *chain, struct tar_stats *st, struct uvm_err *err)
+{
+	struct tar_dirs implicit = {NULL, 0};
+	int r = unpack(blob, comp, stage, st, &implicit, err);
+	if (r == 0 && chain)
+		r = layer_chain_apply(chain, stage, &implicit, &st->max_mtime, err);
+	tar_dirs_free(&implicit);
+	return r;
+}
+
 int layer_build(const char *blob, const char *digest, enum layer_compression comp,
-		const char *out_dir, struct layer_result *res, struct uvm_err *err)
+		const char *out_dir, struct layer_chain *chain, struct layer_result *res,
+		struct uvm_err *err)
 {
 	char stage[4096], tmp[4096], final[4096];
 	memset(res, 0, sizeof *res);
 	if (strlen(digest) != LAYER_DIGEST_LEN || strncmp(digest, "sha256:", 7) != 0)
 		return uvm_fail(err, EINVAL, "layer digest '%.80s' is not sha256:<64 hex>", digest);
 	memcpy(res->digest, digest, LAYER_DIGEST_LEN + 1);
-	snprintf(res->path, sizeof res->path, "%s.img", digest + 7);
+	layer_chain_id(chain ? chain->id : "", digest, res->chain_id);
+	/* Named by the chain: the same blob on other layers may give other bytes. */
+	snprintf(res->path, sizeof res->path, "%s.img", res->chain_id + 7);
 	/* Salt (and UUIDs): SHA-256 of the digest string; docs/layers.md. */
 	uvm_sha256(digest, LAYER_DIGEST_LEN, res->salt);
 	if (snprintf(stage, sizeof stage, "%s/.stage-XXXXXX", out_dir) >= (int)sizeof stage ||
@@ -230,7 +246,7 @@ int layer_build(const char *blob, const char *digest, enum layer_compression com
 		return uvm_fail(err, errno, "create staging directory in %s: %s", out_dir,
 				strerror(errno));
 	unlink(tmp);
-	int r = unpack(blob, comp, stage, &res->stats, err);
+	int r = stage_layer(blob, comp, stage, chain, &res->stats, err);
 	if (r == 0)
 		r = run_mkfs(stage, tmp, res->salt, res->stats.max_mtime, err);
 	remove_tree(stage);
@@ -240,6 +256,8 @@ int layer_build(const char *blob, const char *digest, enum layer_compression com
 		r = uvm_fail(err, errno, "rename to %s: %s", final, strerror(errno));
 	if (r < 0)
 		unlink(tmp);
+	if (r == 0 && chain)
+		memcpy(chain->id, res->chain_id, sizeof chain->id);
 	return r < 0 ? uvm_wrap(err, "layer %s", digest) : 0;
 }
 
@@ -261,10 +279,10 @@ int layer_write_index(const char *out_dir, const struct layer_result *layers, si
 		uvm_hex_encode(layers[i].root, 32, root);
 		uvm_hex_encode(layers[i].salt, 32, salt);
 		fprintf(f,
-			"  {\"digest\": \"%s\", \"path\": \"%s\", \"root_hash\": \"%s\", "
-			"\"salt\": \"%s\", \"data_blocks\": %llu, \"hash_offset\": %llu, "
-			"\"size\": %llu}%s\n",
-			layers[i].digest, layers[i].path, root, salt,
+			"  {\"digest\": \"%s\", \"chain_id\": \"%s\", \"path\": \"%s\", "
+			"\"root_hash\": \"%s\", \"salt\": \"%s\", \"data_blocks\": %llu, "
+			"\"hash_offset\": %llu, \"size\": %llu}%s\n",
+			layers[i].digest, layers[i].chain_id, layers[i].path, root, salt,
 			(unsigned long long)layers[i].data_blocks,
 			(unsigned long long)layers[i].hash_offset, (unsigned long long)layers[i].size,
 			i + 1 < n ? "," : "");

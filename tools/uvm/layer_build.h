@@ -1,6 +1,7 @@
 /* One layer blob (tar or gzip'ed tar) -> one read-only image: erofs built by
  * mkfs.erofs from a staging directory, then the verity superblock and hash
- * tree appended (lib/verity.h). docs/layers.md has the format and the
+ * tree appended (lib/verity.h). A layer is built on top of the layers below
+ * it (layer_chain.h). docs/layers.md has the format and the
  * reproducibility rules. */
 #ifndef UVM_LAYER_BUILD_H
 #define UVM_LAYER_BUILD_H
@@ -9,15 +10,16 @@
 
 #include "err.h"
 #include "hash.h"
+#include "layer_chain.h"
 #include "layer_tar.h"
-
-#define LAYER_DIGEST_LEN (7 + 64) /* "sha256:" + hex */
 
 enum layer_compression { LAYER_DETECT, LAYER_PLAIN, LAYER_GZIP };
 
 struct layer_result {
-	char digest[LAYER_DIGEST_LEN + 1]; /* OCI digest of the blob */
-	char path[LAYER_DIGEST_LEN + 8];   /* image file name inside the output directory */
+	char digest[LAYER_DIGEST_LEN + 1];   /* OCI digest of the blob */
+	char chain_id[LAYER_DIGEST_LEN + 1]; /* of it and the layers below (layer_chain.h) */
+	char path[LAYER_DIGEST_LEN + 8];     /* image file name in the output directory: the
+						hex of chain_id, .img */
 	uint8_t root[UVM_SHA256_LEN];
 	uint8_t salt[UVM_SHA256_LEN];
 	uint64_t data_blocks, hash_offset, size;
@@ -27,10 +29,15 @@ struct layer_result {
 /* "sha256:<hex>" of a file's bytes. */
 int layer_file_digest(const char *path, char out[LAYER_DIGEST_LEN + 1], struct uvm_err *err);
 
-/* Builds out_dir/<hex>.img from the blob, whose digest the caller has
- * computed (or checked against a manifest). */
+/* Builds out_dir/<hex of the chain id>.img from the blob, whose digest the
+ * caller has computed (or checked against a manifest), on top of the layers
+ * converted so far with chain (layer_chain_init'ed for a base layer), which
+ * it then advances. chain NULL: a base layer, nothing carried. An image's
+ * layers must go through one chain in order, base first; after a failure
+ * the chain is spent (layer_chain_free it). */
 int layer_build(const char *blob, const char *digest, enum layer_compression comp,
-		const char *out_dir, struct layer_result *res, struct uvm_err *err);
+		const char *out_dir, struct layer_chain *chain, struct layer_result *res,
+		struct uvm_err *err);
 
 /* Writes out_dir/layers.json (base layer first). */
 int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n,

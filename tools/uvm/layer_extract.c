@@ -66,10 +66,12 @@ static int rd_skip(struct reader *r, uint64_t n, struct uvm_err *err)
 	return 0;
 }
 
-/* Directories whose times we set at the end, in extraction order. */
+/* Directories whose times we set at the end, in extraction order. A path
+ * may have several records: created as an implicit parent, then listed. */
 struct dir_time {
 	char *path;
 	struct timespec t;
+	int listed; /* 0: an implicit parent (or the root before a "./" entry) */
 };
 
 struct extract {
@@ -81,7 +83,7 @@ struct extract {
 };
 
 static int remember_dir(struct extract *x, const char *path, int64_t sec, uint32_t nsec,
-			struct uvm_err *err)
+			int listed, struct uvm_err *err)
 {
 	if (x->ndirs == x->cap) {
 		size_t cap = x->cap ? 2 * x->cap : 256;
@@ -95,13 +97,15 @@ static int remember_dir(struct extract *x, const char *path, int64_t sec, uint32
 	if (!x->dirs[x->ndirs].path)
 		return uvm_fail(err, ENOMEM, "out of memory");
 	x->dirs[x->ndirs].t = (struct timespec){.tv_sec = sec, .tv_nsec = nsec};
+	x->dirs[x->ndirs].listed = listed;
 	x->ndirs++;
 	return 0;
 }
 
 /* Opens the parent directory of path (relative, normalised, non-empty),
- * creating missing ones (0755 root, time 0, as containerd would), and
- * returns the last component in *base. */
+ * creating missing ones (0755 root, time 0: the default for a directory no
+ * lower layer has; layer_chain.c gives the others the lower layer's
+ * metadata), and returns the last component in *base. */
 static int open_parent(struct extract *x, char *path, const char **base, struct uvm_err *err)
 {
 	int fd = dup(x->root_fd);
@@ -111,7 +115,7 @@ static int open_parent(struct extract *x, char *path, const char **base, struct 
 		int next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno == ENOENT) {
 			if (mkdirat(fd, p, 0755) == 0 && fchmodat(fd, p, 0755, 0) == 0 &&
-			    remember_dir(x, path, 0, 0, err) == 0)
+			    remember_dir(x, path, 0, 0, 0, err) == 0)
 				next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		int e = errno;
@@ -305,7 +309,7 @@ static int root_entry(struct extract *x, const struct tar_header *h, struct uvm_
 	if (fchown(x->root_fd, (uid_t)h->uid, (gid_t)h->gid) < 0 ||
 	    fchmod(x->root_fd, h->mode) < 0)
 		return uvm_fail(err, errno, "layer root: %s", strerror(errno));
-	return remember_dir(x, ".", h->mtime, h->mtime_nsec, err);
+	return remember_dir(x, ".", h->mtime, h->mtime_nsec, 1, err);
 }
 
 static int extract_entry(struct extract *x, struct tar_header *h, const struct tar_override *o,
@@ -345,7 +349,7 @@ static int extract_entry(struct extract *x, struct tar_header *h, const struct t
 		if (r >= 0)
 			r = set_xattrs(dfd, base, o, path, err);
 		if (r >= 0 && h->type == '5')
-			r = remember_dir(x, path, h->mtime, h->mtime_nsec, err);
+			r = remember_dir(x, path, h->mtime, h->mtime_nsec, 1, err);
 	}
 	close(dfd);
 	/* Data of entries that do not carry it (links, whiteouts) is skipped. */
@@ -460,7 +464,53 @@ out:
 	return r;
 }
 
-int tar_extract(int fd, int root_fd, struct tar_stats *st, struct uvm_err *err)
+static int by_path(const void *a, const void *b)
+{
+	return strcmp((*(const struct dir_time *const *)a)->path,
+		      (*(const struct dir_time *const *)b)->path);
+}
+
+/* The paths whose every record is implicit, sorted ("." becomes ""). */
+static int collect_implicit(struct extract *x, struct tar_dirs *out, struct uvm_err *err)
+{
+	struct dir_time **v = malloc((x->ndirs + 1) * sizeof *v);
+	out->paths = malloc((x->ndirs + 1) * sizeof *out->paths);
+	out->n = 0;
+	if (!v || !out->paths) {
+		free(v);
+		return uvm_fail(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < x->ndirs; i++)
+		v[i] = &x->dirs[i];
+	qsort(v, x->ndirs, sizeof *v, by_path);
+	for (size_t i = 0, j; i < x->ndirs; i = j) {
+		int listed = 0;
+		for (j = i; j < x->ndirs && strcmp(v[j]->path, v[i]->path) == 0; j++)
+			listed |= v[j]->listed;
+		if (listed)
+			continue;
+		const char *p = strcmp(v[i]->path, ".") == 0 ? "" : v[i]->path;
+		if (!(out->paths[out->n] = strdup(p))) {
+			free(v);
+			return uvm_fail(err, ENOMEM, "out of memory");
+		}
+		out->n++;
+	}
+	free(v);
+	return 0;
+}
+
+void tar_dirs_free(struct tar_dirs *d)
+{
+	for (size_t i = 0; d->paths && i < d->n; i++)
+		free(d->paths[i]);
+	free(d->paths);
+	d->paths = NULL;
+	d->n = 0;
+}
+
+int tar_extract(int fd, int root_fd, struct tar_stats *st, struct tar_dirs *implicit,
+		struct uvm_err *err)
 {
 	struct reader *rd = malloc(sizeof *rd);
 	if (!rd)
@@ -468,13 +518,17 @@ int tar_extract(int fd, int root_fd, struct tar_stats *st, struct uvm_err *err)
 	rd->fd = fd;
 	rd->pos = rd->len = 0;
 	memset(st, 0, sizeof *st);
+	if (implicit)
+		*implicit = (struct tar_dirs){NULL, 0};
 	struct extract x = {.rd = rd, .root_fd = root_fd, .st = st};
 	/* The root: 0755 root:root, time 0, unless the tar has a "./" entry. */
 	int r = fchown(root_fd, 0, 0) < 0 || fchmod(root_fd, 0755) < 0
 			? uvm_fail(err, errno, "staging directory: %s (run as root)", strerror(errno))
-			: remember_dir(&x, ".", 0, 0, err);
+			: remember_dir(&x, ".", 0, 0, 0, err);
 	if (r == 0)
 		r = tar_loop(&x, err);
+	if (r == 0 && implicit)
+		r = collect_implicit(&x, implicit, err);
 	for (size_t i = 0; i < x.ndirs; i++)
 		free(x.dirs[i].path);
 	free(x.dirs);

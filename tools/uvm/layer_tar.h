@@ -80,8 +80,21 @@ struct tar_stats {
 	int64_t max_mtime; /* largest mtime applied (for mkfs.erofs's clamp) */
 };
 
+/* Directories a layer needs but does not list: the implicit parents of its
+ * entries (0755 root:root, time 0 when extracted), and the root when the
+ * tar has no "./" entry. Sorted by path; "" is the root. */
+struct tar_dirs {
+	char **paths;
+	size_t n;
+};
+
+void tar_dirs_free(struct tar_dirs *d);
+
 /* Reads a tar stream from fd (a file or pipe) and extracts it into the empty
- * directory root_fd. Needs root (ownership, device nodes, trusted.* xattrs). */
-int tar_extract(int fd, int root_fd, struct tar_stats *st, struct uvm_err *err);
+ * directory root_fd. Needs root (ownership, whiteout device nodes, trusted.*
+ * xattrs). implicit (may be NULL) receives the directories the layer did not
+ * list, for the caller to give them a lower layer's metadata. */
+int tar_extract(int fd, int root_fd, struct tar_stats *st, struct tar_dirs *implicit,
+		struct uvm_err *err);
 
 #endif

@@ -64,17 +64,38 @@ static int read_config(const char *path, struct gen_image *img, struct uvm_err *
 	return 0;
 }
 
+/* One layers.json entry against the manifest's layer i: the same digest,
+ * and the chain id of the layers up to it, which a layers.json written
+ * before layers were converted on top of each other lacks (its root hashes
+ * may differ from today's). */
+static int check_entry(const struct json_value *e, const struct oci_layer *layer, size_t i,
+		       const char *chain_id, struct uvm_err *err)
+{
+	const char *got = json_str(json_get(e, "chain_id"), NULL);
+	if (strcmp(json_str(json_get(e, "digest"), NULL), layer->digest) != 0)
+		return json_fail_at(e, err, "digest differs from the image's layer %zu (%s): "
+				    "run 'uvm layer --image' on this image again", i, layer->digest);
+	if (!got)
+		return json_fail_at(e, err, "no chain_id: written by an older uvm layer, whose "
+				    "images may differ; run 'uvm layer --image' on this image again");
+	if (strcmp(got, chain_id) != 0)
+		return json_fail_at(e, err, "chain_id differs from the image's layers 0..%zu (%s): "
+				    "run 'uvm layer --image' on this image again", i, chain_id);
+	return 0;
+}
+
 /* Root hashes from a `uvm layer` layers.json; its layers must be exactly
- * the manifest's (same digests, same order), or the policy would name
- * images of another image. */
+ * the manifest's (same digests, same order, same chain ids), or the policy
+ * would name images of another image. */
 static int roots_from_index(const char *path, const struct oci_layer *layers, size_t n,
 			    struct gen_image *img, struct uvm_err *err)
 {
 	static const struct json_field f[] = {
-		{"digest", JSON_T_STRING, 1},    {"path", JSON_T_STRING, 0},
-		{"root_hash", JSON_T_STRING, 1}, {"salt", JSON_T_STRING, 0},
-		{"data_blocks", JSON_T_INT, 0},  {"hash_offset", JSON_T_INT, 0},
-		{"size", JSON_T_INT, 0}};
+		{"digest", JSON_T_STRING, 1},    {"chain_id", JSON_T_STRING, 0},
+		{"path", JSON_T_STRING, 0},      {"root_hash", JSON_T_STRING, 1},
+		{"salt", JSON_T_STRING, 0},      {"data_blocks", JSON_T_INT, 0},
+		{"hash_offset", JSON_T_INT, 0},  {"size", JSON_T_INT, 0}};
+	char chain[LAYER_DIGEST_LEN + 1] = "";
 	struct file_buf buf;
 	struct json_doc *doc = NULL;
 	int r = -1;
@@ -90,13 +111,10 @@ static int roots_from_index(const char *path, const struct oci_layer *layers, si
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct json_value *e = json_at(a, i);
-		if (json_check_object(e, f, sizeof f / sizeof f[0], err) < 0)
+		layer_chain_id(chain, layers[i].digest, chain);
+		if (json_check_object(e, f, sizeof f / sizeof f[0], err) < 0 ||
+		    check_entry(e, &layers[i], i, chain, err) < 0)
 			goto out;
-		if (strcmp(json_str(json_get(e, "digest"), NULL), layers[i].digest) != 0) {
-			json_fail_at(e, err, "digest differs from the image's layer %zu (%s): "
-				     "run 'uvm layer --image' on this image again", i, layers[i].digest);
-			goto out;
-		}
 		if (uvm_hex_decode(json_str(json_get(e, "root_hash"), NULL), img->roots[i],
 				   UVM_SHA256_LEN) < 0) {
 			json_fail_at(json_get(e, "root_hash"), err, "not 64 hex digits");
@@ -112,8 +130,9 @@ out:
 	return r;
 }
 
-/* Builds every layer as `uvm layer` does, in a temporary directory that is
- * removed afterwards; only the root hashes are kept. */
+/* Builds every layer as `uvm layer` does (in order, each on top of those
+ * below it), in a temporary directory that is removed afterwards; only the
+ * root hashes are kept. */
 static int roots_by_building(const struct oci_layer *layers, size_t n, struct gen_image *img,
 			     struct uvm_err *err)
 {
@@ -125,16 +144,20 @@ static int roots_by_building(const struct oci_layer *layers, size_t n, struct ge
 	if (!mkdtemp(dir))
 		return uvm_fail(err, errno, "create a temporary directory %s: %s", dir,
 				strerror(errno));
+	struct layer_chain chain;
+	layer_chain_init(&chain);
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct layer_result res;
-		r = layer_build(layers[i].blob, layers[i].digest, layers[i].comp, dir, &res, err);
+		r = layer_build(layers[i].blob, layers[i].digest, layers[i].comp, dir, &chain, &res,
+				err);
 		if (r == 0) {
 			memcpy(img->roots[i], res.root, UVM_SHA256_LEN);
 			snprintf(img_path, sizeof img_path, "%s/%s", dir, res.path);
 			unlink(img_path);
 		}
 	}
+	layer_chain_free(&chain);
 	rmdir(dir);
 	return r;
 }
