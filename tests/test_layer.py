@@ -636,6 +636,42 @@ def test_merged_root_matches_containerd(tmp_path):
     assert want["opt"]["uid"] == 5 and want["var/lib/gone"]["kind"] == "file"
 
 
+def test_whiteout_data_is_not_entries(tmp_path):
+    """A whiteout written as a non-empty file: its data is skipped as Go's
+    archive/tar (containerd, scanners) skips it, never read as entries."""
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+        add(tf, "smuggled", data=b"only uvm would see this")
+    hidden = inner.getvalue()[:1024]  # header + data block, no end marker
+    path = hostile(tmp_path, lambda tf: (add(tf, "etc/.wh.passwd", data=hidden),
+                                         add(tf, "etc/hosts", data=b"h")))
+    with tarfile.open(path) as tf:  # what other readers see
+        assert tf.getnames() == ["etc/.wh.passwd", "etc/hosts"]
+    run_layer(["--tar", path, "--out", str(tmp_path / "o")])
+    x = tmp_path / "x"
+    extract(str(tmp_path / "o" / layers_json(tmp_path / "o")[0]["path"]), x)
+    assert sorted(os.listdir(x)) == ["etc"]
+    assert sorted(os.listdir(x / "etc")) == ["hosts", "passwd"]
+    assert stat.S_ISCHR(os.lstat(x / "etc" / "passwd").st_mode)
+
+
+@pytest.mark.parametrize("kind", ["sym", "dir", "fifo"])
+def test_sized_header_only_entry_rejected(tmp_path, kind):
+    """Readers disagree on whether data follows a symlink, directory... header
+    with a size: refused rather than read one way."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+        add(tf, "e", kind, link="target")
+    raw = bytearray(buf.getvalue())
+    raw[124:136] = b"%011o\0" % 512          # size field
+    raw[148:156] = b" " * 8
+    raw[148:155] = b"%06o\0" % sum(raw[:512])  # checksum
+    path = tmp_path / "s.tar"
+    path.write_bytes(bytes(raw[:512]) + bytes(512) + bytes(raw[512:]))
+    p = run_layer(["--tar", str(path), "--out", str(tmp_path / "o")], check=False)
+    assert p.returncode == 1 and "bytes of data refused" in p.stderr, p.stderr
+
+
 def test_usage_errors():
     assert run_layer([], check=False).returncode == 2
     assert run_layer(["--tar", "x", "--image", "y", "--out", "z"], check=False).returncode == 2

@@ -312,12 +312,27 @@ static int root_entry(struct extract *x, const struct tar_header *h, struct uvm_
 	return remember_dir(x, ".", h->mtime, h->mtime_nsec, 1, err);
 }
 
+/* Links, symlinks, devices, directories and FIFOs carry no data. Readers
+ * disagree on a non-zero size there: Go's archive/tar (containerd, image
+ * scanners) reads the next block as a header, others skip the "data". Either
+ * choice would let a layer show us entries others do not see, or the
+ * reverse, so such an entry is refused. */
+static int header_only_sized(const struct tar_header *h, const char *path, struct uvm_err *err)
+{
+	if (!h->type || !strchr("123456", h->type) || h->size == 0)
+		return 0;
+	return uvm_fail(err, EINVAL, "'%.200s': entry of type '%c' with %llu bytes of data refused "
+			"(tar readers disagree on whether data follows such a header)", path,
+			h->type, (unsigned long long)h->size);
+}
+
 static int extract_entry(struct extract *x, struct tar_header *h, const struct tar_override *o,
 			 struct uvm_err *err)
 {
 	char path[TAR_PATH_MAX];
 	const char *base;
-	if (tar_normalize_path(h->path, path, sizeof path, err) < 0)
+	if (tar_normalize_path(h->path, path, sizeof path, err) < 0 ||
+	    header_only_sized(h, path, err) < 0)
 		return -1;
 	if (h->mtime > x->st->max_mtime)
 		x->st->max_mtime = h->mtime;
@@ -326,7 +341,7 @@ static int extract_entry(struct extract *x, struct tar_header *h, const struct t
 	int dfd = open_parent(x, path, &base, err);
 	if (dfd < 0)
 		return -1;
-	int r;
+	int r, marker = 1; /* a whiteout or opaque mark: any data it has is no file's */
 	if (strcmp(base, OPAQUE_NAME) == 0) {
 		r = make_opaque(dfd, path, err);
 		x->st->opaque_dirs++;
@@ -339,6 +354,7 @@ static int extract_entry(struct extract *x, struct tar_header *h, const struct t
 	} else if (h->type == '3' || h->type == '4') {
 		r = refuse_device(h, path, err);
 	} else {
+		marker = 0;
 		r = clear_slot(dfd, base, h->type, path, err);
 		int existing_dir = r == 1;
 		if (r >= 0 && !existing_dir)
@@ -352,8 +368,9 @@ static int extract_entry(struct extract *x, struct tar_header *h, const struct t
 			r = remember_dir(x, path, h->mtime, h->mtime_nsec, 1, err);
 	}
 	close(dfd);
-	/* Data of entries that do not carry it (links, whiteouts) is skipped. */
-	if (r >= 0 && h->type != '0')
+	/* A regular file's data was copied; what else has data (a whiteout
+	 * written as a non-empty file, as Go's reader would skip it) is skipped. */
+	if (r >= 0 && (h->type != '0' || marker))
 		r = rd_skip(x->rd, padded(h->size), err);
 	return r < 0 ? -1 : 0;
 }
