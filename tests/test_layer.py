@@ -600,6 +600,18 @@ MERGE_LAYERS = [
      ("home", "dir", dict(mode=0o711, mtime=T1 + 8)),
      ("bin/.wh.ls", "file", {}),
      ("bin/ls", "file", F(b"ls", mode=0o755))],
+    # a whiteout and a directory of the same name in one layer: the lower one
+    # is deleted, this layer's stays (OCI: a whiteout hides only lower layers)
+    [(".wh.srv", "file", {}),                       # then listed
+     ("srv", "dir", dict(mode=0o705, uid=1000, gid=1000, mtime=T1 + 9)),
+     ("srv/new", "file", F(b"new")),
+     ("etc/.wh.app", "file", {}),                   # then implicit: default
+     ("etc/app/again", "file", F(b"again")),
+     ("home/u/.cache/g", "file", F(b"g")),          # implicit, then whited out
+     ("home/u/.wh..cache", "file", {}),
+     ("bin", "dir", dict(mode=0o700, mtime=T1 + 10)),       # listed, then whited out
+     ("bin/z", "file", F(b"z")),
+     (".wh.bin", "file", {})],
 ]
 
 
@@ -630,10 +642,24 @@ def test_merged_root_matches_containerd(tmp_path):
         for m in reversed(mnts):
             m.__exit__()
     # the cases the layers were written for
-    assert want["root"]["mode"] == 0o700 and want["srv"]["uid"] == 1000
+    assert want["root"]["mode"] == 0o700 and want["home/u"]["uid"] == 1000
     assert want["opt/tool"]["mode"] == 0o755 and "opt/tool/bin" not in want
     assert want["etc/app"]["mode"] == 0o755 and "etc/app/conf" not in want
     assert want["opt"]["uid"] == 5 and want["var/lib/gone"]["kind"] == "file"
+
+
+def test_whiteout_and_directory_in_one_layer():
+    """The last layer of MERGE_LAYERS both whites out and has srv, etc/app,
+    home/u/.cache and bin: what containerd would give, with none of the
+    lower contents; test_merged_root_matches_containerd checks that our
+    images give the same."""
+    want = containerd_model(MERGE_LAYERS)
+    assert sorted(p for p in want if p.startswith("srv")) == ["srv", "srv/new"]
+    assert want["srv"]["mode"] == 0o705 and want["srv"]["xattrs"] == {}
+    assert sorted(p for p in want if p.startswith("etc/app")) == ["etc/app", "etc/app/again"]
+    assert want["home/u/.cache"]["mode"] == 0o755 and "home/u/.cache/f" not in want
+    assert sorted(p for p in want if p.startswith("bin")) == ["bin", "bin/z"]
+    assert want["bin"]["mode"] == 0o700
 
 
 def test_whiteout_data_is_not_entries(tmp_path):

@@ -66,12 +66,19 @@ static int rd_skip(struct reader *r, uint64_t n, struct uvm_err *err)
 	return 0;
 }
 
+/* What a directory record says about its path. */
+enum dir_kind {
+	DIR_IMPLICIT, /* created as an implicit parent (or the root before "./"): time 0 */
+	DIR_LISTED,   /* an entry of the layer: its time */
+	DIR_WHITED,   /* whited out in this layer too: no lower metadata; no time */
+};
+
 /* Directories whose times we set at the end, in extraction order. A path
  * may have several records: created as an implicit parent, then listed. */
 struct dir_time {
 	char *path;
 	struct timespec t;
-	int listed; /* 0: an implicit parent (or the root before a "./" entry) */
+	enum dir_kind kind;
 };
 
 struct extract {
@@ -83,7 +90,7 @@ struct extract {
 };
 
 static int remember_dir(struct extract *x, const char *path, int64_t sec, uint32_t nsec,
-			int listed, struct uvm_err *err)
+			enum dir_kind kind, struct uvm_err *err)
 {
 	if (x->ndirs == x->cap) {
 		size_t cap = x->cap ? 2 * x->cap : 256;
@@ -97,15 +104,60 @@ static int remember_dir(struct extract *x, const char *path, int64_t sec, uint32
 	if (!x->dirs[x->ndirs].path)
 		return uvm_fail(err, ENOMEM, "out of memory");
 	x->dirs[x->ndirs].t = (struct timespec){.tv_sec = sec, .tv_nsec = nsec};
-	x->dirs[x->ndirs].listed = listed;
+	x->dirs[x->ndirs].kind = kind;
 	x->ndirs++;
 	return 0;
 }
 
+static int is_whiteout(const struct stat *s)
+{
+	/* Device nodes from the tar are refused: a character device in the
+	 * staging directory is one of our whiteouts. */
+	return S_ISCHR(s->st_mode) && s->st_rdev == makedev(0, 0);
+}
+
+/* Creates name in fd as an implicit parent directory (0755 root, time 0:
+ * the default for a directory no lower layer has; layer_chain.c gives the
+ * others the lower layer's metadata) and opens it; -1 with errno. */
+static int make_implicit(struct extract *x, int fd, const char *name, const char *path,
+			 enum dir_kind kind, struct uvm_err *err)
+{
+	if (mkdirat(fd, name, 0755) < 0 || fchmodat(fd, name, 0755, 0) < 0)
+		return -1;
+	if (remember_dir(x, path, 0, 0, DIR_IMPLICIT, err) < 0 ||
+	    (kind == DIR_WHITED && remember_dir(x, path, 0, 0, DIR_WHITED, err) < 0)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* A parent this layer whited out (".wh.D", then "D/x"): the layer deletes
+ * the lower D and has a D of its own, in overlayfs an opaque directory,
+ * which takes no lower metadata. Anything else that is not a directory
+ * stays an error (ENOTDIR). */
+static int whiteout_to_dir(struct extract *x, int fd, const char *name, const char *path,
+			   struct uvm_err *err)
+{
+	struct stat s;
+	if (fstatat(fd, name, &s, AT_SYMLINK_NOFOLLOW) < 0 || !is_whiteout(&s)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	if (unlinkat(fd, name, 0) < 0)
+		return -1;
+	int d = make_implicit(x, fd, name, path, DIR_WHITED, err);
+	if (d >= 0 && fsetxattr(d, "trusted.overlay.opaque", "y", 1, 0) < 0) {
+		int e = errno;
+		close(d);
+		errno = e;
+		return -1;
+	}
+	return d;
+}
+
 /* Opens the parent directory of path (relative, normalised, non-empty),
- * creating missing ones (0755 root, time 0: the default for a directory no
- * lower layer has; layer_chain.c gives the others the lower layer's
- * metadata), and returns the last component in *base. */
+ * creating missing ones, and returns the last component in *base. */
 static int open_parent(struct extract *x, char *path, const char **base, struct uvm_err *err)
 {
 	int fd = dup(x->root_fd);
@@ -113,11 +165,10 @@ static int open_parent(struct extract *x, char *path, const char **base, struct 
 	while (fd >= 0 && (slash = strchr(p, '/')) != NULL) {
 		*slash = 0;
 		int next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 && errno == ENOENT) {
-			if (mkdirat(fd, p, 0755) == 0 && fchmodat(fd, p, 0755, 0) == 0 &&
-			    remember_dir(x, path, 0, 0, 0, err) == 0)
-				next = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
+		if (next < 0 && errno == ENOENT)
+			next = make_implicit(x, fd, p, path, DIR_IMPLICIT, err);
+		else if (next < 0 && errno == ENOTDIR)
+			next = whiteout_to_dir(x, fd, p, path, err);
 		int e = errno;
 		*slash = '/';
 		close(fd);
@@ -134,7 +185,9 @@ static int open_parent(struct extract *x, char *path, const char **base, struct 
 	return fd;
 }
 
-/* Removes a non-directory in the way of a new entry (a later entry wins). */
+/* Removes a non-directory in the way of a new entry (a later entry wins).
+ * 1: an existing directory (keep it, update its metadata); 2: a whiteout of
+ * this layer made way for a directory, which must be opaque. */
 static int clear_slot(int dfd, const char *base, char type, const char *path,
 		      struct uvm_err *err)
 {
@@ -143,12 +196,12 @@ static int clear_slot(int dfd, const char *base, char type, const char *path,
 		return errno == ENOENT ? 0 : uvm_fail(err, errno, "'%.200s': %s", path, strerror(errno));
 	if (S_ISDIR(s.st_mode)) {
 		if (type == '5')
-			return 1; /* existing directory: update its metadata */
+			return 1;
 		return uvm_fail(err, EEXIST, "'%.200s' would replace a directory", path);
 	}
 	if (unlinkat(dfd, base, 0) < 0)
 		return uvm_fail(err, errno, "'%.200s': remove earlier entry: %s", path, strerror(errno));
-	return 0;
+	return type == '5' && is_whiteout(&s) ? 2 : 0;
 }
 
 static int set_xattrs(int dfd, const char *base, const struct tar_override *o, const char *path,
@@ -203,12 +256,41 @@ static int set_meta(int dfd, const char *base, const struct tar_header *h, int i
 	return 0;
 }
 
-static int make_whiteout(int dfd, const char *name, const struct tar_header *h,
+static int make_opaque(int dfd, const char *path, struct uvm_err *err)
+{
+	if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+		return uvm_fail(err, errno, "'%.200s': set trusted.overlay.opaque: %s (root and a "
+				"file system with trusted xattrs are needed)", path, strerror(errno));
+	return 0;
+}
+
+/* The whiteout of a directory this layer has too (OCI: a whiteout hides
+ * only lower layers): the directory stays, made opaque so that nothing of
+ * the lower one shows through, and it takes no lower metadata. */
+static int whiteout_dir(struct extract *x, int dfd, const char *name, const char *dir,
+			struct uvm_err *err)
+{
+	int d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d < 0)
+		return uvm_fail(err, errno, "'%.200s': open: %s", dir, strerror(errno));
+	int r = make_opaque(d, dir, err);
+	close(d);
+	return r < 0 ? -1 : remember_dir(x, dir, 0, 0, DIR_WHITED, err);
+}
+
+static int make_whiteout(struct extract *x, int dfd, const char *name, const struct tar_header *h,
 			 const char *path, struct uvm_err *err)
 {
 	struct stat s;
-	if (fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0; /* this layer has NAME itself: it stays visible, lower NAME is hidden */
+	if (fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW) == 0) {
+		char dir[TAR_PATH_MAX];
+		if (!S_ISDIR(s.st_mode))
+			return 0; /* this layer has NAME itself: it stays, the lower NAME hidden */
+		/* path is "P/.wh.NAME", so the directory is "P/NAME" */
+		size_t plen = strlen(path) - strlen(name) - 4;
+		snprintf(dir, sizeof dir, "%.*s%s", (int)plen, path, name);
+		return whiteout_dir(x, dfd, name, dir, err);
+	}
 	if (mknodat(dfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
 		return uvm_fail(err, errno, "'%.200s': make whiteout device: %s (run as root)",
 				path, strerror(errno));
@@ -217,14 +299,6 @@ static int make_whiteout(int dfd, const char *name, const struct tar_header *h,
 	w.mode = 0;
 	w.type = '3';
 	return set_meta(dfd, name, &w, 0, path, err);
-}
-
-static int make_opaque(int dfd, const char *path, struct uvm_err *err)
-{
-	if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-		return uvm_fail(err, errno, "'%.200s': set trusted.overlay.opaque: %s (root and a "
-				"file system with trusted xattrs are needed)", path, strerror(errno));
-	return 0;
 }
 
 static int create_node(struct extract *x, int dfd, const char *base, const struct tar_header *h,
@@ -309,7 +383,7 @@ static int root_entry(struct extract *x, const struct tar_header *h, struct uvm_
 	if (fchown(x->root_fd, (uid_t)h->uid, (gid_t)h->gid) < 0 ||
 	    fchmod(x->root_fd, h->mode) < 0)
 		return uvm_fail(err, errno, "layer root: %s", strerror(errno));
-	return remember_dir(x, ".", h->mtime, h->mtime_nsec, 1, err);
+	return remember_dir(x, ".", h->mtime, h->mtime_nsec, DIR_LISTED, err);
 }
 
 /* Links, symlinks, devices, directories and FIFOs carry no data. Readers
@@ -349,14 +423,14 @@ static int extract_entry(struct extract *x, struct tar_header *h, const struct t
 		if (strncmp(base, ".wh..wh.", 8) == 0 || !base[4])
 			r = uvm_fail(err, EINVAL, "'%.200s': unknown whiteout metadata", path);
 		else
-			r = make_whiteout(dfd, base + 4, h, path, err);
+			r = make_whiteout(x, dfd, base + 4, h, path, err);
 		x->st->whiteouts++;
 	} else if (h->type == '3' || h->type == '4') {
 		r = refuse_device(h, path, err);
 	} else {
 		marker = 0;
 		r = clear_slot(dfd, base, h->type, path, err);
-		int existing_dir = r == 1;
+		int existing_dir = r == 1, was_whiteout = r == 2;
 		if (r >= 0 && !existing_dir)
 			r = h->type == '1' ? hard_link(x, dfd, base, h, path, err)
 					   : create_node(x, dfd, base, h, path, err);
@@ -364,8 +438,10 @@ static int extract_entry(struct extract *x, struct tar_header *h, const struct t
 			r = set_meta(dfd, base, h, h->type == '2', path, err);
 		if (r >= 0)
 			r = set_xattrs(dfd, base, o, path, err);
+		if (r >= 0 && was_whiteout) /* ".wh.D", then "D/": the lower D is gone */
+			r = whiteout_dir(x, dfd, base, path, err);
 		if (r >= 0 && h->type == '5')
-			r = remember_dir(x, path, h->mtime, h->mtime_nsec, 1, err);
+			r = remember_dir(x, path, h->mtime, h->mtime_nsec, DIR_LISTED, err);
 	}
 	close(dfd);
 	/* A regular file's data was copied; what else has data (a whiteout
@@ -401,6 +477,8 @@ static int apply_dir_times(struct extract *x, struct uvm_err *err)
 {
 	for (size_t i = 0; i < x->ndirs; i++) {
 		struct timespec ts[2] = {x->dirs[i].t, x->dirs[i].t};
+		if (x->dirs[i].kind == DIR_WHITED)
+			continue;
 		if (utimensat(x->root_fd, x->dirs[i].path, ts, AT_SYMLINK_NOFOLLOW) < 0)
 			return uvm_fail(err, errno, "'%.200s': set time: %s", x->dirs[i].path,
 					strerror(errno));
@@ -501,10 +579,10 @@ static int collect_implicit(struct extract *x, struct tar_dirs *out, struct uvm_
 		v[i] = &x->dirs[i];
 	qsort(v, x->ndirs, sizeof *v, by_path);
 	for (size_t i = 0, j; i < x->ndirs; i = j) {
-		int listed = 0;
+		int implicit = 1;
 		for (j = i; j < x->ndirs && strcmp(v[j]->path, v[i]->path) == 0; j++)
-			listed |= v[j]->listed;
-		if (listed)
+			implicit &= v[j]->kind == DIR_IMPLICIT;
+		if (!implicit)
 			continue;
 		const char *p = strcmp(v[i]->path, ".") == 0 ? "" : v[i]->path;
 		if (!(out->paths[out->n] = strdup(p))) {
@@ -541,7 +619,7 @@ int tar_extract(int fd, int root_fd, struct tar_stats *st, struct tar_dirs *impl
 	/* The root: 0755 root:root, time 0, unless the tar has a "./" entry. */
 	int r = fchown(root_fd, 0, 0) < 0 || fchmod(root_fd, 0755) < 0
 			? uvm_fail(err, errno, "staging directory: %s (run as root)", strerror(errno))
-			: remember_dir(&x, ".", 0, 0, 0, err);
+			: remember_dir(&x, ".", 0, 0, DIR_IMPLICIT, err);
 	if (r == 0)
 		r = tar_loop(&x, err);
 	if (r == 0 && implicit)
