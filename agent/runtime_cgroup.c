@@ -16,6 +16,8 @@
  * by its own container's memory.max. */
 #include "runtime_cgroup.h"
 
+#include "file_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,52 +35,32 @@ static int write_file(const char *dir, const char *file, const char *text, struc
 {
 	char path[256];
 	snprintf(path, sizeof path, "%s/%s", dir, file);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(text);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
-		int code = errno;
-		if (fd >= 0)
-			close(fd);
-		return uvm_fail(err, code, "writing \"%s\" to %s: %s", text, path, strerror(code));
-	}
-	close(fd);
-	return 0;
+	return file_write_text(path, text, err);
 }
 
-/* The first number on the line of /proc/meminfo that starts with key. */
-static unsigned long long meminfo_kib(const char *key)
+/* The number after key in a /proc text file ("MemTotal:" in meminfo), or
+ * the file's first number when key is "". 0 when absent. */
+static unsigned long long proc_number(const char *path, const char *key)
 {
-	char line[128];
+	struct file_buf f;
+	struct uvm_err err;
 	unsigned long long v = 0;
-	FILE *f = fopen("/proc/meminfo", "re");
-	size_t klen = strlen(key);
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, key, klen) == 0) {
-			v = strtoull(line + klen, NULL, 10);
-			break;
-		}
-	if (f)
-		fclose(f);
+	if (file_read_all(path, 1 << 16, &f, &err))
+		return 0;
+	const char *at = *key ? strstr(f.data, key) : f.data;
+	if (at)
+		v = strtoull(at + strlen(key), NULL, 10);
+	file_buf_free(&f);
 	return v;
-}
-
-static unsigned long long threads_max(void)
-{
-	char buf[32] = "";
-	int fd = open("/proc/sys/kernel/threads-max", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	if (fd >= 0)
-		close(fd);
-	return n > 0 ? strtoull(buf, NULL, 10) : 0;
 }
 
 static struct rt_limits workload_limits;
 
 int rt_cgroup_init(struct uvm_err *err)
 {
-	unsigned long long total = meminfo_kib("MemTotal:") << 10;
+	unsigned long long total = proc_number("/proc/meminfo", "MemTotal:") << 10;
 	unsigned long long reserve = total / 8 > RESERVE_MIN_BYTES ? total / 8 : RESERVE_MIN_BYTES;
-	unsigned long long tmax = threads_max();
+	unsigned long long tmax = proc_number("/proc/sys/kernel/threads-max", "");
 	char text[32];
 	if (total <= reserve || tmax <= 2 * PIDS_RESERVE)
 		return uvm_fail(err, ENOMEM, "cgroups: too little memory (%llu bytes) or threads-max (%llu) to "
@@ -96,6 +78,13 @@ int rt_cgroup_init(struct uvm_err *err)
 	if (write_file(WORKLOADS, "pids.max", text, err) ||
 	    write_file(WORKLOADS, "cgroup.subtree_control", "+memory +pids", err))
 		return -1;
+	/* External processes share one cgroup for the VM's lifetime. */
+	struct rt_limits defaults;
+	rt_cgroup_defaults(&defaults);
+	int fd = rt_cgroup_open("", &defaults, err);
+	if (fd < 0)
+		return -1;
+	close(fd);
 	return 0;
 }
 
@@ -143,7 +132,8 @@ int rt_cgroup_open_existing(const char *cid, struct uvm_err *err)
 	cgroup_path(cid, path, sizeof path);
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return uvm_fail(err, errno, "container '%s': opening its cgroup %s: %s", cid, path, strerror(errno));
+		return uvm_fail(err, errno, "opening cgroup %s (container '%s'): %s", path, *cid ? cid : "-",
+				strerror(errno));
 	return fd;
 }
 

@@ -13,7 +13,8 @@ struct rt_limits {
 };
 
 /* Once at start-up: enables the memory and pids controllers and creates the
- * workloads cgroup whose limits keep PID 1's reserve. */
+ * workloads cgroup whose limits keep PID 1's reserve, and the external
+ * processes' cgroup. */
 int rt_cgroup_init(struct uvm_err *err);
 /* The limits a container gets unless told otherwise. */
 void rt_cgroup_defaults(struct rt_limits *l);
@@ -21,7 +22,8 @@ void rt_cgroup_defaults(struct rt_limits *l);
  * processes) with limits l; returns an O_DIRECTORY fd for CLONE_INTO_CGROUP
  * (the caller closes it), or -1 with err. */
 int rt_cgroup_open(const char *cid, const struct rt_limits *l, struct uvm_err *err);
-/* Opens the cgroup of a running container for a process exec'ed into it. */
+/* Opens the cgroup of a running container ("" = external processes) for a
+ * new process. */
 int rt_cgroup_open_existing(const char *cid, struct uvm_err *err);
 /* Removes a finished container's cgroup if it is empty (best effort). */
 void rt_cgroup_remove(const char *cid);

@@ -54,10 +54,10 @@ static int cmp_int(const void *a, const void *b)
 
 int rt_close_all_except(const int *keep, size_t nkeep, struct uvm_err *err)
 {
-	int k[16];
+	int k[RT_KEEP_MAX];
 	size_t n = 0;
-	if (nkeep > sizeof k / sizeof k[0])
-		return uvm_fail(err, E2BIG, "close_all_except: at most 16 descriptors can be kept");
+	if (nkeep > RT_KEEP_MAX)
+		return uvm_fail(err, E2BIG, "close_all_except: at most %d descriptors can be kept", RT_KEEP_MAX);
 	for (size_t i = 0; i < nkeep; i++)
 		if (keep[i] >= 0)
 			k[n++] = keep[i];
@@ -89,7 +89,7 @@ void rt_child_fail(int status_fd, const struct uvm_err *err)
 int rt_child_basics(int stdio_fds[3], const int *keep, size_t nkeep, struct uvm_err *err)
 {
 	sigset_t none;
-	int kept[16 + 3] = {0, 1, 2};
+	int kept[RT_KEEP_MAX] = {0, 1, 2};
 	/* Inherited from PID 1 already; said again because it is what keeps a
 	 * workload from ptracing or pidfd_getfd-ing this child before execve. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
@@ -106,8 +106,8 @@ int rt_child_basics(int stdio_fds[3], const int *keep, size_t nkeep, struct uvm_
 	/* PID 1's descriptors (host channel, signalfd, /dev/kmsg, other
 	 * processes' pipes) are closed, not only marked close-on-exec: until
 	 * execve this child is already visible inside the container. */
-	if (nkeep > 16)
-		return uvm_fail(err, E2BIG, "too many descriptors to keep");
+	if (nkeep > RT_KEEP_MAX - 3)
+		return uvm_fail(err, E2BIG, "at most %d descriptors besides stdio can be kept", RT_KEEP_MAX - 3);
 	memcpy(kept + 3, keep, nkeep * sizeof *keep);
 	return rt_close_all_except(kept, nkeep + 3, err);
 }

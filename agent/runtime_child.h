@@ -17,10 +17,11 @@ void rt_child_fail(int status_fd, const struct uvm_err *err) __attribute__((nore
 
 /* Not dumpable, default signal dispositions and an empty mask (PID 1
  * blocks SIGCHLD...), stdio on fds 0..2, and every other descriptor but
- * keep[0..nkeep) (at most 16; -1 entries ignored) closed. */
+ * keep[0..nkeep) (at most RT_KEEP_MAX - 3; -1 entries ignored) closed. */
 int rt_child_basics(int stdio_fds[3], const int *keep, size_t nkeep, struct uvm_err *err);
 
-/* Closes every descriptor not in keep (at most 16; -1 entries ignored). */
+#define RT_KEEP_MAX 16
+/* Closes every descriptor not in keep (at most RT_KEEP_MAX; -1 entries ignored). */
 int rt_close_all_except(const int *keep, size_t nkeep, struct uvm_err *err);
 
 /* The container's root: new root from /run/containers/<cid>/rootfs with a

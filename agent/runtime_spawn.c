@@ -325,24 +325,12 @@ static int finish_exec(pid_t helper, int pid_r, int status_r, pid_t *pid, struct
 	return rc;
 }
 
-/* The cgroup a new process of cid joins: the container's (it exists while
- * the container does) or the external processes'. */
-static int open_cgroup(const char *cid, struct uvm_err *err)
-{
-	struct rt_limits limits;
-	if (!*cid) {
-		rt_cgroup_defaults(&limits);
-		return rt_cgroup_open("", &limits, err);
-	}
-	return rt_cgroup_open_existing(cid, err);
-}
-
 static int spawn(const char *cid, const char *pid_id, const struct rt_spec *spec, const int *ns,
 		 struct uvm_err *err)
 {
 	struct spawn_io io;
 	int st[2], pp[2] = {-1, -1}, cg;
-	if (rt_check_new(cid, pid_id, err) || (cg = open_cgroup(cid, err)) < 0)
+	if (rt_check_new(cid, pid_id, err) || (cg = rt_cgroup_open_existing(cid, err)) < 0)
 		return -1;
 	if (io_open(spec->stdio, &io, err)) {
 		close(cg);
@@ -392,7 +380,6 @@ int rt_exec_in(const char *cid, const char *pid_id, const struct rt_spec *spec, 
 		return uvm_fail(err, ESRCH, "container '%s' is not running (create_container and start_container first)",
 				cid);
 	struct rt_spec s = c->creds; /* the container's credentials and filter ... */
-	s.seccomp = c->filter.len ? &c->filter : NULL;
 	s.argv = spec->argv;         /* ... with this process's command */
 	s.envp = spec->envp;
 	s.cwd = spec->cwd;

@@ -48,6 +48,7 @@ int rt_table_keep_filter(struct rt_entry *e, const struct sock_fprog *prog, stru
 	}
 	memcpy(e->filter.filter, prog->filter, prog->len * sizeof *prog->filter);
 	e->filter.len = prog->len;
+	e->creds.seccomp = &e->filter; /* entries never move: the table is one static array */
 	return 0;
 }
 

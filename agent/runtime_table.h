@@ -19,8 +19,8 @@ struct rt_entry {
 	int out_eof[2];
 	/* container inits only */
 	int start_fd, status_fd;        /* until started */
-	struct rt_spec creds;           /* argv/envp/cwd unset: for exec_in */
-	struct sock_fprog filter;       /* the container's seccomp program (len 0: none) */
+	struct rt_spec creds;           /* argv/envp/cwd unset, seccomp -> filter: for exec_in */
+	struct sock_fprog filter;       /* the container's own copy of its seccomp program */
 };
 
 /* A free entry (evicting the oldest finished one if needed), or NULL. */

@@ -16,13 +16,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "file_util.h"
 #include "passwd.h"
 
 #ifndef SYS_openat2
@@ -78,68 +78,46 @@ static int find_in_layer(const char *layer, const char *rel, int *fd, struct uvm
 	return ABSENT_HERE;
 }
 
-/* The whole file (at most PASSWD_MAX_BYTES) into a malloc'ed buffer. */
-static char *slurp(int fd, size_t *len, const char *what, struct uvm_err *err)
-{
-	char *buf = malloc(PASSWD_MAX_BYTES);
-	size_t got = 0;
-	ssize_t n;
-	if (!buf) {
-		uvm_fail(err, ENOMEM, "out of memory reading %s", what);
-		return NULL;
-	}
-	while (got < PASSWD_MAX_BYTES && (n = read(fd, buf + got, PASSWD_MAX_BYTES - got)) > 0)
-		got += (size_t)n;
-	if (got == PASSWD_MAX_BYTES || n < 0) {
-		uvm_fail(err, got == PASSWD_MAX_BYTES ? EFBIG : errno, "reading %s: %s", what,
-			 got == PASSWD_MAX_BYTES ? "larger than the limit" : strerror(errno));
-		free(buf);
-		return NULL;
-	}
-	*len = got;
-	return buf;
-}
-
 /* The text of /rel as the container's layers give it. */
-static char *layers_file(const char *const *layers, size_t n, const char *rel, size_t *len, struct uvm_err *err)
+static int layers_file(const char *const *layers, size_t n, const char *rel, struct file_buf *out,
+		       struct uvm_err *err)
 {
 	for (size_t i = n; i-- > 0;) {
 		int fd = -1;
 		int r = find_in_layer(layers[i], rel, &fd, err);
 		if (r < 0)
-			return NULL;
+			return -1;
 		if (r == HIDDEN)
 			break;
 		if (r == FOUND) {
-			char *buf = slurp(fd, len, rel, err);
+			r = file_read_fd(fd, rel, PASSWD_MAX_BYTES, out, err);
 			close(fd);
-			return buf;
+			return r;
 		}
 	}
-	uvm_fail(err, ENOENT, "the container's layers have no /%s", rel);
-	return NULL;
+	return uvm_fail(err, ENOENT, "the container's layers have no /%s", rel);
 }
 
 int rt_user_resolve(const char *const *layers, size_t nlayers, const char *name, const char *group,
 		    struct rt_resolved_user *out, struct uvm_err *err)
 {
-	size_t len = 0;
-	char *buf;
+	struct file_buf f;
+	int rc;
 	memset(out, 0, sizeof *out);
 	if (name) {
-		if (!(buf = layers_file(layers, nlayers, "etc/passwd", &len, err)))
+		if (layers_file(layers, nlayers, "etc/passwd", &f, err))
 			return uvm_wrap(err, "resolving user '%.64s'", name);
-		int rc = passwd_find_user(buf, len, name, &out->uid, &out->primary_gid, err);
-		free(buf);
+		rc = passwd_find_user(f.data, f.len, name, &out->uid, &out->primary_gid, err);
+		file_buf_free(&f);
 		if (rc)
 			return -1;
 		out->has_uid = 1;
 	}
 	if (group) {
-		if (!(buf = layers_file(layers, nlayers, "etc/group", &len, err)))
+		if (layers_file(layers, nlayers, "etc/group", &f, err))
 			return uvm_wrap(err, "resolving group '%.64s'", group);
-		int rc = passwd_find_group(buf, len, group, &out->gid, err);
-		free(buf);
+		rc = passwd_find_group(f.data, f.len, group, &out->gid, err);
+		file_buf_free(&f);
 		if (rc)
 			return -1;
 		out->has_gid = 1;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fatal.h"
+#include "file_util.h"
 #include "log.h"
 
 enum step_kind { STEP_MKDIR, STEP_MOUNT, STEP_CONSOLE, STEP_WRITE, STEP_WRITE_IF_PRESENT, STEP_PRCTL };
@@ -99,17 +100,12 @@ static void step_console(const struct boot_step *s)
  * image promises would be a silent downgrade. */
 static void step_write(const struct boot_step *s)
 {
-	int fd = open(s->path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && s->kind == STEP_WRITE_IF_PRESENT)
+	struct uvm_err err;
+	if (file_write_text(s->path, s->data, &err) == 0)
 		return;
-	size_t len = strlen(s->data);
-	if (fd < 0 || write(fd, s->data, len) != (ssize_t)len) {
-		int code = errno;
-		if (fd >= 0)
-			close(fd);
-		fatal("boot step: writing \"%s\" to %s failed: %s", s->data, s->path, strerror(code));
-	}
-	close(fd);
+	if (err.code == ENOENT && s->kind == STEP_WRITE_IF_PRESENT)
+		return;
+	fatal("boot step: %s", err.msg);
 }
 
 static void step_prctl(const struct boot_step *s)

@@ -6,37 +6,29 @@
 #include <string.h>
 #include <unistd.h>
 
-int file_read_all(const char *path, size_t max, struct file_buf *out, struct uvm_err *err)
+int file_read_fd(int fd, const char *what, size_t max, struct file_buf *out, struct uvm_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap + 1);
 	out->data = NULL;
 	out->len = 0;
-	if (fd < 0)
-		return uvm_fail(err, errno, "cannot open %s: %s", path, strerror(errno));
-	size_t cap = 4096;
-	char *buf = malloc(cap + 1);
-	size_t len = 0;
 	for (;;) {
-		if (!buf) {
-			close(fd);
-			return uvm_fail(err, ENOMEM, "out of memory reading %s", path);
-		}
+		if (!buf)
+			return uvm_fail(err, ENOMEM, "out of memory reading %s", what);
 		ssize_t n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			int e = errno;
 			free(buf);
-			close(fd);
-			return uvm_fail(err, e, "reading %s failed: %s", path, strerror(e));
+			return uvm_fail(err, e, "reading %s failed: %s", what, strerror(e));
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > max) {
 			free(buf);
-			close(fd);
-			return uvm_fail(err, EFBIG, "%s is larger than the limit of %zu bytes", path, max);
+			return uvm_fail(err, EFBIG, "%s is larger than the limit of %zu bytes", what, max);
 		}
 		if (len == cap) {
 			cap *= 2;
@@ -46,10 +38,36 @@ int file_read_all(const char *path, size_t max, struct file_buf *out, struct uvm
 			buf = bigger;
 		}
 	}
-	close(fd);
 	buf[len] = '\0';
 	out->data = buf;
 	out->len = len;
+	return 0;
+}
+
+int file_read_all(const char *path, size_t max, struct file_buf *out, struct uvm_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	out->data = NULL;
+	out->len = 0;
+	if (fd < 0)
+		return uvm_fail(err, errno, "cannot open %s: %s", path, strerror(errno));
+	int rc = file_read_fd(fd, path, max, out, err);
+	close(fd);
+	return rc;
+}
+
+int file_write_text(const char *path, const char *text, struct uvm_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(text);
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len) {
+		int code = errno;
+		if (fd >= 0)
+			close(fd);
+		return uvm_fail(err, code, "writing \"%s\" to %s: %s", text, path, strerror(code));
+	}
+	if (close(fd) != 0)
+		return uvm_fail(err, errno, "writing \"%s\" to %s: %s", text, path, strerror(errno));
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* Whole-file reads with a size bound, and atomic writes (temp file + rename)
+/* Whole-file reads with a size bound, writes of a setting, and atomic writes (temp file + rename)
  * so a failed build step never leaves a half-written artifact behind. */
 #ifndef UVM_FILE_UTIL_H
 #define UVM_FILE_UTIL_H
@@ -16,7 +16,13 @@ struct file_buf {
 /* Reads a regular file (or a pseudo-file such as /proc/cmdline) of at most
  * max bytes; a larger file is an error, never silently truncated. */
 int file_read_all(const char *path, size_t max, struct file_buf *out, struct uvm_err *err);
+/* The same from an open descriptor (left open); what names it in errors. */
+int file_read_fd(int fd, const char *what, size_t max, struct file_buf *out, struct uvm_err *err);
 void file_buf_free(struct file_buf *buf);
+
+/* One write(2) of text to an existing file, as /proc/sys and cgroup files
+ * want (no truncation, no temp file); err.code is errno (ENOENT: absent). */
+int file_write_text(const char *path, const char *text, struct uvm_err *err);
 
 /* Calls fn with a stream on PATH.tmp; renames it over PATH only if fn returned
  * 0 and every write reached the disk. */

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from test_e2e import create_args, ok, denied, poll, sh, target
+from test_e2e import create_args, denied, ok, poll, sample_layers, sh, target
 from uvmvm import UVM, Vm
 
 IMAGE = "out/image-test"
@@ -99,11 +99,7 @@ NAMED = {"name": "named", "layers": "LAYERS", "argv": ["/bin/busybox", "id"], "e
 @pytest.fixture(scope="module")
 def uvm(tmp_path_factory):
     work = tmp_path_factory.mktemp("containment")
-    r = sh("bash", "tools/demo/sample-image.sh", work)
-    assert r.returncode == 0, r.stderr
-    r = sh(UVM, "layer", "--image", work / "oci", "--out", work / "layers")
-    assert r.returncode == 0, r.stderr
-    layers = json.loads((work / "layers" / "layers.json").read_text())
+    layers = sample_layers(work)
     hashes = [l["root_hash"] for l in layers]
     specs = [container(n, u, c) for n, (u, c) in USERS.items()] + [dict(HOLDER), dict(NAMED), dict(BOMB), RBIND, MASKED_ETC]
     for s in specs:

@@ -74,6 +74,16 @@ def probe_layer(work):
     return entry, out / entry["path"]
 
 
+def sample_layers(work):
+    """The demo's sample OCI image (tools/demo/sample-image.sh) in work/oci,
+    converted by `uvm layer` into work/layers; returns layers.json."""
+    r = sh("bash", "tools/demo/sample-image.sh", work)
+    assert r.returncode == 0, r.stderr
+    r = sh(UVM, "layer", "--image", work / "oci", "--out", work / "layers")
+    assert r.returncode == 0, r.stderr
+    return json.loads((work / "layers" / "layers.json").read_text())
+
+
 def generated_policy(work, layers):
     """`uvm policy gen` from the image and its layers.json."""
     r = sh(UVM, "policy", "gen", "--image", work / "oci", "--layers", work / "layers" / "layers.json")
@@ -93,11 +103,7 @@ def probe_container(base_hash, probe_hash):
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory):
     work = tmp_path_factory.mktemp("e2e")
-    r = sh("bash", "tools/demo/sample-image.sh", work)
-    assert r.returncode == 0, r.stderr
-    r = sh(UVM, "layer", "--image", work / "oci", "--out", work / "layers")
-    assert r.returncode == 0, r.stderr
-    layers = json.loads((work / "layers" / "layers.json").read_text())
+    layers = sample_layers(work)
     assert len(layers) == 2
     probe, probe_img = probe_layer(work)
     policy = generated_policy(work, layers)
