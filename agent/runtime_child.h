@@ -26,7 +26,7 @@ int rt_close_all_except(const int *keep, size_t nkeep, struct uvm_err *err);
 
 /* The container's root: new root from /run/containers/<cid>/rootfs with a
  * minimal /dev, /proc, /sys and the policy's mounts, then pivot_root. */
-int rt_child_rootfs(const char *cid, const struct rt_mount *mounts, size_t nmounts, int privileged,
+int rt_child_rootfs(const char *cid, const struct rt_mount *mounts, size_t nmounts, const struct rt_spec *spec,
 		    struct uvm_err *err);
 
 /* Credentials (runtime_caps.c). */

@@ -119,7 +119,18 @@ static int clean_path(const char *p)
 	return 1;
 }
 
-static int enter_root(const char *root, int privileged, struct uvm_err *err)
+/* The root's own flags: nodev unless privileged. nosuid when the process
+ * runs with no_new_privileges, where set-uid bits and file capabilities
+ * could not take effect anyway; without it (the policy left
+ * no_new_privileges false) they work as under Docker, within the bounding
+ * set, so `setcap cap_net_bind_service+ep` binaries of non-root images
+ * run. */
+static uint64_t root_attrs(const struct rt_spec *spec)
+{
+	return (spec->privileged ? 0 : RT_ATTR_NODEV) | (spec->no_new_privileges ? RT_ATTR_NOSUID : 0);
+}
+
+static int enter_root(const char *root, uint64_t attrs, struct uvm_err *err)
 {
 	/* "/" is PID 1's tmpfs (init/root_move.c), not the initramfs, so
 	 * pivot_root works and the UVM's root is detached completely. */
@@ -127,9 +138,9 @@ static int enter_root(const char *root, int privileged, struct uvm_err *err)
 		return -1;
 	if (sys_mount(root, root, NULL, MS_BIND | MS_REC, NULL, err))
 		return -1;
-	/* No device node or set-uid bit of an image takes effect (a layer
-	 * could carry a node of the scratch's dm-crypt device). */
-	if (!privileged && set_attr(AT_FDCWD, root, AT_RECURSIVE, RT_ATTR_NODEV | RT_ATTR_NOSUID, err))
+	/* No device node of an image takes effect (a layer could carry a
+	 * node of the scratch's dm-crypt device). */
+	if (attrs && set_attr(AT_FDCWD, root, AT_RECURSIVE, attrs, err))
 		return -1;
 	if (chdir(root) != 0)
 		return uvm_fail(err, errno, "entering %s: %s", root, strerror(errno));
@@ -266,19 +277,19 @@ static int policy_mounts(const struct rt_mount *m, size_t n, const int fds[], st
 	return 0;
 }
 
-int rt_child_rootfs(const char *cid, const struct rt_mount *mounts, size_t nmounts, int privileged,
+int rt_child_rootfs(const char *cid, const struct rt_mount *mounts, size_t nmounts, const struct rt_spec *spec,
 		    struct uvm_err *err)
 {
 	char root[sizeof POLICY_CONTAINER_DIR + POLICY_MAX_ID + sizeof POLICY_ROOTFS_SUFFIX];
 	int fds[MAX_BIND];
 	snprintf(root, sizeof root, "%s%s%s", POLICY_CONTAINER_DIR, cid, POLICY_ROOTFS_SUFFIX);
-	if (open_sources(mounts, nmounts, fds, err) || enter_root(root, privileged, err))
+	if (open_sources(mounts, nmounts, fds, err) || enter_root(root, root_attrs(spec), err))
 		return -1;
 	if (make_dev(err) || mkdir_p("/proc", err) ||
 	    sys_mount("proc", "/proc", "proc", NOSUID_NODEV_NOEXEC, NULL, err) || mkdir_p("/sys", err) ||
 	    sys_mount("sysfs", "/sys", "sysfs", NOSUID_NODEV_NOEXEC | MS_RDONLY, NULL, err))
 		return -1;
-	if ((!privileged && mask_paths(err)) || policy_mounts(mounts, nmounts, fds, err))
+	if ((!spec->privileged && mask_paths(err)) || policy_mounts(mounts, nmounts, fds, err))
 		return -1;
 	/* /dev read-only once everything is in place: no new node appears
 	 * there, even for a container that may mknod (/dev/shm stays

@@ -175,7 +175,7 @@ static void __attribute__((noreturn)) create_child(const char *cid, const struct
 	char go = 0;
 	const int keep[] = {status_w, start_r};
 	if (rt_child_basics(io->child, keep, 2, &err) || loopback_up(&err) ||
-	    rt_child_rootfs(cid, mounts, nmounts, spec->privileged, &err) || rt_child_creds(spec, &err))
+	    rt_child_rootfs(cid, mounts, nmounts, spec, &err) || rt_child_creds(spec, &err))
 		rt_child_fail(status_w, &err);
 	char ready = RT_STATUS_READY;
 	if (write(status_w, &ready, 1) != 1 || read(start_r, &go, 1) != 1)
