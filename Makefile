@@ -91,6 +91,19 @@ $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libuvm.a $(HEADERS)
 	@printf "  %-8s %s\n" CC $@
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) $< $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
 
+# Host-testable agent code: the attestation back-ends reach the kernel only
+# through their seams (agent/attest_seam.h), so they are also compiled for the
+# host under ASan/UBSan and linked into the unit tests that play the kernel
+# (AGENT_HOST_TESTS). The guest build is unchanged; no test code enters it.
+AGENT_HOST_SRCS  := agent/attest.c agent/attest_tsm.c agent/attest_sev_guest.c
+AGENT_HOST_TESTS := $(OUT)/asan/tests/test_attest_backends
+$(OUT)/asan/libagent.a: $(call asan_obj,$(AGENT_HOST_SRCS))
+	@rm -f $@; ar rcsD $@ $^
+$(AGENT_HOST_TESTS): $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a $(HEADERS)
+	@mkdir -p $(@D)
+	@printf "  %-8s %s\n" CC $@
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Iagent $< $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
+
 # ------------------------------------------------------ fuzzing (libFuzzer)
 FUZZ_CC    := clang
 FUZZ_FLAGS := $(COMMON_FLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

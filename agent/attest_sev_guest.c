@@ -9,14 +9,22 @@
 #include <linux/sev-guest.h>
 
 #include "attest.h"
+#include "attest_seam.h"
 #include "le.h"
 
-#define SEV_GUEST_DEV "/dev/sev-guest"
 #define RESP_REPORT_OFFSET 0x20u
+
+static int sev_guest_ioctl(void *ctx, int fd, unsigned long cmd, struct snp_guest_request_ioctl *io)
+{
+	(void)ctx;
+	return ioctl(fd, cmd, io);
+}
+
+struct attest_sev_guest_seam attest_sev_guest_seam = {"/dev/sev-guest", sev_guest_ioctl, NULL};
 
 static int sev_guest_available(void)
 {
-	return access(SEV_GUEST_DEV, R_OK | W_OK) == 0;
+	return access(attest_sev_guest_seam.dev, R_OK | W_OK) == 0;
 }
 
 static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN],
@@ -34,10 +42,11 @@ static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN],
 	io.req_data = (uint64_t)(uintptr_t)&req;
 	io.resp_data = (uint64_t)(uintptr_t)&resp;
 
-	int fd = open(SEV_GUEST_DEV, O_RDWR | O_CLOEXEC);
+	const char *dev = attest_sev_guest_seam.dev;
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return uvm_fail(err, errno, "cannot open %s: %s", SEV_GUEST_DEV, strerror(errno));
-	int rc = ioctl(fd, SNP_GET_REPORT, &io);
+		return uvm_fail(err, errno, "cannot open %s: %s", dev, strerror(errno));
+	int rc = attest_sev_guest_seam.ioctl(attest_sev_guest_seam.ctx, fd, SNP_GET_REPORT, &io);
 	int e = errno;
 	close(fd);
 	if (rc != 0)

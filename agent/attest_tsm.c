@@ -11,19 +11,47 @@
 #include <unistd.h>
 
 #include "attest.h"
+#include "attest_seam.h"
 #include "file_util.h"
 
-#define TSM_DIR "/sys/kernel/config/tsm/report"
+struct attest_tsm_seam attest_tsm_seam = {"/sys/kernel/config/tsm/report", NULL, NULL};
+
+/* What configfs does at this step, when the kernel is played by a test. */
+static void kernel_step(enum attest_tsm_step step, const char *path)
+{
+	if (attest_tsm_seam.kernel)
+		attest_tsm_seam.kernel(attest_tsm_seam.ctx, step, path);
+}
+
+static int tsm_mkdir(const char *dir)
+{
+	if (mkdir(dir, 0700) != 0)
+		return -1;
+	kernel_step(ATTEST_TSM_MKDIR, dir);
+	return 0;
+}
+
+static void tsm_rmdir(const char *dir)
+{
+	kernel_step(ATTEST_TSM_RMDIR, dir);
+	rmdir(dir);
+}
+
+static int read_attr(const char *path, size_t max, struct file_buf *b, struct uvm_err *err)
+{
+	kernel_step(ATTEST_TSM_READ, path);
+	return file_read_all(path, max, b, err);
+}
 
 /* The directory exists whenever the kernel has TSM_REPORTS; only a
  * registered provider (sev_guest under SNP) lets a report entry be created. */
 static int tsm_available(void)
 {
-	char dir[128];
-	snprintf(dir, sizeof dir, "%s/uvm-probe-%d", TSM_DIR, (int)getpid());
-	if (mkdir(dir, 0700) != 0)
+	char dir[256];
+	snprintf(dir, sizeof dir, "%s/uvm-probe-%d", attest_tsm_seam.root, (int)getpid());
+	if (tsm_mkdir(dir) != 0)
 		return 0;
-	rmdir(dir);
+	tsm_rmdir(dir);
 	return 1;
 }
 
@@ -38,15 +66,16 @@ static int write_file(const char *path, const void *data, size_t len, struct uvm
 	if (n != (ssize_t)len)
 		return uvm_fail(err, n < 0 ? e : EIO, "writing %s failed: %s", path,
 				n < 0 ? strerror(e) : "short write");
+	kernel_step(ATTEST_TSM_WRITE, path);
 	return 0;
 }
 
 static int read_generation(const char *dir, long *out, struct uvm_err *err)
 {
-	char path[256];
+	char path[512];
 	struct file_buf b;
 	snprintf(path, sizeof path, "%s/generation", dir);
-	if (file_read_all(path, 64, &b, err))
+	if (read_attr(path, 64, &b, err))
 		return -1;
 	*out = strtol(b.data, NULL, 10);
 	file_buf_free(&b);
@@ -55,10 +84,10 @@ static int read_generation(const char *dir, long *out, struct uvm_err *err)
 
 static int read_blobs(const char *dir, struct attest_result *out, struct uvm_err *err)
 {
-	char path[256];
+	char path[512];
 	struct file_buf b;
 	snprintf(path, sizeof path, "%s/outblob", dir);
-	if (file_read_all(path, 2 * SNP_REPORT_SIZE, &b, err))
+	if (read_attr(path, 2 * SNP_REPORT_SIZE, &b, err))
 		return -1;
 	if (b.len != SNP_REPORT_SIZE) {
 		size_t got = b.len;
@@ -69,7 +98,7 @@ static int read_blobs(const char *dir, struct attest_result *out, struct uvm_err
 	memcpy(out->raw, b.data, SNP_REPORT_SIZE);
 	file_buf_free(&b);
 	snprintf(path, sizeof path, "%s/auxblob", dir);
-	if (file_read_all(path, ATTEST_AUXBLOB_MAX, &b, NULL) == 0 && b.len > 0) {
+	if (read_attr(path, ATTEST_AUXBLOB_MAX, &b, NULL) == 0 && b.len > 0) {
 		out->auxblob = (uint8_t *)b.data;
 		out->auxblob_len = b.len;
 	} else if (b.data) {
@@ -81,9 +110,9 @@ static int read_blobs(const char *dir, struct attest_result *out, struct uvm_err
 static int tsm_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct attest_result *out,
 			  struct uvm_err *err)
 {
-	char dir[128], path[256];
-	snprintf(dir, sizeof dir, "%s/uvm-%d", TSM_DIR, (int)getpid());
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	char dir[256], path[512];
+	snprintf(dir, sizeof dir, "%s/uvm-%d", attest_tsm_seam.root, (int)getpid());
+	if (tsm_mkdir(dir) != 0 && errno != EEXIST)
 		return uvm_fail(err, errno, "mkdir %s: %s", dir, strerror(errno));
 	long gen_before = 0, gen_after = -1;
 	int rc = -1;
@@ -97,7 +126,7 @@ static int tsm_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct
 			rc = uvm_fail(err, EBUSY, "%s was changed by another writer while reading", dir);
 		}
 	}
-	rmdir(dir);
+	tsm_rmdir(dir);
 	return rc;
 }
 
