@@ -91,7 +91,7 @@ static const struct json_field f_scratch_mount[] = {OP, TARGET, {"encrypted", JS
 static const struct json_field f_create[] = {
 	OP, CID, ARGV, ENV, WD, {"mounts", JSON_T_ARRAY, 0}, {"user", JSON_T_OBJECT, 1},
 	{"capabilities", JSON_T_OBJECT, 1}, {"no_new_privileges", JSON_T_BOOL, 0},
-	{"privileged", JSON_T_BOOL, 0}, STDIO, {"seccomp", JSON_T_OBJECT, 0}};
+	{"privileged", JSON_T_BOOL, 0}, STDIO, {"seccomp", JSON_T_OBJECT, 0}, {"resources", JSON_T_OBJECT, 0}};
 static const struct json_field f_exec[] = {OP, CID, {"process_id", JSON_T_STRING, 1}, ARGV, ENV, WD, STDIO};
 static const struct json_field f_external[] = {OP, ARGV, ENV, WD, STDIO};
 static const struct json_field f_signal[] = {OP, CID, {"process_id", JSON_T_STRING, 0},
@@ -213,6 +213,7 @@ static int valid_request(const struct op *op, const struct json_value *req, stru
 {
 	const struct json_value *hash = json_get(req, "device_hash");
 	const char *h = json_str(hash, NULL);
+	struct pol_resources res;
 	int64_t sig;
 	if (json_check_object(req, op->fields, op->nfields, err) < 0 ||
 	    valid_id(json_get(req, "container_id"), err) < 0 || valid_id(json_get(req, "process_id"), err) < 0 ||
@@ -221,6 +222,7 @@ static int valid_request(const struct op *op, const struct json_value *req, stru
 	    valid_strs(json_get(req, "layers"), 1, 0, err) < 0 || valid_mounts(json_get(req, "mounts"), err) < 0 ||
 	    valid_user(json_get(req, "user"), err) < 0 || valid_caps(json_get(req, "capabilities"), err) < 0 ||
 	    policy_seccomp_check_json(json_get(req, "seccomp"), err) < 0 ||
+	    policy_resources_read(json_get(req, "resources"), &res, err) < 0 ||
 	    (json_get(req, "signal") && json_int(json_get(req, "signal"), 1, 64, &sig, err) < 0))
 		return -1;
 	if (h && (strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64))

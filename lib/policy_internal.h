@@ -12,6 +12,7 @@
 #include "hash.h"
 #include "json.h"
 #include "policy.h"
+#include "policy_resources.h"
 
 /* ---------------------------------------------------------------- policy */
 
@@ -60,6 +61,12 @@ struct pol_seccomp {
 	struct pol_strs allow, deny; /* sets: known syscall names, none twice */
 };
 
+/* "resources": upper bounds of what a create may ask for; 0 where the key
+ * is absent (memory: unbounded; pids: POLICY_PIDS_DEFAULT). */
+struct pol_resources {
+	uint64_t memory_max, pids_max;
+};
+
 struct pol_container {
 	const char *name;
 	uint8_t (*layers)[UVM_SHA256_LEN];
@@ -76,6 +83,7 @@ struct pol_container {
 	struct pol_exec *execs;
 	size_t nexecs;
 	struct pol_seccomp seccomp;
+	struct pol_resources resources;
 };
 
 struct pol_external {
@@ -254,6 +262,14 @@ int policy_seccomp_check_json(const struct json_value *obj, struct uvm_err *err)
 /* The request's (validated) value against the policy container's: same
  * profile, same sets. Returns the number of failures. */
 int policy_rules_seccomp(struct reason *r, const struct pol_seccomp *want, const struct json_value *obj);
+/* Reads a "resources" object (NULL: absent, all zero): strict, memory_max
+ * and pids_max optional integers within POLICY_MEMORY_MIN..LIMIT and
+ * POLICY_PIDS_MIN..LIMIT. The same reader checks the request's value. */
+int policy_resources_read(const struct json_value *obj, struct pol_resources *res, struct uvm_err *err);
+/* The request's (validated) values against the policy container's bounds:
+ * each value that will run (the request's, else the default) at most the
+ * bound. Returns the number of failures. */
+int policy_rules_resources(struct reason *r, const struct pol_resources *bound, const struct json_value *obj);
 int policy_rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
 		    const struct json_value *req, unsigned char *env_drop,
 		    unsigned char *cap_drop[POL_CAP_SETS]);

@@ -295,6 +295,7 @@ static const struct json_field container_fields[] = {
 	{"signals", JSON_T_ARRAY, 0},
 	{"exec_processes", JSON_T_ARRAY, 0},
 	{"seccomp", JSON_T_OBJECT, 0},
+	{"resources", JSON_T_OBJECT, 0},
 };
 
 static int parse_seccomp(struct policy *p, const struct json_value *o, struct pol_seccomp *sc,
@@ -332,7 +333,8 @@ static int parse_container(struct policy *p, const struct json_value *o, struct 
 	    get_bool(o, "allow_stdio_access", &c->allow_stdio_access) < 0 ||
 	    parse_signals(json_get(o, "signals"), &c->signals, err) < 0 ||
 	    parse_execs(p, json_get(o, "exec_processes"), c, err) < 0 ||
-	    parse_seccomp(p, json_get(o, "seccomp"), &c->seccomp, err) < 0)
+	    parse_seccomp(p, json_get(o, "seccomp"), &c->seccomp, err) < 0 ||
+	    policy_resources_read(json_get(o, "resources"), &c->resources, err) < 0)
 		return -1;
 	return 0;
 }

@@ -372,6 +372,7 @@ int policy_rules_container(struct reason *r, const struct policy *pol, const str
 	rules_user(r, &c->user, json_get(req, "user"));
 	rules_caps(r, pol, c, json_get(req, "capabilities"), cap_drop);
 	policy_rules_seccomp(r, &c->seccomp, json_get(req, "seccomp"));
+	policy_rules_resources(r, &c->resources, json_get(req, "resources"));
 	if (c->no_new_privileges && !req_bool(req, "no_new_privileges"))
 		policy_reason_fail(r, "no_new_privileges", "no_new_privileges", "false",
 			    "the policy requires no_new_privileges");

@@ -1,7 +1,7 @@
 /* Table-driven tests of the policy engine (lib/policy.h): every
  * enforcement point, every rule kind, candidate narrowing, rollback, regex
  * anchoring, environment/capability dropping, mount lists (exact, ordered,
- * optional mounts) and seccomp values. Each step is one decision
+ * optional mounts), seccomp values and resource bounds. Each step is one decision
  * whose allowed/denied outcome AND reason fields are asserted. JSON in this
  * file uses ' for " and ` for ' (converted at run time) to stay readable. */
 #include <stdio.h>
@@ -162,6 +162,47 @@ static const char mounts_policy[] =
 	"  ]\n"
 	"}\n";
 
+/* Resource bounds ("resources"): one bounded container, two candidates of
+ * the same layers with different bounds, one without bounds (the defaults
+ * bound) and one that bounds only pids_max, above the default. */
+static const char resources_policy[] =
+	"{\n"
+	"  'version': '1',\n"
+	"  'containers': [\n"
+	"    {\n"
+	"      'name': 'bounded',\n"
+	"      'layers': ['4444444444444444444444444444444444444444444444444444444444444444'],\n"
+	"      'resources': {'memory_max': 33554432, 'pids_max': 64},\n"
+	MP_REST
+	"    },\n"
+	"    {\n"
+	"      'name': 'small',\n"
+	"      'layers': ['5555555555555555555555555555555555555555555555555555555555555555'],\n"
+	"      'signals': [15],\n"
+	"      'resources': {'memory_max': 67108864, 'pids_max': 128},\n"
+	MP_REST
+	"    },\n"
+	"    {\n"
+	"      'name': 'large',\n"
+	"      'layers': ['5555555555555555555555555555555555555555555555555555555555555555'],\n"
+	"      'signals': [9],\n"
+	"      'resources': {'memory_max': 1073741824, 'pids_max': 4096},\n"
+	MP_REST
+	"    },\n"
+	"    {\n"
+	"      'name': 'defaults',\n"
+	"      'layers': ['6666666666666666666666666666666666666666666666666666666666666666'],\n"
+	MP_REST
+	"    },\n"
+	"    {\n"
+	"      'name': 'pids-only',\n"
+	"      'layers': ['7777777777777777777777777777777777777777777777777777777777777777'],\n"
+	"      'resources': {'pids_max': 2048},\n"
+	MP_REST
+	"    }\n"
+	"  ]\n"
+	"}\n";
+
 #define H1 "1111111111111111111111111111111111111111111111111111111111111111"
 #define H2 "2222222222222222222222222222222222222222222222222222222222222222"
 #define H3 "3333333333333333333333333333333333333333333333333333333333333333"
@@ -188,6 +229,7 @@ static const char mounts_policy[] =
 #define M_Y "{'source':'sandbox:///y','destination':'/y','type':'bind','options':['ro']}"
 #define M_Z "{'source':'sandbox:///z','destination':'/y','type':'bind','options':['ro']}"
 #define SC(body) ",'seccomp':{" body "}"
+#define RES(body) ",'resources':{" body "}"
 #define SC_FILTERED "'profile':'default','allow':['ptrace','userfaultfd'],'deny':['chmod','fchmod']"
 /* Requests used by many scenarios. */
 #define MOUNT(name, hash) "{'op':'mount_device','target':'/run/layers/" name "','device_hash':'" hash "'}"
@@ -227,6 +269,7 @@ enum variant {
 	SAMPLE,          /* tests/data/policy/sample.json */
 	SAMPLE_DROPPING, /* the same with every allow_* flag on */
 	MOUNTS_POLICY,   /* mounts_policy below: mount lists and seccomp */
+	RESOURCES_POLICY, /* resources_policy: resource bounds */
 };
 
 struct scenario {
@@ -586,6 +629,94 @@ static const struct scenario scenarios[] = {
 		{MP_CREATE("f1", "", SC("'profile':'unconfined','allow':[],'deny':[]")), 1, {"'matched':[4]"}},
 		{NULL, 0, {NULL}},
 	}},
+	/* Resources: the policy names upper bounds, the request the values the
+	 * guest applies; absent request values are the defaults (memory: all
+	 * of the workloads memory; pids: 1024), absent bounds are the defaults
+	 * too (memory: none; pids: 1024). */
+	{"resources: a bounded container", RESOURCES_POLICY, {
+		{MOUNT("l4", H4), 1, {NULL}},
+		{OVERLAY("r1", "'/run/layers/l4'"), 1, {NULL}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':64")), 1, {"'matched':[0]"}, NULL, ABORT},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'pids_max':1,'memory_max':4194304")), 1, {"'matched':[0]"}, NULL, ABORT},
+		/* Attack: a memory hog's host asks for more memory than the tenant
+		 * allowed this container (to starve its neighbours). */
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554433,'pids_max':64")), 0,
+		 {"'rule':'resources','field':'resources.memory_max','value':33554433,'detail':'more than the policy`s bound of 33554432 bytes'"},
+		 "resources.pids_max"},
+		/* Attack: leave memory_max out, so the default (all of the
+		 * workloads memory) would run. */
+		{MP_CREATE_NO_MOUNTS("r1", RES("'pids_max':64")), 0,
+		 {"'rule':'resources','field':'resources.memory_max','detail':'the policy bounds memory_max at 33554432 bytes; the default"},
+		 "resources.pids_max"},
+		/* Attack: no resources at all; neither default is within the bounds. */
+		{MP_CREATE_NO_MOUNTS("r1", ""), 0,
+		 {"'field':'resources.memory_max'",
+		  "'field':'resources.pids_max','value':1024,'detail':'the default 1024 exceeds the policy`s bound of 64, so the request must name a value'"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("")), 0, {"'field':'resources.memory_max'", "'field':'resources.pids_max'"}},
+		/* Attack: a fork bomb's host raises pids_max past the bound. */
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':65")), 0,
+		 {"'field':'resources.pids_max','value':65,'detail':'more than the policy`s bound of 64'"}, "resources.memory_max"},
+		/* Malformed: below the minimums, above the maxima, not integers,
+		 * unknown keys (a limit the engine does not know is not ignored). */
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':4194303,'pids_max':64")), 0,
+		 {"'error':'$.resources.memory_max: integer 4194303 out of range [4194304, 1125899906842624]'"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':1125899906842625")), 0, {"'error':'$.resources.memory_max: integer"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':0")), 0, {"'error':'$.resources.memory_max: integer 0 out of range"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':-1")), 0, {"'error':'$.resources.memory_max: integer -1 out of range"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':18446744073709551616")), 0, {"'error':'$.resources.memory_max: "}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432.5")), 0, {"'error':'$.resources.memory_max: "}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':'32M'")), 0, {"'error':'$.resources.memory_max: "}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':0")), 0,
+		 {"'error':'$.resources.pids_max: integer 0 out of range [1, 4194304]'"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':4194305")), 0, {"'error':'$.resources.pids_max: integer"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':64,'swap_max':0")), 0,
+		 {"'error':'$.resources.swap_max: unknown key"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'memory_max':33554432")), 0, {"duplicate key"}},
+		{MP_CREATE_NO_MOUNTS("r1", ",'resources':[]"), 0, {"'error':'$.resources: expected"}},
+		{"{'op':'exec_external','argv':['/bin/ls'],'working_dir':'/','resources':{'pids_max':1}}", 0,
+		 {"'error':'$.resources: unknown key"}},
+		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':16777216,'pids_max':32")), 1, {"'matched':[0]"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"resources: candidates narrow to those whose bounds allow the values", RESOURCES_POLICY, {
+		{MOUNT("l5", H5), 1, {NULL}},
+		{OVERLAY("r2", "'/run/layers/l5'"), 1, {"'candidates':[1,2]"}},
+		{MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':67108864,'pids_max':128")), 1, {"'matched':[1,2]"}, NULL, ABORT},
+		{MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':67108864,'pids_max':129")), 1,
+		 {"'matched':[2]", "'container':1,'name':'small','failed':[{'rule':'resources','field':'resources.pids_max','value':129"},
+		 NULL, ABORT},
+		/* Attack: more than the largest candidate allows. */
+		{MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':2147483648,'pids_max':100")), 0,
+		 {"'container':1,'name':'small','failed':[{'rule':'resources','field':'resources.memory_max','value':2147483648",
+		  "'container':2,'name':'large','failed':[{'rule':'resources','field':'resources.memory_max','value':2147483648,'detail':'more than the policy`s bound of 1073741824 bytes'"}},
+		/* Both candidates bound memory: the default is not allowed. */
+		{MP_CREATE_NO_MOUNTS("r2", RES("'pids_max':100")), 0, {"'container':2,'name':'large','failed':[{'rule':'resources','field':'resources.memory_max'"}},
+		/* The values run as asked; only the large candidate survives, and
+		 * later decisions are the large one's (its signals, not small's). */
+		{MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':536870912,'pids_max':2000")), 1, {"'matched':[2]"}},
+		{SIGNAL("r2", "", 15), 0, {"'container':2,'name':'large','failed':[{'rule':'signals'"}, "'container':1"},
+		{SIGNAL("r2", "", 9), 1, {"'matched':[2]"}},
+		{NULL, 0, {NULL}},
+	}},
+	{"resources: without bounds the defaults bound", RESOURCES_POLICY, {
+		{MOUNT("l6", H6), 1, {NULL}},
+		{MOUNT("l7", H7), 1, {NULL}},
+		{OVERLAY("r3", "'/run/layers/l6'"), 1, {NULL}},
+		{OVERLAY("r4", "'/run/layers/l7'"), 1, {NULL}},
+		{MP_CREATE_NO_MOUNTS("r3", ""), 1, {"'matched':[3]"}, NULL, ABORT},
+		{MP_CREATE_NO_MOUNTS("r3", RES("")), 1, {"'matched':[3]"}, NULL, ABORT},
+		/* No memory bound: any valid value (the guest clamps it to the
+		 * workloads limit, which is also the default). */
+		{MP_CREATE_NO_MOUNTS("r3", RES("'memory_max':1125899906842624,'pids_max':1024")), 1, {"'matched':[3]"}, NULL, ABORT},
+		/* Attack: more processes than the default, which the policy did not raise. */
+		{MP_CREATE_NO_MOUNTS("r3", RES("'pids_max':1025")), 0,
+		 {"'field':'resources.pids_max','value':1025,'detail':'more than the policy`s bound of 1024 (the policy names none: the default is the bound)'"}},
+		/* A bound above the default: the default and the bound are allowed. */
+		{MP_CREATE_NO_MOUNTS("r4", ""), 1, {"'matched':[4]"}, NULL, ABORT},
+		{MP_CREATE_NO_MOUNTS("r4", RES("'pids_max':2048,'memory_max':1073741824")), 1, {"'matched':[4]"}, NULL, ABORT},
+		{MP_CREATE_NO_MOUNTS("r4", RES("'pids_max':2049")), 0, {"'field':'resources.pids_max','value':2049"}},
+		{NULL, 0, {NULL}},
+	}},
 };
 
 /* ' -> " so the tables above stay readable; ` stands for a literal '. */
@@ -625,7 +756,9 @@ static struct policy *load(enum variant variant)
 {
 	struct uvm_err err = {0, ""};
 	struct policy *pol = NULL;
-	char *text = dq(variant == MOUNTS_POLICY ? mounts_policy : sample_policy);
+	char *text = dq(variant == MOUNTS_POLICY      ? mounts_policy
+			: variant == RESOURCES_POLICY ? resources_policy
+						      : sample_policy);
 	if (variant == SAMPLE_DROPPING)
 		text = replace_all(text, "\": false", "\": true");
 	if (policy_load(text, strlen(text), &pol, &err) < 0)
@@ -749,6 +882,23 @@ static const struct load_case load_cases[] = {
 	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['ptrace', 5]},",
 	 "$.containers[0].seccomp.allow[1]: expected a syscall name, got"},
 	{"'signals': [15],", "'signals': [15], 'seccomp': 'default',", "$.containers[0].seccomp: expected"},
+	/* "resources": optional bounds, integers within the documented
+	 * ranges; a bound below the minimum would deny every create. */
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 33554432, 'pids_max': 64},", NULL},
+	{"'signals': [15],", "'signals': [15], 'resources': {},", NULL},
+	{"'signals': [15],", "'signals': [15], 'resources': {'pids_max': 4194304, 'memory_max': 1125899906842624},", NULL},
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 4194303},",
+	 "$.containers[0].resources.memory_max: integer 4194303 out of range [4194304, 1125899906842624]"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 1125899906842625},",
+	 "$.containers[0].resources.memory_max: integer 1125899906842625 out of range"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'pids_max': 0},",
+	 "$.containers[0].resources.pids_max: integer 0 out of range [1, 4194304]"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'pids_max': 4194305},",
+	 "$.containers[0].resources.pids_max: integer 4194305 out of range"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': '32M'},", "$.containers[0].resources.memory_max: expected"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 3.5e7},", "$.containers[0].resources.memory_max: expected"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory': 33554432},", "$.containers[0].resources.memory: unknown key"},
+	{"'signals': [15],", "'signals': [15], 'resources': [64],", "$.containers[0].resources: expected"},
 };
 
 static void test_load_errors(void)
