@@ -38,6 +38,9 @@ struct rt_spec {
 	/* the syscall filter the policy approved (NULL: unconfined), installed
 	 * just before the process takes the container's identity */
 	const struct sock_fprog *seccomp;
+	/* create only: the cgroup limits the policy approved ("resources"; 0:
+	 * the default), clamped by rt_create to the workloads cgroup's */
+	uint64_t memory_max, pids_max;
 };
 
 /* A mount inside the container, from create_container's "mounts". */

@@ -5,13 +5,19 @@
  *                                   memory.max and pids.max leave PID 1 a
  *                                   reserve whatever the workloads do
  *   .../workloads/c-<cid>           one container (its init and every
- *                                   process exec'ed into it)
+ *                                   process exec'ed into it); memory.max and
+ *                                   pids.max as the create asked within the
+ *                                   policy's "resources" (docs/policy.md),
+ *                                   else the defaults, never above the
+ *                                   workloads' own
  *   .../workloads/external          the policy's external processes
  *
  * A process enters its cgroup at clone (CLONE_INTO_CGROUP), so it is never
  * counted anywhere else, even for an instant. memory.oom.group makes the
  * OOM killer end the container that ran out as a whole, not a random
- * process of it. SysV and POSIX shared memory and tmpfs pages are charged
+ * process of it (every workload's oom_score_adj is 0, not PID 1's -1000:
+ * runtime_spawn.c; the OOM killer spares -1000 even in a group kill).
+ * SysV and POSIX shared memory and tmpfs pages are charged
  * to the cgroup of the process that touched them, so an shm hog is bounded
  * by its own container's memory.max. */
 #include "runtime_cgroup.h"
@@ -93,6 +99,15 @@ void rt_cgroup_defaults(struct rt_limits *l)
 	l->memory_max = workload_limits.memory_max;
 	l->pids_max = workload_limits.pids_max < RT_DEFAULT_PIDS_MAX ? workload_limits.pids_max
 									: RT_DEFAULT_PIDS_MAX;
+}
+
+void rt_cgroup_limits(uint64_t memory_max, uint64_t pids_max, struct rt_limits *l)
+{
+	rt_cgroup_defaults(l);
+	if (memory_max)
+		l->memory_max = memory_max < workload_limits.memory_max ? memory_max : workload_limits.memory_max;
+	if (pids_max)
+		l->pids_max = pids_max < workload_limits.pids_max ? pids_max : workload_limits.pids_max;
 }
 
 static void cgroup_path(const char *cid, char *path, size_t len)

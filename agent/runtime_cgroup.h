@@ -5,7 +5,9 @@
 
 #include "runtime.h"
 
-#define RT_DEFAULT_PIDS_MAX 1024ull
+#include "policy_resources.h"
+
+#define RT_DEFAULT_PIDS_MAX POLICY_PIDS_DEFAULT /* what the engine also assumes */
 
 struct rt_limits {
 	unsigned long long memory_max; /* bytes */
@@ -18,6 +20,10 @@ struct rt_limits {
 int rt_cgroup_init(struct uvm_err *err);
 /* The limits a container gets unless told otherwise. */
 void rt_cgroup_defaults(struct rt_limits *l);
+/* A container's limits: memory_max and pids_max as approved (0: the
+ * default), each clamped to the workloads cgroup's, so PID 1's reserve
+ * holds whatever a policy allowed. */
+void rt_cgroup_limits(uint64_t memory_max, uint64_t pids_max, struct rt_limits *l);
 /* Creates (or re-creates) the cgroup of container cid ("" = external
  * processes) with limits l; returns an O_DIRECTORY fd for CLONE_INTO_CGROUP
  * (the caller closes it), or -1 with err. */

@@ -5,6 +5,8 @@
 #include "runtime_child.h"
 #include "runtime_table.h"
 
+#include "file_util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -165,6 +167,18 @@ static int loopback_up(struct uvm_err *err)
 	return 0;
 }
 
+/* PID 1's oom_score_adj is -1000 and a clone inherits it: a workload that
+ * kept it could not be chosen by the OOM killer, not even in its
+ * container's group kill (memory.oom.group spares -1000), so a memory hog
+ * would loop in its cgroup's reclaim instead of ending. Every spawned
+ * process resets it to 0 first, while it still holds CAP_SYS_RESOURCE, which
+ * also raises its floor to 0: a workload without that capability cannot
+ * lower it again. */
+static int oom_adj_reset(struct uvm_err *err)
+{
+	return file_write_text("/proc/self/oom_score_adj", "0", err) ? uvm_wrap(err, "resetting oom_score_adj") : 0;
+}
+
 /* ------------------------------------------------------------ create / start */
 
 static void __attribute__((noreturn)) create_child(const char *cid, const struct rt_spec *spec,
@@ -174,7 +188,7 @@ static void __attribute__((noreturn)) create_child(const char *cid, const struct
 	struct uvm_err err = {0, ""};
 	char go = 0;
 	const int keep[] = {status_w, start_r};
-	if (rt_child_basics(io->child, keep, 2, &err) || loopback_up(&err) ||
+	if (oom_adj_reset(&err) || rt_child_basics(io->child, keep, 2, &err) || loopback_up(&err) ||
 	    rt_child_rootfs(cid, mounts, nmounts, spec, &err) || rt_child_creds(spec, &err))
 		rt_child_fail(status_w, &err);
 	char ready = RT_STATUS_READY;
@@ -190,7 +204,7 @@ int rt_create(const char *cid, const struct rt_spec *spec, const struct rt_mount
 	struct spawn_io io;
 	struct rt_limits limits;
 	int st[2], go[2], cg;
-	rt_cgroup_defaults(&limits);
+	rt_cgroup_limits(spec->memory_max, spec->pids_max, &limits);
 	if (rt_check_new(cid, NULL, err) || (cg = rt_cgroup_open(cid, &limits, err)) < 0)
 		return -1;
 	if (io_open(spec->stdio, &io, err)) {
@@ -285,7 +299,7 @@ static void __attribute__((noreturn)) exec_helper(const int ns[NNS], const struc
 	 * what the new process needs. */
 	const int keep[] = {ns[0], ns[1], ns[2], ns[3], ns[4], io->child[0], io->child[1], io->child[2],
 			    status_w, pid_w, cg};
-	if (rt_close_all_except(keep, sizeof keep / sizeof keep[0], &err))
+	if (oom_adj_reset(&err) || rt_close_all_except(keep, sizeof keep / sizeof keep[0], &err))
 		rt_child_fail(status_w, &err);
 	for (size_t i = 0; i < NNS; i++)
 		if (setns(ns[i], 0) != 0) {
@@ -349,7 +363,8 @@ static int spawn(const char *cid, const char *pid_id, const struct rt_spec *spec
 	if (helper == 0) {
 		struct uvm_err cerr = {0, ""};
 		umask(022);
-		if (rt_child_basics(io.child, &st[1], 1, &cerr) == 0 && rt_child_rlimits(&cerr) == 0)
+		if (oom_adj_reset(&cerr) == 0 && rt_child_basics(io.child, &st[1], 1, &cerr) == 0 &&
+		    rt_child_rlimits(&cerr) == 0)
 			rt_child_exec(spec, &cerr);
 		rt_child_fail(st[1], &cerr);
 	}

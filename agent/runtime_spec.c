@@ -1,9 +1,11 @@
 /* From an allowed request (already validated by the policy engine) to an
  * rt_spec: argv, the environment minus what the decision drops, user,
- * umask, capability bit sets minus the dropped ones, mounts. Strings point
+ * umask, capability bit sets minus the dropped ones, mounts, the seccomp
+ * program and the cgroup limits ("resources"). Strings point
  * into the request's JSON document (its strings are NUL-free C strings). */
 #include "runtime_spec.h"
 
+#include "policy_resources.h"
 #include "seccomp_profile.h"
 
 #include <errno.h>
@@ -148,6 +150,21 @@ static int seccomp(const struct json_value *sc, struct rt_spec *s, struct rt_spe
 	return 0;
 }
 
+/* The approved "resources" (lib/policy_resources.c checked the ranges);
+ * absent values stay 0, the defaults. */
+static int resources(const struct json_value *res, struct rt_spec *s, struct uvm_err *err)
+{
+	const struct json_value *mem = json_get(res, "memory_max"), *pids = json_get(res, "pids_max");
+	int64_t v;
+	if (mem && json_int(mem, (int64_t)POLICY_MEMORY_MIN, (int64_t)POLICY_MEMORY_LIMIT, &v, err) < 0)
+		return uvm_wrap(err, "resources.memory_max");
+	s->memory_max = mem ? (uint64_t)v : 0;
+	if (pids && json_int(pids, (int64_t)POLICY_PIDS_MIN, (int64_t)POLICY_PIDS_LIMIT, &v, err) < 0)
+		return uvm_wrap(err, "resources.pids_max");
+	s->pids_max = pids ? (uint64_t)v : 0;
+	return 0;
+}
+
 int rt_spec_container(const struct json_value *args, const struct json_value *drop_env,
 		      const struct json_value *drop_caps, struct rt_spec *s, struct rt_spec_mem *m,
 		      struct uvm_err *err)
@@ -155,7 +172,7 @@ int rt_spec_container(const struct json_value *args, const struct json_value *dr
 	if (rt_spec_process(args, drop_env, s, m, err) || user(json_get(args, "user"), s, err) ||
 	    caps(json_get(args, "capabilities"), drop_caps, s, err))
 		return -1;
-	if (seccomp(json_get(args, "seccomp"), s, m, err))
+	if (seccomp(json_get(args, "seccomp"), s, m, err) || resources(json_get(args, "resources"), s, err))
 		return -1;
 	s->no_new_privileges = bool_of(args, "no_new_privileges");
 	s->privileged = bool_of(args, "privileged");
