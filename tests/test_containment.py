@@ -102,6 +102,7 @@ def uvm(tmp_path_factory):
     layers = sample_layers(work)
     hashes = [l["root_hash"] for l in layers]
     specs = [container(n, u, c) for n, (u, c) in USERS.items()] + [dict(HOLDER), dict(NAMED), dict(BOMB), RBIND, MASKED_ETC]
+    specs += [dict(s) for s in RESOURCE_SPECS]
     for s in specs:
         s["layers"] = hashes
     policy = {"version": "1", "framework": {"allow_properties_access": True, "allow_dump_stacks": False,
@@ -284,3 +285,125 @@ def test_fork_bomb_stops_at_its_own_limit(uvm):
     assert status["exit_code"] == 0 and "cgroup: 0::/workloads/c-neighbour" in out, out
     ok(vm.request("shutdown_container", {"container_id": "bomb"}))
     poll(vm, "wait_process", {"container_id": "bomb"}, lambda r: r["state"] == "exited")
+
+
+# Containment issue, resources: each container's memory.max (shared memory
+# included) and pids.max come from its create request, within the bounds its
+# policy container names ("resources", docs/policy.md). The uvm fixture
+# appends them to the module's policy.
+MiB = 1 << 20
+# A memory hog: 8 MiB in /dev/shm (tmpfs pages, charged to the container),
+# then a shell variable that grows without end.
+MEMORY_HOG = ["/bin/sh", "-c", "/bin/busybox dd if=/dev/zero of=/dev/shm/x bs=1M count=8 2>/dev/null; echo shm-filled; "
+              "x=$(/bin/busybox head -c 100000000 /dev/zero | /bin/busybox tr '\\0' a); echo survived"]
+HOG = dict(container("hog", {"uid": 1000, "gid": 1000, "umask": "0022"}, CAPS_NONE), argv=MEMORY_HOG,
+           resources={"memory_max": 64 * MiB, "pids_max": 64})
+# An shm hog alone: 15 MiB into the container's 16 MiB /dev/shm.
+SHM_FILL = ["/bin/sh", "-c", "/bin/busybox dd if=/dev/zero of=/dev/shm/x bs=1M count=15 2>/dev/null && echo filled"]
+SHM_HOG = dict(container("shm-hog", {"uid": 1000, "gid": 1000, "umask": "0022"}, CAPS_NONE), argv=SHM_FILL,
+               resources={"memory_max": 64 * MiB})
+# A fork bomb that, once refused, counts its container's processes with
+# shell builtins only (a glob over /proc: no fork needed) and waits.
+COUNTING_BOMB = ["/bin/sh", "-c", "/bin/sh -c 'while :; do /bin/busybox sleep 600 & done' 2>/dev/null; "
+                 "n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo procs=$n; while :; do read x; done"]
+BOMB64 = dict(container("bomb64", {"uid": 1000, "gid": 1000, "umask": "0022"}, CAPS_NONE), argv=COUNTING_BOMB,
+              resources={"pids_max": 128})
+RESOURCE_SPECS = [HOG, SHM_HOG, BOMB64]
+
+
+@pytest.fixture(scope="module")
+def resource_specs(uvm):
+    """The resource containers as the module's policy has them."""
+    return {s["name"]: s for s in uvm["policy"]["containers"] if s["name"] in {r["name"] for r in RESOURCE_SPECS}}
+
+
+def read_until(vm, addr, text):
+    out = b""
+    while text.encode() not in out:
+        r = poll(vm, "read_output", addr, lambda r: r["bytes"] > 0 or r["eof"])
+        out += base64.b64decode(r["data_base64"])
+        if r["eof"]:
+            break
+    return out.decode()
+
+
+def test_memory_hog_is_oom_killed_in_its_own_container(uvm, resource_specs):
+    """Proves (containment issue, resources): a container created with
+    memory_max 32 MiB (its policy allows up to 64 MiB) that fills /dev/shm and
+    then grows a shell variable is OOM-killed as a whole (its init ends with
+    SIGKILL; the kernel names /workloads/c-hog), while a neighbour container
+    keeps running and runs a new process, and the agent answers."""
+    vm = uvm["vm"]
+    holder = next(s for s in uvm["policy"]["containers"] if s["name"] == "holder")
+    overlay(uvm, "hog-neighbour")
+    ok(vm.request("create_container", create_args(holder, "hog-neighbour")))
+    ok(vm.request("start_container", {"container_id": "hog-neighbour"}))
+    status, out = run_container(uvm, resource_specs["hog"], "hog",
+                                resources={"memory_max": 32 * MiB, "pids_max": 16})
+    assert status == {"state": "exited", "signal": 9}, (status, out)
+    assert "shm-filled" in out and "survived" not in out, out
+    vm.wait_console(r"oom_memcg=/workloads/c-hog,", timeout=30)
+    assert ok(vm.request("get_properties"))
+    assert ok(vm.request("wait_process", {"container_id": "hog-neighbour"}))["state"] == "running"
+    ok(vm.request("exec_in_container", {"container_id": "hog-neighbour", "process_id": "after-hog",
+                                        "argv": holder["exec_processes"][0]["argv"], "env": ["PATH=/bin"],
+                                        "working_dir": "/", "stdio": True}))
+    addr = {"container_id": "hog-neighbour", "process_id": "after-hog"}
+    assert poll(vm, "wait_process", addr, lambda r: r["state"] == "exited")["exit_code"] == 0
+    v = verdicts(read_stream(vm, dict(addr, stream="stdout")).decode())
+    assert v["cgroup"] == "0::/workloads/c-hog-neighbour", v
+    ok(vm.request("shutdown_container", {"container_id": "hog-neighbour"}))
+
+
+def test_shared_memory_counts_against_memory_max(uvm, resource_specs):
+    """Proves: tmpfs pages in the container's /dev/shm are charged to its
+    memory.max: 15 MiB of shm in a container created with memory_max 12 MiB
+    ends it with SIGKILL; the same command with memory_max 64 MiB (the
+    request's value is what runs) fills it and exits 0."""
+    spec = resource_specs["shm-hog"]
+    status, out = run_container(uvm, spec, "shm-small", resources={"memory_max": 12 * MiB})
+    assert status == {"state": "exited", "signal": 9} and "filled" not in out, (status, out)
+    status, out = run_container(uvm, spec, "shm-large", resources={"memory_max": 64 * MiB})
+    assert status == {"state": "exited", "exit_code": 0} and out == "filled\n", (status, out)
+
+
+def test_resources_beyond_the_policy_are_denied(uvm, resource_specs):
+    """Proves: a host that asks for more memory or processes than the
+    policy's bound, or leaves memory_max out (the default, all of the
+    workloads memory, exceeds a bound), is denied with the resources rule
+    naming the field and the bound; nothing is created."""
+    vm = uvm["vm"]
+    spec = resource_specs["hog"]
+    overlay(uvm, "hog-big")
+
+    def failures(resources):
+        err = denied(vm.request("create_container", create_args(spec, "hog-big", resources=resources)))
+        return next(c for c in err["reason"]["candidates"] if c.get("name") == "hog")["failed"]
+    assert failures({"memory_max": 64 * MiB + 1, "pids_max": 64}) == [
+        {"rule": "resources", "field": "resources.memory_max", "value": 64 * MiB + 1,
+         "detail": f"more than the policy's bound of {64 * MiB} bytes"}]
+    assert failures({"memory_max": 32 * MiB, "pids_max": 65}) == [
+        {"rule": "resources", "field": "resources.pids_max", "value": 65,
+         "detail": "more than the policy's bound of 64"}]
+    f = failures({"pids_max": 64})
+    assert [(x["rule"], x["field"]) for x in f] == [("resources", "resources.memory_max")], f
+    err = denied(vm.request("create_container", create_args(spec, "hog-big", resources={"memory_max": 1 * MiB})))
+    assert "$.resources.memory_max: integer 1048576 out of range" in json.dumps(err), err
+    denied(vm.request("wait_process", {"container_id": "hog-big"}), kinds=("failed",))
+
+
+def test_pids_max_from_the_request_is_applied(uvm, resource_specs):
+    """Proves: a fork bomb created with pids_max 64 (its policy allows 128,
+    the default would be 1024) is refused by the pids controller of
+    /workloads/c-bomb64 and, counting from inside, has at most 64 processes."""
+    vm = uvm["vm"]
+    overlay(uvm, "bomb64")
+    ok(vm.request("create_container", create_args(resource_specs["bomb64"], "bomb64", resources={"pids_max": 64})))
+    ok(vm.request("start_container", {"container_id": "bomb64"}))
+    vm.wait_console(r"fork rejected by pids controller in /workloads/c-bomb64\b", timeout=120)
+    out = read_until(vm, {"container_id": "bomb64", "stream": "stdout"}, "\n")
+    n = int(out.split("procs=", 1)[1].split()[0])
+    assert 48 <= n <= 64, out
+    assert ok(vm.request("get_properties"))
+    ok(vm.request("shutdown_container", {"container_id": "bomb64"}))
+    poll(vm, "wait_process", {"container_id": "bomb64"}, lambda r: r["state"] == "exited")
