@@ -30,8 +30,10 @@ int attest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct att
 		if (!b->available())
 			continue;
 		out->backend = b->name;
-		if (b->get_report(report_data, out, err))
+		if (b->get_report(report_data, out, err)) {
+			attest_result_free(out);
 			return uvm_wrap(err, "attestation report from %s", b->name);
+		}
 		if (snp_report_parse(out->raw, SNP_REPORT_SIZE, &out->report, err)) {
 			attest_result_free(out);
 			return uvm_wrap(err, "report from %s", b->name);
