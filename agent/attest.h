@@ -1,8 +1,10 @@
 /* Attestation reports from inside the guest: one interface, several
  * back-ends tried in order - configfs-tsm (Linux 6.7+, preferred),
- * /dev/sev-guest SNP_GET_REPORT (fallback), and in the test flavour only a
- * simulated PSP (init/test-flavour/). A production image with no working
- * back-end can bind no policy: the guest fails closed. */
+ * /dev/sev-guest SNP_GET_EXT_REPORT (fallback), and in the test flavour only
+ * a simulated PSP (init/test-flavour/). A production image with no working
+ * back-end can bind no policy: the guest fails closed. The production
+ * back-ends meet the kernel through agent/attest_seam.h, which lets
+ * tests/unit/test_attest_backends.c play the kernel on the host. */
 #ifndef UVM_AGENT_ATTEST_H
 #define UVM_AGENT_ATTEST_H
 
