@@ -21,9 +21,9 @@ struct rt_spec_mem {
 /* argv, env minus drop_env (the decision's list), working_dir, stdio. */
 int rt_spec_process(const struct json_value *args, const struct json_value *drop_env, struct rt_spec *s,
 		    struct rt_spec_mem *m, struct uvm_err *err);
-/* The same plus user, capabilities minus drop_caps, flags, mounts and the
- * seccomp program built from the request's approved "seccomp" (absent: the
- * default profile). */
+/* The same plus user, capabilities minus drop_caps, flags, mounts, the
+ * approved "resources" (absent: the defaults) and the seccomp program built
+ * from the request's approved "seccomp" (absent: the default profile). */
 int rt_spec_container(const struct json_value *args, const struct json_value *drop_env,
 		      const struct json_value *drop_caps, struct rt_spec *s, struct rt_spec_mem *m,
 		      struct uvm_err *err);
