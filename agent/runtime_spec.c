@@ -75,9 +75,10 @@ static int user(const struct json_value *u, struct rt_spec *s, struct uvm_err *e
 {
 	int64_t uid, gid;
 	const char *umask = json_str(json_get(u, "umask"), NULL);
-	if (json_int(json_get(u, "uid"), 0, UINT32_MAX - 1, &uid, err) < 0 ||
-	    json_int(json_get(u, "gid"), 0, UINT32_MAX - 1, &gid, err) < 0)
-		return -1;
+	if (json_int(json_get(u, "uid"), 0, UINT32_MAX - 1, &uid, err) < 0)
+		return uvm_wrap(err, "user.uid");
+	if (json_int(json_get(u, "gid"), 0, UINT32_MAX - 1, &gid, err) < 0)
+		return uvm_wrap(err, "user.gid");
 	if (!umask || strlen(umask) != 4 || strspn(umask, "01234567") != 4)
 		return uvm_fail(err, EINVAL, "user.umask must be 4 octal digits such as \"0022\"");
 	s->has_creds = 1;
