@@ -5,18 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "command.h"
 #include "cpio_newc.h"
 #include "file_util.h"
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: uvm initrd --list FILE --mtime SECONDS [-D NAME=PATH]... -o OUT\n"
-		"Writes a reproducible cpio (newc) archive from an explicit, sorted file list\n"
-		"(format: tools/uvm/cpio_newc.h). -D resolves @NAME sources in the list.\n"
-		"Exit status: 0 written, 1 invalid list or source, 2 usage.\n");
-}
+static const char HELP[] =
+	"usage: uvm initrd --list FILE --mtime SECONDS [-D NAME=PATH]... -o OUT\n"
+	"Writes a reproducible cpio (newc) archive from an explicit, sorted file list\n"
+	"(format: tools/uvm/cpio_newc.h). -D resolves @NAME sources in the list.\n"
+	"Exit status: 0 written, 1 invalid list or source, 2 usage.\n";
+
+enum { O_LIST = 256, O_MTIME };
+
+static const struct option OPTS[] = {
+	{"list", required_argument, NULL, O_LIST},
+	{"mtime", required_argument, NULL, O_MTIME},
+	CLI_HELP_OPTION,
+	{NULL, 0, NULL, 0},
+};
 
 struct cpio_job {
 	const struct cpio_list *list;
@@ -40,47 +47,65 @@ static int parse_mtime(const char *text, uint32_t *out)
 	return 0;
 }
 
+struct initrd_args {
+	const char *list_path, *out_path;
+	uint32_t mtime;
+	int have_mtime;
+	struct cpio_define defines[CPIO_MAX_DEFINES];
+	size_t ndefines;
+};
+
+/* -D NAME=PATH: the string is split in place. */
+static int add_define(struct cli *cl, struct initrd_args *a)
+{
+	char *arg = (char *)cl->arg; /* a string of argv: writable */
+	char *eq = strchr(arg, '=');
+	if (!eq || eq == arg || a->ndefines == CPIO_MAX_DEFINES)
+		return cli_fail(cl, "-D '%s' must be NAME=PATH (at most %d)", arg, CPIO_MAX_DEFINES);
+	*eq = '\0';
+	a->defines[a->ndefines++] = (struct cpio_define){arg, eq + 1};
+	return 0;
+}
+
+/* 0 to go on, else CLI_EXIT (cl->status says how). */
+static int parse_args(struct cli *cl, struct initrd_args *a)
+{
+	for (int c; (c = cli_next(cl)) != CLI_END;) {
+		int bad = 0;
+		switch (c) {
+		case CLI_EXIT: return CLI_EXIT;
+		case O_LIST: a->list_path = cl->arg; break;
+		case 'o': a->out_path = cl->arg; break;
+		case O_MTIME:
+			if (parse_mtime(cl->arg, &a->mtime))
+				bad = cli_fail(cl, "--mtime '%s' is not seconds since 1970 (0..2^32-1)",
+					       cl->arg);
+			a->have_mtime = 1;
+			break;
+		case 'D': bad = add_define(cl, a); break;
+		default: bad = cli_unexpected(cl); break; /* an operand */
+		}
+		if (bad)
+			return CLI_EXIT;
+	}
+	const char *missing = !a->list_path ? "--list FILE" : !a->have_mtime ? "--mtime SECONDS"
+			      : !a->out_path ? "-o OUT" : NULL;
+	if (missing) {
+		cli_fail(cl, "%s is required", missing);
+		return CLI_EXIT;
+	}
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
-	const char *list_path = NULL, *out_path = NULL;
-	uint32_t mtime = 0;
-	int have_mtime = 0;
-	struct cpio_define defines[CPIO_MAX_DEFINES];
-	size_t ndefines = 0;
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		if (i + 1 >= argc)
-			goto bad;
-		if (strcmp(a, "--list") == 0) {
-			list_path = argv[++i];
-		} else if (strcmp(a, "-o") == 0) {
-			out_path = argv[++i];
-		} else if (strcmp(a, "--mtime") == 0) {
-			if (parse_mtime(argv[++i], &mtime)) {
-				fprintf(stderr, "uvm initrd: --mtime '%s' is not seconds since 1970 (0..2^32-1)\n", argv[i]);
-				return 2;
-			}
-			have_mtime = 1;
-		} else if (strcmp(a, "-D") == 0) {
-			char *eq = strchr(argv[++i], '=');
-			if (!eq || eq == argv[i] || ndefines == CPIO_MAX_DEFINES) {
-				fprintf(stderr, "uvm initrd: -D '%s' must be NAME=PATH (at most %d)\n", argv[i],
-					CPIO_MAX_DEFINES);
-				return 2;
-			}
-			*eq = '\0';
-			defines[ndefines++] = (struct cpio_define){argv[i], eq + 1};
-		} else {
-			goto bad;
-		}
-	}
-	if (!list_path || !out_path || !have_mtime)
-		goto bad;
+	static struct initrd_args a;
+	struct cli cl;
+	memset(&a, 0, sizeof a);
+	cli_init(&cl, "uvm initrd", HELP, "D:o:", OPTS, argc, argv);
+	if (parse_args(&cl, &a) == CLI_EXIT)
+		return cl.status;
+	const char *list_path = a.list_path, *out_path = a.out_path;
 
 	struct uvm_err err = {0};
 	struct file_buf text;
@@ -89,22 +114,19 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "uvm initrd: %s\n", err.msg);
 		return 1;
 	}
-	int rc = cpio_list_parse(text.data, text.len, defines, ndefines, &list, &err);
+	int rc = cpio_list_parse(text.data, text.len, a.defines, a.ndefines, &list, &err);
 	file_buf_free(&text);
 	if (rc) {
 		fprintf(stderr, "uvm initrd: %s: %s\n", list_path, err.msg);
 		return 1;
 	}
-	rc = file_write_atomic(out_path, write_archive, &(struct cpio_job){&list, mtime}, &err);
+	rc = file_write_atomic(out_path, write_archive, &(struct cpio_job){&list, a.mtime}, &err);
 	cpio_list_free(&list);
 	if (rc) {
 		fprintf(stderr, "uvm initrd: %s: %s\n", out_path, err.msg);
 		return 1;
 	}
 	return 0;
-bad:
-	usage(stderr);
-	return 2;
 }
 
 const struct uvm_command uvm_command_initrd = {"initrd", "write the reproducible initramfs (cpio newc)", run};
