@@ -7,47 +7,45 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli.h"
 #include "command.h"
 #include "hex.h"
 #include "layer_build.h"
 #include "layer_oci.h"
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: uvm layer (--tar LAYER.tar [--tar LAYER.tar ...] | --image OCI_LAYOUT)\n"
-		"                 --out DIR\n"
-		"\n"
-		"Builds one read-only image per container layer: the layer's files as an erofs\n"
-		"file system (OCI whiteouts turned into overlayfs whiteouts), followed by a\n"
-		"dm-verity superblock and hash tree (sha256, 4096-byte blocks). The same input\n"
-		"gives the same bytes. DIR/layers.json lists the layers base first with digest,\n"
-		"chain_id, path (inside DIR), root_hash, salt, data_blocks, hash_offset and\n"
-		"size; check an image with:\n"
-		"  veritysetup verify PATH PATH ROOT_HASH --hash-offset=HASH_OFFSET\n"
-		"\n"
-		"Layers are converted base first, each on top of those below it: a directory\n"
-		"a layer needs but does not list takes the metadata the lower layers give it.\n"
-		"So an image depends on the layers below it too, and is named by its chain id\n"
-		"(of its digest and those below; docs/layers.md).\n"
-		"\n"
-		"  --tar FILE     a layer, a tar or gzip'ed tar (digest: SHA-256 of FILE); repeat\n"
-		"                 for several layers of one image, base first. One --tar has no\n"
-		"                 layer below it\n"
-		"  --image DIR    an OCI image layout (index.json, blobs/sha256/...), as written\n"
-		"                 by 'skopeo copy docker://IMAGE oci:DIR:TAG' or umoci\n"
-		"  --out DIR      output directory (created if missing)\n"
-		"\n"
-		"Refused (exit 1): device nodes (a node in an image would open the guest's\n"
-		"device for the container), absolute or '..' paths, xattrs outside user.* and\n"
-		"security.*, and other hostile or unknown tar content (docs/layers.md).\n"
-		"\n"
-		"Needs root (file ownership, whiteout device nodes, trusted.* xattrs in the\n"
-		"staging directory, which lives in DIR) and mkfs.erofs (erofs-utils).\n"
-		"\n"
-		"exit status: 0 images built, 1 invalid input or a failed build step (the\n"
-		"message says which), 2 usage error\n");
-}
+static const char HELP[] =
+	"usage: uvm layer (--tar LAYER.tar [--tar LAYER.tar ...] | --image OCI_LAYOUT)\n"
+	"                 --out DIR\n"
+	"\n"
+	"Builds one read-only image per container layer: the layer's files as an erofs\n"
+	"file system (OCI whiteouts turned into overlayfs whiteouts), followed by a\n"
+	"dm-verity superblock and hash tree (sha256, 4096-byte blocks). The same input\n"
+	"gives the same bytes. DIR/layers.json lists the layers base first with digest,\n"
+	"chain_id, path (inside DIR), root_hash, salt, data_blocks, hash_offset and\n"
+	"size; check an image with:\n"
+	"  veritysetup verify PATH PATH ROOT_HASH --hash-offset=HASH_OFFSET\n"
+	"\n"
+	"Layers are converted base first, each on top of those below it: a directory\n"
+	"a layer needs but does not list takes the metadata the lower layers give it.\n"
+	"So an image depends on the layers below it too, and is named by its chain id\n"
+	"(of its digest and those below; docs/layers.md).\n"
+	"\n"
+	"  --tar FILE     a layer, a tar or gzip'ed tar (digest: SHA-256 of FILE); repeat\n"
+	"                 for several layers of one image, base first. One --tar has no\n"
+	"                 layer below it\n"
+	"  --image DIR    an OCI image layout (index.json, blobs/sha256/...), as written\n"
+	"                 by 'skopeo copy docker://IMAGE oci:DIR:TAG' or umoci\n"
+	"  --out DIR      output directory (created if missing)\n"
+	"\n"
+	"Refused (exit 1): device nodes (a node in an image would open the guest's\n"
+	"device for the container), absolute or '..' paths, xattrs outside user.* and\n"
+	"security.*, and other hostile or unknown tar content (docs/layers.md).\n"
+	"\n"
+	"Needs root (file ownership, whiteout device nodes, trusted.* xattrs in the\n"
+	"staging directory, which lives in DIR) and mkfs.erofs (erofs-utils).\n"
+	"\n"
+	"exit status: 0 images built, 1 invalid input or a failed build step (the\n"
+	"message says which), 2 usage error\n";
 
 /* The layers in order through one chain: each sees those below it. */
 static int build_all(const struct oci_layer *in, size_t n, const char *out_dir)
@@ -95,35 +93,46 @@ struct layer_args {
 	size_t ntars;
 };
 
-/* 0, 1 (--help printed) or 2 (usage error printed). */
-static int parse_args(int argc, char **argv, struct layer_args *a)
+enum { O_TAR = 256, O_IMAGE, O_OUT };
+
+static const struct option OPTS[] = {
+	{"tar", required_argument, NULL, O_TAR},
+	{"image", required_argument, NULL, O_IMAGE},
+	{"out", required_argument, NULL, O_OUT},
+	CLI_HELP_OPTION,
+	{NULL, 0, NULL, 0},
+};
+
+/* 0, or CLI_EXIT (help or a usage error printed; cl->status says which). */
+static int parse_args(struct cli *cl, struct layer_args *a)
 {
 	memset(a, 0, sizeof *a);
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 1;
+	for (int c; (c = cli_next(cl)) != CLI_END;) {
+		int bad = 0;
+		switch (c) {
+		case CLI_EXIT: return CLI_EXIT;
+		case O_TAR:
+			if (a->ntars == OCI_MAX_LAYERS)
+				bad = cli_fail(cl, "at most %d --tar", OCI_MAX_LAYERS);
+			else
+				a->tars[a->ntars++] = cl->arg;
+			break;
+		case O_IMAGE: bad = cli_once(cl, &a->image); break;
+		case O_OUT: bad = cli_once(cl, &a->out); break;
+		default: bad = cli_unexpected(cl); break; /* an operand */
 		}
-		int is_tar = strcmp(argv[i], "--tar") == 0;
-		const char **slot = is_tar && a->ntars < OCI_MAX_LAYERS ? &a->tars[a->ntars]
-				    : strcmp(argv[i], "--image") == 0     ? &a->image
-				    : strcmp(argv[i], "--out") == 0       ? &a->out
-									  : NULL;
-		if (!slot || i + 1 >= argc || *slot) {
-			fprintf(stderr, "uvm layer: bad or repeated argument '%s' (at most %d --tar)\n",
-				argv[i], OCI_MAX_LAYERS);
-			usage(stderr);
-			return 2;
-		}
-		*slot = argv[++i];
-		a->ntars += (size_t)is_tar;
+		if (bad)
+			return CLI_EXIT;
 	}
-	if (!a->out || !a->ntars == !a->image) {
-		fprintf(stderr, "uvm layer: need --out and either --tar (repeatable) or --image\n");
-		usage(stderr);
-		return 2;
-	}
-	return 0;
+	if (!a->ntars && !a->image)
+		cli_fail(cl, "--tar LAYER.tar or --image OCI_LAYOUT is required");
+	else if (a->ntars && a->image)
+		cli_fail(cl, "give --tar or --image, not both");
+	else if (!a->out)
+		cli_fail(cl, "--out DIR is required");
+	else
+		return 0;
+	return CLI_EXIT;
 }
 
 /* The --tar files as layers, base first, digests computed. */
@@ -145,9 +154,10 @@ static int run(int argc, char **argv)
 	static struct layer_args a;
 	static struct oci_layer layers[OCI_MAX_LAYERS];
 	struct uvm_err err = {0};
-	int rc = parse_args(argc, argv, &a);
-	if (rc)
-		return rc == 1 ? 0 : rc;
+	struct cli cl;
+	cli_init(&cl, "uvm layer", HELP, "", OPTS, argc, argv);
+	if (parse_args(&cl, &a) == CLI_EXIT)
+		return cl.status;
 	if (mkdir(a.out, 0755) < 0 && errno != EEXIST) {
 		fprintf(stderr, "uvm layer: create %s: %s\n", a.out, strerror(errno));
 		return 1;
