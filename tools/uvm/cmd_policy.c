@@ -5,11 +5,13 @@
  *   replay --policy FILE --requests FILE [--state]
  *                    runs recorded requests through the engine the guest uses
  *   gen --image OCI_LAYOUT [--layers FILE] [--config FILE] [-o FILE]
- *                    a policy for the image's container (policy_gen.h) */
+ *                    a policy for the image's container (policy_gen.h)
+ * `uvm policy COMMAND --help` describes one command. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "command.h"
 #include "file_util.h"
 #include "hash.h"
@@ -18,38 +20,75 @@
 #include "policy.h"
 #include "policy_gen.h"
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: uvm policy hash FILE\n"
-		"       uvm policy host-data FILE\n"
-		"       uvm policy check FILE\n"
-		"       uvm policy replay --policy FILE --requests FILE [--state]\n"
-		"       uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
-		"                      [-o FILE]\n"
-		"\n"
-		"hash       prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA\n"
-		"           the attestation report must carry for this policy\n"
-		"host-data  prints the same digest in base64 (QEMU sev-snp-guest host-data=)\n"
-		"check      validates FILE strictly, as the guest will; prints the JSON path of\n"
-		"           the problem\n"
-		"replay     decides each request of the JSON array in --requests in order with\n"
-		"           the guest's engine, committing every allowed one, and prints one line\n"
-		"           of JSON per decision (op, allowed, reason); --state prints the final\n"
-		"           state as a last line\n"
-		"gen        writes (to stdout, or -o FILE) a policy for the container of the OCI\n"
-		"           image layout: argv (Entrypoint + Cmd), env, working_dir and user from\n"
-		"           the image config, the layers' dm-verity root hashes exactly as 'uvm\n"
-		"           layer --image' computes them (it builds them in $TMPDIR: needs root and\n"
-		"           mkfs.erofs), or taken from --layers DIR/layers.json written by 'uvm\n"
-		"           layer' for this image; defaults deny what running the image does not\n"
-		"           need; --config FILE overrides fields (docs/policy.md). The same inputs\n"
-		"           give the same bytes\n"
-		"\n"
-		"exit status: 0 success (replay: every request allowed), 1 invalid policy\n"
-		"(replay: some request denied; gen: invalid image, layers or overrides, or a\n"
-		"failed layer build), 2 usage error or unreadable input\n");
-}
+static const char HELP[] =
+	"usage: uvm policy hash FILE\n"
+	"       uvm policy host-data FILE\n"
+	"       uvm policy check FILE\n"
+	"       uvm policy replay --policy FILE --requests FILE [--state]\n"
+	"       uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
+	"                      [-o FILE]\n"
+	"\n"
+	"hash       prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA\n"
+	"           the attestation report must carry for this policy\n"
+	"host-data  prints the same digest in base64 (QEMU sev-snp-guest host-data=)\n"
+	"check      validates FILE strictly, as the guest will; prints the JSON path of\n"
+	"           the problem\n"
+	"replay     decides each request of the JSON array in --requests in order with\n"
+	"           the guest's engine, committing every allowed one, and prints one line\n"
+	"           of JSON per decision (op, allowed, reason); --state prints the final\n"
+	"           state as a last line\n"
+	"gen        writes (to stdout, or -o FILE) a policy for the container of the OCI\n"
+	"           image layout: argv (Entrypoint + Cmd), env, working_dir and user from\n"
+	"           the image config, the layers' dm-verity root hashes exactly as 'uvm\n"
+	"           layer --image' computes them (it builds them in $TMPDIR: needs root and\n"
+	"           mkfs.erofs), or taken from --layers DIR/layers.json written by 'uvm\n"
+	"           layer' for this image; defaults deny what running the image does not\n"
+	"           need; --config FILE overrides fields (docs/policy.md). The same inputs\n"
+	"           give the same bytes\n"
+	"\n"
+	"exit status: 0 success (replay: every request allowed), 1 invalid policy\n"
+	"(replay: some request denied; gen: invalid image, layers or overrides, or a\n"
+	"failed layer build), 2 usage error or unreadable input\n"
+	"\n"
+	"'uvm policy COMMAND --help' describes one command.\n";
+
+static const char HELP_HASH[] =
+	"usage: uvm policy hash FILE\n"
+	"Prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA the\n"
+	"attestation report must carry for this policy.\n"
+	"exit status: 0 printed, 2 usage error or unreadable input\n";
+
+static const char HELP_HOST_DATA[] =
+	"usage: uvm policy host-data FILE\n"
+	"Prints the SHA-256 of FILE's exact bytes in base64 (QEMU sev-snp-guest\n"
+	"host-data=).\n"
+	"exit status: 0 printed, 2 usage error or unreadable input\n";
+
+static const char HELP_CHECK[] =
+	"usage: uvm policy check FILE\n"
+	"Validates FILE strictly, as the guest will; prints the JSON path of the problem.\n"
+	"exit status: 0 valid, 1 invalid policy, 2 usage error or unreadable input\n";
+
+static const char HELP_REPLAY[] =
+	"usage: uvm policy replay --policy FILE --requests FILE [--state]\n"
+	"Decides each request of the JSON array in --requests in order with the guest's\n"
+	"engine, committing every allowed one, and prints one line of JSON per decision\n"
+	"(op, allowed, reason); --state prints the final state as a last line.\n"
+	"exit status: 0 every request allowed, 1 some request denied, 2 usage error or\n"
+	"unreadable (or invalid) policy or requests\n";
+
+static const char HELP_GEN[] =
+	"usage: uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
+	"                      [-o FILE]\n"
+	"Writes (to stdout, or -o FILE) a policy for the container of the OCI image\n"
+	"layout: argv (Entrypoint + Cmd), env, working_dir and user from the image\n"
+	"config, the layers' dm-verity root hashes exactly as 'uvm layer --image'\n"
+	"computes them (it builds them in $TMPDIR: needs root and mkfs.erofs), or taken\n"
+	"from --layers DIR/layers.json written by 'uvm layer' for this image; defaults\n"
+	"deny what running the image does not need; --config FILE overrides fields\n"
+	"(docs/policy.md). The same inputs give the same bytes.\n"
+	"exit status: 0 written, 1 invalid image, layers or overrides, or a failed layer\n"
+	"build, 2 usage error\n";
 
 static int read_policy_file(const char *path, struct file_buf *buf)
 {
@@ -153,52 +192,150 @@ static int replay(const char *policy_path, const char *requests_path, int show_s
 	return rc;
 }
 
-static int cmd_replay(int argc, char **argv)
+static const struct option OPTS_NONE[] = {CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
+
+/* hash, host-data, check: exactly one operand, FILE. */
+static int parse_file(struct cli *cl, const char **file)
+{
+	*file = NULL;
+	for (int c; (c = cli_next(cl)) != CLI_END;) {
+		if (c == CLI_EXIT || (*file ? cli_unexpected(cl) : (*file = cl->arg, 0)))
+			return CLI_EXIT;
+	}
+	if (!*file) {
+		cli_fail(cl, "FILE (the policy) is required");
+		return CLI_EXIT;
+	}
+	return 0;
+}
+
+static int cmd_hash(struct cli *cl)
+{
+	const char *file;
+	return parse_file(cl, &file) == CLI_EXIT ? cl->status : cmd_digest(file, 0);
+}
+
+static int cmd_host_data(struct cli *cl)
+{
+	const char *file;
+	return parse_file(cl, &file) == CLI_EXIT ? cl->status : cmd_digest(file, 1);
+}
+
+static int cmd_check_file(struct cli *cl)
+{
+	const char *file;
+	return parse_file(cl, &file) == CLI_EXIT ? cl->status : cmd_check(file);
+}
+
+enum { O_POLICY = 256, O_REQUESTS, O_STATE, O_IMAGE, O_LAYERS, O_CONFIG };
+
+static const struct option OPTS_REPLAY[] = {
+	{"policy", required_argument, NULL, O_POLICY},
+	{"requests", required_argument, NULL, O_REQUESTS},
+	{"state", no_argument, NULL, O_STATE},
+	CLI_HELP_OPTION,
+	{NULL, 0, NULL, 0},
+};
+
+static int cmd_replay(struct cli *cl)
 {
 	const char *pol = NULL, *reqs = NULL;
 	int state = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc)
-			pol = argv[++i];
-		else if (strcmp(argv[i], "--requests") == 0 && i + 1 < argc)
-			reqs = argv[++i];
-		else if (strcmp(argv[i], "--state") == 0)
-			state = 1;
-		else {
-			fprintf(stderr, "uvm policy replay: unexpected argument '%s'\n", argv[i]);
-			return 2;
+	for (int c; (c = cli_next(cl)) != CLI_END;) {
+		switch (c) {
+		case CLI_EXIT: return cl->status;
+		case O_POLICY: pol = cl->arg; break;
+		case O_REQUESTS: reqs = cl->arg; break;
+		case O_STATE: state = 1; break;
+		default: cli_unexpected(cl); return cl->status; /* an operand */
 		}
 	}
 	if (!pol || !reqs) {
-		fprintf(stderr, "uvm policy replay: --policy FILE and --requests FILE are required\n");
-		return 2;
+		cli_fail(cl, "%s FILE is required", !pol ? "--policy" : "--requests");
+		return cl->status;
 	}
 	return replay(pol, reqs, state);
 }
 
+static const struct option OPTS_GEN[] = {
+	{"image", required_argument, NULL, O_IMAGE},
+	{"layers", required_argument, NULL, O_LAYERS},
+	{"config", required_argument, NULL, O_CONFIG},
+	CLI_HELP_OPTION,
+	{NULL, 0, NULL, 0},
+};
+
+/* Parsed here like every other command; policy_gen_main (policy_gen_cmd.c)
+ * then receives the arguments in their one canonical form. */
+static int cmd_gen(struct cli *cl)
+{
+	const char *image = NULL, *layers = NULL, *config = NULL, *out = NULL;
+	for (int c; (c = cli_next(cl)) != CLI_END;) {
+		int bad;
+		switch (c) {
+		case CLI_EXIT: return cl->status;
+		case O_IMAGE: bad = cli_once(cl, &image); break;
+		case O_LAYERS: bad = cli_once(cl, &layers); break;
+		case O_CONFIG: bad = cli_once(cl, &config); break;
+		case 'o': bad = cli_once(cl, &out); break;
+		default: bad = cli_unexpected(cl); break; /* an operand */
+		}
+		if (bad)
+			return cl->status;
+	}
+	if (!image) {
+		cli_fail(cl, "--image OCI_LAYOUT is required");
+		return cl->status;
+	}
+	char *gv[10] = {(char *)"gen", (char *)"--image", (char *)image};
+	int gc = 3;
+	if (layers)
+		gv[gc++] = (char *)"--layers", gv[gc++] = (char *)layers;
+	if (config)
+		gv[gc++] = (char *)"--config", gv[gc++] = (char *)config;
+	if (out)
+		gv[gc++] = (char *)"-o", gv[gc++] = (char *)out;
+	gv[gc] = NULL;
+	return policy_gen_main(gc, gv);
+}
+
+static const struct policy_cmd {
+	const char *name, *cmd, *help, *shortopts;
+	const struct option *opts;
+	int (*run)(struct cli *cl);
+} CMDS[] = {
+	{"hash", "uvm policy hash", HELP_HASH, "", OPTS_NONE, cmd_hash},
+	{"host-data", "uvm policy host-data", HELP_HOST_DATA, "", OPTS_NONE, cmd_host_data},
+	{"check", "uvm policy check", HELP_CHECK, "", OPTS_NONE, cmd_check_file},
+	{"replay", "uvm policy replay", HELP_REPLAY, "", OPTS_REPLAY, cmd_replay},
+	{"gen", "uvm policy gen", HELP_GEN, "o:", OPTS_GEN, cmd_gen},
+};
+
 static int run(int argc, char **argv)
 {
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0)) {
-		usage(stdout);
+	struct cli cl;
+	int c;
+	/* Options of `uvm policy` itself (only --help), then the command. */
+	cli_init(&cl, "uvm policy", HELP, "", OPTS_NONE, argc, argv);
+	if ((c = cli_next(&cl)) == CLI_EXIT)
+		return cl.status;
+	if (c == CLI_END)
+		return cli_usage_error("uvm policy", "a command is required: hash, host-data, check, "
+				       "replay or gen");
+	if (strcmp(cl.arg, "help") == 0) {
+		fputs(HELP, stdout);
 		return 0;
 	}
-	if (argc >= 2 && strcmp(argv[1], "replay") == 0)
-		return cmd_replay(argc - 1, argv + 1);
-	if (argc >= 2 && strcmp(argv[1], "gen") == 0)
-		return policy_gen_main(argc - 1, argv + 1);
-	if (argc != 3) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(argv[1], "hash") == 0)
-		return cmd_digest(argv[2], 0);
-	if (strcmp(argv[1], "host-data") == 0)
-		return cmd_digest(argv[2], 1);
-	if (strcmp(argv[1], "check") == 0)
-		return cmd_check(argv[2]);
-	fprintf(stderr, "uvm policy: unknown subcommand '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	int first = optind - 1; /* the command's index: nothing before it but `--` */
+	for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
+		if (strcmp(cl.arg, CMDS[i].name) == 0) {
+			struct cli sub;
+			cli_init(&sub, CMDS[i].cmd, CMDS[i].help, CMDS[i].shortopts, CMDS[i].opts,
+				 argc - first, argv + first);
+			return CMDS[i].run(&sub);
+		}
+	return cli_usage_error("uvm policy", "unknown command '%s' (hash, host-data, check, replay "
+			       "or gen)", cl.arg);
 }
 
 const struct uvm_command uvm_command_policy = {"policy", "hash, check, replay and generate execution policies", run};
