@@ -95,10 +95,14 @@ $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libuvm.a $(HEADERS)
 # through their seams (agent/attest_seam.h), so they are also compiled for the
 # host under ASan/UBSan and linked into the unit tests that play the kernel
 # (AGENT_HOST_TESTS). The guest build is unchanged; no test code enters it.
+# init/log.c is PID 1's logger (stderr and /dev/kmsg, plain POSIX): the
+# same file on the host, where its lines go to the test's stderr.
 AGENT_HOST_SRCS  := agent/attest.c agent/attest_tsm.c agent/attest_sev_guest.c agent/runtime_user.c \
-	agent/runtime_spec.c agent/runtime_caps.c
+	agent/runtime_spec.c agent/runtime_caps.c \
+	agent/decide.c agent/binding.c agent/op_error.c init/log.c
 AGENT_HOST_TESTS := $(OUT)/asan/tests/test_attest_backends $(OUT)/asan/tests/test_runtime_user \
-	$(OUT)/asan/tests/test_runtime_spec
+	$(OUT)/asan/tests/test_runtime_spec $(OUT)/asan/tests/test_decide_binding
+$(call asan_obj,$(AGENT_HOST_SRCS)): HOST_CFLAGS += -Iagent -Iinit
 $(OUT)/asan/libagent.a: $(call asan_obj,$(AGENT_HOST_SRCS))
 	@rm -f $@; ar rcsD $@ $^
 $(AGENT_HOST_TESTS): $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a $(HEADERS)

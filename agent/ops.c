@@ -2,8 +2,6 @@
  * with "unknown_op"; nothing is reachable from the host but these. */
 #include "ops.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #ifdef UVM_TEST_FLAVOUR
@@ -49,19 +47,4 @@ const struct op_def *op_find(const char *name, size_t len)
 		if (strlen(ops[i].name) == len && memcmp(ops[i].name, name, len) == 0)
 			return &ops[i];
 	return NULL;
-}
-
-int op_fail(struct op_error *e, const char *kind, const char *fmt, ...)
-{
-	/* Formatted into a copy first: callers pass e->err.msg itself as an
-	 * argument ("op: %s", e->err.msg), and a buffer printed into itself is
-	 * undefined behaviour (the messages came back empty). */
-	char msg[sizeof e->err.msg];
-	va_list ap;
-	e->kind = kind;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	memcpy(e->err.msg, msg, sizeof msg);
-	return -1;
 }

@@ -19,7 +19,7 @@ struct op_error {
 	char *reason_json;  /* optional structured reason (malloc'ed JSON object) */
 };
 
-/* Fills e and returns -1. */
+/* Fills e and returns -1 (op_error.c). */
 int op_fail(struct op_error *e, const char *kind, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
