@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "command.h"
 #include "file_util.h"
 #include "hex.h"
@@ -22,25 +23,22 @@
 #define POLICY_FILE_MAX (512u << 10)
 #define SCRIPT_MAX (64u << 20)
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: uvm ctl --socket PATH [--timeout SECONDS] OP [ARGS_JSON]\n"
-		"       uvm ctl --socket PATH [--timeout SECONDS] set_policy --policy FILE\n"
-		"       uvm ctl --socket PATH [--timeout SECONDS] --script FILE\n"
-		"\n"
-		"Sends one request {\"id\":N,\"op\":OP,\"args\":ARGS_JSON} to the agent of a running\n"
-		"UVM and prints its JSON response on one line. PATH is the unix socket of\n"
-		"`uvm launch --socket`, or vsock:CID[:PORT] (port 1024 by default).\n"
-		"set_policy --policy FILE sends FILE's exact bytes base64-encoded.\n"
-		"--script FILE sends every request of a JSON array in order, in the format\n"
-		"`uvm policy replay` reads ({\"op\": OP, ...args}, or {\"op\": OP, \"args\": {...}}),\n"
-		"and prints one response per line. --timeout bounds each wait (default 120 s).\n"
-		"Ops and their arguments: docs/protocol.md.\n"
-		"\n"
-		"exit status: 0 every response ok, 1 some response is an error (denied,\n"
-		"malformed, failed, unknown_op), 2 usage error or transport failure\n");
-}
+static const char HELP[] =
+	"usage: uvm ctl --socket PATH [--timeout SECONDS] OP [ARGS_JSON]\n"
+	"       uvm ctl --socket PATH [--timeout SECONDS] set_policy --policy FILE\n"
+	"       uvm ctl --socket PATH [--timeout SECONDS] --script FILE\n"
+	"\n"
+	"Sends one request {\"id\":N,\"op\":OP,\"args\":ARGS_JSON} to the agent of a running\n"
+	"UVM and prints its JSON response on one line. PATH is the unix socket of\n"
+	"`uvm launch --socket`, or vsock:CID[:PORT] (port 1024 by default).\n"
+	"set_policy --policy FILE sends FILE's exact bytes base64-encoded.\n"
+	"--script FILE sends every request of a JSON array in order, in the format\n"
+	"`uvm policy replay` reads ({\"op\": OP, ...args}, or {\"op\": OP, \"args\": {...}}),\n"
+	"and prints one response per line. --timeout bounds each wait (default 120 s).\n"
+	"Ops and their arguments: docs/protocol.md.\n"
+	"\n"
+	"exit status: 0 every response ok, 1 some response is an error (denied,\n"
+	"malformed, failed, unknown_op), 2 usage error or transport failure\n";
 
 static int connect_to(const char *path, int timeout_s)
 {
@@ -274,42 +272,74 @@ static int run_script(int fd, const char *path)
 	return worst;
 }
 
+enum { O_SOCKET = 256, O_SCRIPT, O_POLICY, O_TIMEOUT };
+
+static const struct option OPTS[] = {
+	{"socket", required_argument, NULL, O_SOCKET},
+	{"script", required_argument, NULL, O_SCRIPT},
+	{"policy", required_argument, NULL, O_POLICY},
+	{"timeout", required_argument, NULL, O_TIMEOUT},
+	CLI_HELP_OPTION,
+	{NULL, 0, NULL, 0},
+};
+
+struct ctl_args {
+	const char *sock, *script, *policy, *op, *args;
+	int timeout;
+};
+
+/* 0, or CLI_EXIT (help or a usage error printed; cl->status says which). */
+static int parse_args(struct cli *cl, struct ctl_args *a)
+{
+	for (int c; (c = cli_next(cl)) != CLI_END;) {
+		uint64_t t;
+		int bad = 0;
+		switch (c) {
+		case CLI_EXIT: return CLI_EXIT;
+		case O_SOCKET: a->sock = cl->arg; break;
+		case O_SCRIPT: a->script = cl->arg; break;
+		case O_POLICY: a->policy = cl->arg; break;
+		case O_TIMEOUT:
+			bad = cli_uint(cl, 10, 1, 86400, &t);
+			a->timeout = (int)t;
+			break;
+		default: /* an operand: OP, then ARGS_JSON */
+			if (!a->op)
+				a->op = cl->arg;
+			else if (!a->args)
+				a->args = cl->arg;
+			else
+				bad = cli_unexpected(cl);
+		}
+		if (bad)
+			return CLI_EXIT;
+	}
+	if (!a->sock)
+		cli_fail(cl, "--socket PATH is required");
+	else if (!a->script && !a->op)
+		cli_fail(cl, "OP [ARGS_JSON], set_policy --policy FILE or --script FILE is required");
+	else if (a->script && a->op)
+		cli_fail(cl, "give OP or --script FILE, not both");
+	else if (a->policy && (!a->op || strcmp(a->op, "set_policy") || a->args))
+		cli_fail(cl, "--policy FILE goes with set_policy alone (no ARGS_JSON)");
+	else
+		return 0;
+	return CLI_EXIT;
+}
+
 static int run(int argc, char **argv)
 {
-	const char *sock = NULL, *script = NULL, *policy = NULL, *op = NULL, *args = NULL;
-	int timeout = 120;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (!strcmp(a, "--socket") && i + 1 < argc)
-			sock = argv[++i];
-		else if (!strcmp(a, "--script") && i + 1 < argc)
-			script = argv[++i];
-		else if (!strcmp(a, "--policy") && i + 1 < argc)
-			policy = argv[++i];
-		else if (!strcmp(a, "--timeout") && i + 1 < argc)
-			timeout = atoi(argv[++i]);
-		else if (a[0] != '-' && !op)
-			op = a;
-		else if (a[0] != '-' && !args)
-			args = a;
-		else {
-			fprintf(stderr, "uvm ctl: unexpected argument '%s' (see uvm ctl --help)\n", a);
-			return 2;
-		}
-	}
-	if (!sock || (!script == !op) || (policy && (!op || strcmp(op, "set_policy") || args)) || timeout <= 0 ||
-	    timeout > 86400) {
-		fprintf(stderr, "uvm ctl: give --socket PATH and either OP [ARGS_JSON], set_policy --policy FILE "
-				"or --script FILE (see uvm ctl --help)\n");
-		return 2;
-	}
-	int fd = connect_to(sock, timeout);
+	struct ctl_args a = {.timeout = 120};
+	struct cli cl;
+	cli_init(&cl, "uvm ctl", HELP, "", OPTS, argc, argv);
+	if (parse_args(&cl, &a) == CLI_EXIT)
+		return cl.status;
+	int fd = connect_to(a.sock, a.timeout);
 	if (fd < 0)
 		return 2;
-	int rc = script ? run_script(fd, script) : policy ? send_policy(fd, policy) : send_one(fd, 1, op, args);
+	int rc = a.script ? run_script(fd, a.script)
+		 : a.policy ? send_policy(fd, a.policy)
+			    : send_one(fd, 1, a.op, a.args);
 	close(fd);
 	return rc;
 }
