@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "command.h"
 #include "file_util.h"
 #include "hash.h"
@@ -49,23 +50,20 @@ struct argv_buf {
 	int nstore;
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: uvm launch [--image DIR] [--policy FILE | --host-data HEX] [--socket PATH]\n"
-		"                  [--vcpus N] [--memory MB] [--cpu TYPE] [--append STR] [--snp [--cid N]]\n"
-		"                  [--disk NAME=PATH[:ro]]... [--dry-run]\n"
-		"Starts the UVM in QEMU. Default: the test flavour (out/image-test) under TCG with\n"
-		"direct kernel boot, agent channel on the unix socket --socket (default uvm-agent.sock),\n"
-		"serial console on stdout. HOST_DATA is SHA-256 of --policy (or --host-data, for\n"
-		"negative tests); the test flavour's simulated PSP receives it and the predicted launch\n"
-		"measurement through fw_cfg. --snp: production image (out/image) as a real SEV-SNP\n"
-		"launch (KVM, OVMF.amdsev.fd, kernel-hashes=on, host-data, vsock guest port 1024).\n"
-		"--disk attaches PATH as a virtio-blk disk whose serial is NAME (the guest finds it\n"
-		"as /sys/block/vdX/serial; read-only with :ro). At most 8.\n"
-		"--dry-run prints the QEMU command line instead of running it.\n"
-		"Exit status: QEMU's, or 1 invalid input, 2 usage, 3 QEMU could not be started.\n");
-}
+static const char HELP[] =
+	"usage: uvm launch [--image DIR] [--policy FILE | --host-data HEX] [--socket PATH]\n"
+	"                  [--vcpus N] [--memory MB] [--cpu TYPE] [--append STR] [--snp [--cid N]]\n"
+	"                  [--disk NAME=PATH[:ro]]... [--dry-run]\n"
+	"Starts the UVM in QEMU. Default: the test flavour (out/image-test) under TCG with\n"
+	"direct kernel boot, agent channel on the unix socket --socket (default uvm-agent.sock),\n"
+	"serial console on stdout. HOST_DATA is SHA-256 of --policy (or --host-data, for\n"
+	"negative tests); the test flavour's simulated PSP receives it and the predicted launch\n"
+	"measurement through fw_cfg. --snp: production image (out/image) as a real SEV-SNP\n"
+	"launch (KVM, OVMF.amdsev.fd, kernel-hashes=on, host-data, vsock guest port 1024).\n"
+	"--disk attaches PATH as a virtio-blk disk whose serial is NAME (the guest finds it\n"
+	"as /sys/block/vdX/serial; read-only with :ro). At most 8.\n"
+	"--dry-run prints the QEMU command line instead of running it.\n"
+	"Exit status: QEMU's, or 1 invalid input, 2 usage, 3 QEMU could not be started.\n";
 
 static void add(struct argv_buf *a, const char *s)
 {
@@ -85,54 +83,70 @@ static void addf(struct argv_buf *a, const char *fmt, ...)
 	add(a, a->store[a->nstore++]);
 }
 
-static int parse_uint(const char *s, unsigned max, unsigned *out)
+enum {
+	O_IMAGE = 256, O_POLICY, O_HOST_DATA, O_SOCKET, O_CPU, O_APPEND, O_DISK, O_VCPUS, O_MEMORY,
+	O_CID, O_SNP, O_DRY_RUN,
+};
+
+static const struct option OPTS[] = {
+	{"image", required_argument, NULL, O_IMAGE},
+	{"policy", required_argument, NULL, O_POLICY},
+	{"host-data", required_argument, NULL, O_HOST_DATA},
+	{"socket", required_argument, NULL, O_SOCKET},
+	{"cpu", required_argument, NULL, O_CPU},
+	{"append", required_argument, NULL, O_APPEND},
+	{"disk", required_argument, NULL, O_DISK},
+	{"vcpus", required_argument, NULL, O_VCPUS},
+	{"memory", required_argument, NULL, O_MEMORY},
+	{"cid", required_argument, NULL, O_CID},
+	{"snp", no_argument, NULL, O_SNP},
+	{"dry-run", no_argument, NULL, O_DRY_RUN},
+	CLI_HELP_OPTION,
+	{NULL, 0, NULL, 0},
+};
+
+/* A number option: 1..max. */
+static int number(struct cli *cl, uint64_t max, unsigned *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > max)
+	uint64_t v;
+	if (cli_uint(cl, 10, 1, max, &v))
 		return -1;
 	*out = (unsigned)v;
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct launch_opts *o)
+/* 0, or CLI_EXIT (help or a usage error printed; cl->status says which). */
+static int parse_args(struct cli *cl, struct launch_opts *o)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--snp") == 0) {
-			o->snp = 1;
-			continue;
+	for (int c; (c = cli_next(cl)) != CLI_END;) {
+		int bad = 0;
+		switch (c) {
+		case CLI_EXIT: return CLI_EXIT;
+		case O_IMAGE: o->image = cl->arg; break;
+		case O_POLICY: o->policy = cl->arg; break;
+		case O_HOST_DATA: o->host_data_hex = cl->arg; break;
+		case O_SOCKET: o->socket = cl->arg; break;
+		case O_CPU: o->cpu = cl->arg; break;
+		case O_APPEND: o->append = cl->arg; break;
+		case O_DISK:
+			if (o->ndisks == 8)
+				bad = cli_fail(cl, "at most 8 --disk");
+			else
+				o->disks[o->ndisks++] = cl->arg;
+			break;
+		case O_VCPUS: bad = number(cl, 64, &o->vcpus); break;
+		case O_MEMORY: bad = number(cl, 65536, &o->memory_mb); break;
+		case O_CID: bad = number(cl, 0xfffffffe, &o->cid); break;
+		case O_SNP: o->snp = 1; break;
+		case O_DRY_RUN: o->dry_run = 1; break;
+		default: bad = cli_unexpected(cl); break; /* an operand */
 		}
-		if (strcmp(a, "--dry-run") == 0) {
-			o->dry_run = 1;
-			continue;
-		}
-		if (i + 1 >= argc)
-			return -1;
-		const char *v = argv[++i];
-		if (strcmp(a, "--image") == 0)
-			o->image = v;
-		else if (strcmp(a, "--policy") == 0)
-			o->policy = v;
-		else if (strcmp(a, "--host-data") == 0)
-			o->host_data_hex = v;
-		else if (strcmp(a, "--socket") == 0)
-			o->socket = v;
-		else if (strcmp(a, "--cpu") == 0)
-			o->cpu = v;
-		else if (strcmp(a, "--append") == 0)
-			o->append = v;
-		else if (strcmp(a, "--disk") == 0 && o->ndisks < 8)
-			o->disks[o->ndisks++] = v;
-		else if (strcmp(a, "--vcpus") == 0 && parse_uint(v, 64, &o->vcpus) == 0)
-			continue;
-		else if (strcmp(a, "--memory") == 0 && parse_uint(v, 65536, &o->memory_mb) == 0)
-			continue;
-		else if (strcmp(a, "--cid") == 0 && parse_uint(v, 0xfffffffe, &o->cid) == 0)
-			continue;
-		else
-			return -1;
+		if (bad)
+			return CLI_EXIT;
+	}
+	if (o->policy && o->host_data_hex) {
+		cli_fail(cl, "give --policy or --host-data, not both");
+		return CLI_EXIT;
 	}
 	return 0;
 }
@@ -358,14 +372,10 @@ static void print_quoted(const char *s)
 static int run(int argc, char **argv)
 {
 	struct launch_opts o = {.socket = "uvm-agent.sock", .vcpus = 1, .memory_mb = 512, .cid = 3};
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (parse_args(argc, argv, &o) || (o.policy && o.host_data_hex)) {
-		usage(stderr);
-		return 2;
-	}
+	struct cli cl;
+	cli_init(&cl, "uvm launch", HELP, "", OPTS, argc, argv);
+	if (parse_args(&cl, &o) == CLI_EXIT)
+		return cl.status;
 	if (!o.image)
 		o.image = o.snp ? "out/image" : "out/image-test";
 	char append[2048], hd[65];
