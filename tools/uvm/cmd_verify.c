@@ -2,10 +2,10 @@
  * up-to-date AMD hardware running the expected image under the expected
  * policy. This file parses the command line; verify_run.c does the work. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "command.h"
 #include "hash.h"
 #include "hex.h"
@@ -51,7 +51,7 @@ static const char usage_text[] =
 enum {
 	O_REPORT = 256, O_OFFSET, O_VCEK, O_CHAIN, O_TRUST_ROOT, O_NOW, O_MEASUREMENT,
 	O_MEASUREMENTS, O_HOST_DATA, O_POLICY, O_REPORT_DATA, O_MIN_TCB, O_VMPL, O_MIN_SVN,
-	O_ID_KEY, O_CERTS, O_ALLOW_DEBUG, O_ALLOW_MA, O_DENY_SMT, O_JSON, O_HELP,
+	O_ID_KEY, O_CERTS, O_ALLOW_DEBUG, O_ALLOW_MA, O_DENY_SMT, O_JSON,
 };
 
 static const struct option long_opts[] = {
@@ -75,11 +75,11 @@ static const struct option long_opts[] = {
 	{"allow-migration-agent", no_argument, NULL, O_ALLOW_MA},
 	{"deny-smt", no_argument, NULL, O_DENY_SMT},
 	{"json", no_argument, NULL, O_JSON},
-	{"help", no_argument, NULL, O_HELP},
+	CLI_HELP_OPTION,
 	{NULL, 0, NULL, 0},
 };
 
-struct cli {
+struct verify_args {
 	struct verify_opts o;
 	bool json;
 	const char *policy_path; /* hashed after parsing: it is a file */
@@ -87,8 +87,7 @@ struct cli {
 
 static int bad(const char *opt, const char *value, const char *want)
 {
-	fprintf(stderr, "uvm verify: %s '%s': want %s (see 'uvm verify --help')\n", opt, value,
-		want);
+	cli_usage_error("uvm verify", "%s '%s': want %s", opt, value, want);
 	return -1;
 }
 
@@ -156,7 +155,7 @@ static int parse_host_data(const char *text, struct verify_opts *o)
 	return 0;
 }
 
-static int parse_option(int c, const char *arg, struct cli *cli)
+static int parse_option(int c, const char *arg, struct verify_args *cli)
 {
 	struct verify_opts *o = &cli->o;
 	switch (c) {
@@ -194,52 +193,46 @@ static int parse_option(int c, const char *arg, struct cli *cli)
 	}
 }
 
-static int check_combination(const struct cli *cli, bool measurements_file)
+static int check_combination(const struct verify_args *cli, bool measurements_file)
 {
 	const struct verify_opts *o = &cli->o;
 	const char *missing = !o->report_path ? "--report"
 			      : !o->vcek_path && !o->certs_path ? "--vcek (or --certs)"
 			      : !o->chain_path && !o->certs_path ? "--chain (or --certs)" : NULL;
-	if (missing) {
-		fprintf(stderr, "uvm verify: %s is required (see 'uvm verify --help')\n", missing);
-		return -1;
-	}
-	if (measurements_file && o->n_measurements) {
-		fprintf(stderr, "uvm verify: give --measurement or --measurements, not both\n");
-		return -1;
-	}
-	if (cli->policy_path && o->have_host_data) {
-		fprintf(stderr, "uvm verify: give --host-data or --policy, not both\n");
-		return -1;
-	}
-	return 0;
+	if (missing)
+		cli_usage_error("uvm verify", "%s is required", missing);
+	else if (measurements_file && o->n_measurements)
+		cli_usage_error("uvm verify", "give --measurement or --measurements, not both");
+	else if (cli->policy_path && o->have_host_data)
+		cli_usage_error("uvm verify", "give --host-data or --policy, not both");
+	else
+		return 0;
+	return -1;
 }
 
 /* Returns 0, VERIFY_EXIT_USAGE or, with --help, -1 (exit 0). */
-static int parse_args(int argc, char **argv, struct cli *cli, const char **measurements)
+static int parse_args(int argc, char **argv, struct verify_args *cli, const char **measurements)
 {
-	int c;
-	optind = 0; /* re-entrant: the unit tests call run() more than once */
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (c == O_HELP) {
-			fputs(usage_text, stdout);
-			return -1;
+	struct cli cl;
+	cli_init(&cl, "uvm verify", usage_text, "", long_opts, argc, argv);
+	for (int c; (c = cli_next(&cl)) != CLI_END;) {
+		if (c == CLI_EXIT)
+			return cl.status == 0 ? -1 : cl.status;
+		if (c == CLI_OPERAND) {
+			cli_unexpected(&cl);
+			return VERIFY_EXIT_USAGE;
 		}
 		if (c == O_MEASUREMENTS)
-			*measurements = optarg;
-		if (c == '?' || parse_option(c, optarg, cli) != 0)
+			*measurements = cl.arg;
+		if (parse_option(c, cl.arg, cli) != 0)
 			return VERIFY_EXIT_USAGE;
-	}
-	if (optind != argc) {
-		fprintf(stderr, "uvm verify: unexpected argument '%s'\n", argv[optind]);
-		return VERIFY_EXIT_USAGE;
 	}
 	return check_combination(cli, *measurements != NULL) == 0 ? 0 : VERIFY_EXIT_USAGE;
 }
 
 /* Files named by expectations are read after parsing: their errors are
  * input errors (exit 3), not usage errors. */
-static int load_expectation_files(struct cli *cli, const char *measurements, struct uvm_err *err)
+static int load_expectation_files(struct verify_args *cli, const char *measurements, struct uvm_err *err)
 {
 	if (measurements && verify_load_measurements(measurements, &cli->o, err) != 0)
 		return -1;
@@ -258,7 +251,7 @@ static int load_expectation_files(struct cli *cli, const char *measurements, str
 
 static int run(int argc, char **argv)
 {
-	static struct cli cli; /* large (the measurement list): not on the stack */
+	static struct verify_args cli; /* large (the measurement list): not on the stack */
 	static struct verify_results res;
 	const char *measurements = NULL;
 	struct uvm_err err = {0};
