@@ -2,9 +2,7 @@
  * flags and output of virtee/sev-snp-measure, plus --explain and --matrix. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "command.h"
 #include "err.h"
 #include "hash.h"
@@ -20,7 +19,6 @@
 #include "snp_measure.h"
 
 #define EXIT_INPUT 1
-#define EXIT_USAGE 2
 #define MAX_APPEND 65536
 /* Streams (pipes, /dev/null) are hashed up to this many bytes. */
 #define MAX_STREAM (4ull << 30)
@@ -71,18 +69,8 @@ struct blob {
 	void *map;
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "uvm measure: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(see 'uvm measure --help')\n");
-	return EXIT_USAGE;
-}
+/* A usage error: one line naming the problem, exit status 2. */
+#define usage_error(...) cli_usage_error("uvm measure", __VA_ARGS__)
 
 static int input_error(const char *path, const struct uvm_err *err)
 {
@@ -93,7 +81,7 @@ static int input_error(const char *path, const struct uvm_err *err)
 /* ------------------------------------------------------------ arguments */
 
 enum { OPT_MODE = 256, OPT_VCPUS, OPT_TYPE, OPT_SIG, OPT_FAMILY, OPT_MODEL, OPT_STEPPING, OPT_VMM, OPT_OVMF,
-       OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FEATURES, OPT_OUTPUT, OPT_OVMF_HASH, OPT_EXPLAIN, OPT_MATRIX, OPT_HELP };
+       OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FEATURES, OPT_OUTPUT, OPT_OVMF_HASH, OPT_EXPLAIN, OPT_MATRIX };
 
 static const struct option LONGOPTS[] = {
 	{"mode", required_argument, 0, OPT_MODE},         {"vcpus", required_argument, 0, OPT_VCPUS},
@@ -106,7 +94,7 @@ static const struct option LONGOPTS[] = {
 	{"output-format", required_argument, 0, OPT_OUTPUT},
 	{"snp-ovmf-hash", required_argument, 0, OPT_OVMF_HASH},
 	{"explain", no_argument, 0, OPT_EXPLAIN},         {"matrix", no_argument, 0, OPT_MATRIX},
-	{"verbose", no_argument, 0, 'v'},               {"help", no_argument, 0, OPT_HELP},
+	{"verbose", no_argument, 0, 'v'},               CLI_HELP_OPTION,
 	{0, 0, 0, 0},
 };
 
@@ -135,30 +123,20 @@ static const char **opt_slot(struct opts *o, int c)
 /* Returns -1 to continue, else an exit status. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	int c, li = 0;
-	optind = 1;
-	opterr = 1;
-	while ((c = getopt_long(argc, argv, "v", LONGOPTS, &li)) != -1) {
+	struct cli cl;
+	cli_init(&cl, "uvm measure", USAGE, "v", LONGOPTS, argc, argv);
+	for (int c; (c = cli_next(&cl)) != CLI_END;) {
 		const char **slot = opt_slot(o, c);
-		if (slot) {
-			if (*slot)
-				return usage_error("option given twice: --%s", LONGOPTS[li].name);
-			*slot = optarg;
-		} else if (c == 'v') {
+		if (c == CLI_EXIT || (slot && cli_once(&cl, slot)) ||
+		    (c == CLI_OPERAND && cli_unexpected(&cl)))
+			return cl.status;
+		if (c == 'v')
 			o->verbose = 1;
-		} else if (c == OPT_EXPLAIN) {
+		else if (c == OPT_EXPLAIN)
 			o->explain = 1;
-		} else if (c == OPT_MATRIX) {
+		else if (c == OPT_MATRIX)
 			o->matrix = 1;
-		} else if (c == OPT_HELP) {
-			fputs(USAGE, stdout);
-			return 0;
-		} else {
-			return usage_error("%s", "invalid option");
-		}
 	}
-	if (optind != argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
 	return -1;
 }
 
