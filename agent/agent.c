@@ -37,6 +37,9 @@ int agent_init(struct agent *a, struct uvm_err *err)
 	binding_init(a);
 	if (rt_init(err))
 		return uvm_wrap(err, "container runtime");
+	a->procs = rt_table_create();
+	if (!a->procs)
+		return uvm_fail(err, ENOMEM, "no memory for the process table");
 	return channel_open(&a->ch, err);
 }
 

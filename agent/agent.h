@@ -21,6 +21,7 @@ enum binding_state { BINDING_NONE, BINDING_BOUND, BINDING_FAILED };
 
 struct policy;
 struct policy_state;
+struct rt_table;
 struct storage_state;
 
 struct agent {
@@ -42,9 +43,8 @@ struct agent {
 	/* storage (agent/storage_*.c): what undoing each mount needs (scratch
 	 * keys are never kept); allocated on first use */
 	struct storage_state *storage;
-	/* containers (agent/ops_container.c, agent/runtime*.c): the process
-	 * table is runtime_table.c's own (PID 1 has one set of children); here
-	 * only what the host switched on. */
+	/* containers (agent/ops_container.c, agent/runtime*.c) */
+	struct rt_table *procs;   /* the process table, made by agent_init (runtime.h) */
 	int runtime_logging;      /* runtime_logging was allowed: log container ops */
 };
 

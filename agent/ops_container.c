@@ -122,7 +122,7 @@ int op_rt_create_container(struct agent *a, const struct json_value *args, struc
 	int rc = rt_spec_container(args, decide_reason_get(&dc, "drop_env"), decide_reason_get(&dc, "drop_capabilities"),
 				   &spec, &mem, &err);
 	if (rc == 0)
-		rc = rt_create(cid, &spec, mem.mounts, mem.nmounts, &err);
+		rc = rt_create(a->procs, cid, &spec, mem.mounts, mem.nmounts, &err);
 	rt_spec_free(&mem);
 	trace(a, "create_container", cid, NULL, rc);
 	if (rc)
@@ -140,7 +140,7 @@ int op_rt_start_container(struct agent *a, const struct json_value *args, struct
 	if (check_args(args, f, 1, e))
 		return -1;
 	const char *cid = json_str(json_get(args, "container_id"), NULL);
-	int rc = rt_start(cid, &err);
+	int rc = rt_start(a->procs, cid, &err);
 	trace(a, "start_container", cid, NULL, rc);
 	if (rc)
 		return failed(e, "start_container", &err);
@@ -167,7 +167,7 @@ int op_rt_exec_in_container(struct agent *a, const struct json_value *args, stru
 	const char *pid = json_str(json_get(args, "process_id"), NULL);
 	int rc = rt_spec_process(args, decide_reason_get(&dc, "drop_env"), &spec, &mem, &err);
 	if (rc == 0)
-		rc = rt_exec_in(cid, pid, &spec, &err);
+		rc = rt_exec_in(a->procs, cid, pid, &spec, &err);
 	rt_spec_free(&mem);
 	trace(a, "exec_in_container", cid, pid, rc);
 	if (rc)
@@ -221,7 +221,7 @@ int op_rt_exec_external(struct agent *a, const struct json_value *args, struct j
 		return -1;
 	rc = rt_spec_process(args, decide_reason_get(&dc, "drop_env"), &spec, &mem, &err);
 	if (rc == 0)
-		rc = rt_exec_external(pid, &spec, &err);
+		rc = rt_exec_external(a->procs, pid, &spec, &err);
 	rt_spec_free(&mem);
 	trace(a, "exec_external", NULL, pid, rc);
 	if (rc)
@@ -248,7 +248,7 @@ int op_rt_signal_process(struct agent *a, const struct json_value *args, struct 
 	const char *cid = json_str(json_get(args, "container_id"), NULL);
 	const char *pid = json_str(json_get(args, "process_id"), NULL);
 	json_int(json_get(args, "signal"), 1, 64, &sig, NULL);
-	int rc = rt_signal(cid, pid, (int)sig, &err);
+	int rc = rt_signal(a->procs, cid, pid, (int)sig, &err);
 	trace(a, "signal_process", cid, pid, rc);
 	if (rc)
 		failed(e, "signal_process", &err);
@@ -265,10 +265,9 @@ int op_rt_wait_process(struct agent *a, const struct json_value *args, struct js
 	const char *cid, *pid;
 	struct rt_proc_info info;
 	struct uvm_err err = {0, ""};
-	(void)a;
 	if (check_args(args, addr_fields, 2, e) || address(args, &cid, &pid, e))
 		return -1;
-	if (rt_lookup(cid, pid, &info, &err))
+	if (rt_lookup(a->procs, cid, pid, &info, &err))
 		return failed(e, "wait_process", &err);
 	json_w_obj(w);
 	json_w_key(w, "state");
@@ -294,7 +293,7 @@ int op_rt_shutdown_container(struct agent *a, const struct json_value *args, str
 	if (decide_begin(a, "shutdown_container", args, &dc, e))
 		return -1;
 	const char *cid = json_str(json_get(args, "container_id"), NULL);
-	int rc = rt_shutdown(cid, &err);
+	int rc = rt_shutdown(a->procs, cid, &err);
 	trace(a, "shutdown_container", cid, NULL, rc);
 	if (rc)
 		failed(e, "shutdown_container", &err);
@@ -316,7 +315,6 @@ int op_rt_read_output(struct agent *a, const struct json_value *args, struct jso
 	int64_t max = RT_OUTPUT_MAX;
 	size_t got = 0;
 	int eof = 0;
-	(void)a;
 	if (check_args(args, f, 4, e) || address(args, &cid, &pid, e))
 		return -1;
 	const char *stream = json_str(json_get(args, "stream"), NULL);
@@ -327,7 +325,7 @@ int op_rt_read_output(struct agent *a, const struct json_value *args, struct jso
 			       RT_OUTPUT_MAX);
 	uint8_t *buf = malloc((size_t)max);
 	char *b64 = malloc(4 * (((size_t)max + 2) / 3) + 1);
-	int rc = buf && b64 ? rt_read_output(cid, pid, s, buf, (size_t)max, &got, &eof, &err)
+	int rc = buf && b64 ? rt_read_output(a->procs, cid, pid, s, buf, (size_t)max, &got, &eof, &err)
 			    : uvm_fail(&err, ENOMEM, "out of memory");
 	if (rc == 0) {
 		uvm_base64_encode(buf, got, b64);
@@ -353,13 +351,12 @@ int op_rt_write_stdin(struct agent *a, const struct json_value *args, struct jso
 	const char *cid, *pid;
 	struct uvm_err err = {0, ""};
 	size_t len, written = 0;
-	(void)a;
 	if (check_args(args, f, 3, e) || address(args, &cid, &pid, e))
 		return -1;
 	const char *text = json_str(json_get(args, "data_base64"), &len);
 	uint8_t *buf = malloc(len / 4 * 3 + 3);
 	long n = buf ? uvm_base64_decode(text, len, buf, len / 4 * 3 + 3) : -1;
-	int rc = n < 0 ? -2 : rt_write_stdin(cid, pid, buf, (size_t)n, &written, &err);
+	int rc = n < 0 ? -2 : rt_write_stdin(a->procs, cid, pid, buf, (size_t)n, &written, &err);
 	free(buf);
 	if (rc == -2)
 		return op_fail(e, OP_ERR_MALFORMED, "write_stdin: data_base64 is not strict base64");
@@ -376,10 +373,9 @@ int op_rt_close_stdin(struct agent *a, const struct json_value *args, struct jso
 {
 	const char *cid, *pid;
 	struct uvm_err err = {0, ""};
-	(void)a;
 	if (check_args(args, addr_fields, 2, e) || address(args, &cid, &pid, e))
 		return -1;
-	if (rt_close_stdin(cid, pid, &err))
+	if (rt_close_stdin(a->procs, cid, pid, &err))
 		return failed(e, "close_stdin", &err);
 	result_ok(w, "closed", pid ? pid : cid);
 	return 0;
@@ -436,7 +432,7 @@ int op_rt_get_properties(struct agent *a, const struct json_value *args, struct 
 		return -1;
 	uname(&u);
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	rt_counts(&containers, &running, &exited);
+	rt_counts(a->procs, &containers, &running, &exited);
 	json_w_obj(w);
 	json_w_key(w, "kernel");
 	json_w_cstr(w, u.release);
@@ -499,7 +495,7 @@ int op_rt_dump_stacks(struct agent *a, const struct json_value *args, struct jso
 	json_w_obj(w);
 	json_w_key(w, "processes");
 	json_w_arr(w);
-	rt_for_each(dump_one, w);
+	rt_for_each(a->procs, dump_one, w);
 	json_w_end(w);
 	json_w_end(w);
 	return decide_end(a, &dc, 0, e);

@@ -62,6 +62,17 @@ struct rt_proc_info {
 /* Once at start-up, before any spawn: cgroups (runtime_cgroup.c). */
 int rt_init(struct uvm_err *err);
 
+/* The process table (runtime_table.c): what the agent started, bounded by
+ * RT_MAX_PROCS entries (running, and exited until the host looked or room
+ * was needed). The agent owns one (struct agent's procs: PID 1 has one set
+ * of children); every call below that names a process takes it. */
+struct rt_table;
+/* NULL when out of memory. */
+struct rt_table *rt_table_create(void);
+/* Closes every descriptor the table holds and frees it; its processes are
+ * not signalled (the guest never destroys its table; tests do). */
+void rt_table_destroy(struct rt_table *t);
+
 /* Capability names <-> numbers ("CAP_CHOWN" -> 0); -1 when unknown. */
 int rt_cap_number(const char *name);
 const char *rt_cap_name(int n);
@@ -70,40 +81,42 @@ int rt_cap_last(void);
 /* Container init: clone into new mount/PID/IPC/UTS namespaces, build the
  * root from /run/containers/<cid>/rootfs, apply the spec, then wait for
  * rt_start() before exec. */
-int rt_create(const char *cid, const struct rt_spec *spec, const struct rt_mount *mounts, size_t nmounts,
-	      struct uvm_err *err);
-int rt_start(const char *cid, struct uvm_err *err);
+int rt_create(struct rt_table *t, const char *cid, const struct rt_spec *spec, const struct rt_mount *mounts,
+	      size_t nmounts, struct uvm_err *err);
+int rt_start(struct rt_table *t, const char *cid, struct uvm_err *err);
 /* A process in a running container's namespaces with the container's
  * credentials and capabilities. */
-int rt_exec_in(const char *cid, const char *pid_id, const struct rt_spec *spec, struct uvm_err *err);
+int rt_exec_in(struct rt_table *t, const char *cid, const char *pid_id, const struct rt_spec *spec,
+	       struct uvm_err *err);
 /* A process in the UVM itself (root, the UVM's namespaces). */
-int rt_exec_external(const char *pid_id, const struct rt_spec *spec, struct uvm_err *err);
+int rt_exec_external(struct rt_table *t, const char *pid_id, const struct rt_spec *spec, struct uvm_err *err);
 
 /* Process lookup: cid "" for external processes; pid_id NULL for a
  * container's init. 0 with info filled, -1 with err. */
-int rt_lookup(const char *cid, const char *pid_id, struct rt_proc_info *info, struct uvm_err *err);
+int rt_lookup(struct rt_table *t, const char *cid, const char *pid_id, struct rt_proc_info *info,
+	      struct uvm_err *err);
 /* Whether process ids / containers are free to be used (-1 with err if not). */
-int rt_check_new(const char *cid, const char *pid_id, struct uvm_err *err);
-int rt_signal(const char *cid, const char *pid_id, int sig, struct uvm_err *err);
+int rt_check_new(struct rt_table *t, const char *cid, const char *pid_id, struct uvm_err *err);
+int rt_signal(struct rt_table *t, const char *cid, const char *pid_id, int sig, struct uvm_err *err);
 /* Kills the container's init (and with it its PID namespace). */
-int rt_shutdown(const char *cid, struct uvm_err *err);
+int rt_shutdown(struct rt_table *t, const char *cid, struct uvm_err *err);
 
 /* stdio: reads up to max bytes already available (never blocks); *eof
  * when the stream is finished and drained. */
-int rt_read_output(const char *cid, const char *pid_id, int stream, uint8_t *buf, size_t max, size_t *got,
-		   int *eof, struct uvm_err *err);
-int rt_write_stdin(const char *cid, const char *pid_id, const uint8_t *buf, size_t len, size_t *written,
-		   struct uvm_err *err);
-int rt_close_stdin(const char *cid, const char *pid_id, struct uvm_err *err);
+int rt_read_output(struct rt_table *t, const char *cid, const char *pid_id, int stream, uint8_t *buf, size_t max,
+		   size_t *got, int *eof, struct uvm_err *err);
+int rt_write_stdin(struct rt_table *t, const char *cid, const char *pid_id, const uint8_t *buf, size_t len,
+		   size_t *written, struct uvm_err *err);
+int rt_close_stdin(struct rt_table *t, const char *cid, const char *pid_id, struct uvm_err *err);
 
 /* Counts for status/properties. */
-void rt_counts(size_t *containers, size_t *running, size_t *exited);
+void rt_counts(struct rt_table *t, size_t *containers, size_t *running, size_t *exited);
 
 /* Visits every table entry (for dump_stacks). */
 typedef void (*rt_visit_fn)(void *ctx, const char *cid, const char *pid_id, pid_t pid, enum rt_state st);
-void rt_for_each(rt_visit_fn fn, void *ctx);
+void rt_for_each(struct rt_table *t, rt_visit_fn fn, void *ctx);
 
 /* Called by PID 1's reaper for every reaped child (agent_child_exited). */
-void rt_reaped(pid_t pid, int status);
+void rt_reaped(struct rt_table *t, pid_t pid, int status);
 
 #endif

@@ -198,14 +198,14 @@ static void __attribute__((noreturn)) create_child(const char *cid, const struct
 	rt_child_fail(status_w, &err);
 }
 
-int rt_create(const char *cid, const struct rt_spec *spec, const struct rt_mount *mounts, size_t nmounts,
-	      struct uvm_err *err)
+int rt_create(struct rt_table *t, const char *cid, const struct rt_spec *spec, const struct rt_mount *mounts,
+	      size_t nmounts, struct uvm_err *err)
 {
 	struct spawn_io io;
 	struct rt_limits limits;
 	int st[2], go[2], cg;
 	rt_cgroup_limits(spec->memory_max, spec->pids_max, &limits);
-	if (rt_check_new(cid, NULL, err) || (cg = rt_cgroup_open(cid, &limits, err)) < 0)
+	if (rt_check_new(t, cid, NULL, err) || (cg = rt_cgroup_open(cid, &limits, err)) < 0)
 		return -1;
 	if (io_open(spec->stdio, &io, err)) {
 		close(cg);
@@ -226,7 +226,7 @@ int rt_create(const char *cid, const struct rt_spec *spec, const struct rt_mount
 	close(go[0]);
 	int rc = pid < 0 ? uvm_fail(err, saved, "clone (new namespaces): %s", strerror(saved))
 			 : wait_status(st[0], "container set-up", err);
-	struct rt_entry *e = rc == 1 ? rt_table_new(err) : NULL;
+	struct rt_entry *e = rc == 1 ? rt_table_new(t, err) : NULL;
 	if (!e) {
 		if (pid > 0)
 			kill(pid, SIGKILL); /* the reaper collects it */
@@ -247,9 +247,9 @@ int rt_create(const char *cid, const struct rt_spec *spec, const struct rt_mount
 	return rt_table_keep_filter(e, spec->seccomp, err);
 }
 
-int rt_start(const char *cid, struct uvm_err *err)
+int rt_start(struct rt_table *t, const char *cid, struct uvm_err *err)
 {
-	struct rt_entry *e = rt_table_find(cid, NULL);
+	struct rt_entry *e = rt_table_find(t, cid, NULL);
 	if (!e || !*cid)
 		return uvm_fail(err, ENOENT, "no container '%s' (create_container first)", cid);
 	if (e->state != RT_CREATED)
@@ -339,12 +339,12 @@ static int finish_exec(pid_t helper, int pid_r, int status_r, pid_t *pid, struct
 	return rc;
 }
 
-static int spawn(const char *cid, const char *pid_id, const struct rt_spec *spec, const int *ns,
-		 struct uvm_err *err)
+static int spawn(struct rt_table *t, const char *cid, const char *pid_id, const struct rt_spec *spec,
+		 const int *ns, struct uvm_err *err)
 {
 	struct spawn_io io;
 	int st[2], pp[2] = {-1, -1}, cg;
-	if (rt_check_new(cid, pid_id, err) || (cg = rt_cgroup_open_existing(cid, err)) < 0)
+	if (rt_check_new(t, cid, pid_id, err) || (cg = rt_cgroup_open_existing(cid, err)) < 0)
 		return -1;
 	if (io_open(spec->stdio, &io, err)) {
 		close(cg);
@@ -375,7 +375,7 @@ static int spawn(const char *cid, const char *pid_id, const struct rt_spec *spec
 		close(pp[1]);
 	pid_t pid = -1;
 	int rc = finish_exec(helper, pp[0], st[0], &pid, err);
-	struct rt_entry *e = rc == 0 ? rt_table_new(err) : NULL;
+	struct rt_entry *e = rc == 0 ? rt_table_new(t, err) : NULL;
 	if (e)
 		fill_entry(e, cid, pid_id, pid, spec->stdio, &io);
 	else if (rc == 0 && pid > 0)
@@ -387,9 +387,10 @@ static int spawn(const char *cid, const char *pid_id, const struct rt_spec *spec
 	return e ? 0 : -1;
 }
 
-int rt_exec_in(const char *cid, const char *pid_id, const struct rt_spec *spec, struct uvm_err *err)
+int rt_exec_in(struct rt_table *t, const char *cid, const char *pid_id, const struct rt_spec *spec,
+	       struct uvm_err *err)
 {
-	struct rt_entry *c = rt_table_find(cid, NULL);
+	struct rt_entry *c = rt_table_find(t, cid, NULL);
 	int ns[NNS];
 	if (!c || !*cid || c->state != RT_RUNNING)
 		return uvm_fail(err, ESRCH, "container '%s' is not running (create_container and start_container first)",
@@ -401,13 +402,13 @@ int rt_exec_in(const char *cid, const char *pid_id, const struct rt_spec *spec, 
 	s.stdio = spec->stdio;
 	if (open_ns(c->pid, ns, err))
 		return -1;
-	int rc = spawn(cid, pid_id, &s, ns, err);
+	int rc = spawn(t, cid, pid_id, &s, ns, err);
 	for (size_t i = 0; i < NNS; i++)
 		close(ns[i]);
 	return rc;
 }
 
-int rt_exec_external(const char *pid_id, const struct rt_spec *spec, struct uvm_err *err)
+int rt_exec_external(struct rt_table *t, const char *pid_id, const struct rt_spec *spec, struct uvm_err *err)
 {
-	return spawn("", pid_id, spec, NULL, err);
+	return spawn(t, "", pid_id, spec, NULL, err);
 }

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct rt_entry *find_stdio(const char *cid, const char *pid_id, struct uvm_err *err)
+static struct rt_entry *find_stdio(struct rt_table *t, const char *cid, const char *pid_id, struct uvm_err *err)
 {
-	struct rt_entry *e = rt_table_find(cid, pid_id);
+	struct rt_entry *e = rt_table_find(t, cid, pid_id);
 	if (!e) {
 		uvm_fail(err, ENOENT, "no process '%s'%s%s", pid_id && *pid_id ? pid_id : cid,
 			 *cid ? " in container " : "", cid);
@@ -27,10 +27,10 @@ static struct rt_entry *find_stdio(const char *cid, const char *pid_id, struct u
 	return e;
 }
 
-int rt_read_output(const char *cid, const char *pid_id, int stream, uint8_t *buf, size_t max, size_t *got,
-		   int *eof, struct uvm_err *err)
+int rt_read_output(struct rt_table *t, const char *cid, const char *pid_id, int stream, uint8_t *buf, size_t max,
+		   size_t *got, int *eof, struct uvm_err *err)
 {
-	struct rt_entry *e = find_stdio(cid, pid_id, err);
+	struct rt_entry *e = find_stdio(t, cid, pid_id, err);
 	*got = 0;
 	*eof = 0;
 	if (!e)
@@ -55,10 +55,10 @@ int rt_read_output(const char *cid, const char *pid_id, int stream, uint8_t *buf
 	return 0;
 }
 
-int rt_write_stdin(const char *cid, const char *pid_id, const uint8_t *buf, size_t len, size_t *written,
-		   struct uvm_err *err)
+int rt_write_stdin(struct rt_table *t, const char *cid, const char *pid_id, const uint8_t *buf, size_t len,
+		   size_t *written, struct uvm_err *err)
 {
-	struct rt_entry *e = find_stdio(cid, pid_id, err);
+	struct rt_entry *e = find_stdio(t, cid, pid_id, err);
 	*written = 0;
 	if (!e)
 		return -1;
@@ -83,9 +83,9 @@ int rt_write_stdin(const char *cid, const char *pid_id, const uint8_t *buf, size
 	return 0;
 }
 
-int rt_close_stdin(const char *cid, const char *pid_id, struct uvm_err *err)
+int rt_close_stdin(struct rt_table *t, const char *cid, const char *pid_id, struct uvm_err *err)
 {
-	struct rt_entry *e = find_stdio(cid, pid_id, err);
+	struct rt_entry *e = find_stdio(t, cid, pid_id, err);
 	if (!e)
 		return -1;
 	rt_close(&e->in_fd);

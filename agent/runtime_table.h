@@ -1,6 +1,7 @@
 /* Internal to agent/runtime*.c: the process table. PID 1 has exactly one set
- * of children, so the table is a single static array (bounded: memory does
- * not grow with the number of requests). */
+ * of children, so the agent owns exactly one table (struct agent's procs),
+ * one array allocated at start-up (bounded: memory does not grow with the
+ * number of requests; entries never move). */
 #ifndef UVM_AGENT_RUNTIME_TABLE_H
 #define UVM_AGENT_RUNTIME_TABLE_H
 
@@ -23,14 +24,24 @@ struct rt_entry {
 	struct sock_fprog filter;       /* the container's own copy of its seccomp program */
 };
 
+struct rt_table {
+	struct rt_entry entries[RT_MAX_PROCS];
+	uint64_t next_seq;              /* the next entry's seq */
+	/* Removes a finished container's cgroup (rt_reaped): rt_cgroup_remove.
+	 * The guest never changes it; a host test records the calls instead
+	 * of touching /sys/fs/cgroup. */
+	void (*cgroup_remove)(const char *cid);
+};
+
 /* A free entry (evicting the oldest finished one if needed), or NULL. */
-struct rt_entry *rt_table_new(struct uvm_err *err);
+struct rt_entry *rt_table_new(struct rt_table *t, struct uvm_err *err);
 /* cid "" = external; pid_id NULL or "" = the container's init. */
-struct rt_entry *rt_table_find(const char *cid, const char *pid_id);
-struct rt_entry *rt_table_by_pid(pid_t pid);
+struct rt_entry *rt_table_find(struct rt_table *t, const char *cid, const char *pid_id);
+/* The entry of a process that has not exited, by its pid. */
+struct rt_entry *rt_table_by_pid(struct rt_table *t, pid_t pid);
 void rt_table_release(struct rt_entry *e);
 /* Containers whose init has not exited. */
-size_t rt_table_containers(void);
+size_t rt_table_containers(const struct rt_table *t);
 
 /* Keeps a copy of the container's seccomp program (NULL: unconfined) for
  * the processes exec'ed into it later; on failure the entry is released. */
