@@ -1,0 +1,332 @@
+"""The command line of every `uvm` subcommand (tools/uvm/cli.h), without QEMU:
+--help/-h print the usage with its exit statuses and exit 0; an unknown option,
+a missing option or value, or a stray argument exits 2 with ONE line on stderr
+naming the problem and "try 'uvm X --help'"; `--opt=value` is `--opt value`.
+
+Uses out/asan/bin/uvm (or $UVM_BIN, or out/bin/uvm): make out/asan/bin/uvm.
+"""
+import json
+import os
+import socket
+import struct
+import subprocess
+import threading
+
+import pytest
+
+# Every subcommand and sub-subcommand, as typed after `uvm`.
+COMMANDS = [
+    ["measure"], ["verify"], ["layer"], ["policy"], ["policy", "hash"],
+    ["policy", "host-data"], ["policy", "check"], ["policy", "replay"], ["policy", "gen"],
+    ["launch"], ["ctl"], ["initrd"], ["version"],
+]
+IDS = [" ".join(c) for c in COMMANDS]
+
+SNP = "tests/data/snp/"
+MEAS = "tests/data/measurement/"
+POLICY = "tests/data/policy/sample.json"
+REQUESTS = "tests/data/policy/requests.json"
+
+
+def uvm_bin():
+    for p in (os.environ.get("UVM_BIN", ""), "out/asan/bin/uvm", "out/bin/uvm"):
+        if p and os.access(p, os.X_OK):
+            return p
+    pytest.fail("uvm not built (make out/asan/bin/uvm)")
+
+
+def uvm(*args, **kw):
+    return subprocess.run([uvm_bin(), *args], capture_output=True, text=True, timeout=60, **kw)
+
+
+def assert_usage_error(p, cmd, *needles):
+    """Exit 2, nothing on stdout, one line on stderr: 'uvm CMD: ... (try 'uvm CMD --help')'."""
+    name = "uvm " + " ".join(cmd)
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert p.stdout == ""
+    assert p.stderr.count("\n") == 1 and p.stderr.endswith("\n"), p.stderr
+    assert p.stderr.startswith(name + ": "), p.stderr
+    assert p.stderr.rstrip("\n").endswith(f"(try '{name} --help')"), p.stderr
+    for n in needles:
+        assert n in p.stderr, (n, p.stderr)
+
+
+# ---------------------------------------------------------------- --help
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=IDS)
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_exits_0_and_documents_exit_status(cmd, flag):
+    p = uvm(*cmd, flag)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""
+    assert p.stdout.startswith("usage: uvm " + " ".join(cmd)), p.stdout[:200]
+    assert "exit status" in p.stdout.lower(), p.stdout
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=IDS)
+def test_help_wins_over_other_arguments(cmd):
+    # --help anywhere among valid arguments prints the help (it used to be
+    # "unexpected argument '--help'" for `uvm policy replay`).
+    first = {"ctl": ["--socket", "s"], "layer": ["--out", "d"], "initrd": ["--mtime", "0"],
+             "verify": ["--json"], "measure": ["--mode", "snp"], "launch": ["--snp"],
+             "policy replay": ["--state"], "policy gen": ["--image", "x"]}.get(" ".join(cmd), [])
+    p = uvm(*cmd, *first, "--help")
+    assert p.returncode == 0 and "exit status" in p.stdout.lower(), (p.stdout, p.stderr)
+
+
+def test_policy_replay_help_is_no_longer_an_error():
+    p = uvm("policy", "replay", "--help")
+    assert p.returncode == 0 and p.stdout.startswith("usage: uvm policy replay"), p.stderr
+
+
+def test_top_level_help_lists_every_command():
+    for flag in ("--help", "-h", "help"):
+        p = uvm(flag)
+        assert p.returncode == 0
+        for c in ("measure", "verify", "layer", "policy", "launch", "ctl", "initrd", "version"):
+            assert f"\n  {c} " in p.stdout, (c, p.stdout)
+    p = uvm()
+    assert p.returncode == 2 and "usage: uvm COMMAND" in p.stderr
+    p = uvm("no-such-command")
+    assert p.returncode == 2 and "unknown command 'no-such-command'" in p.stderr
+
+
+# ---------------------------------------------------------------- unknown options
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=IDS)
+@pytest.mark.parametrize("bad,shown", [("--no-such-option", "'--no-such-option'"),
+                                       ("--no-such-option=1", "'--no-such-option'"),
+                                       ("-Z", "'-Z'")])
+def test_unknown_option_exits_2_with_hint(cmd, bad, shown):
+    assert_usage_error(uvm(*cmd, bad), cmd, "unknown option " + shown)
+
+
+@pytest.mark.parametrize("cmd,flag", [(["verify"], "--json"), (["measure"], "--explain"),
+                                      (["launch"], "--snp"), (["policy", "replay"], "--state"),
+                                      (["version"], "--help")], ids=lambda v: str(v))
+def test_value_given_to_a_flag_is_refused(cmd, flag):
+    assert_usage_error(uvm(*cmd, flag + "=1"), cmd, f"option '{flag}' takes no value")
+
+
+def test_ambiguous_prefix_is_refused_and_unique_prefix_accepted():
+    assert_usage_error(uvm("verify", "--measure", "x"), ["verify"], "ambiguous option '--measure'",
+                       "--measurement", "--measurements")
+    # a unique prefix is the option (getopt_long): --requ is --requests
+    p = uvm("policy", "replay", "--pol", POLICY, "--requ", REQUESTS)
+    assert p.returncode in (0, 1) and p.stdout, p.stderr
+
+
+# ---------------------------------------------------------------- missing options and values
+
+MISSING = [
+    (["measure"], [], "--mode"),
+    (["measure"], ["--mode", "snp:ovmf-hash"], "--ovmf"),
+    (["measure"], ["--mode", "snp", "--ovmf", MEAS + "ovmf_AmdSev_suffix.bin"], "--vcpus"),
+    (["verify"], [], "--report"),
+    (["verify"], ["--report", "r"], "--vcek"),
+    (["verify"], ["--report", "r", "--vcek", "v"], "--chain"),
+    (["layer"], [], "--tar"),
+    (["layer"], ["--tar", "t"], "--out"),
+    (["policy"], [], "command is required"),
+    (["policy", "hash"], [], "FILE"),
+    (["policy", "host-data"], [], "FILE"),
+    (["policy", "check"], [], "FILE"),
+    (["policy", "replay"], [], "--policy"),
+    (["policy", "replay"], ["--policy", "p"], "--requests"),
+    (["policy", "gen"], [], "--image"),
+    (["policy", "gen"], ["-o", "out"], "--image"),
+    (["ctl"], [], "--socket"),
+    (["ctl"], ["--socket", "s"], "OP"),
+    (["initrd"], [], "--list"),
+    (["initrd"], ["--list", "l"], "--mtime"),
+    (["initrd"], ["--list", "l", "--mtime", "0"], "-o OUT"),
+]
+
+
+@pytest.mark.parametrize("cmd,args,needle", MISSING,
+                         ids=[" ".join(c + a) for c, a, _ in MISSING])
+def test_missing_required_option_is_named(cmd, args, needle):
+    p = uvm(*cmd, *args)
+    assert_usage_error(p, cmd, needle)
+    assert "required" in p.stderr or "missing" in p.stderr, p.stderr
+
+
+# An option that takes a value, given last without one.
+NEEDS_VALUE = [(["measure"], "--ovmf"), (["verify"], "--report"), (["layer"], "--out"),
+               (["policy", "replay"], "--requests"), (["policy", "gen"], "--image"),
+               (["policy", "gen"], "-o"), (["launch"], "--image"), (["ctl"], "--socket"),
+               (["initrd"], "--list"), (["initrd"], "-D")]
+
+
+@pytest.mark.parametrize("cmd,opt", NEEDS_VALUE, ids=[" ".join(c) + " " + o for c, o in NEEDS_VALUE])
+def test_missing_value_is_named(cmd, opt):
+    assert_usage_error(uvm(*cmd, opt), cmd, f"option '{opt}' needs a value")
+
+
+# Subcommands that take no operand (or fewer than given) name the stray one.
+STRAY = [(["measure"], []), (["verify"], []), (["layer"], []), (["policy", "replay"], []),
+         (["policy", "gen"], []), (["launch"], []), (["initrd"], []), (["version"], []),
+         (["policy", "hash"], [POLICY]), (["policy", "host-data"], [POLICY]),
+         (["policy", "check"], [POLICY]), (["ctl"], ["--socket", "s", "ping", "{}"])]
+
+
+@pytest.mark.parametrize("cmd,args", STRAY, ids=[" ".join(c) for c, _ in STRAY])
+def test_stray_argument_is_named(cmd, args):
+    assert_usage_error(uvm(*cmd, *args, "stray"), cmd, "unexpected argument 'stray'")
+
+
+def test_conflicts_and_bad_values_are_usage_errors():
+    assert_usage_error(uvm("launch", "--policy", POLICY, "--host-data", "00"), ["launch"],
+                       "--policy", "--host-data")
+    assert_usage_error(uvm("launch", "--vcpus=0"), ["launch"], "--vcpus", "'0'")
+    assert_usage_error(uvm("ctl", "--socket", "s", "--timeout", "5s", "ping"), ["ctl"], "--timeout")
+    assert_usage_error(uvm("layer", "--tar", "a", "--image", "b", "--out", "c"), ["layer"], "not both")
+    assert_usage_error(uvm("layer", "--out", "a", "--out", "b", "--tar", "t"), ["layer"],
+                       "'--out' given twice")
+    assert_usage_error(uvm("policy", "gen", "--image", "a", "--image", "b"), ["policy", "gen"],
+                       "'--image' given twice")
+    assert_usage_error(uvm("measure", "--mode=snp", "--mode", "snp"), ["measure"], "'--mode' given twice")
+    assert_usage_error(uvm("initrd", "--list", "l", "--mtime", "-1", "-o", "x"), ["initrd"], "--mtime")
+    assert_usage_error(uvm("verify", "--report", "r", "--certs", "c", "--now", "soon"), ["verify"],
+                       "--now 'soon'")
+    assert_usage_error(uvm("policy", "frobnicate"), ["policy"], "unknown command 'frobnicate'")
+
+
+# ---------------------------------------------------------------- --opt=value is --opt value
+
+def same(a, b):
+    """Both command lines give the same exit status and output; returns the first run."""
+    p, q = uvm(*a), uvm(*b)
+    assert (p.returncode, p.stdout, p.stderr) == (q.returncode, q.stdout, q.stderr), (a, b)
+    return p
+
+
+def test_equals_measure():
+    p = same(["measure", "--mode=snp", "--vcpus=2", "--vcpu-type=EPYC-v4", "--guest-features=0x1",
+              "--ovmf=" + MEAS + "ovmf_AmdSev_suffix.bin", "--kernel=" + MEAS + "kernel.bin",
+              "--append=console=ttyS0"],
+             ["measure", "--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--guest-features",
+              "0x1", "--ovmf", MEAS + "ovmf_AmdSev_suffix.bin", "--kernel", MEAS + "kernel.bin",
+              "--append", "console=ttyS0"])
+    assert p.returncode == 0 and len(p.stdout.strip()) == 96, p.stderr
+
+
+def test_equals_verify():
+    p = same(["verify", "--report=" + SNP + "gsg_milan_v2_report.bin",
+              "--vcek=" + SNP + "gsg_milan_v2_vcek.der", "--chain=" + SNP + "gsg_ask_ark_milan.pem",
+              "--now=2026-06-01", "--allow-debug", "--json"],
+             ["verify", "--report", SNP + "gsg_milan_v2_report.bin",
+              "--vcek", SNP + "gsg_milan_v2_vcek.der", "--chain", SNP + "gsg_ask_ark_milan.pem",
+              "--now", "2026-06-01", "--allow-debug", "--json"])
+    assert p.returncode == 0 and json.loads(p.stdout), p.stderr
+
+
+def test_equals_layer(tmp_path):
+    # no root or mkfs.erofs needed: the tar is missing, and both forms say so
+    p = same(["layer", "--tar=" + str(tmp_path / "absent.tar"), "--out=" + str(tmp_path / "o")],
+             ["layer", "--tar", str(tmp_path / "absent.tar"), "--out", str(tmp_path / "o")])
+    assert p.returncode == 1 and "absent.tar" in p.stderr, p.stderr
+
+
+def test_equals_policy_replay():
+    p = same(["policy", "replay", "--policy=" + POLICY, "--requests=" + REQUESTS, "--state"],
+             ["policy", "replay", "--policy", POLICY, "--requests", REQUESTS, "--state"])
+    assert p.returncode in (0, 1) and len(p.stdout.splitlines()) > 1, p.stderr
+
+
+def test_equals_policy_gen(tmp_path):
+    p = same(["policy", "gen", "--image=" + str(tmp_path / "none"), "--config=" + POLICY],
+             ["policy", "gen", "--image", str(tmp_path / "none"), "--config", POLICY])
+    assert p.returncode == 1 and "none" in p.stderr, p.stderr
+
+
+def test_policy_file_commands_take_double_dash():
+    for sub in ("hash", "host-data", "check"):
+        p = same(["policy", sub, "--", POLICY], ["policy", sub, POLICY])
+        assert p.returncode == 0 and p.stdout, p.stderr
+
+
+def test_equals_launch(tmp_path):
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(b"\0" * 512)
+    hd = "ab" * 32
+    p = same(["launch", "--dry-run", "--snp", "--image=" + str(tmp_path), "--host-data=" + hd,
+              "--append=console=ttyS0", "--vcpus=2", "--memory=1024", "--cid=9", "--cpu=EPYC-Milan",
+              "--disk=data=" + str(disk) + ":ro"],
+             ["launch", "--dry-run", "--snp", "--image", str(tmp_path), "--host-data", hd,
+              "--append", "console=ttyS0", "--vcpus", "2", "--memory", "1024", "--cid", "9", "--cpu",
+              "EPYC-Milan", "--disk", "data=" + str(disk) + ":ro"])
+    assert p.returncode == 0, p.stderr
+    assert "-smp 2" in p.stdout and "guest-cid=9" in p.stdout and "serial=data" in p.stdout, p.stdout
+
+
+def test_equals_initrd(tmp_path):
+    (tmp_path / "src").write_text("hello\n")
+    (tmp_path / "list").write_text("dir /etc 0755\nfile /etc/hello 0644 @SRC\n")
+    a, b = tmp_path / "a.cpio", tmp_path / "b.cpio"
+    p = uvm("initrd", "--list=" + str(tmp_path / "list"), "--mtime=7", "-D", "SRC=" + str(tmp_path / "src"),
+            "-o", str(a))
+    q = uvm("initrd", "--list", str(tmp_path / "list"), "--mtime", "7", "-DSRC=" + str(tmp_path / "src"),
+            "-o" + str(b))
+    assert p.returncode == 0 and q.returncode == 0, (p.stderr, q.stderr)
+    assert a.read_bytes() == b.read_bytes() and b"hello" in a.read_bytes()
+
+
+class FakeAgent:
+    """A unix socket answering each framed request {"id", "op", ...} with
+    {"id": ID, "ok": true, "op": OP, "args": ARGS} (docs/protocol.md framing)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(4)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def read_exact(conn, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = conn.recv(n - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        return buf
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                while True:
+                    hdr = self.read_exact(conn, 4)
+                    if hdr is None:
+                        break
+                    req = json.loads(self.read_exact(conn, struct.unpack(">I", hdr)[0]))
+                    body = json.dumps({"id": req["id"], "ok": True, "op": req["op"],
+                                       "args": req.get("args")}, sort_keys=True).encode()
+                    conn.sendall(struct.pack(">I", len(body)) + body)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_equals_ctl(tmp_path):
+    agent = FakeAgent(str(tmp_path / "agent.sock"))
+    try:
+        s = str(tmp_path / "agent.sock")
+        p = same(["ctl", "--socket=" + s, "--timeout=5", "ping", '{"x":1}'],
+                 ["ctl", "--socket", s, "--timeout", "5", "ping", '{"x":1}'])
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout) == {"id": 1, "ok": True, "op": "ping", "args": {"x": 1}}
+        # operands and options in any order
+        q = uvm("ctl", "ping", '{"x":1}', "--socket", s)
+        assert (q.returncode, q.stdout) == (0, p.stdout), q.stderr
+        # set_policy --policy after the op
+        r = uvm("ctl", "--socket", s, "set_policy", "--policy=" + POLICY)
+        assert r.returncode == 0 and "policy_base64" in r.stdout, r.stderr
+    finally:
+        agent.close()
