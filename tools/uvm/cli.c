@@ -24,6 +24,9 @@ void cli_init(struct cli *c, const char *cmd, const char *help, const char *shor
 }
 
 static void vusage_error(const char *cmd, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void vusage_error(const char *cmd, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: ", cmd);
 	vfprintf(stderr, fmt, ap);
