@@ -265,38 +265,27 @@ static const struct option OPTS_GEN[] = {
 	{NULL, 0, NULL, 0},
 };
 
-/* Parsed here like every other command; policy_gen_main (policy_gen_cmd.c)
- * then receives the arguments in their one canonical form. */
 static int cmd_gen(struct cli *cl)
 {
-	const char *image = NULL, *layers = NULL, *config = NULL, *out = NULL;
+	struct gen_args a = {NULL, NULL, NULL, NULL};
 	for (int c; (c = cli_next(cl)) != CLI_END;) {
 		int bad;
 		switch (c) {
 		case CLI_EXIT: return cl->status;
-		case O_IMAGE: bad = cli_once(cl, &image); break;
-		case O_LAYERS: bad = cli_once(cl, &layers); break;
-		case O_CONFIG: bad = cli_once(cl, &config); break;
-		case 'o': bad = cli_once(cl, &out); break;
+		case O_IMAGE: bad = cli_once(cl, &a.image); break;
+		case O_LAYERS: bad = cli_once(cl, &a.layers); break;
+		case O_CONFIG: bad = cli_once(cl, &a.config); break;
+		case 'o': bad = cli_once(cl, &a.out); break;
 		default: bad = cli_unexpected(cl); break; /* an operand */
 		}
 		if (bad)
 			return cl->status;
 	}
-	if (!image) {
+	if (!a.image) {
 		cli_fail(cl, "--image OCI_LAYOUT is required");
 		return cl->status;
 	}
-	char *gv[10] = {(char *)"gen", (char *)"--image", (char *)image};
-	int gc = 3;
-	if (layers)
-		gv[gc++] = (char *)"--layers", gv[gc++] = (char *)layers;
-	if (config)
-		gv[gc++] = (char *)"--config", gv[gc++] = (char *)config;
-	if (out)
-		gv[gc++] = (char *)"-o", gv[gc++] = (char *)out;
-	gv[gc] = NULL;
-	return policy_gen_main(gc, gv);
+	return policy_gen_run(&a);
 }
 
 static const struct policy_cmd {

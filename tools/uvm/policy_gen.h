@@ -27,8 +27,15 @@ struct gen_image {
 	uint8_t roots[OCI_MAX_LAYERS][UVM_SHA256_LEN];    /* base layer first */
 };
 
-/* `uvm policy gen ARGS` (argv[0] is "gen"); returns the exit status. */
-int policy_gen_main(int argc, char **argv);
+/* What `uvm policy gen` was asked (cmd_policy.c parses the command line):
+ * image is required; the others may be NULL. */
+struct gen_args {
+	const char *image, *layers, *config, *out;
+};
+
+/* Generates, prints or writes the policy; returns the exit status (0, or 1
+ * with a message on stderr). */
+int policy_gen_run(const struct gen_args *a);
 
 /* Reads the layout's config and layer digests. Root hashes: from
  * layers_json (a `uvm layer` layers.json whose digests must be exactly the

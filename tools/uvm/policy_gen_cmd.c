@@ -1,37 +1,11 @@
-/* `uvm policy gen`: arguments, inputs and output (see policy_gen.h). */
+/* `uvm policy gen`: inputs and output (see policy_gen.h); cmd_policy.c parses
+ * the command line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "file_util.h"
 #include "policy_gen.h"
-
-struct gen_args {
-	const char *image, *layers, *config, *out;
-};
-
-static int parse_args(int argc, char **argv, struct gen_args *a)
-{
-	memset(a, 0, sizeof *a);
-	for (int i = 1; i < argc; i++) {
-		const char **slot = strcmp(argv[i], "--image") == 0    ? &a->image
-				    : strcmp(argv[i], "--layers") == 0 ? &a->layers
-				    : strcmp(argv[i], "--config") == 0 ? &a->config
-				    : strcmp(argv[i], "-o") == 0       ? &a->out
-									: NULL;
-		if (!slot || i + 1 >= argc || *slot) {
-			fprintf(stderr, "uvm policy gen: bad or repeated argument '%s' (see "
-				"'uvm policy --help')\n", argv[i]);
-			return -1;
-		}
-		*slot = argv[++i];
-	}
-	if (!a->image) {
-		fprintf(stderr, "uvm policy gen: --image OCI_LAYOUT is required\n");
-		return -1;
-	}
-	return 0;
-}
 
 /* The compact policy for the arguments, or NULL (message printed). */
 static char *generate(const struct gen_args *a)
@@ -72,22 +46,19 @@ static int write_text(FILE *f, void *ctx, struct uvm_err *err)
 	return fwrite(t->s, 1, t->len, f) == t->len ? 0 : -1;
 }
 
-int policy_gen_main(int argc, char **argv)
+int policy_gen_run(const struct gen_args *a)
 {
-	struct gen_args a;
 	struct uvm_err err = {0, ""};
 	size_t len;
-	if (parse_args(argc, argv, &a) < 0)
-		return 2;
-	char *json = generate(&a);
+	char *json = generate(a);
 	char *text = json ? gen_pretty(json, strlen(json), &len, &err) : NULL;
 	int rc = text ? 0 : 1;
 	if (json && !text)
 		fprintf(stderr, "uvm policy gen: %s\n", err.msg);
-	if (text && a.out) {
+	if (text && a->out) {
 		struct text t = {text, len};
-		if (file_write_atomic(a.out, write_text, &t, &err) < 0) {
-			fprintf(stderr, "uvm policy gen: write %s: %s\n", a.out, err.msg);
+		if (file_write_atomic(a->out, write_text, &t, &err) < 0) {
+			fprintf(stderr, "uvm policy gen: write %s: %s\n", a->out, err.msg);
 			rc = 1;
 		}
 	} else if (text && (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)) {
