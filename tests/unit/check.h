@@ -45,6 +45,17 @@ static int check_failed;
 			       w_ ? w_ : "(null)");                             \
 	} while (0)
 
+/* CHECK_MSG(msg, needle, fmt, ...): msg (a string, NULL allowed) contains
+ * needle; on failure the message is shown. */
+#define CHECK_MSG(msg, needle, ...)                                                     \
+	do {                                                                            \
+		const char *m_ = (msg);                                                 \
+		int has_ = m_ && strstr(m_, (needle)) != NULL;                          \
+		CHECK(has_, __VA_ARGS__);                                               \
+		if (!has_)                                                              \
+			printf("#   message \"%s\" lacks \"%s\"\n", m_ ? m_ : "(null)", (needle)); \
+	} while (0)
+
 /* Call at the end of main: prints the TAP plan and returns the exit status. */
 static inline int check_done(void)
 {

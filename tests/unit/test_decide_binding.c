@@ -31,15 +31,6 @@
 #include "runtime_spec.h"
 #include "snp_report.h"
 
-#define CHECK_MSG(msg_, needle, ...)                                                    \
-	do {                                                                            \
-		const char *m_ = (msg_);                                                \
-		int has_ = m_ && strstr(m_, (needle)) != NULL;                          \
-		CHECK(has_, __VA_ARGS__);                                               \
-		if (!has_)                                                              \
-			printf("#   message \"%s\" lacks \"%s\"\n", m_ ? m_ : "(null)", (needle)); \
-	} while (0)
-
 static char tmpdir[] = "/tmp/uvm-test-binding-XXXXXX";
 static char sev_dev[256], nowhere[256];
 
