@@ -11,12 +11,11 @@ sample image (busybox, /etc/passwd with app = 1000), converted by `uvm layer`.
 docs/threat-model.md "Containment" maps each attack to its test."""
 import base64
 import json
-import time
 
 import pytest
 
-from test_e2e import create_args, denied, ok, poll, sample_layers, sh, target
-from uvmvm import UVM, Vm
+from test_e2e import create_args, sample_layers, sh, target
+from uvmvm import UVM, Vm, bind_and_mount, denied, ok, poll, read_stream
 
 IMAGE = "out/image-test"
 CAPS_NONE = {k: [] for k in ("bounding", "effective", "inheritable", "permitted", "ambient")}
@@ -119,10 +118,7 @@ def uvm(tmp_path_factory):
     vm = Vm.launch(work, image=IMAGE, policy=work / "policy.json", disks=disks).start()
     try:
         vm.wait_ready()
-        ok(vm.request("set_policy", {"policy_base64": base64.b64encode((work / "policy.json").read_bytes()).decode()}))
-        for i, l in enumerate(layers):
-            ok(vm.request("mount_device", {"serial": f"layer{i}", "root_hash": l["root_hash"]}))
-        scratch_target = ok(vm.request("scratch_mount", {"serial": "scratch", "encrypted": True}))["target"]
+        scratch_target = bind_and_mount(vm, work / "policy.json", layers)
         yield {"vm": vm, "layers": layers, "policy": policy, "scratch": scratch_target, "work": work}
     finally:
         vm.kill()
@@ -131,15 +127,6 @@ def uvm(tmp_path_factory):
 def overlay(uvm, cid):
     ok(uvm["vm"].request("mount_overlay", {"container_id": cid, "layers": [target(l) for l in uvm["layers"]],
                                            "scratch": uvm["scratch"]}))
-
-
-def read_stream(vm, addr):
-    out = b""
-    while True:
-        r = poll(vm, "read_output", addr, lambda r: r["bytes"] > 0 or r["eof"])
-        out += base64.b64decode(r["data_base64"])
-        if r["eof"]:
-            return out
 
 
 def run_container(uvm, spec, cid, **override):

@@ -27,7 +27,7 @@ import time
 
 import pytest
 
-from uvmvm import UVM, Vm
+from uvmvm import UVM, Vm, denied, ok, poll, read_stream
 
 IMAGE = os.environ.get("UVM_TEST_IMAGE", "out/image-test")
 WAIT_DEADLINE = 60
@@ -132,16 +132,6 @@ def flow(tmp_path_factory):
         vm.kill()
 
 
-def ok(resp):
-    assert resp["ok"], resp
-    return resp["result"]
-
-
-def denied(resp, kinds=("denied",)):
-    assert not resp["ok"] and resp["error"]["kind"] in kinds, resp
-    return resp["error"]
-
-
 def target(entry):
     return "/run/layers/" + entry["root_hash"]
 
@@ -156,27 +146,11 @@ def create_args(spec, cid, **override):
     return args
 
 
-def poll(vm, op, args, done):
-    deadline = time.monotonic() + WAIT_DEADLINE
-    while time.monotonic() < deadline:
-        result = ok(vm.request(op, args))
-        if done(result):
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"{op} {args} never finished; console:\n{vm.tail()}")
-
-
 def run_to_exit(vm, cid):
     """Starts a created container, waits for its exit, returns (status, stdout)."""
     ok(vm.request("start_container", {"container_id": cid}))
     status = poll(vm, "wait_process", {"container_id": cid}, lambda r: r["state"] == "exited")
-    out = b""
-    addr = {"container_id": cid, "stream": "stdout"}
-    while True:
-        r = poll(vm, "read_output", addr, lambda r: r["bytes"] > 0 or r["eof"])
-        out += base64.b64decode(r["data_base64"])
-        if r["eof"]:
-            return status, out
+    return status, read_stream(vm, {"container_id": cid, "stream": "stdout"})
 
 
 def verify(report_path, measurement, policy_path, report_data, trust_root=True):

@@ -4,7 +4,6 @@ item 10), in the real test image under QEMU: a binary with
 the policy leaves no_new_privileges false and keeps the capability in the
 bounding set (what `uvm policy gen` now gives non-root images), gets nothing
 with no_new_privileges, and gets nothing beyond the bounding set."""
-import base64
 import io
 import json
 import struct
@@ -12,8 +11,8 @@ import tarfile
 
 import pytest
 
-from test_e2e import create_args, ok, poll, sample_layers, sh, target
-from uvmvm import UVM, Vm
+from test_e2e import create_args, sample_layers, sh, target
+from uvmvm import UVM, Vm, bind_and_mount, ok, poll, read_stream
 
 # vfs_cap_data revision 2: effective flag, permitted = CAP_NET_BIND_SERVICE (10).
 CAP_NET_BIND_SERVICE = 1 << 10
@@ -75,10 +74,7 @@ def uvm(tmp_path_factory):
     vm = Vm.launch(work, policy=work / "policy.json", disks=disks).start()
     try:
         vm.wait_ready()
-        ok(vm.request("set_policy", {"policy_base64": base64.b64encode((work / "policy.json").read_bytes()).decode()}))
-        for i, l in enumerate(layers):
-            ok(vm.request("mount_device", {"serial": f"layer{i}", "root_hash": l["root_hash"]}))
-        scratch_target = ok(vm.request("scratch_mount", {"serial": "scratch", "encrypted": True}))["target"]
+        scratch_target = bind_and_mount(vm, work / "policy.json", layers)
         yield {"vm": vm, "layers": layers, "policy": policy, "scratch": scratch_target}
     finally:
         vm.kill()
@@ -103,12 +99,7 @@ def test_file_capabilities_follow_the_policy(uvm, name):
         return
     ok(resp)
     status = poll(vm, "wait_process", {"container_id": name}, lambda r: r["state"] == "exited")
-    out = b""
-    while True:
-        r = poll(vm, "read_output", {"container_id": name, "stream": "stdout"}, lambda r: r["bytes"] or r["eof"])
-        out += base64.b64decode(r["data_base64"])
-        if r["eof"]:
-            break
+    out = read_stream(vm, {"container_id": name, "stream": "stdout"})
     assert status["exit_code"] == 0, out
     eff = int(out.decode().split()[1], 16)
     assert eff == CASES[name][2], out

@@ -49,10 +49,9 @@ import time
 import pytest
 
 from test_e2e import sample_layers
-from uvmvm import UVM, Vm
+from uvmvm import UVM, Vm, ok, poll, read_stream
 
 IMAGE = "out/image-test"
-WAIT_DEADLINE = 60
 SETS = ("bounding", "effective", "inheritable", "permitted", "ambient")
 CAPS_NONE = {s: [] for s in SETS}
 
@@ -866,30 +865,6 @@ def test_engine_allows_the_requests_the_rows_change(world, tmp_path):
 
 # ------------------------------------------------------------------ 2. the guest under QEMU
 
-def ok(resp):
-    assert resp["ok"], resp
-    return resp["result"]
-
-
-def poll(vm, op, args, done):
-    deadline = time.monotonic() + WAIT_DEADLINE
-    while time.monotonic() < deadline:
-        result = ok(vm.request(op, args))
-        if done(result):
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"{op} {args} never finished; console:\n{vm.tail()}")
-
-
-def read_all(vm, addr):
-    out = b""
-    while True:
-        r = poll(vm, "read_output", addr, lambda r: r["bytes"] > 0 or r["eof"])
-        out += base64.b64decode(r["data_base64"])
-        if r["eof"]:
-            return out
-
-
 def send(vm, step):
     """One step: (op, args) through the agent, or a raw frame."""
     if isinstance(step, Raw):
@@ -968,12 +943,12 @@ def test_guest_still_does_what_the_policy_allows(guest):
     ok(send(vm, base[1]))
     ok(vm.request("start_container", {"container_id": "named1"}))
     assert poll(vm, "wait_process", {"container_id": "named1"}, lambda r: r["state"] == "exited")["exit_code"] == 0
-    out = read_all(vm, {"container_id": "named1", "stream": "stdout"})
+    out = read_stream(vm, {"container_id": "named1", "stream": "stdout"})
     assert out.startswith(b"uid=1000(app) gid=1000(app)"), out
     ok(send(vm, base[3]))
     assert poll(vm, "wait_process", {"process_id": "x1"}, lambda r: r["state"] == "exited")["exit_code"] == 0
     ok(send(vm, base[4]))
-    assert read_all(vm, {"process_id": "x2", "stream": "stdout"}) == b"/\n"
+    assert read_stream(vm, {"process_id": "x2", "stream": "stdout"}) == b"/\n"
     ok(send(vm, base[5]))
     assert poll(vm, "wait_process", {"container_id": "web1", "process_id": "p-live"},
                 lambda r: r["state"] == "exited") == {"state": "exited", "signal": 10}

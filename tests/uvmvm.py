@@ -5,6 +5,7 @@ socket on the host side), and wait for it to power off.
 Waits are on console output or on the process, never fixed sleeps: each wait
 has a generous deadline (TCG on a loaded 2-core machine is slow) and fails
 with the console tail so a reader sees why."""
+import base64
 import json
 import os
 import re
@@ -159,3 +160,51 @@ class Vm:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+# ----------------------------------------------------------- the host's side
+# Helpers every QEMU suite uses to drive the agent as the host does.
+WAIT_DEADLINE = 60
+
+
+def ok(resp):
+    """The result of an answer that must be a success."""
+    assert resp["ok"], resp
+    return resp["result"]
+
+
+def denied(resp, kinds=("denied",)):
+    """The error of an answer that must be a refusal of one of kinds."""
+    assert not resp["ok"] and resp["error"]["kind"] in kinds, resp
+    return resp["error"]
+
+
+def poll(vm, op, args, done, deadline=WAIT_DEADLINE):
+    """Repeats op until done(result); fails with the console after deadline s."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        result = ok(vm.request(op, args))
+        if done(result):
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"{op} {args} never finished; console:\n{vm.tail()}")
+
+
+def read_stream(vm, addr):
+    """All of a process's stream (read_output until eof)."""
+    out = b""
+    while True:
+        r = poll(vm, "read_output", addr, lambda r: r["bytes"] > 0 or r["eof"])
+        out += base64.b64decode(r["data_base64"])
+        if r["eof"]:
+            return out
+
+
+def bind_and_mount(vm, policy_path, layers, scratch_serial="scratch"):
+    """set_policy with the file's bytes, mount_device for each layer (disk
+    serials layer0, layer1, ...), an encrypted scratch; returns its target."""
+    with open(policy_path, "rb") as f:
+        ok(vm.request("set_policy", {"policy_base64": base64.b64encode(f.read()).decode()}))
+    for i, layer in enumerate(layers):
+        ok(vm.request("mount_device", {"serial": f"layer{i}", "root_hash": layer["root_hash"]}))
+    return ok(vm.request("scratch_mount", {"serial": scratch_serial, "encrypted": True}))["target"]
