@@ -37,10 +37,26 @@ static size_t skip_bracket(const char *p, size_t i)
 	return p[i] == ']' ? i + 1 : 0;
 }
 
+/* A repetition ('*', '+', '?' or a '{...}' bound) right after another is
+ * refused: POSIX leaves stacked duplication symbols undefined, and glibc's
+ * matcher can take gigabytes on "a++++++++" (found by fuzz_policy). */
+static int stacked(const char *p, size_t i, int after_repeat, char *why, size_t why_size)
+{
+	if (!after_repeat || !strchr("*+?{", p[i]))
+		return 0;
+	snprintf(why, why_size, "a repetition '%c' at offset %zu follows another repetition (POSIX leaves that "
+		 "undefined): write the repetition once", p[i], i);
+	return 1;
+}
+
 static int balanced(const char *p, char *why, size_t why_size)
 {
 	long depth = 0;
+	int after_repeat = 0;
 	for (size_t i = 0; p[i];) {
+		if (p[i] && stacked(p, i, after_repeat, why, why_size))
+			return 0;
+		after_repeat = p[i] == '*' || p[i] == '+' || p[i] == '?' || p[i] == '}';
 		if (p[i] == '\\') {
 			if (!p[i + 1]) {
 				snprintf(why, why_size, "trailing backslash");

@@ -834,6 +834,11 @@ static const struct load_case load_cases[] = {
 	{"'PORT=[0-9]+'", "'PORT=\\\\\\\\'", NULL}, /* an escaped backslash is fine */
 	{"'PORT=[0-9]+'", "'a\\\\\\\\'", NULL},
 	{"'PORT=[0-9]+'", "'x[)]('", "unmatched '('"},
+	/* stacked repetitions: undefined in POSIX, gigabytes in glibc's matcher (fuzz_policy) */
+	{"'PORT=[0-9]+'", "'sandbox+++++:///d/.+'", "a repetition '+' at offset 8 follows another repetition"},
+	{"'PORT=[0-9]+'", "'a*{2}'", "a repetition '{' at offset 2 follows another repetition"},
+	{"'PORT=[0-9]+'", "'a{2}?'", "a repetition '?' at offset 4 follows another repetition"},
+	{"'PORT=[0-9]+'", "'a\\\\+[+]+x?'", NULL}, /* an escaped or bracketed '+' is no repetition */
 	{"'name': 'db',", "'name': 'db', 'bogus': 1,", "$.containers[2].bogus: unknown key"},
 	{"'version': '1'", "'version': '2'", "$.version: unsupported policy version \"2\""},
 	{"'3333333333333333333333333333333333333333333333333333333333333333'", "'33'",
