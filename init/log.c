@@ -24,6 +24,12 @@ void log_msg(const char *fmt, ...)
 	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	va_end(ap);
 	size_t len = strlen(line);
+	/* Messages quote what the host or a workload sent (an op name, a
+	 * path): a control character in it must not start a forged console
+	 * line ("uvm-init: policy bound ...") or move the cursor. */
+	for (size_t i = (size_t)n; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 	/* stderr is the console (opened by the kernel or by the console step). */
 	if (write(STDERR_FILENO, line, len) < 0) {

@@ -163,7 +163,7 @@ static void sb_put_quoted_key(struct sbuf *b, const char *k, size_t n)
 			esc[0] = '\\';
 			esc[1] = (char)c;
 			sb_put(b, esc, 2);
-		} else if (c < 0x20) {
+		} else if (c < 0x20 || c == 0x7f) {
 			snprintf(esc, sizeof esc, "\\u%04x", c);
 			sb_put(b, esc, 6);
 		} else
