@@ -10,9 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decide.h"
 #include "json.h"
 #include "log.h"
 #include "ops.h"
+#include "request.h"
 
 #define RESPONSE_MAX (4u << 20)
 #define WRITE_TIMEOUT_MS 5000
@@ -133,21 +135,79 @@ static const struct json_field request_fields[] = {
 	{"args", JSON_T_OBJECT, 0},
 };
 
-/* Runs one op; returns its result JSON (malloc'ed) or NULL with e filled. */
-static char *run_op(struct agent *a, const struct op_def *op, const struct json_value *args,
-		    size_t *len, struct op_error *e)
+/* decision (for the ops the engine decides) -> execute -> commit/abort. */
+static int decide_and_execute(const struct op_def *def, struct op_call *c)
 {
-	if (op->needs_policy && binding_gate(a, e))
-		return NULL;
+	if (!policy_op_decided(c->r->op))
+		return def->execute(c);
+	struct decision dc;
+	if (decide_begin(c->a, c->r, &dc, c->e))
+		return -1;
+	c->d = &dc.d;
+	int rc = def->execute(c);
+	c->d = NULL;
+	return decide_end(c->a, &dc, rc, c->e);
+}
+
+/* Runs one decoded op; returns its result JSON (malloc'ed) or NULL with e
+ * filled. */
+static char *run_op(struct agent *a, const struct op_def *def, struct request *r, size_t *len,
+		    struct op_error *e)
+{
 	struct json_writer w;
 	json_writer_init(&w, RESPONSE_MAX - 1024);
-	if (op->handler(a, args, &w, e)) {
+	struct op_call c = {a, r, NULL, NULL, &w, e};
+	int rc = 0;
+	if (def->priv_size && !(c.priv = calloc(1, def->priv_size)))
+		rc = op_fail(e, OP_ERR_FAILED, "%s: out of memory", r->name);
+	if (rc == 0 && def->prepare)
+		rc = def->prepare(&c);
+	if (rc == 0)
+		rc = decide_and_execute(def, &c);
+	free(c.priv);
+	if (rc) {
 		json_writer_free(&w);
 		return NULL;
 	}
 	char *out = json_writer_finish(&w, len);
 	if (!out)
-		op_fail(e, OP_ERR_FAILED, "op %s: the result could not be encoded (too large?)", op->name);
+		op_fail(e, OP_ERR_FAILED, "op %s: the result could not be encoded (too large?)", r->name);
+	return out;
+}
+
+/* The op's definition, or NULL with e saying the op is unknown. */
+static const struct op_def *find_op(const char *name, size_t len, enum req_op *op, struct op_error *e)
+{
+	int i = request_op_find(name, len);
+	const struct op_def *def = i < 0 ? NULL : op_def_of((enum req_op)i);
+	if (!def) {
+		op_fail(e, OP_ERR_UNKNOWN, "unknown op '%.64s' (see docs/protocol.md for the list)", name);
+		return NULL;
+	}
+	*op = (enum req_op)i;
+	return def;
+}
+
+/* The binding gate, then the one decode of the host's arguments; the op
+ * runs on its result. */
+static char *decode_and_run(struct agent *a, const struct json_value *req, size_t *len, struct op_error *e)
+{
+	size_t op_len;
+	const char *name = json_str(json_get(req, "op"), &op_len);
+	enum req_op op;
+	const struct op_def *def = find_op(name, op_len, &op, e);
+	if (!def)
+		return NULL;
+	if (def->needs_policy && binding_gate(a, e))
+		return NULL; /* before a policy is bound, nothing is even decoded */
+	struct request r;
+	struct uvm_err err = {0, ""};
+	char *out = NULL;
+	if (request_decode(op, json_get(req, "args"), REQ_FROM_HOST, &r, &err))
+		op_fail(e, OP_ERR_MALFORMED, "%s: %s", request_op_name(op), err.msg);
+	else
+		out = run_op(a, def, &r, len, e);
+	request_free(&r);
 	return out;
 }
 
@@ -163,16 +223,9 @@ static void handle_request(struct agent *a, const uint8_t *body, size_t len)
 		json_free(doc);
 		return;
 	}
-	size_t id_len, op_len;
+	size_t id_len, result_len = 0;
 	const char *id = json_number_text(json_get(req, "id"), &id_len);
-	const char *name = json_str(json_get(req, "op"), &op_len);
-	const struct op_def *op = op_find(name, op_len);
-	char *result = NULL;
-	size_t result_len = 0;
-	if (!op)
-		op_fail(&e, OP_ERR_UNKNOWN, "unknown op '%.64s' (see docs/protocol.md for the list)", name);
-	else
-		result = run_op(a, op, json_get(req, "args"), &result_len, &e);
+	char *result = decode_and_run(a, req, &result_len, &e);
 	if (result)
 		send_result(a, id, id_len, result, result_len);
 	else

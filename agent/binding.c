@@ -81,13 +81,9 @@ static char *mismatch_reason(const char *policy_hex, const char *host_hex)
 	return json_writer_finish(&w, NULL);
 }
 
-static int decode_policy(const struct json_value *args, uint8_t **bytes, size_t *len, struct op_error *e)
+static int decode_policy(const char *text, uint8_t **bytes, size_t *len, struct op_error *e)
 {
-	static const struct json_field fields[] = {{"policy_base64", JSON_T_STRING, 1}};
-	if (json_check_object(args, fields, 1, &e->err))
-		return op_fail(e, OP_ERR_MALFORMED, "set_policy: %s", e->err.msg);
-	size_t tlen;
-	const char *text = json_str(json_get(args, "policy_base64"), &tlen);
+	size_t tlen = strlen(text);
 	*bytes = malloc(AGENT_POLICY_MAX);
 	if (!*bytes)
 		return op_fail(e, OP_ERR_FAILED, "set_policy: out of memory");
@@ -137,14 +133,17 @@ static int refuse_state(struct agent *a, struct op_error *e)
 	return op_fail(e, OP_ERR_DENIED, "set_policy: %s", a->deny_reason);
 }
 
-int op_set_policy(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_set_policy(struct op_call *c)
 {
+	struct agent *a = c->a;
+	struct json_writer *w = c->w;
+	struct op_error *e = c->e;
 	if (a->binding != BINDING_NONE)
 		return refuse_state(a, e);
 	uint8_t *bytes = NULL, sha[32];
 	size_t len = 0;
 	char sha_hex[65];
-	if (decode_policy(args, &bytes, &len, e))
+	if (decode_policy(c->r->policy_base64, &bytes, &len, e))
 		return -1;
 	uvm_sha256(bytes, len, sha);
 	uvm_hex_encode(sha, 32, sha_hex);

@@ -15,20 +15,6 @@
 
 #define IO_CHUNK (1u << 20)
 
-int storage_serial_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return n >= 1 && n <= STORAGE_SERIAL_MAX &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
-int storage_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return n >= 1 && n <= STORAGE_CID_MAX && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
 /* A small sysfs attribute without its trailing newline. */
 static int read_attr(const char *dir, const char *attr, char *out, size_t len)
 {
@@ -59,7 +45,8 @@ static int is_vd_name(const char *n)
 int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *bytes,
 		       struct uvm_err *err)
 {
-	if (!storage_serial_ok(serial))
+	/* The request decode checked it; this also guards callers that did not. */
+	if (!request_serial_ok(serial))
 		return uvm_fail(err, EINVAL, "disk serial '%.40s': must be 1..20 of [A-Za-z0-9_-]", serial);
 	DIR *d = opendir("/sys/block");
 	if (!d)

@@ -13,13 +13,9 @@
 #define NONCE_MAX 64
 static const char host_nonce_label[] = "uvm-host-nonce-v1";
 
-static int decode_nonce(const struct json_value *args, uint8_t *nonce, size_t *len, struct op_error *e)
+static int decode_nonce(const char *hex, uint8_t *nonce, size_t *len, struct op_error *e)
 {
-	static const struct json_field fields[] = {{"nonce", JSON_T_STRING, 1}};
-	if (json_check_object(args, fields, 1, &e->err))
-		return op_fail(e, OP_ERR_MALFORMED, "get_report: %s", e->err.msg);
-	size_t tlen;
-	const char *hex = json_str(json_get(args, "nonce"), &tlen);
+	size_t tlen = strlen(hex);
 	if (tlen == 0 || tlen % 2 || tlen > 2 * NONCE_MAX || uvm_hex_decode(hex, nonce, tlen / 2))
 		return op_fail(e, OP_ERR_MALFORMED, "get_report: nonce must be 1..%d bytes as hex", NONCE_MAX);
 	*len = tlen / 2;
@@ -39,13 +35,14 @@ static void write_b64(struct json_writer *w, const char *key, const uint8_t *dat
 	free(b64);
 }
 
-int op_get_report(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_get_report(struct op_call *c)
 {
-	(void)a;
+	struct json_writer *w = c->w;
+	struct op_error *e = c->e;
 	uint8_t nonce[NONCE_MAX], rd[SNP_REPORT_DATA_LEN];
 	size_t nlen = 0;
 	struct attest_result ar;
-	if (decode_nonce(args, nonce, &nlen, e))
+	if (decode_nonce(c->r->nonce, nonce, &nlen, e))
 		return -1;
 	binding_report_data(host_nonce_label, nonce, nlen, rd);
 	if (attest_get_report(rd, &ar, &e->err))

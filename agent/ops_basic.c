@@ -2,11 +2,9 @@
  * (harmless to allow: the host can stop the VM at any time anyway). */
 #include "ops.h"
 
-int op_ping(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_ping(struct op_call *c)
 {
-	(void)a;
-	(void)args;
-	(void)e;
+	struct json_writer *w = c->w;
 	json_w_obj(w);
 	json_w_key(w, "pong");
 	json_w_bool(w, 1);
@@ -14,10 +12,10 @@ int op_ping(struct agent *a, const struct json_value *args, struct json_writer *
 	return 0;
 }
 
-int op_status(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_status(struct op_call *c)
 {
-	(void)args;
-	(void)e;
+	struct agent *a = c->a;
+	struct json_writer *w = c->w;
 	json_w_obj(w);
 	json_w_key(w, "channel");
 	json_w_cstr(w, a->ch.desc);
@@ -35,11 +33,10 @@ int op_status(struct agent *a, const struct json_value *args, struct json_writer
 	return 0;
 }
 
-int op_shutdown(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_shutdown(struct op_call *c)
 {
-	(void)args;
-	(void)e;
-	a->shutdown_requested = 1;
+	struct json_writer *w = c->w;
+	c->a->shutdown_requested = 1;
 	json_w_obj(w);
 	json_w_key(w, "powering_off");
 	json_w_bool(w, 1);

@@ -1,8 +1,10 @@
-/* Container and process requests (docs/protocol.md, docs/runtime.md). Each
- * op that acts asks the policy first (decide.h) and performs only what was
- * allowed, with the decision's drops applied; a failure rolls the policy
- * state back. Reads of the process table (wait, output) need a bound policy
- * but no decision: they only report what was allowed earlier. */
+/* Container and process executors (docs/protocol.md, docs/runtime.md).
+ * The dispatcher (agent.c) decoded the request, asked the policy for the
+ * ops it decides and commits or aborts the decision by what an executor
+ * returns; an executor performs only the approved request (c->r) with the
+ * decision's drops (c->d) applied. Reads of the process table (wait,
+ * output, stdin) are not decided: they only reach what was allowed
+ * earlier. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,46 +14,27 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "decide.h"
 #include "hex.h"
-#include "json_copy.h"
 #include "log.h"
 #include "ops.h"
 #include "runtime.h"
 #include "runtime_spec.h"
 #include "runtime_user.h"
 
-static int valid_id(const char *s)
+/* The decode bounds max_bytes by REQ_READ_MAX; one answer must hold it. */
+_Static_assert(REQ_READ_MAX <= RT_OUTPUT_MAX, "read_output's max_bytes fits one answer");
+
+/* The table's address of a process: cid "" is an external process (the
+ * decode saw container_id and/or process_id); pid NULL is a container's
+ * init. */
+static const char *cid_of(const struct request *r)
 {
-	size_t n = s ? strlen(s) : 0;
-	return n > 0 && n <= POLICY_MAX_ID && strcmp(s, ".") && strcmp(s, "..") &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+	return r->container_id ? r->container_id : "";
 }
 
-static int check_args(const struct json_value *args, const struct json_field *f, size_t n, struct op_error *e)
+static const unsigned char *drop_env_of(const struct op_call *c)
 {
-	if (!args)
-		return op_fail(e, OP_ERR_MALFORMED, "this op needs \"args\" (see docs/protocol.md)");
-	if (json_check_object(args, f, n, &e->err) < 0) {
-		e->kind = OP_ERR_MALFORMED;
-		return -1;
-	}
-	return 0;
-}
-
-/* Addresses: {"container_id"?, "process_id"?}; at least one. cid "" means
- * an external process; pid NULL means the container's init. */
-static int address(const struct json_value *args, const char **cid, const char **pid, struct op_error *e)
-{
-	*cid = json_str(json_get(args, "container_id"), NULL);
-	*pid = json_str(json_get(args, "process_id"), NULL);
-	if ((*cid && !valid_id(*cid)) || (*pid && !valid_id(*pid)) || (!*cid && !*pid))
-		return op_fail(e, OP_ERR_MALFORMED,
-			       "give container_id and/or process_id, each 1..%d characters [A-Za-z0-9._-]",
-			       POLICY_MAX_ID);
-	if (!*cid)
-		*cid = "";
-	return 0;
+	return c->d ? c->d->drop_env : NULL;
 }
 
 static int failed(struct op_error *e, const char *op, const struct uvm_err *err)
@@ -80,195 +63,120 @@ static void result_ok(struct json_writer *w, const char *key, const char *value)
  * policy; the ids that run are the request's numbers. They must be what
  * the container's own layers call those names (runtime_user.c), else the
  * request is denied: a name never lends its approval to another id. */
-static int check_user_names(struct agent *a, const char *cid, const struct json_value *user, struct op_error *e)
+static int check_user_names(struct agent *a, const struct request *req, struct op_error *e)
 {
-	const char *name = json_str(json_get(user, "name"), NULL);
-	const char *group = json_str(json_get(user, "group"), NULL);
-	int64_t uid = -1, gid = -1;
+	const struct req_user *u = &req->user;
+	const char *cid = req->container_id;
 	const char *const *layers;
 	size_t nlayers;
 	struct rt_resolved_user r;
-	if (!name && !group)
+	if (!u->name && !u->group)
 		return 0;
-	json_int(json_get(user, "uid"), 0, UINT32_MAX, &uid, NULL);
-	json_int(json_get(user, "gid"), 0, UINT32_MAX, &gid, NULL);
 	if (policy_overlay_layers(a->pstate, cid, &layers, &nlayers) != 0)
 		return op_fail(e, OP_ERR_DENIED, "create_container: no overlay for '%s' to resolve user names in", cid);
-	if (rt_user_resolve(layers, nlayers, name, group, &r, &e->err))
+	if (rt_user_resolve(layers, nlayers, u->name, u->group, &r, &e->err))
 		return op_fail(e, OP_ERR_DENIED, "create_container: user: %s", e->err.msg);
-	if (r.has_uid && uid != (int64_t)r.uid)
-		return op_fail(e, OP_ERR_DENIED, "create_container: user.uid %lld is not user '%s' (uid %u in the "
-			       "container's /etc/passwd)", (long long)uid, name, r.uid);
-	if (r.has_gid && gid != (int64_t)r.gid)
-		return op_fail(e, OP_ERR_DENIED, "create_container: user.gid %lld is not group '%s' (gid %u in the "
-			       "container's /etc/group)", (long long)gid, group, r.gid);
+	if (r.has_uid && u->uid != r.uid)
+		return op_fail(e, OP_ERR_DENIED, "create_container: user.uid %u is not user '%s' (uid %u in the "
+			       "container's /etc/passwd)", u->uid, u->name, r.uid);
+	if (r.has_gid && u->gid != r.gid)
+		return op_fail(e, OP_ERR_DENIED, "create_container: user.gid %u is not group '%s' (gid %u in the "
+			       "container's /etc/group)", u->gid, u->group, r.gid);
 	return 0;
 }
 
-int op_rt_create_container(struct agent *a, const struct json_value *args, struct json_writer *w,
-			struct op_error *e)
+int op_create_container(struct op_call *c)
 {
-	struct decision dc;
+	const struct request *r = c->r;
 	struct rt_spec spec;
 	struct rt_spec_mem mem;
 	struct uvm_err err = {0, ""};
-	if (!args)
-		return op_fail(e, OP_ERR_MALFORMED, "create_container needs \"args\" (docs/protocol.md)");
-	if (decide_begin(a, "create_container", args, &dc, e))
+	if (check_user_names(c->a, r, c->e))
 		return -1;
-	const char *cid = json_str(json_get(args, "container_id"), NULL);
-	if (check_user_names(a, cid, json_get(args, "user"), e))
-		return decide_end(a, &dc, -1, e);
-	int rc = rt_spec_container(args, decide_reason_get(&dc, "drop_env"), decide_reason_get(&dc, "drop_capabilities"),
-				   &spec, &mem, &err);
+	int rc = rt_spec_container(r, c->d, &spec, &mem, &err);
 	if (rc == 0)
-		rc = rt_create(a->procs, cid, &spec, mem.mounts, mem.nmounts, &err);
+		rc = rt_create(c->a->procs, r->container_id, &spec, mem.mounts, mem.nmounts, &err);
 	rt_spec_free(&mem);
-	trace(a, "create_container", cid, NULL, rc);
+	trace(c->a, "create_container", r->container_id, NULL, rc);
 	if (rc)
-		failed(e, "create_container", &err);
-	else
-		result_ok(w, "container_id", cid);
-	return decide_end(a, &dc, rc, e);
+		return failed(c->e, "create_container", &err);
+	result_ok(c->w, "container_id", r->container_id);
+	return 0;
 }
 
-int op_rt_start_container(struct agent *a, const struct json_value *args, struct json_writer *w,
-		       struct op_error *e)
+int op_start_container(struct op_call *c)
 {
-	static const struct json_field f[] = {{"container_id", JSON_T_STRING, 1}};
+	const char *cid = c->r->container_id;
 	struct uvm_err err = {0, ""};
-	if (check_args(args, f, 1, e))
-		return -1;
-	const char *cid = json_str(json_get(args, "container_id"), NULL);
-	int rc = rt_start(a->procs, cid, &err);
-	trace(a, "start_container", cid, NULL, rc);
+	int rc = rt_start(c->a->procs, cid, &err);
+	trace(c->a, "start_container", cid, NULL, rc);
 	if (rc)
-		return failed(e, "start_container", &err);
-	if (!a->containers_started++)
+		return failed(c->e, "start_container", &err);
+	if (!c->a->containers_started++)
 		log_timestamp("first_container_started"); /* boot phases in make bench */
-	result_ok(w, "container_id", cid);
+	result_ok(c->w, "container_id", cid);
 	return 0;
 }
 
 /* ------------------------------------------------------------ exec */
 
-int op_rt_exec_in_container(struct agent *a, const struct json_value *args, struct json_writer *w,
-			 struct op_error *e)
+int op_exec_in_container(struct op_call *c)
 {
-	struct decision dc;
+	const struct request *r = c->r;
 	struct rt_spec spec;
 	struct rt_spec_mem mem;
 	struct uvm_err err = {0, ""};
-	if (!args)
-		return op_fail(e, OP_ERR_MALFORMED, "exec_in_container needs \"args\" (docs/protocol.md)");
-	if (decide_begin(a, "exec_in_container", args, &dc, e))
-		return -1;
-	const char *cid = json_str(json_get(args, "container_id"), NULL);
-	const char *pid = json_str(json_get(args, "process_id"), NULL);
-	int rc = rt_spec_process(args, decide_reason_get(&dc, "drop_env"), &spec, &mem, &err);
+	int rc = rt_spec_process(r, drop_env_of(c), &spec, &mem, &err);
 	if (rc == 0)
-		rc = rt_exec_in(a->procs, cid, pid, &spec, &err);
+		rc = rt_exec_in(c->a->procs, r->container_id, r->process_id, &spec, &err);
 	rt_spec_free(&mem);
-	trace(a, "exec_in_container", cid, pid, rc);
+	trace(c->a, "exec_in_container", r->container_id, r->process_id, rc);
 	if (rc)
-		failed(e, "exec_in_container", &err);
-	else
-		result_ok(w, "process_id", pid);
-	return decide_end(a, &dc, rc, e);
+		return failed(c->e, "exec_in_container", &err);
+	result_ok(c->w, "process_id", r->process_id);
+	return 0;
 }
 
-/* The engine's request: args without "process_id" (the engine has no
- * process ids for external processes; the agent tracks them). */
-static char *external_request(const struct json_value *args, size_t *len)
+/* The engine has no process ids for external processes (it ignores
+ * r->process_id); the agent's table tracks them under it. */
+int op_exec_external(struct op_call *c)
 {
-	struct json_writer w;
-	json_writer_init(&w, POLICY_REQUEST_MAX_BYTES);
-	json_w_obj(&w);
-	json_w_key(&w, "op");
-	json_w_cstr(&w, "exec_external");
-	for (size_t i = 0; i < json_len(args); i++) {
-		size_t klen;
-		const struct json_value *m = json_at(args, i);
-		const char *key = json_key(m, &klen);
-		if ((klen == 10 && !memcmp(key, "process_id", 10)) || (klen == 2 && !memcmp(key, "op", 2)))
-			continue;
-		json_w_keyn(&w, key, klen);
-		json_w_value(&w, m);
-	}
-	json_w_end(&w);
-	return json_writer_finish(&w, len);
-}
-
-int op_rt_exec_external(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
-{
-	struct decision dc;
+	const struct request *r = c->r;
 	struct rt_spec spec;
 	struct rt_spec_mem mem;
 	struct uvm_err err = {0, ""};
-	size_t len = 0;
-	if (!args || json_type(args) != JSON_OBJECT)
-		return op_fail(e, OP_ERR_MALFORMED, "exec_external needs \"args\" (docs/protocol.md)");
-	const char *pid = json_str(json_get(args, "process_id"), NULL);
-	if (!valid_id(pid))
-		return op_fail(e, OP_ERR_MALFORMED, "exec_external: process_id (1..%d characters [A-Za-z0-9._-]) is required",
-			       POLICY_MAX_ID);
-	char *req = external_request(args, &len);
-	if (!req)
-		return op_fail(e, OP_ERR_MALFORMED, "exec_external: the request is too large");
-	int rc = decide_begin_json(a, req, len, &dc, e);
-	free(req);
-	if (rc)
-		return -1;
-	rc = rt_spec_process(args, decide_reason_get(&dc, "drop_env"), &spec, &mem, &err);
+	int rc = rt_spec_process(r, drop_env_of(c), &spec, &mem, &err);
 	if (rc == 0)
-		rc = rt_exec_external(a->procs, pid, &spec, &err);
+		rc = rt_exec_external(c->a->procs, r->process_id, &spec, &err);
 	rt_spec_free(&mem);
-	trace(a, "exec_external", NULL, pid, rc);
+	trace(c->a, "exec_external", NULL, r->process_id, rc);
 	if (rc)
-		failed(e, "exec_external", &err);
-	else
-		result_ok(w, "process_id", pid);
-	return decide_end(a, &dc, rc, e);
+		return failed(c->e, "exec_external", &err);
+	result_ok(c->w, "process_id", r->process_id);
+	return 0;
 }
 
 /* ------------------------------------------------------------ signals, waits, shutdown */
 
-int op_rt_signal_process(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_signal_process(struct op_call *c)
 {
-	static const struct json_field f[] = {{"container_id", JSON_T_STRING, 1},
-					      {"process_id", JSON_T_STRING, 0},
-					      {"signal", JSON_T_INT, 1}};
-	struct decision dc;
+	const struct request *r = c->r;
 	struct uvm_err err = {0, ""};
-	int64_t sig = 0;
-	if (check_args(args, f, 3, e))
-		return -1;
-	if (decide_begin(a, "signal_container_process", args, &dc, e))
-		return -1;
-	const char *cid = json_str(json_get(args, "container_id"), NULL);
-	const char *pid = json_str(json_get(args, "process_id"), NULL);
-	json_int(json_get(args, "signal"), 1, 64, &sig, NULL);
-	int rc = rt_signal(a->procs, cid, pid, (int)sig, &err);
-	trace(a, "signal_process", cid, pid, rc);
+	int rc = rt_signal(c->a->procs, r->container_id, r->process_id, r->signal, &err);
+	trace(c->a, "signal_process", r->container_id, r->process_id, rc);
 	if (rc)
-		failed(e, "signal_process", &err);
-	else
-		result_ok(w, "signalled", pid ? pid : cid);
-	return decide_end(a, &dc, rc, e);
+		return failed(c->e, "signal_process", &err);
+	result_ok(c->w, "signalled", r->process_id ? r->process_id : r->container_id);
+	return 0;
 }
 
-static const struct json_field addr_fields[] = {{"container_id", JSON_T_STRING, 0},
-						{"process_id", JSON_T_STRING, 0}};
-
-int op_rt_wait_process(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_wait_process(struct op_call *c)
 {
-	const char *cid, *pid;
+	struct json_writer *w = c->w;
 	struct rt_proc_info info;
 	struct uvm_err err = {0, ""};
-	if (check_args(args, addr_fields, 2, e) || address(args, &cid, &pid, e))
-		return -1;
-	if (rt_lookup(a->procs, cid, pid, &info, &err))
-		return failed(e, "wait_process", &err);
+	if (rt_lookup(c->a->procs, cid_of(c->r), c->r->process_id, &info, &err))
+		return failed(c->e, "wait_process", &err);
 	json_w_obj(w);
 	json_w_key(w, "state");
 	json_w_cstr(w, info.state == RT_CREATED ? "created" : info.state == RT_RUNNING ? "running" : "exited");
@@ -283,115 +191,84 @@ int op_rt_wait_process(struct agent *a, const struct json_value *args, struct js
 	return 0;
 }
 
-int op_rt_shutdown_container(struct agent *a, const struct json_value *args, struct json_writer *w,
-			  struct op_error *e)
+int op_shutdown_container(struct op_call *c)
 {
-	struct decision dc;
+	const char *cid = c->r->container_id;
 	struct uvm_err err = {0, ""};
-	if (!args)
-		return op_fail(e, OP_ERR_MALFORMED, "shutdown_container needs \"args\" (docs/protocol.md)");
-	if (decide_begin(a, "shutdown_container", args, &dc, e))
-		return -1;
-	const char *cid = json_str(json_get(args, "container_id"), NULL);
-	int rc = rt_shutdown(a->procs, cid, &err);
-	trace(a, "shutdown_container", cid, NULL, rc);
+	int rc = rt_shutdown(c->a->procs, cid, &err);
+	trace(c->a, "shutdown_container", cid, NULL, rc);
 	if (rc)
-		failed(e, "shutdown_container", &err);
-	else
-		result_ok(w, "container_id", cid);
-	return decide_end(a, &dc, rc, e);
+		return failed(c->e, "shutdown_container", &err);
+	result_ok(c->w, "container_id", cid);
+	return 0;
 }
 
 /* ------------------------------------------------------------ stdio */
 
-int op_rt_read_output(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+static void output_result(struct json_writer *w, const char *b64, size_t got, int eof)
 {
-	static const struct json_field f[] = {{"container_id", JSON_T_STRING, 0},
-					      {"process_id", JSON_T_STRING, 0},
-					      {"stream", JSON_T_STRING, 1},
-					      {"max_bytes", JSON_T_INT, 0}};
-	const char *cid, *pid;
+	json_w_obj(w);
+	json_w_key(w, "data_base64");
+	json_w_cstr(w, b64);
+	json_w_key(w, "bytes");
+	json_w_uint(w, got);
+	json_w_key(w, "eof");
+	json_w_bool(w, eof);
+	json_w_end(w);
+}
+
+int op_read_output(struct op_call *c)
+{
+	const struct request *r = c->r;
 	struct uvm_err err = {0, ""};
-	int64_t max = RT_OUTPUT_MAX;
-	size_t got = 0;
+	size_t max = r->max_bytes ? r->max_bytes : RT_OUTPUT_MAX, got = 0;
 	int eof = 0;
-	if (check_args(args, f, 4, e) || address(args, &cid, &pid, e))
-		return -1;
-	const char *stream = json_str(json_get(args, "stream"), NULL);
-	int s = !strcmp(stream, "stdout") ? 0 : !strcmp(stream, "stderr") ? 1 : -1;
-	if (s < 0 || (json_get(args, "max_bytes") &&
-		      json_int(json_get(args, "max_bytes"), 1, RT_OUTPUT_MAX, &max, &e->err) < 0))
-		return op_fail(e, OP_ERR_MALFORMED, "read_output: stream is \"stdout\" or \"stderr\", max_bytes 1..%u",
-			       RT_OUTPUT_MAX);
-	uint8_t *buf = malloc((size_t)max);
-	char *b64 = malloc(4 * (((size_t)max + 2) / 3) + 1);
-	int rc = buf && b64 ? rt_read_output(a->procs, cid, pid, s, buf, (size_t)max, &got, &eof, &err)
+	int stream = strcmp(r->stream, "stderr") == 0; /* the decode allows "stdout" or "stderr" */
+	uint8_t *buf = malloc(max);
+	char *b64 = malloc(4 * ((max + 2) / 3) + 1);
+	int rc = buf && b64 ? rt_read_output(c->a->procs, cid_of(r), r->process_id, stream, buf, max, &got, &eof, &err)
 			    : uvm_fail(&err, ENOMEM, "out of memory");
 	if (rc == 0) {
 		uvm_base64_encode(buf, got, b64);
-		json_w_obj(w);
-		json_w_key(w, "data_base64");
-		json_w_cstr(w, b64);
-		json_w_key(w, "bytes");
-		json_w_uint(w, got);
-		json_w_key(w, "eof");
-		json_w_bool(w, eof);
-		json_w_end(w);
+		output_result(c->w, b64, got, eof);
 	}
 	free(buf);
 	free(b64);
-	return rc ? failed(e, "read_output", &err) : 0;
+	return rc ? failed(c->e, "read_output", &err) : 0;
 }
 
-int op_rt_write_stdin(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_write_stdin(struct op_call *c)
 {
-	static const struct json_field f[] = {{"container_id", JSON_T_STRING, 0},
-					      {"process_id", JSON_T_STRING, 0},
-					      {"data_base64", JSON_T_STRING, 1}};
-	const char *cid, *pid;
+	const struct request *r = c->r;
 	struct uvm_err err = {0, ""};
-	size_t len, written = 0;
-	if (check_args(args, f, 3, e) || address(args, &cid, &pid, e))
-		return -1;
-	const char *text = json_str(json_get(args, "data_base64"), &len);
+	size_t len = strlen(r->data_base64), written = 0;
 	uint8_t *buf = malloc(len / 4 * 3 + 3);
-	long n = buf ? uvm_base64_decode(text, len, buf, len / 4 * 3 + 3) : -1;
-	int rc = n < 0 ? -2 : rt_write_stdin(a->procs, cid, pid, buf, (size_t)n, &written, &err);
+	/* The decode only knows a string: strict base64 is checked here. */
+	long n = buf ? uvm_base64_decode(r->data_base64, len, buf, len / 4 * 3 + 3) : -1;
+	int rc = n < 0 ? -2 : rt_write_stdin(c->a->procs, cid_of(r), r->process_id, buf, (size_t)n, &written, &err);
 	free(buf);
 	if (rc == -2)
-		return op_fail(e, OP_ERR_MALFORMED, "write_stdin: data_base64 is not strict base64");
+		return op_fail(c->e, OP_ERR_MALFORMED, "write_stdin: data_base64 is not strict base64");
 	if (rc)
-		return failed(e, "write_stdin", &err);
-	json_w_obj(w);
-	json_w_key(w, "written");
-	json_w_uint(w, written);
-	json_w_end(w);
+		return failed(c->e, "write_stdin", &err);
+	json_w_obj(c->w);
+	json_w_key(c->w, "written");
+	json_w_uint(c->w, written);
+	json_w_end(c->w);
 	return 0;
 }
 
-int op_rt_close_stdin(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_close_stdin(struct op_call *c)
 {
-	const char *cid, *pid;
+	const struct request *r = c->r;
 	struct uvm_err err = {0, ""};
-	if (check_args(args, addr_fields, 2, e) || address(args, &cid, &pid, e))
-		return -1;
-	if (rt_close_stdin(a->procs, cid, pid, &err))
-		return failed(e, "close_stdin", &err);
-	result_ok(w, "closed", pid ? pid : cid);
+	if (rt_close_stdin(c->a->procs, cid_of(r), r->process_id, &err))
+		return failed(c->e, "close_stdin", &err);
+	result_ok(c->w, "closed", r->process_id ? r->process_id : r->container_id);
 	return 0;
 }
 
 /* ------------------------------------------------------------ framework ops */
-
-static int flag_decision(struct agent *a, const char *op, const struct json_value *args, struct decision *dc,
-			 struct op_error *e)
-{
-	char req[64];
-	if (args && json_len(args) > 0)
-		return op_fail(e, OP_ERR_MALFORMED, "%s takes no arguments", op);
-	int n = snprintf(req, sizeof req, "{\"op\":\"%s\"}", op);
-	return decide_begin_json(a, req, (size_t)n, dc, e);
-}
 
 long agent_vmrss_kib(void)
 {
@@ -421,18 +298,18 @@ static long meminfo_kib(const char *key)
 	return kib;
 }
 
-int op_rt_get_properties(struct agent *a, const struct json_value *args, struct json_writer *w,
-		      struct op_error *e)
+/* get_properties, dump_stacks and runtime_logging take no members (the
+ * decode refuses any) and are allowed only by the policy's flags, which the
+ * dispatcher asked before calling here. */
+int op_get_properties(struct op_call *c)
 {
-	struct decision dc;
+	struct json_writer *w = c->w;
 	struct utsname u;
 	struct timespec ts;
 	size_t containers, running, exited;
-	if (flag_decision(a, "get_properties", args, &dc, e))
-		return -1;
 	uname(&u);
 	clock_gettime(CLOCK_BOOTTIME, &ts);
-	rt_counts(a->procs, &containers, &running, &exited);
+	rt_counts(c->a->procs, &containers, &running, &exited);
 	json_w_obj(w);
 	json_w_key(w, "kernel");
 	json_w_cstr(w, u.release);
@@ -451,7 +328,7 @@ int op_rt_get_properties(struct agent *a, const struct json_value *args, struct 
 	json_w_key(w, "processes_exited");
 	json_w_uint(w, exited);
 	json_w_end(w);
-	return decide_end(a, &dc, 0, e);
+	return 0;
 }
 
 /* One /proc/PID file, at most 4 KiB, as a string member. */
@@ -487,31 +364,26 @@ static void dump_one(void *ctx, const char *cid, const char *pid_id, pid_t pid, 
 	json_w_end(w);
 }
 
-int op_rt_dump_stacks(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+int op_dump_stacks(struct op_call *c)
 {
-	struct decision dc;
-	if (flag_decision(a, "dump_stacks", args, &dc, e))
-		return -1;
+	struct json_writer *w = c->w;
 	json_w_obj(w);
 	json_w_key(w, "processes");
 	json_w_arr(w);
-	rt_for_each(a->procs, dump_one, w);
+	rt_for_each(c->a->procs, dump_one, w);
 	json_w_end(w);
 	json_w_end(w);
-	return decide_end(a, &dc, 0, e);
+	return 0;
 }
 
-int op_rt_runtime_logging(struct agent *a, const struct json_value *args, struct json_writer *w,
-		       struct op_error *e)
+int op_runtime_logging(struct op_call *c)
 {
-	struct decision dc;
-	if (flag_decision(a, "runtime_logging", args, &dc, e))
-		return -1;
-	a->runtime_logging = 1;
+	struct json_writer *w = c->w;
+	c->a->runtime_logging = 1;
 	log_msg("runtime: logging of container operations enabled by the host");
 	json_w_obj(w);
 	json_w_key(w, "runtime_logging");
 	json_w_bool(w, 1);
 	json_w_end(w);
-	return decide_end(a, &dc, 0, e);
+	return 0;
 }

@@ -10,14 +10,22 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "erofs.h"
 #include "err.h"
+#include "hash.h"
 #include "ops.h"
+#include "policy.h"
+#include "request.h"
+#include "verity.h"
 
-/* virtio-blk serials are at most 20 bytes (VIRTIO_BLK_ID_BYTES). */
-#define STORAGE_SERIAL_MAX 20
+/* The forms the request decode checked (lib/request.h): a virtio-blk serial
+ * (VIRTIO_BLK_ID_BYTES) and a container id. */
+#define STORAGE_SERIAL_MAX REQ_SERIAL_MAX
+#define STORAGE_CID_MAX POLICY_MAX_ID
 #define STORAGE_SCRATCH_MAX 4
 #define STORAGE_OVERLAY_MAX 256
-#define STORAGE_CID_MAX 128
+/* The longest overlay path (/run/containers/ID/rootfs, the upper dir). */
+#define STORAGE_OV_PATH_LEN 512
 
 /* Room for why a half-undone unmount left something unusable. */
 #define STORAGE_WHY_MAX 280
@@ -63,12 +71,6 @@ struct storage_state {
 
 /* The agent's storage state, allocated on first use; NULL if out of memory. */
 struct storage_state *storage_state(struct agent *a);
-
-/* 1..20 bytes of [A-Za-z0-9_-]: what `uvm launch --disk` allows, and safe in
- * dm names, paths and mount options. */
-int storage_serial_ok(const char *s);
-/* [A-Za-z0-9._-], 1..128, not "." or "..": the policy engine's id charset. */
-int storage_id_ok(const char *s);
 
 /* Finds the virtio disk whose /sys/block/vdX/serial is serial: writes
  * "/dev/vdX" to dev and its size in bytes. Two disks with one serial are
@@ -133,6 +135,63 @@ int storage_check_mount(const char *path, unsigned long magic, const char *fs_na
  * target is a layer this agent has mounted and it is really there. */
 int storage_layer_usable(struct storage_state *s, const char *target, struct uvm_err *err);
 
+/* ----- what each storage op's prepare hands to its execute (c->priv) -----
+ * agent/ops.c allocates sizeof of each, zeroed. Pointers into the agent's
+ * storage_state stay valid from prepare to execute: the engine's decision
+ * is all that runs in between. */
+
+/* mount_device: the probed layer. Its root hash is the host's claim (prepare
+ * denied a mismatch), and the policy-listed hash dm-verity is given. */
+struct mount_device_priv {
+	char dev[32];                             /* /dev/vdX */
+	uint64_t bytes;
+	struct uvm_erofs_info fs;
+	struct uvm_verity_sb sb;
+	uint8_t root[UVM_SHA256_LEN];             /* the device's own root hash */
+	char root_hex[2 * UVM_SHA256_LEN + 1];    /* lowercase: r->device_hash */
+	char name[128];                           /* the mapping: uvm-layer-HEX */
+};
+
+/* unmount_device: nothing; the target is only known good once the engine
+ * has found it among this agent's mounts. */
+struct unmount_device_priv {
+	int unused;
+};
+
+/* The directories of one container's overlay. */
+struct storage_ov_paths {
+	char dir[STORAGE_OV_PATH_LEN / 2];  /* /run/containers/ID */
+	char rootfs[STORAGE_OV_PATH_LEN];   /* .../rootfs: r->target */
+	char rw[STORAGE_OV_PATH_LEN];       /* the directory holding upper/ and work/ */
+};
+
+/* mount_overlay: the overlay to record once it is up, and its paths. */
+struct mount_overlay_priv {
+	struct storage_overlay o;
+	struct storage_ov_paths p;
+};
+
+struct unmount_overlay_priv {
+	int unused;
+};
+
+/* A scratch's mount point and dm mapping names, from its serial. */
+struct storage_scratch_names {
+	char target[64], integrity[64], crypt[64];
+};
+
+/* scratch_mount: the free slot found before the decision. */
+struct scratch_mount_priv {
+	struct storage_scratch *slot;
+	struct storage_scratch_names n;
+};
+
+/* scratch_unmount: the mounted scratch the host's target names. */
+struct scratch_unmount_priv {
+	struct storage_scratch *sc;
+	struct storage_scratch_names n;
+};
+
 /* ----- fault injection (test flavour only, init/test-flavour/storage_fault.c) ----- */
 
 enum storage_fault { STORAGE_FAULT_DM_REMOVE, STORAGE_FAULT_REMOUNT, STORAGE_FAULT_N };
@@ -140,7 +199,8 @@ enum storage_fault { STORAGE_FAULT_DM_REMOVE, STORAGE_FAULT_REMOUNT, STORAGE_FAU
 /* 1 if the next call at this point must fail (the host armed it with the
  * test_inject_fault op), consuming one armed failure. */
 int storage_fault(enum storage_fault point);
-int op_test_inject_fault(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e);
+/* test_inject_fault (no decision, no priv): arms c->r->point. */
+int op_test_inject_fault(struct op_call *c);
 #else
 /* Production: no seam, nothing the host can arm. */
 static inline int storage_fault(enum storage_fault point)

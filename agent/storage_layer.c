@@ -5,9 +5,11 @@
  * The host names the disk (virtio serial) and claims its root hash. The
  * guest reads the geometry from the device itself (erofs superblock, then
  * the verity superblock after the file system), recomputes the root from the
- * top hash block, asks the policy about the claimed hash, maps dm-verity with
- * that policy-listed hash and mounts erofs read-only at a path it chooses:
- * /run/layers/<root hash>. */
+ * top hash block and refuses a claim the device does not match (prepare).
+ * The engine then decides on that hash and the path the guest chooses,
+ * /run/layers/<root hash> (the facts device_hash and target); once allowed,
+ * the guest maps dm-verity with that policy-listed hash and mounts erofs
+ * read-only there (execute). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,7 +19,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "decide.h"
 #include "dm.h"
 #include "erofs.h"
 #include "hash.h"
@@ -26,49 +27,13 @@
 #include "storage.h"
 #include "verity.h"
 
-#define HASH_HEX (2 * UVM_SHA256_LEN + 1)
 /* How a layer is mounted, the first time and when an unmount is undone. */
 #define LAYER_FLAGS (MS_RDONLY | MS_NODEV | MS_NOSUID)
-
-struct layer_dev {
-	char dev[32];
-	uint64_t bytes;
-	struct uvm_erofs_info fs;
-	struct uvm_verity_sb sb;
-	uint8_t device_root[UVM_SHA256_LEN];
-};
-
-struct layer_args {
-	const char *serial;
-	uint8_t claimed[UVM_SHA256_LEN];
-	char claimed_hex[HASH_HEX];
-	int verify;
-};
-
-static int parse_mount_args(const struct json_value *args, struct layer_args *la, struct op_error *e)
-{
-	static const struct json_field f[] = {
-		{"serial", JSON_T_STRING, 1}, {"root_hash", JSON_T_STRING, 1}, {"verify", JSON_T_BOOL, 0}};
-	size_t len = 0;
-	if (json_check_object(args, f, sizeof f / sizeof f[0], &e->err))
-		return storage_wrap(e, OP_ERR_MALFORMED, "mount_device");
-	la->serial = json_str(json_get(args, "serial"), NULL);
-	const char *hex = json_str(json_get(args, "root_hash"), &len);
-	if (!storage_serial_ok(la->serial))
-		return op_fail(e, OP_ERR_MALFORMED, "mount_device: serial '%.40s' must be 1..20 of [A-Za-z0-9_-]",
-			       la->serial);
-	if (len != 2 * UVM_SHA256_LEN || uvm_hex_decode(hex, la->claimed, sizeof la->claimed) < 0)
-		return op_fail(e, OP_ERR_MALFORMED, "mount_device: root_hash must be 64 hex digits (a SHA-256)");
-	uvm_hex_encode(la->claimed, UVM_SHA256_LEN, la->claimed_hex);
-	la->verify = 0;
-	json_bool(json_get(args, "verify"), &la->verify);
-	return 0;
-}
 
 /* The root hash the device's own tree leads to: the salted hash of the top
  * hash block (or of the only data block when the tree is empty). A
  * mismatch with the claim means the host sent the wrong disk or hash. */
-static int device_root(int fd, struct layer_dev *d, struct uvm_err *err)
+static int device_root(int fd, struct mount_device_priv *d, struct uvm_err *err)
 {
 	struct uvm_verity_geom g;
 	uint64_t hash_offset = (uint64_t)d->fs.blocks * UVM_EROFS_BLOCK;
@@ -88,13 +53,13 @@ static int device_root(int fd, struct layer_dev *d, struct uvm_err *err)
 	uvm_sha256_init(&c);
 	uvm_sha256_update(&c, d->sb.salt, d->sb.salt_len);
 	uvm_sha256_update(&c, blk, UVM_VERITY_BLOCK);
-	uvm_sha256_final(&c, d->device_root);
+	uvm_sha256_final(&c, d->root);
 	free(blk);
 	return 0;
 }
 
 /* Geometry from the device: erofs size -> verity superblock -> tree. */
-static int probe_layer(const char *serial, struct layer_dev *d, struct uvm_err *err)
+static int probe_layer(const char *serial, struct mount_device_priv *d, struct uvm_err *err)
 {
 	if (blockdev_by_serial(serial, d->dev, sizeof d->dev, &d->bytes, err))
 		return -1;
@@ -115,10 +80,10 @@ static int probe_layer(const char *serial, struct layer_dev *d, struct uvm_err *
 	return rc;
 }
 
-static int deny_mismatch(const struct layer_args *la, const struct layer_dev *d, struct op_error *e)
+/* Denied before any decision: the host's claim is not the device. */
+static int deny_mismatch(const struct request *r, const struct mount_device_priv *d, const char *claimed_hex,
+			 struct op_error *e)
 {
-	char dev_hex[HASH_HEX];
-	uvm_hex_encode(d->device_root, UVM_SHA256_LEN, dev_hex);
 	struct json_writer w;
 	json_writer_init(&w, 4096);
 	json_w_obj(&w);
@@ -129,36 +94,27 @@ static int deny_mismatch(const struct layer_args *la, const struct layer_dev *d,
 	json_w_key(&w, "rule");
 	json_w_cstr(&w, "device_root_hash");
 	json_w_key(&w, "serial");
-	json_w_cstr(&w, la->serial);
+	json_w_cstr(&w, r->serial);
 	json_w_key(&w, "root_hash");
-	json_w_cstr(&w, la->claimed_hex);
+	json_w_cstr(&w, claimed_hex);
 	json_w_key(&w, "device_root_hash");
-	json_w_cstr(&w, dev_hex);
+	json_w_cstr(&w, d->root_hex);
 	json_w_end(&w);
 	e->reason_json = json_writer_finish(&w, NULL);
-	return op_fail(e, OP_ERR_DENIED, "disk %s: its hash tree has root %s, not the claimed %s", la->serial,
-		       dev_hex, la->claimed_hex);
-}
-
-static int layer_decide(struct agent *a, const char *target, const char *hash_hex, struct decision *dc,
-			struct op_error *e)
-{
-	char req[256];
-	int n = snprintf(req, sizeof req, "{\"op\":\"mount_device\",\"target\":\"%s\",\"device_hash\":\"%s\"}",
-			 target, hash_hex);
-	return decide_begin_json(a, req, (size_t)n, dc, e);
+	return op_fail(e, OP_ERR_DENIED, "disk %s: its hash tree has root %s, not the claimed %s", r->serial,
+		       d->root_hex, claimed_hex);
 }
 
 /* dm-verity with the policy-approved hash, optional full read, erofs mount. */
-static int map_and_mount(const struct layer_dev *d, const uint8_t root[UVM_SHA256_LEN], const char *name,
-			 const char *target, int verify, char *node, size_t node_len, struct uvm_err *err)
+static int map_and_mount(const struct mount_device_priv *d, const char *target, int verify, char *node,
+			 size_t node_len, struct uvm_err *err)
 {
 	char table[UVM_VERITY_TABLE_MAX];
 	uint64_t hash_offset = (uint64_t)d->fs.blocks * UVM_EROFS_BLOCK, devno;
-	if (uvm_verity_table(table, sizeof table, d->dev, d->dev, &d->sb, hash_offset, root, err))
+	if (uvm_verity_table(table, sizeof table, d->dev, d->dev, &d->sb, hash_offset, d->root, err))
 		return -1;
 	struct uvm_dm_target t = {0, hash_offset / 512, "verity", table};
-	if (uvm_dm_activate(name, &t, 1, UVM_DM_READONLY, &devno, err))
+	if (uvm_dm_activate(d->name, &t, 1, UVM_DM_READONLY, &devno, err))
 		return -1;
 	uvm_dm_node(devno, node, node_len);
 	int rc = verify ? blockdev_read_all(node, hash_offset, err) : 0;
@@ -169,18 +125,18 @@ static int map_and_mount(const struct layer_dev *d, const uint8_t root[UVM_SHA25
 		rmdir(target);
 	}
 	if (rc)
-		storage_unmap_after_failure(name, "mount_device of this root hash", err);
+		storage_unmap_after_failure(d->name, "mount_device of this root hash", err);
 	return rc;
 }
 
-static void mount_result(struct json_writer *w, const char *target, const struct layer_dev *d,
-			 const char *node, const struct layer_args *la)
+static void mount_result(struct json_writer *w, const char *target, const struct mount_device_priv *d,
+			 const char *node, int verified)
 {
 	json_w_obj(w);
 	json_w_key(w, "target");
 	json_w_cstr(w, target);
 	json_w_key(w, "root_hash");
-	json_w_cstr(w, la->claimed_hex);
+	json_w_cstr(w, d->root_hex);
 	json_w_key(w, "device");
 	json_w_cstr(w, d->dev);
 	json_w_key(w, "mapped");
@@ -188,41 +144,51 @@ static void mount_result(struct json_writer *w, const char *target, const struct
 	json_w_key(w, "data_blocks");
 	json_w_uint(w, d->sb.data_blocks);
 	json_w_key(w, "verified");
-	json_w_bool(w, la->verify);
+	json_w_bool(w, verified);
 	json_w_end(w);
 }
 
-int op_storage_mount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+/* Before the decision: read the device's own root hash and deny a claim it
+ * does not match, so that the engine decides on a hash the device really
+ * has (the fact device_hash) and a target the guest chose. */
+int op_mount_device_prepare(struct op_call *c)
 {
-	struct layer_args la;
-	struct layer_dev d;
-	struct decision dc;
-	char target[128], name[128], node[64];
-	if (parse_mount_args(args, &la, e))
-		return -1;
-	if (binding_gate(a, e))
-		return -1; /* nothing about the devices before a policy is bound */
-	memset(&d, 0, sizeof d);
-	if (probe_layer(la.serial, &d, &e->err))
+	struct mount_device_priv *d = c->priv;
+	struct request *r = c->r;
+	struct op_error *e = c->e;
+	uint8_t claimed[UVM_SHA256_LEN];
+	char claimed_hex[2 * UVM_SHA256_LEN + 1], target[128];
+	/* The decode checked 64 hex digits (either case). */
+	if (uvm_hex_decode(r->root_hash, claimed, sizeof claimed) < 0)
+		return op_fail(e, OP_ERR_MALFORMED, "mount_device: root_hash must be 64 hex digits (a SHA-256)");
+	uvm_hex_encode(claimed, UVM_SHA256_LEN, claimed_hex);
+	if (probe_layer(r->serial, d, &e->err))
 		return storage_wrap(e, OP_ERR_FAILED, "mount_device");
-	if (memcmp(d.device_root, la.claimed, UVM_SHA256_LEN) != 0)
-		return deny_mismatch(&la, &d, e);
-	snprintf(target, sizeof target, "%s%s", POLICY_LAYER_DIR, la.claimed_hex);
-	snprintf(name, sizeof name, "uvm-layer-%s", la.claimed_hex);
-	if (layer_decide(a, target, la.claimed_hex, &dc, e))
-		return -1;
-	/* Allowed: la.claimed is byte for byte a root hash the policy lists,
-	 * and nothing is mounted at target. */
-	int rc = storage_dm_clear_stale(name, &e->err);
+	uvm_hex_encode(d->root, UVM_SHA256_LEN, d->root_hex);
+	if (memcmp(d->root, claimed, UVM_SHA256_LEN) != 0)
+		return deny_mismatch(r, d, claimed_hex, e);
+	snprintf(target, sizeof target, "%s%s", POLICY_LAYER_DIR, d->root_hex);
+	snprintf(d->name, sizeof d->name, "uvm-layer-%s", d->root_hex);
+	if (request_set_target(r, target, &e->err) || request_set_device_hash(r, d->root_hex, &e->err))
+		return storage_wrap(e, OP_ERR_FAILED, "mount_device");
+	return 0;
+}
+
+/* Allowed: the device's root hash is byte for byte one the policy lists,
+ * and nothing is mounted at r->target. */
+int op_mount_device(struct op_call *c)
+{
+	const struct mount_device_priv *d = c->priv;
+	struct op_error *e = c->e;
+	char node[64];
+	int rc = storage_dm_clear_stale(d->name, &e->err);
 	if (rc == 0)
-		rc = map_and_mount(&d, la.claimed, name, target, la.verify, node, sizeof node, &e->err);
+		rc = map_and_mount(d, c->r->target, c->r->verify, node, sizeof node, &e->err);
 	if (rc)
-		storage_wrap(e, OP_ERR_FAILED, "mount_device: disk %s", la.serial);
-	else
-		mount_result(w, target, &d, node, &la);
-	if (rc == 0)
-		log_timestamp("layer_mounted"); /* boot phases in make bench */
-	return decide_end(a, &dc, rc, e);
+		return storage_wrap(e, OP_ERR_FAILED, "mount_device: disk %s", c->r->serial);
+	mount_result(c->w, c->r->target, d, node, c->r->verify);
+	log_timestamp("layer_mounted"); /* boot phases in make bench */
+	return 0;
 }
 
 static struct storage_broken *broken_find(struct storage_state *s, const char *target)
@@ -293,35 +259,38 @@ static int layer_put_back(struct storage_state *s, const char *target, const uin
 		       "until unmount_device on it succeeds: retry it", target, why);
 }
 
-int op_storage_unmount_device(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+/* Nothing to establish: the host names the target, and only the engine
+ * knows whether it is a layer this agent mounted. */
+int op_unmount_device_prepare(struct op_call *c)
 {
-	struct decision dc;
+	(void)c;
+	return 0;
+}
+
+int op_unmount_device(struct op_call *c)
+{
+	struct op_error *e = c->e;
 	struct uvm_err none;
 	char name[128];
 	uint64_t devno;
-	if (decide_begin(a, "unmount_device", args, &dc, e))
-		return -1;
 	/* The engine checked that target is a device this agent mounted, so it
 	 * is POLICY_LAYER_DIR followed by a root hash in hex. */
-	const char *target = json_str(json_get(args, "target"), NULL);
-	struct storage_state *s = storage_state(a);
+	const char *target = c->r->target;
+	struct storage_state *s = storage_state(c->a);
 	snprintf(name, sizeof name, "uvm-layer-%s", target + strlen(POLICY_LAYER_DIR));
 	/* Read before unmounting: what to mount again if the removal fails. */
 	int have_dev = uvm_dm_devno(name, &devno, &none) == 0;
-	int rc = 0;
 	/* EINVAL: not mounted, i.e. a broken layer whose removal is retried. */
 	if (umount2(target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
-		rc = op_fail(e, OP_ERR_FAILED, "unmount_device: unmounting %s: %s%s", target, strerror(errno),
-			     errno == EBUSY ? " (still in use: unmount what uses it first)" : "");
-	if (rc == 0 && storage_dm_remove_settle(name, &e->err) != 0)
-		rc = layer_put_back(s, target, have_dev ? &devno : NULL, e);
-	if (rc == 0) {
-		broken_clear(s, target);
-		rmdir(target);
-		json_w_obj(w);
-		json_w_key(w, "target");
-		json_w_cstr(w, target);
-		json_w_end(w);
-	}
-	return decide_end(a, &dc, rc, e);
+		return op_fail(e, OP_ERR_FAILED, "unmount_device: unmounting %s: %s%s", target, strerror(errno),
+			       errno == EBUSY ? " (still in use: unmount what uses it first)" : "");
+	if (storage_dm_remove_settle(name, &e->err) != 0)
+		return layer_put_back(s, target, have_dev ? &devno : NULL, e);
+	broken_clear(s, target);
+	rmdir(target);
+	json_w_obj(c->w);
+	json_w_key(c->w, "target");
+	json_w_cstr(c->w, target);
+	json_w_end(c->w);
+	return 0;
 }

@@ -14,21 +14,13 @@
 
 #include <linux/magic.h>
 
-#include "decide.h"
-#include "json_copy.h"
 #include "log.h"
 #include "storage.h"
 
-#define PATH_LEN 512
+#define PATH_LEN STORAGE_OV_PATH_LEN
 #define OPTS_MAX 16384
 
-struct ov_paths {
-	char dir[PATH_LEN / 2]; /* /run/containers/ID */
-	char rootfs[PATH_LEN]; /* .../rootfs */
-	char rw[PATH_LEN];     /* the directory holding upper/ and work/ */
-};
-
-static void ov_paths(const char *cid, const struct storage_overlay *o, struct ov_paths *p)
+static void ov_paths(const char *cid, const struct storage_overlay *o, struct storage_ov_paths *p)
 {
 	snprintf(p->dir, sizeof p->dir, "%s%s", POLICY_CONTAINER_DIR, cid);
 	snprintf(p->rootfs, sizeof p->rootfs, "%s%s", p->dir, POLICY_ROOTFS_SUFFIX);
@@ -68,7 +60,7 @@ static int mkdir_ok(const char *path, struct uvm_err *err)
 }
 
 /* A fresh, empty upper/ and work/ under p->rw. */
-static int make_rw(const struct storage_overlay *o, const struct ov_paths *p, struct uvm_err *err)
+static int make_rw(const struct storage_overlay *o, const struct storage_ov_paths *p, struct uvm_err *err)
 {
 	char upper[PATH_LEN + 8], work[PATH_LEN + 8], parent[PATH_LEN];
 	if (o->on_tmpfs) {
@@ -98,15 +90,14 @@ static int make_rw(const struct storage_overlay *o, const struct ov_paths *p, st
 }
 
 /* lowerdir lists the top layer first; the request lists the base first. */
-static int overlay_options(const struct json_value *layers, const struct ov_paths *p, char *opts,
+static int overlay_options(const struct req_strs *layers, const struct storage_ov_paths *p, char *opts,
 			   size_t len, struct uvm_err *err)
 {
-	size_t n = json_len(layers), at = 0;
+	size_t n = layers->n, at = 0;
 	int w = snprintf(opts, len, "lowerdir=");
 	for (size_t i = n; i-- > 0 && w >= 0 && (size_t)w < len - at;) {
 		at += (size_t)w;
-		const char *l = json_str(json_at(layers, i), NULL);
-		w = snprintf(opts + at, len - at, "%s%s", l, i ? ":" : "");
+		w = snprintf(opts + at, len - at, "%s%s", layers->v[i], i ? ":" : "");
 	}
 	if (w >= 0 && (size_t)w < len - at) {
 		at += (size_t)w;
@@ -118,7 +109,7 @@ static int overlay_options(const struct json_value *layers, const struct ov_path
 	return 0;
 }
 
-static int undo_rw(const struct storage_overlay *o, const struct ov_paths *p)
+static int undo_rw(const struct storage_overlay *o, const struct storage_ov_paths *p)
 {
 	if (o->on_tmpfs) {
 		umount2(p->rw, MNT_DETACH);
@@ -129,8 +120,8 @@ static int undo_rw(const struct storage_overlay *o, const struct ov_paths *p)
 
 /* Every step that fails undoes the ones before it: a tmpfs upper dir is
  * unmounted even when creating upper/ or work/ in it failed. */
-static int overlay_up(const struct json_value *layers, const struct storage_overlay *o,
-		      const struct ov_paths *p, struct uvm_err *err)
+static int overlay_up(const struct req_strs *layers, const struct storage_overlay *o,
+		      const struct storage_ov_paths *p, struct uvm_err *err)
 {
 	char *opts = malloc(OPTS_MAX);
 	if (!opts)
@@ -153,11 +144,11 @@ static int overlay_up(const struct json_value *layers, const struct storage_over
  * erofs of its own dm-verity mapping and the scratch is its ext2 (an
  * unmount that got half-way could otherwise leave an empty directory that
  * overlayfs would take as an empty layer). */
-static int sources_usable(struct storage_state *s, const struct json_value *layers, const struct storage_overlay *o,
+static int sources_usable(struct storage_state *s, const struct req_strs *layers, const struct storage_overlay *o,
 			  struct uvm_err *err)
 {
-	for (size_t i = 0; i < json_len(layers); i++)
-		if (storage_layer_usable(s, json_str(json_at(layers, i), NULL), err))
+	for (size_t i = 0; i < layers->n; i++)
+		if (storage_layer_usable(s, layers->v[i], err))
 			return -1;
 	if (o->on_tmpfs)
 		return 0;
@@ -201,139 +192,121 @@ static int scratch_mounted(struct storage_state *s, const char *serial)
 	return 0;
 }
 
-/* {"op":"mount_overlay","container_id":..,"target":..,"layers":[..]} */
-static int overlay_decide(struct agent *a, const char *cid, const char *target, const struct json_value *layers,
-			  struct decision *dc, struct op_error *e)
+/* Mount option syntax: the engine only allows mounted layer targets, but
+ * never let a separator (":" or ",") through regardless. */
+static int layers_well_formed(const struct req_strs *layers, struct op_error *e)
 {
-	struct json_writer jw;
-	size_t len = 0;
-	json_writer_init(&jw, POLICY_REQUEST_MAX_BYTES);
-	json_w_obj(&jw);
-	json_w_key(&jw, "op");
-	json_w_cstr(&jw, "mount_overlay");
-	json_w_key(&jw, "container_id");
-	json_w_cstr(&jw, cid);
-	json_w_key(&jw, "target");
-	json_w_cstr(&jw, target);
-	json_w_key(&jw, "layers");
-	json_w_value(&jw, layers);
-	json_w_end(&jw);
-	char *req = json_writer_finish(&jw, &len);
-	if (!req)
-		return op_fail(e, OP_ERR_MALFORMED, "mount_overlay: the request is too large");
-	int rc = decide_begin_json(a, req, len, dc, e);
-	free(req);
-	return rc;
-}
-
-/* Host arguments: container_id, layers (targets of mount_device, base
- * first), scratch (a scratch_mount target; optional: without it the upper
- * directory is a private tmpfs in guest memory). */
-static int parse_overlay_args(const struct json_value *args, struct storage_state *s, struct storage_overlay *o,
-			      struct op_error *e)
-{
-	static const struct json_field f[] = {
-		{"container_id", JSON_T_STRING, 1}, {"layers", JSON_T_ARRAY, 1}, {"scratch", JSON_T_STRING, 0}};
-	if (json_check_object(args, f, 3, &e->err))
-		return storage_wrap(e, OP_ERR_MALFORMED, "mount_overlay");
-	const char *cid = json_str(json_get(args, "container_id"), NULL);
-	const char *scratch = json_str(json_get(args, "scratch"), NULL);
-	const struct json_value *layers = json_get(args, "layers");
-	if (!storage_id_ok(cid))
-		return op_fail(e, OP_ERR_MALFORMED, "mount_overlay: container_id must be 1..128 of [A-Za-z0-9._-]");
-	for (size_t i = 0; i < json_len(layers); i++) {
-		const char *l = json_str(json_at(layers, i), NULL);
-		/* Mount option syntax: the engine only allows mounted layer
-		 * targets, but never let a separator through regardless. */
-		if (!l || strncmp(l, POLICY_LAYER_DIR, strlen(POLICY_LAYER_DIR)) != 0 ||
-		    !storage_id_ok(l + strlen(POLICY_LAYER_DIR)))
+	size_t dl = strlen(POLICY_LAYER_DIR);
+	for (size_t i = 0; i < layers->n; i++) {
+		const char *l = layers->v[i];
+		if (strncmp(l, POLICY_LAYER_DIR, dl) != 0 || !request_id_ok(l + dl))
 			return op_fail(e, OP_ERR_MALFORMED, "mount_overlay: layers[%zu] must be a %sNAME target of mount_device",
 				       i, POLICY_LAYER_DIR);
-	}
-	memset(o, 0, sizeof *o);
-	snprintf(o->cid, sizeof o->cid, "%s", cid);
-	o->on_tmpfs = scratch == NULL;
-	if (scratch) {
-		size_t dl = strlen(POLICY_SCRATCH_DIR);
-		if (strncmp(scratch, POLICY_SCRATCH_DIR, dl) != 0 || !scratch_mounted(s, scratch + dl))
-			return op_fail(e, OP_ERR_FAILED, "mount_overlay: no scratch disk is mounted at '%.200s' (scratch_mount first)",
-				       scratch);
-		snprintf(o->scratch, sizeof o->scratch, "%s", scratch + dl);
 	}
 	return 0;
 }
 
-int op_storage_mount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+/* The overlay to record: container_id, and where its upper directory lives:
+ * on the scratch r->scratch names (a scratch_mount target), or without one
+ * on a private tmpfs in guest memory. */
+static int overlay_of(struct storage_state *s, const struct request *r, struct storage_overlay *o,
+		      struct op_error *e)
 {
-	struct storage_state *s = storage_state(a);
-	struct storage_overlay o, *slot;
-	struct ov_paths p;
-	struct decision dc;
-	if (!s)
-		return op_fail(e, OP_ERR_FAILED, "mount_overlay: out of memory");
-	if (parse_overlay_args(args, s, &o, e))
-		return -1;
-	ov_paths(o.cid, &o, &p);
-	if (overlay_decide(a, o.cid, p.rootfs, json_get(args, "layers"), &dc, e))
-		return -1;
-	int rc = 0;
-	slot = overlay_slot(s, o.cid);
-	if (!slot || slot->alive)
-		rc = op_fail(e, OP_ERR_FAILED, "mount_overlay: no room to track the overlay of %s", o.cid);
-	if (rc == 0 && sources_usable(s, json_get(args, "layers"), &o, &e->err))
-		rc = storage_wrap(e, OP_ERR_FAILED, "mount_overlay: container %s", o.cid);
-	if (rc == 0 && overlay_up(json_get(args, "layers"), &o, &p, &e->err))
-		rc = storage_wrap(e, OP_ERR_FAILED, "mount_overlay: container %s", o.cid);
-	if (rc == 0) {
-		o.alive = 1;
-		*slot = o;
-		json_w_obj(w);
-		json_w_key(w, "rootfs");
-		json_w_cstr(w, p.rootfs);
-		json_w_key(w, "upper");
-		json_w_cstr(w, o.on_tmpfs ? "tmpfs" : p.rw);
-		json_w_end(w);
+	snprintf(o->cid, sizeof o->cid, "%s", r->container_id);
+	o->on_tmpfs = r->scratch == NULL;
+	if (r->scratch) {
+		size_t dl = strlen(POLICY_SCRATCH_DIR);
+		if (strncmp(r->scratch, POLICY_SCRATCH_DIR, dl) != 0 || !scratch_mounted(s, r->scratch + dl))
+			return op_fail(e, OP_ERR_FAILED, "mount_overlay: no scratch disk is mounted at '%.200s' (scratch_mount first)",
+				       r->scratch);
+		snprintf(o->scratch, sizeof o->scratch, "%s", r->scratch + dl);
 	}
-	return decide_end(a, &dc, rc, e);
+	return 0;
 }
 
-int op_storage_unmount_overlay(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+/* Before the decision: the layers' form, the scratch, and the target the
+ * guest chooses for the engine (/run/containers/ID/rootfs). The decode
+ * checked container_id's charset and that layers has 1.. strings. */
+int op_mount_overlay_prepare(struct op_call *c)
 {
-	struct decision dc;
-	struct ov_paths p;
-	if (decide_begin(a, "unmount_overlay", args, &dc, e))
+	struct mount_overlay_priv *pv = c->priv;
+	struct storage_state *s = storage_state(c->a);
+	if (!s)
+		return op_fail(c->e, OP_ERR_FAILED, "mount_overlay: out of memory");
+	if (layers_well_formed(&c->r->layers, c->e) || overlay_of(s, c->r, &pv->o, c->e))
 		return -1;
+	ov_paths(pv->o.cid, &pv->o, &pv->p);
+	if (request_set_target(c->r, pv->p.rootfs, &c->e->err))
+		return storage_wrap(c->e, OP_ERR_FAILED, "mount_overlay");
+	return 0;
+}
+
+int op_mount_overlay(struct op_call *c)
+{
+	struct mount_overlay_priv *pv = c->priv;
+	struct storage_overlay *o = &pv->o;
+	const struct storage_ov_paths *p = &pv->p;
+	const struct req_strs *layers = &c->r->layers;
+	struct storage_state *s = c->a->storage; /* allocated by prepare */
+	struct storage_overlay *slot = overlay_slot(s, o->cid);
+	if (!slot || slot->alive)
+		return op_fail(c->e, OP_ERR_FAILED, "mount_overlay: no room to track the overlay of %s", o->cid);
+	if (sources_usable(s, layers, o, &c->e->err) || overlay_up(layers, o, p, &c->e->err))
+		return storage_wrap(c->e, OP_ERR_FAILED, "mount_overlay: container %s", o->cid);
+	o->alive = 1;
+	*slot = *o;
+	json_w_obj(c->w);
+	json_w_key(c->w, "rootfs");
+	json_w_cstr(c->w, p->rootfs);
+	json_w_key(c->w, "upper");
+	json_w_cstr(c->w, o->on_tmpfs ? "tmpfs" : p->rw);
+	json_w_end(c->w);
+	return 0;
+}
+
+/* Nothing to establish: the host names the target, and only the engine
+ * knows whether it is an overlay this agent mounted. */
+int op_unmount_overlay_prepare(struct op_call *c)
+{
+	(void)c;
+	return 0;
+}
+
+/* The overlay of this agent whose rootfs is target, with its paths in p. */
+static struct storage_overlay *overlay_at(struct storage_state *s, const char *target, struct storage_ov_paths *p)
+{
+	for (size_t i = 0; s && i < STORAGE_OVERLAY_MAX; i++) {
+		struct storage_overlay *o = &s->overlay[i];
+		ov_paths(o->cid, o, p);
+		if (o->alive && strcmp(p->rootfs, target) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+int op_unmount_overlay(struct op_call *c)
+{
+	struct storage_ov_paths p;
 	/* The engine knows the target as an overlay this agent mounted:
 	 * /run/containers/ID/rootfs. */
-	const char *target = json_str(json_get(args, "target"), NULL);
-	struct storage_overlay *o = NULL;
-	for (size_t i = 0; a->storage && i < STORAGE_OVERLAY_MAX; i++) {
-		struct storage_overlay *c = &a->storage->overlay[i];
-		ov_paths(c->cid, c, &p);
-		if (c->alive && strcmp(p.rootfs, target) == 0) {
-			o = c;
-			break;
-		}
-	}
-	int rc = 0;
+	const char *target = c->r->target;
+	struct storage_overlay *o = overlay_at(c->a->storage, target, &p);
 	if (!o)
-		rc = op_fail(e, OP_ERR_FAILED, "unmount_overlay: %s is not an overlay of this agent", target);
-	if (rc == 0 && umount2(p.rootfs, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
-		rc = op_fail(e, OP_ERR_FAILED, "unmount_overlay: unmounting %s: %s%s", p.rootfs, strerror(errno),
-			     errno == EBUSY ? " (still in use: stop the container first)" : "");
-	if (rc == 0) {
-		/* The overlay is gone: the op is done. What is left of the upper
-		 * dir is deleted again by the next mount_overlay of this id. */
-		if (undo_rw(o, &p) != 0)
-			log_msg("unmount_overlay: removing %s: %s (left for the next mount_overlay of %s)", p.rw,
-				strerror(errno), o->cid);
-		rmdir(p.rootfs);
-		rmdir(p.dir); /* fails harmlessly if the runtime keeps files there */
-		o->alive = 0;
-		json_w_obj(w);
-		json_w_key(w, "target");
-		json_w_cstr(w, target);
-		json_w_end(w);
-	}
-	return decide_end(a, &dc, rc, e);
+		return op_fail(c->e, OP_ERR_FAILED, "unmount_overlay: %s is not an overlay of this agent", target);
+	if (umount2(p.rootfs, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
+		return op_fail(c->e, OP_ERR_FAILED, "unmount_overlay: unmounting %s: %s%s", p.rootfs, strerror(errno),
+			       errno == EBUSY ? " (still in use: stop the container first)" : "");
+	/* The overlay is gone: the op is done. What is left of the upper dir
+	 * is deleted again by the next mount_overlay of this id. */
+	if (undo_rw(o, &p) != 0)
+		log_msg("unmount_overlay: removing %s: %s (left for the next mount_overlay of %s)", p.rw,
+			strerror(errno), o->cid);
+	rmdir(p.rootfs);
+	rmdir(p.dir); /* fails harmlessly if the runtime keeps files there */
+	o->alive = 0;
+	json_w_obj(c->w);
+	json_w_key(c->w, "target");
+	json_w_cstr(c->w, target);
+	json_w_end(c->w);
+	return 0;
 }

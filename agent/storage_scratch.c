@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "decide.h"
 #include "dm.h"
 #include "ext2_format.h"
 #include "storage.h"
@@ -26,11 +25,7 @@
 #define SCRATCH_FLAGS (MS_NOSUID | MS_NODEV)
 #define SCRATCH_AGAIN "scratch_mount of this serial"
 
-struct scratch_names {
-	char target[64], integrity[64], crypt[64];
-};
-
-static void scratch_names(const char *serial, struct scratch_names *n)
+static void scratch_names(const char *serial, struct storage_scratch_names *n)
 {
 	snprintf(n->target, sizeof n->target, "%s%s", POLICY_SCRATCH_DIR, serial);
 	snprintf(n->integrity, sizeof n->integrity, "uvm-scratch-%s-integrity", serial);
@@ -127,7 +122,7 @@ static int format_and_mount(const char *node, uint64_t bytes, const char *target
 	return rc;
 }
 
-static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const struct scratch_names *n,
+static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const struct storage_scratch_names *n,
 		      uint64_t *bytes, char *cnode, size_t cnode_len, struct uvm_err *err)
 {
 	char inode[64];
@@ -163,68 +158,65 @@ static struct storage_scratch *free_slot(struct storage_state *s)
 	return NULL;
 }
 
-static int scratch_decide(struct agent *a, const char *op, const char *target, int encrypted,
-			  struct decision *dc, struct op_error *e)
+/* Before the decision: a free slot, and the target the guest chooses for
+ * the engine (/run/scratch/<serial>; the decode checked the serial's
+ * charset, which makes it safe in paths and dm names). */
+int op_scratch_mount_prepare(struct op_call *c)
 {
-	char req[160];
-	int n = encrypted < 0
-			? snprintf(req, sizeof req, "{\"op\":\"%s\",\"target\":\"%s\"}", op, target)
-			: snprintf(req, sizeof req, "{\"op\":\"%s\",\"target\":\"%s\",\"encrypted\":%s}", op,
-				   target, encrypted ? "true" : "false");
-	return decide_begin_json(a, req, (size_t)n, dc, e);
+	struct scratch_mount_priv *pv = c->priv;
+	struct storage_state *s = storage_state(c->a);
+	if (!s)
+		return op_fail(c->e, OP_ERR_FAILED, "scratch_mount: out of memory");
+	pv->slot = free_slot(s);
+	if (!pv->slot)
+		return op_fail(c->e, OP_ERR_FAILED, "scratch_mount: %d scratch disks are mounted already (the limit)",
+			       STORAGE_SCRATCH_MAX);
+	scratch_names(c->r->serial, &pv->n);
+	if (request_set_target(c->r, pv->n.target, &c->e->err))
+		return storage_wrap(c->e, OP_ERR_FAILED, "scratch_mount");
+	return 0;
 }
 
-int op_storage_scratch_mount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+static void scratch_record(struct storage_scratch *slot, const char *serial, int encrypted, uint64_t bytes)
 {
-	static const struct json_field f[] = {{"serial", JSON_T_STRING, 1}, {"encrypted", JSON_T_BOOL, 0}};
-	struct scratch_names n;
-	struct decision dc;
-	char dev[32];
-	uint64_t dev_bytes = 0, bytes = 0;
-	int encrypted = 1;
-	if (json_check_object(args, f, 2, &e->err))
-		return storage_wrap(e, OP_ERR_MALFORMED, "scratch_mount");
-	const char *serial = json_str(json_get(args, "serial"), NULL);
-	json_bool(json_get(args, "encrypted"), &encrypted);
-	if (!storage_serial_ok(serial))
-		return op_fail(e, OP_ERR_MALFORMED, "scratch_mount: serial '%.40s' must be 1..20 of [A-Za-z0-9_-]",
-			       serial);
-	struct storage_state *s = storage_state(a);
-	if (!s)
-		return op_fail(e, OP_ERR_FAILED, "scratch_mount: out of memory");
-	struct storage_scratch *slot = free_slot(s);
-	if (!slot)
-		return op_fail(e, OP_ERR_FAILED, "scratch_mount: %d scratch disks are mounted already (the limit)",
-			       STORAGE_SCRATCH_MAX);
-	scratch_names(serial, &n);
-	if (scratch_decide(a, "scratch_mount", n.target, encrypted, &dc, e))
-		return -1;
-	/* Allowed: nothing is mounted at target, so mappings of this serial
-	 * are leftovers of a failed cleanup; they would hold the disk. */
-	int rc = storage_dm_clear_stale(n.crypt, &e->err);
-	if (rc == 0)
-		rc = storage_dm_clear_stale(n.integrity, &e->err);
-	if (rc == 0)
-		rc = blockdev_by_serial(serial, dev, sizeof dev, &dev_bytes, &e->err);
-	if (rc == 0)
-		rc = scratch_up(dev, dev_bytes, encrypted, &n, &bytes, slot->node, sizeof slot->node, &e->err);
-	if (rc)
-		return decide_end(a, &dc, storage_wrap(e, OP_ERR_FAILED, "scratch_mount: disk %s", serial), e);
 	slot->alive = 1;
 	slot->broken = slot->crypt_gone = 0;
 	slot->why[0] = '\0';
 	slot->encrypted = encrypted;
 	slot->bytes = bytes;
 	snprintf(slot->serial, sizeof slot->serial, "%s", serial);
-	json_w_obj(w);
-	json_w_key(w, "target");
-	json_w_cstr(w, n.target);
-	json_w_key(w, "encrypted");
-	json_w_bool(w, encrypted);
-	json_w_key(w, "bytes");
-	json_w_uint(w, bytes);
-	json_w_end(w);
-	return decide_end(a, &dc, 0, e);
+}
+
+int op_scratch_mount(struct op_call *c)
+{
+	struct scratch_mount_priv *pv = c->priv;
+	const struct storage_scratch_names *n = &pv->n;
+	const char *serial = c->r->serial;
+	struct op_error *e = c->e;
+	char dev[32];
+	uint64_t dev_bytes = 0, bytes = 0;
+	/* Allowed: nothing is mounted at target, so mappings of this serial
+	 * are leftovers of a failed cleanup; they would hold the disk. */
+	int rc = storage_dm_clear_stale(n->crypt, &e->err);
+	if (rc == 0)
+		rc = storage_dm_clear_stale(n->integrity, &e->err);
+	if (rc == 0)
+		rc = blockdev_by_serial(serial, dev, sizeof dev, &dev_bytes, &e->err);
+	if (rc == 0)
+		rc = scratch_up(dev, dev_bytes, c->r->encrypted, n, &bytes, pv->slot->node, sizeof pv->slot->node,
+				&e->err);
+	if (rc)
+		return storage_wrap(e, OP_ERR_FAILED, "scratch_mount: disk %s", serial);
+	scratch_record(pv->slot, serial, c->r->encrypted, bytes);
+	json_w_obj(c->w);
+	json_w_key(c->w, "target");
+	json_w_cstr(c->w, n->target);
+	json_w_key(c->w, "encrypted");
+	json_w_bool(c->w, c->r->encrypted);
+	json_w_key(c->w, "bytes");
+	json_w_uint(c->w, bytes);
+	json_w_end(c->w);
+	return 0;
 }
 
 static struct storage_scratch *find_scratch(struct storage_state *s, const char *target)
@@ -241,7 +233,7 @@ static struct storage_scratch *find_scratch(struct storage_state *s, const char 
 /* Optional check before unmounting: every sector must still decrypt and
  * authenticate (a byte the host changed reads as EIO). O_DIRECT reads go to
  * the disk, not to the page cache of the mounted file system. */
-static int verify_scratch(const struct storage_scratch *sc, const struct scratch_names *n,
+static int verify_scratch(const struct storage_scratch *sc, const struct storage_scratch_names *n,
 			  struct uvm_err *err)
 {
 	int fd = open(n->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -256,7 +248,7 @@ static int verify_scratch(const struct storage_scratch *sc, const struct scratch
  * system again from it (the key is still in the kernel), so that the
  * engine's rollback ("still mounted") is true. If even that fails, the
  * scratch is broken: no overlay may use it until scratch_unmount ends. */
-static int scratch_put_back(struct storage_scratch *sc, const struct scratch_names *n, struct op_error *e)
+static int scratch_put_back(struct storage_scratch *sc, const struct storage_scratch_names *n, struct op_error *e)
 {
 	char removal[UVM_ERR_MAX];
 	struct uvm_err rm;
@@ -277,7 +269,7 @@ static int scratch_put_back(struct storage_scratch *sc, const struct scratch_nam
 /* Unmount, then remove crypt and integrity mappings. A broken scratch
  * (an earlier try got half-way) is unmounted already: only the removals
  * that are left are retried. */
-static int teardown(struct storage_scratch *sc, const struct scratch_names *n, struct op_error *e)
+static int teardown(struct storage_scratch *sc, const struct storage_scratch_names *n, struct op_error *e)
 {
 	if (umount2(n->target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
 		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: unmounting %s: %s%s", n->target,
@@ -298,43 +290,43 @@ static int teardown(struct storage_scratch *sc, const struct scratch_names *n, s
 	return 0;
 }
 
-int op_storage_scratch_unmount(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+/* Before the decision, as before the op had a decision: the host's target
+ * must be a scratch this agent mounted. */
+int op_scratch_unmount_prepare(struct op_call *c)
 {
-	static const struct json_field f[] = {{"target", JSON_T_STRING, 1}, {"verify", JSON_T_BOOL, 0}};
-	struct scratch_names n;
-	struct decision dc;
+	struct scratch_unmount_priv *pv = c->priv;
+	pv->sc = find_scratch(c->a->storage, c->r->target);
+	if (!pv->sc)
+		return op_fail(c->e, OP_ERR_FAILED, "scratch_unmount: no scratch disk is mounted at '%.200s'",
+			       c->r->target);
+	scratch_names(pv->sc->serial, &pv->n);
+	return 0;
+}
+
+int op_scratch_unmount(struct op_call *c)
+{
+	struct scratch_unmount_priv *pv = c->priv;
+	struct storage_scratch *sc = pv->sc;
+	const struct storage_scratch_names *n = &pv->n;
+	struct op_error *e = c->e;
+	int verify = c->r->verify;
 	char cid[STORAGE_CID_MAX + 1];
-	int verify = 0;
-	if (json_check_object(args, f, 2, &e->err))
-		return storage_wrap(e, OP_ERR_MALFORMED, "scratch_unmount");
-	const char *target = json_str(json_get(args, "target"), NULL);
-	json_bool(json_get(args, "verify"), &verify);
-	struct storage_state *s = a->storage;
-	struct storage_scratch *sc = find_scratch(s, target);
-	if (!sc)
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: no scratch disk is mounted at '%.200s'", target);
-	scratch_names(sc->serial, &n);
-	if (scratch_decide(a, "scratch_unmount", n.target, -1, &dc, e))
+	if (storage_scratch_in_use(c->a->storage, sc->serial, cid, sizeof cid))
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s holds the upper directory of container %s: "
+			       "unmount its overlay first", n->target, cid);
+	if (verify && sc->broken)
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: verify: %s is %s: there is no file system left to verify; "
+			       "scratch_unmount it without verify", n->target, sc->why);
+	if (verify && verify_scratch(sc, n, &e->err))
+		return storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: verify");
+	if (teardown(sc, n, e))
 		return -1;
-	int rc = 0;
-	if (storage_scratch_in_use(s, sc->serial, cid, sizeof cid))
-		rc = op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s holds the upper directory of container %s: unmount its overlay first",
-			     n.target, cid);
-	if (rc == 0 && verify && sc->broken)
-		rc = op_fail(e, OP_ERR_FAILED, "scratch_unmount: verify: %s is %s: there is no file system left to verify; "
-			     "scratch_unmount it without verify", n.target, sc->why);
-	if (rc == 0 && verify && verify_scratch(sc, &n, &e->err))
-		rc = storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: verify");
-	if (rc == 0)
-		rc = teardown(sc, &n, e);
-	if (rc == 0) {
-		memset(sc, 0, sizeof *sc);
-		json_w_obj(w);
-		json_w_key(w, "target");
-		json_w_cstr(w, n.target);
-		json_w_key(w, "verified");
-		json_w_bool(w, verify);
-		json_w_end(w);
-	}
-	return decide_end(a, &dc, rc, e);
+	memset(sc, 0, sizeof *sc);
+	json_w_obj(c->w);
+	json_w_key(c->w, "target");
+	json_w_cstr(c->w, n->target);
+	json_w_key(c->w, "verified");
+	json_w_bool(c->w, verify);
+	json_w_end(c->w);
+	return 0;
 }

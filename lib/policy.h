@@ -32,6 +32,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "request.h"
 
 #define POLICY_MAX_BYTES (1u << 20)   /* policy document */
 #define POLICY_REQUEST_MAX_BYTES (1u << 20)
@@ -54,6 +55,12 @@ struct policy_decision {
 	int allowed;
 	char *reason;      /* malloc'ed JSON object, NUL-terminated */
 	size_t reason_len;
+	/* An allowed create_container / exec_in_container / exec_external: what
+	 * the guest must drop from the request before it runs it (the same
+	 * lists the reason names). drop_env[i] != 0 drops env.v[i];
+	 * drop_caps[s][i] != 0 drops caps[s].v[i]. NULL: nothing to drop. */
+	unsigned char *drop_env;
+	unsigned char *drop_caps[REQ_CAP_SETS];
 };
 
 /* Parses and validates the policy (strict; the first problem is reported
@@ -65,7 +72,17 @@ size_t policy_container_count(const struct policy *pol);
 struct policy_state *policy_state_new(const struct policy *pol);
 void policy_state_free(struct policy_state *st);
 
-/* Decides one request. Returns 0 with d filled (allowed or denied; a
+/* Whether the engine decides op (an enforcement point); the others
+ * (ping, read_output, ...) need no decision. */
+int policy_op_decided(enum req_op op);
+
+/* Decides one decoded request (lib/request.h): the agent decodes the
+ * host's request once and passes it here with its facts set. Returns as
+ * policy_decide. A request of an op the engine does not decide is denied. */
+int policy_decide_request(struct policy_state *st, const struct request *r, struct policy_decision *d);
+
+/* Decodes a decision request {"op": ..., ...} (request_decode_object,
+ * REQ_FROM_LOG) and decides it. Returns 0 with d filled (allowed or denied; a
  * malformed request is a denial whose reason names the problem's path), or
  * -1 only when out of memory (d->allowed = 0, the state is unchanged). */
 int policy_decide(struct policy_state *st, const struct json_value *req,

@@ -1,18 +1,15 @@
-/* The decision dispatcher: validates a request against its op's schema,
- * runs that enforcement point's decision function, and assembles the
- * decision and its reason. Also the yes/no framework enforcement points. */
+/* The decision dispatcher: runs the decision function of a decoded
+ * request's enforcement point (a table keyed by enum req_op; the schema is
+ * lib/request.c's decode) and assembles the decision, its reason and the
+ * drops. Also the yes/no framework enforcement points. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy_engine.h"
 
 /* ------------------------------------------------------------ helpers */
-
-const char *policy_req_str(const struct ctx *x, const char *key)
-{
-	return json_str(json_get(x->req, key), NULL);
-}
 
 void policy_reason_str(struct ctx *x, const char *key, const char *value)
 {
@@ -23,15 +20,6 @@ void policy_reason_str(struct ctx *x, const char *key, const char *value)
 int policy_reason_ok(const struct ctx *x)
 {
 	return x->r.fails == 0 && !x->r.w.failed;
-}
-
-/* An id or path component: 1..POLICY_MAX_ID of [A-Za-z0-9._-], not "." or "..". */
-static int id_form(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > POLICY_MAX_ID || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
 int policy_target_form(const char *target, const char *dir, const char *suffix)
@@ -45,7 +33,7 @@ int policy_target_form(const char *target, const char *dir, const char *suffix)
 		return 0;
 	memcpy(name, target + dl, nl);
 	name[nl] = '\0';
-	return id_form(name);
+	return request_id_ok(name); /* one component: 1..POLICY_MAX_ID of [A-Za-z0-9._-], not "." or ".." */
 }
 
 /* ------------------------------------------------------------ flag ops */
@@ -74,160 +62,56 @@ int policy_op_runtime_logging(struct ctx *x)
 	return flag_op(x, x->pol->allow_runtime_logging, "allow_runtime_logging");
 }
 
-/* ------------------------------------------------------------ request schemas */
+/* ------------------------------------------------------------ the table */
 
-#define OP {"op", JSON_T_STRING, 1}
-#define CID {"container_id", JSON_T_STRING, 1}
-#define TARGET {"target", JSON_T_STRING, 1}
-#define ARGV {"argv", JSON_T_ARRAY, 1}
-#define ENV {"env", JSON_T_ARRAY, 0}
-#define WD {"working_dir", JSON_T_STRING, 1}
-#define STDIO {"stdio", JSON_T_BOOL, 0}
+/* Facts a decision rests on (lib/request.h): the agent establishes them
+ * with request_set_target / request_set_device_hash, a decision log names
+ * them. A request without them was not prepared: it is denied, not decided
+ * on less. */
+#define NEED_TARGET 1u
+#define NEED_HASH 2u
 
-static const struct json_field f_mount_device[] = {OP, TARGET, {"device_hash", JSON_T_STRING, 1}};
-static const struct json_field f_target[] = {OP, TARGET};
-static const struct json_field f_mount_overlay[] = {OP, CID, TARGET, {"layers", JSON_T_ARRAY, 1}};
-static const struct json_field f_scratch_mount[] = {OP, TARGET, {"encrypted", JSON_T_BOOL, 1}};
-static const struct json_field f_create[] = {
-	OP, CID, ARGV, ENV, WD, {"mounts", JSON_T_ARRAY, 0}, {"user", JSON_T_OBJECT, 1},
-	{"capabilities", JSON_T_OBJECT, 1}, {"no_new_privileges", JSON_T_BOOL, 0},
-	{"privileged", JSON_T_BOOL, 0}, STDIO, {"seccomp", JSON_T_OBJECT, 0}, {"resources", JSON_T_OBJECT, 0}};
-static const struct json_field f_exec[] = {OP, CID, {"process_id", JSON_T_STRING, 1}, ARGV, ENV, WD, STDIO};
-static const struct json_field f_external[] = {OP, ARGV, ENV, WD, STDIO};
-static const struct json_field f_signal[] = {OP, CID, {"process_id", JSON_T_STRING, 0},
-					     {"signal", JSON_T_INT, 1}};
-static const struct json_field f_cid[] = {OP, CID};
-static const struct json_field f_op[] = {OP};
-
-#define N(a) (sizeof a / sizeof a[0])
-
-static const struct op {
-	const char *name;
-	const struct json_field *fields;
-	size_t nfields;
+static const struct decider {
 	int (*decide)(struct ctx *x);
-} ops[] = {
-	{"mount_device", f_mount_device, N(f_mount_device), policy_op_mount_device},
-	{"unmount_device", f_target, N(f_target), policy_op_unmount_device},
-	{"mount_overlay", f_mount_overlay, N(f_mount_overlay), policy_op_mount_overlay},
-	{"unmount_overlay", f_target, N(f_target), policy_op_unmount_overlay},
-	{"scratch_mount", f_scratch_mount, N(f_scratch_mount), policy_op_scratch_mount},
-	{"scratch_unmount", f_target, N(f_target), policy_op_scratch_unmount},
-	{"create_container", f_create, N(f_create), policy_op_create_container},
-	{"exec_in_container", f_exec, N(f_exec), policy_op_exec_in_container},
-	{"exec_external", f_external, N(f_external), policy_op_exec_external},
-	{"signal_container_process", f_signal, N(f_signal), policy_op_signal_container_process},
-	{"shutdown_container", f_cid, N(f_cid), policy_op_shutdown_container},
-	{"get_properties", f_op, N(f_op), policy_op_get_properties},
-	{"dump_stacks", f_op, N(f_op), policy_op_dump_stacks},
-	{"runtime_logging", f_op, N(f_op), policy_op_runtime_logging},
+	unsigned needs;
+} deciders[] = {
+	/* Not enforcement points: no decision (the agent's own checks apply). */
+	[REQ_PING] = {NULL, 0},
+	[REQ_STATUS] = {NULL, 0},
+	[REQ_SHUTDOWN] = {NULL, 0},
+	[REQ_SET_POLICY] = {NULL, 0},
+	[REQ_GET_REPORT] = {NULL, 0},
+	[REQ_START_CONTAINER] = {NULL, 0},
+	[REQ_WAIT_PROCESS] = {NULL, 0},
+	[REQ_READ_OUTPUT] = {NULL, 0},
+	[REQ_WRITE_STDIN] = {NULL, 0},
+	[REQ_CLOSE_STDIN] = {NULL, 0},
+	/* Enforcement points. */
+	[REQ_MOUNT_DEVICE] = {policy_op_mount_device, NEED_TARGET | NEED_HASH},
+	[REQ_UNMOUNT_DEVICE] = {policy_op_unmount_device, NEED_TARGET},
+	[REQ_SCRATCH_MOUNT] = {policy_op_scratch_mount, NEED_TARGET},
+	[REQ_SCRATCH_UNMOUNT] = {policy_op_scratch_unmount, NEED_TARGET},
+	[REQ_MOUNT_OVERLAY] = {policy_op_mount_overlay, NEED_TARGET},
+	[REQ_UNMOUNT_OVERLAY] = {policy_op_unmount_overlay, NEED_TARGET},
+	[REQ_CREATE_CONTAINER] = {policy_op_create_container, 0},
+	[REQ_EXEC_IN_CONTAINER] = {policy_op_exec_in_container, 0},
+	[REQ_EXEC_EXTERNAL] = {policy_op_exec_external, 0},
+	[REQ_SIGNAL_PROCESS] = {policy_op_signal_process, 0},
+	[REQ_SHUTDOWN_CONTAINER] = {policy_op_shutdown_container, 0},
+	[REQ_GET_PROPERTIES] = {policy_op_get_properties, 0},
+	[REQ_DUMP_STACKS] = {policy_op_dump_stacks, 0},
+	[REQ_RUNTIME_LOGGING] = {policy_op_runtime_logging, 0},
+	[REQ_TEST_INJECT_FAULT] = {NULL, 0},
 };
 
-/* ------------------------------------------------------------ request values */
+/* Every op has its row, NULL ones too: an enforcement point left out would
+ * read as NULL, and the agent asks no decision for an op policy_op_decided
+ * says is not one (tests/unit/test_policy.c lists the decided ops). */
+_Static_assert(sizeof deciders / sizeof deciders[0] == REQ_N, "the engine's table ends at the last op");
 
-static int valid_strs(const struct json_value *arr, size_t min, int env, struct uvm_err *err)
+int policy_op_decided(enum req_op op)
 {
-	size_t n = json_len(arr);
-	if (!arr)
-		return 0;
-	if (json_type(arr) != JSON_ARRAY || n < min || n > POLICY_MAX_LIST)
-		return json_fail_at(arr, err, "expected %zu to %d strings", min, POLICY_MAX_LIST);
-	for (size_t i = 0; i < n; i++) {
-		const char *s = json_str(json_at(arr, i), NULL);
-		if (!s)
-			return json_fail_at(json_at(arr, i), err, "expected a string");
-		if (env && (!strchr(s, '=') || s[0] == '='))
-			return json_fail_at(json_at(arr, i), err, "expected NAME=VALUE");
-	}
-	return 0;
-}
-
-static int valid_path(const struct json_value *v, struct uvm_err *err)
-{
-	size_t len = 0;
-	const char *s = json_str(v, &len);
-	if (s && (s[0] != '/' || len > POLICY_MAX_PATH))
-		return json_fail_at(v, err, "expected an absolute path of at most %d bytes", POLICY_MAX_PATH);
-	return 0;
-}
-
-static int valid_id(const struct json_value *v, struct uvm_err *err)
-{
-	const char *s = json_str(v, NULL);
-	if (s && !id_form(s))
-		return json_fail_at(v, err, "expected an id of 1 to %d characters [A-Za-z0-9._-]", POLICY_MAX_ID);
-	return 0;
-}
-
-static int valid_mounts(const struct json_value *arr, struct uvm_err *err)
-{
-	static const struct json_field f[] = {{"source", JSON_T_STRING, 1},
-					      {"destination", JSON_T_STRING, 1},
-					      {"type", JSON_T_STRING, 1},
-					      {"options", JSON_T_ARRAY, 1}};
-	if (json_len(arr) > POLICY_MAX_LIST)
-		return json_fail_at(arr, err, "at most %d mounts", POLICY_MAX_LIST);
-	for (size_t i = 0; i < json_len(arr); i++) {
-		const struct json_value *m = json_at(arr, i);
-		if (json_check_object(m, f, N(f), err) < 0 || valid_path(json_get(m, "destination"), err) < 0 ||
-		    valid_strs(json_get(m, "options"), 0, 0, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int valid_user(const struct json_value *u, struct uvm_err *err)
-{
-	static const struct json_field f[] = {{"uid", JSON_T_INT, 1},     {"gid", JSON_T_INT, 1},
-					      {"name", JSON_T_STRING, 0}, {"group", JSON_T_STRING, 0},
-					      {"umask", JSON_T_STRING, 1}};
-	int64_t id;
-	if (!u)
-		return 0;
-	if (json_check_object(u, f, N(f), err) < 0 ||
-	    json_int(json_get(u, "uid"), 0, UINT32_MAX - 1, &id, err) < 0 ||
-	    json_int(json_get(u, "gid"), 0, UINT32_MAX - 1, &id, err) < 0)
-		return -1;
-	const char *umask = json_str(json_get(u, "umask"), NULL);
-	if (strlen(umask) != 4 || strspn(umask, "01234567") != 4)
-		return json_fail_at(json_get(u, "umask"), err, "expected 4 octal digits such as \"0022\"");
-	return 0;
-}
-
-static int valid_caps(const struct json_value *caps, struct uvm_err *err)
-{
-	struct json_field f[POL_CAP_SETS];
-	if (!caps)
-		return 0;
-	for (size_t i = 0; i < POL_CAP_SETS; i++)
-		f[i] = (struct json_field){policy_cap_set_names[i], JSON_T_ARRAY, 1};
-	if (json_check_object(caps, f, POL_CAP_SETS, err) < 0)
-		return -1;
-	for (size_t i = 0; i < POL_CAP_SETS; i++)
-		if (valid_strs(json_get(caps, policy_cap_set_names[i]), 0, 0, err) < 0)
-			return -1;
-	return 0;
-}
-
-static int valid_request(const struct op *op, const struct json_value *req, struct uvm_err *err)
-{
-	const struct json_value *hash = json_get(req, "device_hash");
-	const char *h = json_str(hash, NULL);
-	struct pol_resources res;
-	int64_t sig;
-	if (json_check_object(req, op->fields, op->nfields, err) < 0 ||
-	    valid_id(json_get(req, "container_id"), err) < 0 || valid_id(json_get(req, "process_id"), err) < 0 ||
-	    valid_path(json_get(req, "target"), err) < 0 || valid_path(json_get(req, "working_dir"), err) < 0 ||
-	    valid_strs(json_get(req, "argv"), 1, 0, err) < 0 || valid_strs(json_get(req, "env"), 0, 1, err) < 0 ||
-	    valid_strs(json_get(req, "layers"), 1, 0, err) < 0 || valid_mounts(json_get(req, "mounts"), err) < 0 ||
-	    valid_user(json_get(req, "user"), err) < 0 || valid_caps(json_get(req, "capabilities"), err) < 0 ||
-	    policy_seccomp_check_json(json_get(req, "seccomp"), err) < 0 ||
-	    policy_resources_read(json_get(req, "resources"), &res, err) < 0 ||
-	    (json_get(req, "signal") && json_int(json_get(req, "signal"), 1, 64, &sig, err) < 0))
-		return -1;
-	if (h && (strlen(h) != 64 || strspn(h, "0123456789abcdef") != 64))
-		return json_fail_at(hash, err, "expected 64 lowercase hex digits");
-	return 0;
+	return (unsigned)op < REQ_N && deciders[op].decide != NULL;
 }
 
 /* ------------------------------------------------------------ decisions */
@@ -257,36 +141,50 @@ static int assemble(struct policy_decision *d, const char *op, int allowed, cons
 	return d->reason ? 0 : -1;
 }
 
-static const struct op *find_op(const char *name)
+static void free_drops(struct ctx *x)
 {
-	for (size_t i = 0; name && i < N(ops); i++)
-		if (strcmp(ops[i].name, name) == 0)
-			return &ops[i];
-	return NULL;
+	free(x->drop_env);
+	x->drop_env = NULL;
+	for (size_t s = 0; s < REQ_CAP_SETS; s++) {
+		free(x->drop_caps[s]);
+		x->drop_caps[s] = NULL;
+	}
 }
 
-int policy_decide(struct policy_state *st, const struct json_value *req, struct policy_decision *d)
+static const char pending_error[] =
+	"a previous allowed decision is pending: the agent must commit or abort it first";
+
+/* Why the request cannot be decided at all, into why[]; 0 if it can. */
+static int undecidable(const struct request *r, char *why, size_t size)
 {
-	struct uvm_err err = {0, ""};
-	const char *name = json_str(json_get(req, "op"), NULL);
-	const struct op *op = find_op(name);
+	const struct decider *e = (unsigned)r->op < REQ_N ? &deciders[r->op] : NULL;
+	const char *name = request_op_name(r->op);
+	if (!e || !e->decide)
+		snprintf(why, size, "\"%s\" is not an enforcement point: the engine decides no such request "
+			 "(see docs/policy.md)", name);
+	else if ((e->needs & NEED_TARGET) && !r->target)
+		snprintf(why, size, "the %s request has no \"target\" (a fact the guest establishes): denied", name);
+	else if ((e->needs & NEED_HASH) && !r->device_hash)
+		snprintf(why, size, "the %s request has no \"device_hash\" (a fact the guest establishes): denied",
+			 name);
+	else
+		return 0;
+	return 1;
+}
+
+int policy_decide_request(struct policy_state *st, const struct request *r, struct policy_decision *d)
+{
+	char why[160];
 	memset(d, 0, sizeof *d);
 	if (st->pending)
-		return assemble(d, name, 0, NULL, 0,
-				"a previous allowed decision is pending: the agent must commit or abort it first");
-	if (json_type(req) != JSON_OBJECT)
-		return assemble(d, NULL, 0, NULL, 0, "a request must be a JSON object");
-	if (!op)
-		return assemble(d, NULL, 0, NULL, 0,
-				name ? "unknown \"op\" (see docs/policy.md for the enforcement points)"
-				     : "the request has no \"op\" string");
-	if (valid_request(op, req, &err) < 0)
-		return assemble(d, op->name, 0, NULL, 0, err.msg);
+		return assemble(d, r->name, 0, NULL, 0, pending_error);
+	if (undecidable(r, why, sizeof why))
+		return assemble(d, r->name, 0, NULL, 0, why);
 
-	struct ctx x = {st, st->pol, req, {{0}, 0, 0, 0}};
+	struct ctx x = {st, st->pol, r, {{0}, 0, 0, 0}, NULL, {NULL}};
 	json_writer_init(&x.r.w, REASON_MAX_BYTES);
 	json_w_obj(&x.r.w);
-	int rc = op->decide(&x);
+	int rc = deciders[r->op].decide(&x);
 	json_w_end(&x.r.w);
 	size_t len = 0;
 	char *body = json_writer_finish(&x.r.w, &len);
@@ -294,17 +192,42 @@ int policy_decide(struct policy_state *st, const struct json_value *req, struct 
 		/* Out of memory or an oversized reason: fail closed. */
 		policy_abort(st);
 		free(body);
-		assemble(d, op->name, 0, NULL, 0,
+		free_drops(&x);
+		assemble(d, r->name, 0, NULL, 0,
 			 rc < 0 ? "out of memory while deciding: denied" : "the reason exceeded its size limit: denied");
 		return rc < 0 ? -1 : 0;
 	}
-	if (assemble(d, op->name, rc == 1, body + 1, len - 2, NULL) < 0) {
+	if (assemble(d, r->name, rc == 1, body + 1, len - 2, NULL) < 0) {
 		policy_abort(st);
 		free(body);
+		free_drops(&x);
 		return -1;
 	}
 	free(body);
+	if (rc == 1) {
+		/* The drops go with the decision that names them in its reason. */
+		d->drop_env = x.drop_env;
+		memcpy(d->drop_caps, x.drop_caps, sizeof d->drop_caps);
+	} else
+		free_drops(&x);
 	return 0;
+}
+
+int policy_decide(struct policy_state *st, const struct json_value *req, struct policy_decision *d)
+{
+	struct uvm_err err = {0, ""};
+	struct request r;
+	memset(d, 0, sizeof *d);
+	if (request_decode_object(req, &r, &err) < 0) {
+		/* r.name is the op's when the op is known, else NULL ("op": null).
+		 * A pending decision is the news even then: the agent's bug. */
+		int rc = assemble(d, r.name, 0, NULL, 0, st->pending ? pending_error : err.msg);
+		request_free(&r);
+		return rc < 0 || err.code == ENOMEM ? -1 : 0;
+	}
+	int rc = policy_decide_request(st, &r, d);
+	request_free(&r);
+	return rc;
 }
 
 int policy_decide_json(struct policy_state *st, const char *req, size_t len, struct policy_decision *d)
@@ -326,4 +249,10 @@ void policy_decision_free(struct policy_decision *d)
 	free(d->reason);
 	d->reason = NULL;
 	d->reason_len = 0;
+	free(d->drop_env);
+	d->drop_env = NULL;
+	for (size_t s = 0; s < REQ_CAP_SETS; s++) {
+		free(d->drop_caps[s]);
+		d->drop_caps[s] = NULL;
+	}
 }

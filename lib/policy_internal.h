@@ -13,6 +13,7 @@
 #include "json.h"
 #include "policy.h"
 #include "policy_resources.h"
+#include "request.h"
 
 /* ---------------------------------------------------------------- policy */
 
@@ -47,8 +48,9 @@ struct pol_user {
 	const char *umask;        /* "0022" */
 };
 
-#define POL_CAP_SETS 5
-extern const char *const policy_cap_set_names[POL_CAP_SETS];
+/* The capability sets are the request's (lib/request.h): same order,
+ * same names (request_cap_set_names). */
+#define POL_CAP_SETS REQ_CAP_SETS
 
 struct pol_exec {
 	struct pol_strs argv;
@@ -59,12 +61,6 @@ struct pol_exec {
 struct pol_seccomp {
 	int unconfined;
 	struct pol_strs allow, deny; /* sets: known syscall names, none twice */
-};
-
-/* "resources": upper bounds of what a create may ask for; 0 where the key
- * is absent (memory: unbounded; pids: POLICY_PIDS_DEFAULT). */
-struct pol_resources {
-	uint64_t memory_max, pids_max;
 };
 
 struct pol_container {
@@ -83,7 +79,10 @@ struct pol_container {
 	struct pol_exec *execs;
 	size_t nexecs;
 	struct pol_seccomp seccomp;
-	struct pol_resources resources;
+	/* Upper bounds of what a create may ask for, read by the request's own
+	 * reader (request_resources_read); 0 where the key is absent (memory:
+	 * unbounded; pids: POLICY_PIDS_DEFAULT). */
+	struct req_resources resources;
 };
 
 struct pol_external {
@@ -241,37 +240,27 @@ void policy_reason_end_failed(struct reason *r);
 
 /* ---------------------------------------------------------------- rules */
 
-/* Parsed request fields that rules compare against. */
-struct req_env {
-	const char **v;
-	size_t n;
-	unsigned char *drop; /* per variable: dropped (no rule allows it) */
-};
-
-int policy_rules_argv(struct reason *r, const struct pol_strs *want, const struct json_value *argv);
-int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
-	      const struct json_value *env, unsigned char *drop);
-/* Reads a "seccomp" object (NULL: absent, the default profile) into sc,
- * whose allow.v and deny.v have room for the lists' lengths (a list longer
- * than SECCOMP_MAX_NAMES fails before anything is written; the names point
- * into the JSON). Strict: unknown keys, unknown or repeated
- * names, a name in both lists, lists with "unconfined" fail with the path. */
+/* Each rule function compares the decoded request (lib/request.h: shapes
+ * and bounds already checked by its decode) with one policy container or
+ * external process, records every failed check in the reason and returns
+ * the number of failures. drop arrays have one byte per request item. */
+int policy_rules_argv(struct reason *r, const struct pol_strs *want, const struct req_strs *argv);
+int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_drop, const struct req_strs *env,
+		     unsigned char *drop);
+/* Reads the policy's "seccomp" object (NULL: absent, the default profile)
+ * into sc, whose allow.v and deny.v have room for the lists' lengths (a
+ * list longer than SECCOMP_MAX_NAMES fails before anything is written; the
+ * names point into the JSON). Strict: unknown keys, unknown or repeated
+ * names, a name in both lists, lists with "unconfined" fail with the path.
+ * (The request's value is read by lib/request.c with the same checks.) */
 int policy_seccomp_read(const struct json_value *obj, struct pol_seccomp *sc, struct uvm_err *err);
-/* The same check without keeping the result (the request's value). */
-int policy_seccomp_check_json(const struct json_value *obj, struct uvm_err *err);
-/* The request's (validated) value against the policy container's: same
- * profile, same sets. Returns the number of failures. */
-int policy_rules_seccomp(struct reason *r, const struct pol_seccomp *want, const struct json_value *obj);
-/* Reads a "resources" object (NULL: absent, all zero): strict, memory_max
- * and pids_max optional integers within POLICY_MEMORY_MIN..LIMIT and
- * POLICY_PIDS_MIN..LIMIT. The same reader checks the request's value. */
-int policy_resources_read(const struct json_value *obj, struct pol_resources *res, struct uvm_err *err);
-/* The request's (validated) values against the policy container's bounds:
- * each value that will run (the request's, else the default) at most the
- * bound. Returns the number of failures. */
-int policy_rules_resources(struct reason *r, const struct pol_resources *bound, const struct json_value *obj);
+/* The request's value against the policy container's: same profile, same
+ * sets (absent in the request: the default profile, empty lists). */
+int policy_rules_seccomp(struct reason *r, const struct pol_seccomp *want, const struct req_seccomp *got);
+/* The request's values against the policy container's bounds: each value
+ * that will run (the request's, else the default) at most the bound. */
+int policy_rules_resources(struct reason *r, const struct req_resources *bound, const struct req_resources *got);
 int policy_rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
-		    const struct json_value *req, unsigned char *env_drop,
-		    unsigned char *cap_drop[POL_CAP_SETS]);
+			   const struct request *req, unsigned char *env_drop, unsigned char *cap_drop[POL_CAP_SETS]);
 
 #endif

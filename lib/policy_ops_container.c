@@ -108,18 +108,32 @@ static void write_matched(struct ctx *x, const struct eval *e)
 	json_w_end(&x->r.w);
 }
 
-/* Writes "matched", "drop_env" and "drop_capabilities" for the plan. */
-static void write_plan(struct ctx *x, const struct eval *e, int with_caps)
+/* A copy of n drop flags for the decision, or NULL when none is set (or
+ * out of memory: *oom). */
+static unsigned char *drop_copy(const unsigned char *d, size_t n, int *oom)
 {
-	const struct json_value *env = json_get(x->req, "env");
-	const struct json_value *caps = json_get(x->req, "capabilities");
+	unsigned char *out = any_drop(d, n) ? malloc(n) : NULL;
+	if (out)
+		memcpy(out, d, n);
+	*oom |= any_drop(d, n) && !out;
+	return out;
+}
+
+/* Writes "matched", "drop_env" and "drop_capabilities" for the plan, and
+ * hands the same drops to the decision (x->drop_*): the agent applies the
+ * arrays, users read the lists. Returns -1 when out of memory. */
+static int write_plan(struct ctx *x, const struct eval *e, int with_caps)
+{
+	const struct req_strs *env = &x->req->env;
 	const unsigned char *d = e->drops + e->plan * e->stride;
+	int oom = 0;
 	write_matched(x, e);
+	x->drop_env = drop_copy(d, env->n, &oom);
 	json_w_key(&x->r.w, "drop_env");
 	json_w_arr(&x->r.w);
-	for (size_t i = 0; i < json_len(env); i++)
+	for (size_t i = 0; i < env->n; i++)
 		if (d[i]) {
-			const char *var = json_str(json_at(env, i), NULL);
+			const char *var = env->v[i];
 			json_w_obj(&x->r.w);
 			json_w_key(&x->r.w, "index");
 			json_w_uint(&x->r.w, i);
@@ -129,44 +143,45 @@ static void write_plan(struct ctx *x, const struct eval *e, int with_caps)
 		}
 	json_w_end(&x->r.w);
 	if (!with_caps)
-		return;
-	d += json_len(env);
+		return oom ? -1 : 0;
+	d += env->n;
 	json_w_key(&x->r.w, "drop_capabilities");
 	json_w_obj(&x->r.w);
 	for (size_t s = 0; s < POL_CAP_SETS; s++) {
-		const struct json_value *set = json_get(caps, policy_cap_set_names[s]);
-		json_w_key(&x->r.w, policy_cap_set_names[s]);
+		const struct req_strs *set = &x->req->caps[s];
+		x->drop_caps[s] = drop_copy(d, set->n, &oom);
+		json_w_key(&x->r.w, request_cap_set_names[s]);
 		json_w_arr(&x->r.w);
-		for (size_t i = 0; i < json_len(set); i++)
+		for (size_t i = 0; i < set->n; i++)
 			if (d[i])
-				json_w_cstr(&x->r.w, json_str(json_at(set, i), NULL));
+				json_w_cstr(&x->r.w, set->v[i]);
 		json_w_end(&x->r.w);
-		d += json_len(set);
+		d += set->n;
 	}
 	json_w_end(&x->r.w);
+	return oom ? -1 : 0;
 }
 
 
 /* ------------------------------------------------------------ create */
 
+/* A candidate's drops: env's flags, then each capability set's. */
 static int check_create(struct ctx *x, size_t i, unsigned char *drops)
 {
-	const struct json_value *caps = json_get(x->req, "capabilities");
 	unsigned char *cap_drop[POL_CAP_SETS];
-	unsigned char *p = drops + json_len(json_get(x->req, "env"));
+	unsigned char *p = drops + x->req->env.n;
 	for (size_t s = 0; s < POL_CAP_SETS; s++) {
 		cap_drop[s] = p;
-		p += json_len(json_get(caps, policy_cap_set_names[s]));
+		p += x->req->caps[s].n;
 	}
 	return policy_rules_container(&x->r, x->pol, &x->pol->containers[i], x->req, drops, cap_drop);
 }
 
 static size_t create_stride(const struct ctx *x)
 {
-	const struct json_value *caps = json_get(x->req, "capabilities");
-	size_t n = json_len(json_get(x->req, "env"));
+	size_t n = x->req->env.n;
 	for (size_t s = 0; s < POL_CAP_SETS; s++)
-		n += json_len(json_get(caps, policy_cap_set_names[s]));
+		n += x->req->caps[s].n;
 	return n;
 }
 
@@ -181,7 +196,7 @@ static int precheck_failed(struct ctx *x)
 
 int policy_op_create_container(struct ctx *x)
 {
-	const char *cid = policy_req_str(x, "container_id");
+	const char *cid = x->req->container_id;
 	struct st_overlay *o = policy_st_find_overlay_of(x->st, cid);
 	policy_reason_str(x, "container_id", cid);
 	policy_reason_begin_failed(&x->r);
@@ -197,8 +212,7 @@ int policy_op_create_container(struct ctx *x)
 		return -1;
 	int rc = 0;
 	if (e.plan != SIZE_MAX) {
-		write_plan(x, &e, 1);
-		rc = policy_st_add_container(x->st, cid, &e.survivors) < 0 ? -1 : 1;
+		rc = write_plan(x, &e, 1) < 0 || policy_st_add_container(x->st, cid, &e.survivors) < 0 ? -1 : 1;
 		if (rc == 1)
 			policy_st_set_set(x->st, &policy_st_find_overlay_of(x->st, cid)->candidates, &e.survivors);
 	}
@@ -208,47 +222,39 @@ int policy_op_create_container(struct ctx *x)
 
 /* ------------------------------------------------------------ exec */
 
-static int argv_is(const struct pol_strs *want, const struct json_value *argv)
+static int argv_is(const struct pol_strs *want, const struct req_strs *argv)
 {
-	if (want->n != json_len(argv))
+	if (want->n != argv->n)
 		return 0;
 	for (size_t i = 0; i < want->n; i++)
-		if (strcmp(want->v[i], json_str(json_at(argv, i), NULL)) != 0)
+		if (strcmp(want->v[i], argv->v[i]) != 0)
 			return 0;
 	return 1;
-}
-
-static int req_stdio(const struct ctx *x)
-{
-	int b = 0;
-	json_bool(json_get(x->req, "stdio"), &b);
-	return b;
 }
 
 static int check_exec(struct ctx *x, size_t i, unsigned char *drops)
 {
 	const struct pol_container *c = &x->pol->containers[i];
-	const struct json_value *argv = json_get(x->req, "argv");
-	const char *wd = policy_req_str(x, "working_dir");
+	const struct req_strs *argv = &x->req->argv;
+	const char *wd = x->req->working_dir;
 	unsigned before = x->r.fails;
 	size_t k = 0;
 	while (k < c->nexecs && !argv_is(&c->execs[k].argv, argv))
 		k++;
 	if (k == c->nexecs)
-		policy_reason_fail(&x->r, "exec_processes", "argv", json_str(json_at(argv, 0), NULL),
-			    "argv is none of the container's exec_processes");
-	policy_rules_env(&x->r, &c->env, x->pol->allow_environment_variable_dropping,
-			 json_get(x->req, "env"), drops);
+		policy_reason_fail(&x->r, "exec_processes", "argv", argv->v[0],
+				   "argv is none of the container's exec_processes");
+	policy_rules_env(&x->r, &c->env, x->pol->allow_environment_variable_dropping, &x->req->env, drops);
 	if (strcmp(wd, c->working_dir) != 0)
 		policy_reason_fail(&x->r, "working_dir", "working_dir", wd, c->working_dir);
-	if (req_stdio(x) && !c->allow_stdio_access)
+	if (x->req->stdio && !c->allow_stdio_access)
 		policy_reason_fail(&x->r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
 	return (int)(x->r.fails - before);
 }
 
 int policy_op_exec_in_container(struct ctx *x)
 {
-	const char *cid = policy_req_str(x, "container_id"), *pid = policy_req_str(x, "process_id");
+	const char *cid = x->req->container_id, *pid = x->req->process_id;
 	struct st_container *c = policy_st_find_container(x->st, cid);
 	policy_reason_str(x, "container_id", cid);
 	policy_reason_str(x, "process_id", pid);
@@ -259,22 +265,15 @@ int policy_op_exec_in_container(struct ctx *x)
 		policy_reason_fail(&x->r, "state", "process_id", pid, "a process with this id already exists");
 	if (precheck_failed(x))
 		return 0;
-	struct eval e = {"container", x->pol->ncontainers, &c->candidates,
-			 json_len(json_get(x->req, "env")), check_exec, {{0}}, 0, NULL};
+	struct eval e = {"container", x->pol->ncontainers, &c->candidates, x->req->env.n, check_exec, {{0}}, 0, NULL};
 	if (evaluate(x, &e) < 0)
 		return -1;
 	int rc = 0;
 	if (e.plan != SIZE_MAX) {
-		const struct json_value *argv = json_get(x->req, "argv");
-		size_t n = json_len(argv);
-		const char **v = calloc(n, sizeof *v);
-		for (size_t i = 0; v && i < n; i++)
-			v[i] = json_str(json_at(argv, i), NULL);
-		write_plan(x, &e, 0);
-		rc = v && policy_st_add_process(x->st, cid, pid, v, n) == 0 ? 1 : -1;
+		const struct req_strs *argv = &x->req->argv;
+		rc = write_plan(x, &e, 0) == 0 && policy_st_add_process(x->st, cid, pid, argv->v, argv->n) == 0 ? 1 : -1;
 		if (rc == 1)
 			policy_st_set_set(x->st, &policy_st_find_container(x->st, cid)->candidates, &e.survivors);
-		free(v);
 	}
 	free(e.drops);
 	return rc;
@@ -283,14 +282,13 @@ int policy_op_exec_in_container(struct ctx *x)
 static int check_external(struct ctx *x, size_t i, unsigned char *drops)
 {
 	const struct pol_external *p = &x->pol->externals[i];
-	const char *wd = policy_req_str(x, "working_dir");
+	const char *wd = x->req->working_dir;
 	unsigned before = x->r.fails;
-	policy_rules_argv(&x->r, &p->argv, json_get(x->req, "argv"));
-	policy_rules_env(&x->r, &p->env, x->pol->allow_environment_variable_dropping,
-			 json_get(x->req, "env"), drops);
+	policy_rules_argv(&x->r, &p->argv, &x->req->argv);
+	policy_rules_env(&x->r, &p->env, x->pol->allow_environment_variable_dropping, &x->req->env, drops);
 	if (strcmp(wd, p->working_dir) != 0)
 		policy_reason_fail(&x->r, "working_dir", "working_dir", wd, p->working_dir);
-	if (req_stdio(x) && !p->allow_stdio_access)
+	if (x->req->stdio && !p->allow_stdio_access)
 		policy_reason_fail(&x->r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
 	return (int)(x->r.fails - before);
 }
@@ -299,14 +297,14 @@ int policy_op_exec_external(struct ctx *x)
 {
 	policy_reason_begin_failed(&x->r);
 	precheck_failed(x);
-	struct eval e = {"external_process", x->pol->nexternals, NULL,
-			 json_len(json_get(x->req, "env")), check_external, {{0}}, 0, NULL};
+	struct eval e = {"external_process", x->pol->nexternals, NULL, x->req->env.n, check_external, {{0}}, 0, NULL};
 	if (evaluate(x, &e) < 0)
 		return -1;
-	if (e.plan != SIZE_MAX)
-		write_plan(x, &e, 0);
+	int rc = e.plan != SIZE_MAX;
+	if (rc && write_plan(x, &e, 0) < 0)
+		rc = -1;
 	free(e.drops);
-	return e.plan != SIZE_MAX;
+	return rc;
 }
 
 /* ------------------------------------------------------------ signal, shutdown */
@@ -314,15 +312,14 @@ int policy_op_exec_external(struct ctx *x)
 static int check_signal(struct ctx *x, size_t i, unsigned char *drops)
 {
 	const struct pol_container *c = &x->pol->containers[i];
-	const char *pid = policy_req_str(x, "process_id");
-	int64_t sig = 0;
+	const char *pid = x->req->process_id;
+	int sig = x->req->signal; /* 1..64 by the decode; anything else allows nothing */
 	(void)drops;
-	json_int(json_get(x->req, "signal"), 1, 64, &sig, NULL);
-	uint64_t bit = 1ull << (sig - 1), allowed = 0;
+	uint64_t bit = sig >= 1 && sig <= 64 ? 1ull << (sig - 1) : 0, allowed = 0;
 	if (!pid)
 		allowed = c->signals;
 	else {
-		struct st_process *p = policy_st_find_process(x->st, policy_req_str(x, "container_id"), pid);
+		struct st_process *p = policy_st_find_process(x->st, x->req->container_id, pid);
 		for (size_t k = 0; k < c->nexecs; k++)
 			if (c->execs[k].argv.n == p->argv.n) {
 				size_t a = 0;
@@ -340,9 +337,9 @@ static int check_signal(struct ctx *x, size_t i, unsigned char *drops)
 	return 1;
 }
 
-int policy_op_signal_container_process(struct ctx *x)
+int policy_op_signal_process(struct ctx *x)
 {
-	const char *cid = policy_req_str(x, "container_id"), *pid = policy_req_str(x, "process_id");
+	const char *cid = x->req->container_id, *pid = x->req->process_id;
 	struct st_container *c = policy_st_find_container(x->st, cid);
 	policy_reason_str(x, "container_id", cid);
 	if (pid)
@@ -367,7 +364,7 @@ int policy_op_signal_container_process(struct ctx *x)
 
 int policy_op_shutdown_container(struct ctx *x)
 {
-	const char *cid = policy_req_str(x, "container_id");
+	const char *cid = x->req->container_id;
 	struct st_container *c = policy_st_find_container(x->st, cid);
 	policy_reason_str(x, "container_id", cid);
 	policy_reason_begin_failed(&x->r);

@@ -19,9 +19,9 @@ static int hash_in_policy(const struct policy *pol, const uint8_t hash[UVM_SHA25
 
 int policy_op_mount_device(struct ctx *x)
 {
-	const char *target = policy_req_str(x, "target"), *hex = policy_req_str(x, "device_hash");
+	const char *target = x->req->target, *hex = x->req->device_hash;
 	uint8_t hash[UVM_SHA256_LEN];
-	uvm_hex_decode(hex, hash, sizeof hash); /* validated by the dispatcher */
+	uvm_hex_decode(hex, hash, sizeof hash); /* 64 lowercase hex digits: request_set_device_hash, the decode */
 	policy_reason_str(x, "target", target);
 	policy_reason_str(x, "device_hash", hex);
 	policy_reason_begin_failed(&x->r);
@@ -51,7 +51,7 @@ static struct st_overlay *overlay_using(struct policy_state *st, const char *dev
 
 int policy_op_unmount_device(struct ctx *x)
 {
-	const char *target = policy_req_str(x, "target");
+	const char *target = x->req->target;
 	struct st_device *d = policy_st_find_device(x->st, target);
 	struct st_overlay *o = overlay_using(x->st, target);
 	policy_reason_str(x, "target", target);
@@ -108,13 +108,12 @@ static int layers_match(struct reason *side, const struct pol_container *c, size
 #define SIDE_MAX_CANDIDATES 16
 
 /* The overlay's layers must all be mounted devices; collects their hashes. */
-static int overlay_devices(struct ctx *x, const struct json_value *layers,
-			   uint8_t (*hashes)[UVM_SHA256_LEN])
+static int overlay_devices(struct ctx *x, const struct req_strs *layers, uint8_t (*hashes)[UVM_SHA256_LEN])
 {
 	char field[48];
 	int ok = 1;
-	for (size_t i = 0; i < json_len(layers); i++) {
-		const char *t = json_str(json_at(layers, i), NULL);
+	for (size_t i = 0; i < layers->n; i++) {
+		const char *t = layers->v[i];
 		struct st_device *d = policy_st_find_device(x->st, t);
 		if (!d) {
 			snprintf(field, sizeof field, "layers[%zu]", i);
@@ -142,9 +141,9 @@ static void overlay_checks(struct ctx *x, const char *cid, const char *target)
 
 int policy_op_mount_overlay(struct ctx *x)
 {
-	const char *cid = policy_req_str(x, "container_id"), *target = policy_req_str(x, "target");
-	const struct json_value *layers = json_get(x->req, "layers");
-	size_t n = json_len(layers);
+	const char *cid = x->req->container_id, *target = x->req->target;
+	const struct req_strs *layers = &x->req->layers;
+	size_t n = layers->n;
 	uint8_t(*hashes)[UVM_SHA256_LEN] = calloc(n ? n : 1, UVM_SHA256_LEN);
 	struct reason side;
 	struct pol_set cands = {{0}};
@@ -195,20 +194,15 @@ int policy_op_mount_overlay(struct ctx *x)
 	}
 	free(side_json);
 	int rc = 0;
-	if (ok) {
-		const char **names = calloc(n ? n : 1, sizeof *names);
-		for (size_t i = 0; names && i < n; i++)
-			names[i] = json_str(json_at(layers, i), NULL);
-		rc = names && policy_st_add_overlay(x->st, target, cid, names, n, &cands) == 0 ? 1 : -1;
-		free(names);
-	}
+	if (ok)
+		rc = policy_st_add_overlay(x->st, target, cid, layers->v, n, &cands) == 0 ? 1 : -1;
 	free(hashes);
 	return rc;
 }
 
 int policy_op_unmount_overlay(struct ctx *x)
 {
-	const char *target = policy_req_str(x, "target");
+	const char *target = x->req->target;
 	struct st_overlay *o = policy_st_find_overlay(x->st, target);
 	struct st_container *c = o ? policy_st_find_container(x->st, o->container_id) : NULL;
 	policy_reason_str(x, "target", target);
@@ -228,9 +222,8 @@ int policy_op_unmount_overlay(struct ctx *x)
 
 int policy_op_scratch_mount(struct ctx *x)
 {
-	const char *target = policy_req_str(x, "target");
-	int encrypted = 0;
-	json_bool(json_get(x->req, "encrypted"), &encrypted);
+	const char *target = x->req->target;
+	int encrypted = x->req->encrypted; /* absent: 1 (lib/request.c) */
 	policy_reason_str(x, "target", target);
 	policy_reason_begin_failed(&x->r);
 	if (!policy_target_form(target, POLICY_SCRATCH_DIR, ""))
@@ -248,7 +241,7 @@ int policy_op_scratch_mount(struct ctx *x)
 
 int policy_op_scratch_unmount(struct ctx *x)
 {
-	const char *target = policy_req_str(x, "target");
+	const char *target = x->req->target;
 	struct st_scratch *s = policy_st_find_scratch(x->st, target);
 	policy_reason_str(x, "target", target);
 	policy_reason_begin_failed(&x->r);

@@ -9,9 +9,6 @@
 #include "policy_internal.h"
 #include "seccomp_profile.h"
 
-const char *const policy_cap_set_names[POL_CAP_SETS] = {"bounding", "effective", "inheritable",
-						      "permitted", "ambient"};
-
 static void *pol_alloc(struct policy *p, size_t n, size_t size)
 {
 	if (p->nallocs == p->capallocs) {
@@ -229,11 +226,11 @@ static int parse_caps(struct policy *p, const struct json_value *obj, struct pol
 {
 	struct json_field f[POL_CAP_SETS];
 	for (size_t i = 0; i < POL_CAP_SETS; i++)
-		f[i] = (struct json_field){policy_cap_set_names[i], JSON_T_ARRAY, 1};
+		f[i] = (struct json_field){request_cap_set_names[i], JSON_T_ARRAY, 1};
 	if (json_check_object(obj, f, POL_CAP_SETS, err) < 0)
 		return -1;
 	for (size_t i = 0; i < POL_CAP_SETS; i++) {
-		const struct json_value *set = json_get(obj, policy_cap_set_names[i]);
+		const struct json_value *set = json_get(obj, request_cap_set_names[i]);
 		if (get_strs(p, set, &caps[i], 0, err) < 0)
 			return -1;
 		for (size_t k = 0; k < caps[i].n; k++)
@@ -314,6 +311,8 @@ static int parse_seccomp(struct policy *p, const struct json_value *o, struct po
 	return policy_seccomp_read(o, sc, err);
 }
 
+/* "resources" is read by the request's own reader (lib/request.c), so a
+ * bound and a request value have the same ranges. */
 static int parse_container(struct policy *p, const struct json_value *o, struct pol_container *c,
 			   struct uvm_err *err)
 {
@@ -334,7 +333,7 @@ static int parse_container(struct policy *p, const struct json_value *o, struct 
 	    parse_signals(json_get(o, "signals"), &c->signals, err) < 0 ||
 	    parse_execs(p, json_get(o, "exec_processes"), c, err) < 0 ||
 	    parse_seccomp(p, json_get(o, "seccomp"), &c->seccomp, err) < 0 ||
-	    policy_resources_read(json_get(o, "resources"), &c->resources, err) < 0)
+	    request_resources_read(json_get(o, "resources"), &c->resources, err) < 0)
 		return -1;
 	return 0;
 }

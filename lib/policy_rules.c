@@ -2,22 +2,18 @@
  * request: argv, environment, working directory, mounts, user, capabilities
  * and the privilege flags. Each function records every failed check in the
  * reason and returns the number of failures (0 = this candidate allows).
- * The request's shape was validated by the engine before these run. */
+ * The request is decoded (lib/request.h): its shapes and bounds were
+ * checked there, so these compare values only. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy_internal.h"
 
-static const char *str_at(const struct json_value *arr, size_t i)
-{
-	return json_str(json_at(arr, i), NULL);
-}
-
-int policy_rules_argv(struct reason *r, const struct pol_strs *want, const struct json_value *argv)
+int policy_rules_argv(struct reason *r, const struct pol_strs *want, const struct req_strs *argv)
 {
 	unsigned before = r->fails;
-	size_t n = json_len(argv);
+	size_t n = argv->n;
 	char field[48], detail[96];
 	if (n != want->n) {
 		snprintf(detail, sizeof detail, "the policy has %zu arguments, the request %zu", want->n, n);
@@ -25,9 +21,9 @@ int policy_rules_argv(struct reason *r, const struct pol_strs *want, const struc
 		return (int)(r->fails - before);
 	}
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(str_at(argv, i), want->v[i]) != 0) {
+		if (strcmp(argv->v[i], want->v[i]) != 0) {
 			snprintf(field, sizeof field, "argv[%zu]", i);
-			policy_reason_fail(r, "argv", field, str_at(argv, i), want->v[i]);
+			policy_reason_fail(r, "argv", field, argv->v[i], want->v[i]);
 		}
 	return (int)(r->fails - before);
 }
@@ -37,14 +33,14 @@ static int env_rule_matches(const struct pol_env_rule *rule, const char *var)
 	return rule->regex ? policy_regex_match(&rule->re, var) : strcmp(rule->rule, var) == 0;
 }
 
-int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_drop,
-	      const struct json_value *env, unsigned char *drop)
+int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_drop, const struct req_strs *env,
+		     unsigned char *drop)
 {
 	unsigned before = r->fails;
-	size_t n = json_len(env);
+	size_t n = env->n;
 	char field[48];
 	for (size_t i = 0; i < n; i++) {
-		const char *var = str_at(env, i);
+		const char *var = env->v[i];
 		size_t k = 0;
 		while (k < rules->n && !env_rule_matches(&rules->rules[k], var))
 			k++;
@@ -58,7 +54,7 @@ int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_dr
 		if (!rules->rules[k].required)
 			continue;
 		size_t i = 0;
-		while (i < n && (drop[i] || !env_rule_matches(&rules->rules[k], str_at(env, i))))
+		while (i < n && (drop[i] || !env_rule_matches(&rules->rules[k], env->v[i])))
 			i++;
 		if (i == n)
 			policy_reason_fail(r, "env_required", "env", rules->rules[k].rule,
@@ -68,17 +64,17 @@ int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_dr
 }
 
 /* Options are a set: same members, any order, no duplicates in either. */
-static int same_option_set(const struct pol_strs *want, const struct json_value *opts)
+static int same_option_set(const struct pol_strs *want, const struct req_strs *opts)
 {
-	size_t n = json_len(opts);
+	size_t n = opts->n;
 	if (n != want->n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0, dup = 0;
-		while (k < want->n && strcmp(want->v[k], str_at(opts, i)) != 0)
+		while (k < want->n && strcmp(want->v[k], opts->v[i]) != 0)
 			k++;
 		for (size_t j = 0; j < i; j++)
-			dup |= strcmp(str_at(opts, j), str_at(opts, i)) == 0;
+			dup |= strcmp(opts->v[j], opts->v[i]) == 0;
 		if (k == want->n || dup)
 			return 0;
 	}
@@ -86,28 +82,28 @@ static int same_option_set(const struct pol_strs *want, const struct json_value 
 }
 
 /* Which field of policy mount pm the request mount m differs in, or NULL. */
-static const char *mount_mismatch(const struct pol_mount *pm, const struct json_value *m)
+static const char *mount_mismatch(const struct pol_mount *pm, const struct req_mount *m)
 {
-	const char *src = json_str(json_get(m, "source"), NULL);
-	if (strcmp(pm->destination, json_str(json_get(m, "destination"), NULL)) != 0)
+	if (strcmp(pm->destination, m->destination) != 0)
 		return "destination";
-	if (pm->source_regex ? !policy_regex_match(&pm->re, src) : strcmp(pm->source, src) != 0)
+	if (pm->source_regex ? !policy_regex_match(&pm->re, m->source) : strcmp(pm->source, m->source) != 0)
 		return "source";
-	if (strcmp(pm->type, json_str(json_get(m, "type"), NULL)) != 0)
+	if (strcmp(pm->type, m->type) != 0)
 		return "type";
-	if (!same_option_set(&pm->options, json_get(m, "options")))
+	if (!same_option_set(&pm->options, &m->options))
 		return "options";
 	return NULL;
 }
 
-static const char *mount_dest(const struct json_value *mounts, size_t i)
+/* The request's mount i's field named sub ("source", "destination", "type"). */
+static const char *mount_field(const struct req_mount *m, const char *sub)
 {
-	return json_str(json_get(json_at(mounts, i), "destination"), NULL);
+	return strcmp(sub, "source") == 0 ? m->source : strcmp(sub, "type") == 0 ? m->type : m->destination;
 }
 
-static int mount_matches(const struct pol_mount *pm, const struct json_value *mounts, size_t i)
+static int mount_matches(const struct pol_mount *pm, const struct req_mount *mounts, size_t i)
 {
-	return mount_mismatch(pm, json_at(mounts, i)) == NULL;
+	return mount_mismatch(pm, &mounts[i]) == NULL;
 }
 
 #define MOUNT_BITS ((POLICY_MAX_LIST + 1 + 63) / 64)
@@ -120,9 +116,8 @@ static int mount_matches(const struct pol_mount *pm, const struct json_value *mo
  * the same destination that both accept the request's mount, taking the
  * optional one leaves the required one missing. At most nmounts * (n + 1)
  * comparisons, and only at equal destinations a regex runs. */
-static int mounts_align(const struct pol_container *c, const struct json_value *mounts)
+static int mounts_align(const struct pol_container *c, const struct req_mount *mounts, size_t n)
 {
-	size_t n = json_len(mounts);
 	uint64_t reach[MOUNT_BITS] = {1}, next[MOUNT_BITS];
 	if (n > POLICY_MAX_LIST)
 		return 0;
@@ -149,7 +144,7 @@ static int mounts_align(const struct pol_container *c, const struct json_value *
 struct mount_walk {
 	struct reason *r;
 	const struct pol_container *c;
-	const struct json_value *mounts;
+	const struct req_mount *mounts;
 	size_t n;
 	unsigned char used[POLICY_MAX_LIST];     /* policy mount accounted for */
 	unsigned char reported[POLICY_MAX_LIST]; /* request mount explained */
@@ -157,14 +152,12 @@ struct mount_walk {
 
 static void fail_request_mount(struct mount_walk *w, size_t i, const char *sub, const char *detail)
 {
-	const struct json_value *m = json_at(w->mounts, i);
 	char field[64];
 	snprintf(field, sizeof field, "mounts[%zu].%s", i, sub);
 	w->reported[i] = 1;
-	/* Options are a list: the destination says which mount. */
-	policy_reason_fail(w->r, "mounts", field,
-			   strcmp(sub, "options") == 0 ? mount_dest(w->mounts, i) : json_str(json_get(m, sub), NULL),
-			   detail);
+	/* Options are a list: the destination (mount_field's default) says
+	 * which mount. */
+	policy_reason_fail(w->r, "mounts", field, mount_field(&w->mounts[i], sub), detail);
 }
 
 static void fail_missing(struct mount_walk *w, size_t k)
@@ -179,7 +172,7 @@ static void fail_missing(struct mount_walk *w, size_t k)
  * repeat, a mount with a differing field, or one the policy does not have. */
 static void explain_request_mount(struct mount_walk *w, size_t i)
 {
-	const struct json_value *m = json_at(w->mounts, i);
+	const struct req_mount *m = &w->mounts[i];
 	size_t same = SIZE_MAX;
 	int taken = 0;
 	if (w->reported[i])
@@ -208,7 +201,8 @@ static void explain_request_mount(struct mount_walk *w, size_t i)
 		fail_request_mount(w, i, "destination", "the policy has no mount at this destination");
 }
 
-static void explain_mounts(struct reason *r, const struct pol_container *c, const struct json_value *mounts)
+static void explain_mounts(struct reason *r, const struct pol_container *c, const struct req_mount *mounts,
+			   size_t n)
 {
 	struct mount_walk w;
 	size_t i = 0, k = 0;
@@ -217,7 +211,7 @@ static void explain_mounts(struct reason *r, const struct pol_container *c, cons
 	w.r = r;
 	w.c = c;
 	w.mounts = mounts;
-	w.n = json_len(mounts);
+	w.n = n;
 	while (k < c->nmounts) {
 		const struct pol_mount *pm = &c->mounts[k];
 		while (i < w.n && w.reported[i])
@@ -254,9 +248,9 @@ static void explain_mounts(struct reason *r, const struct pol_container *c, cons
 			fail_request_mount(&w, j, "destination", detail);
 			continue;
 		}
-		if (strcmp(pm->destination, mount_dest(mounts, i)) == 0) {
+		if (strcmp(pm->destination, mounts[i].destination) == 0) {
 			w.used[k++] = 1;
-			fail_request_mount(&w, i, mount_mismatch(pm, json_at(mounts, i)),
+			fail_request_mount(&w, i, mount_mismatch(pm, &mounts[i]),
 					   "differs from the policy's mount at this destination");
 			i++;
 			continue;
@@ -271,25 +265,22 @@ static void explain_mounts(struct reason *r, const struct pol_container *c, cons
  * only "optional" policy mounts may be left out. A host that omits a
  * policy mount (a tmpfs over /etc, a read-only bind) would otherwise change
  * what the container sees. */
-static void rules_mounts(struct reason *r, const struct pol_container *c, const struct json_value *mounts)
+static void rules_mounts(struct reason *r, const struct pol_container *c, const struct req_mount *mounts, size_t n)
 {
 	unsigned before = r->fails;
-	if (mounts_align(c, mounts))
+	if (mounts_align(c, mounts, n))
 		return;
-	explain_mounts(r, c, mounts);
+	explain_mounts(r, c, mounts, n);
 	if (r->fails == before) /* cannot happen: a walk without a problem is an alignment */
 		policy_reason_fail(r, "mounts", "mounts", NULL,
 				   "the request's mounts are not the policy's mounts in the policy's order");
 }
 
-static void rules_user(struct reason *r, const struct pol_user *u, const struct json_value *req)
+static void rules_user(struct reason *r, const struct pol_user *u, const struct req_user *req)
 {
-	int64_t uid = 0, gid = 0;
+	int64_t uid = req->uid, gid = req->gid;
 	char detail[96];
-	json_int(json_get(req, "uid"), 0, UINT32_MAX, &uid, NULL);
-	json_int(json_get(req, "gid"), 0, UINT32_MAX, &gid, NULL);
-	const char *name = json_str(json_get(req, "name"), NULL);
-	const char *group = json_str(json_get(req, "group"), NULL);
+	const char *name = req->name, *group = req->group; /* NULL when absent */
 	if (u->has_uid && uid != u->uid) {
 		snprintf(detail, sizeof detail, "the policy requires uid %lld", (long long)u->uid);
 		policy_reason_fail_int(r, "user", "user.uid", uid, detail);
@@ -302,7 +293,7 @@ static void rules_user(struct reason *r, const struct pol_user *u, const struct 
 	}
 	if (!u->has_gid && (!group || strcmp(group, u->group) != 0))
 		policy_reason_fail(r, "user", "user.group", group, u->group);
-	const char *umask = json_str(json_get(req, "umask"), NULL);
+	const char *umask = req->umask ? req->umask : "";
 	if (strcmp(umask, u->umask) != 0)
 		policy_reason_fail(r, "user", "user.umask", umask, u->umask);
 }
@@ -315,10 +306,10 @@ static int in_strs(const struct pol_strs *s, const char *x)
 	return 0;
 }
 
-static int in_json(const struct json_value *arr, const char *x)
+static int in_req(const struct req_strs *s, const char *x)
 {
-	for (size_t i = 0; i < json_len(arr); i++)
-		if (strcmp(str_at(arr, i), x) == 0)
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], x) == 0)
 			return 1;
 	return 0;
 }
@@ -326,14 +317,14 @@ static int in_json(const struct json_value *arr, const char *x)
 /* Exact sets, or with allow_capability_dropping: the request's extra
  * capabilities are dropped (marked in drop[]) and missing ones are fine. */
 static void rules_caps(struct reason *r, const struct policy *pol, const struct pol_container *c,
-		       const struct json_value *caps, unsigned char *drop[POL_CAP_SETS])
+		       const struct req_strs caps[POL_CAP_SETS], unsigned char *drop[POL_CAP_SETS])
 {
 	char field[64];
 	for (size_t s = 0; s < POL_CAP_SETS; s++) {
-		const struct json_value *set = json_get(caps, policy_cap_set_names[s]);
-		snprintf(field, sizeof field, "capabilities.%s", policy_cap_set_names[s]);
-		for (size_t i = 0; i < json_len(set); i++) {
-			const char *cap = str_at(set, i);
+		const struct req_strs *set = &caps[s];
+		snprintf(field, sizeof field, "capabilities.%s", request_cap_set_names[s]);
+		for (size_t i = 0; i < set->n; i++) {
+			const char *cap = set->v[i];
 			drop[s][i] = 0;
 			if (in_strs(&c->caps[s], cap))
 				continue;
@@ -345,40 +336,32 @@ static void rules_caps(struct reason *r, const struct policy *pol, const struct 
 		if (pol->allow_capability_dropping)
 			continue;
 		for (size_t k = 0; k < c->caps[s].n; k++)
-			if (!in_json(set, c->caps[s].v[k]))
+			if (!in_req(set, c->caps[s].v[k]))
 				policy_reason_fail(r, "capabilities", field, c->caps[s].v[k],
 					    "in the policy's set but not requested (sets must be equal)");
 	}
 }
 
-static int req_bool(const struct json_value *req, const char *key)
-{
-	int b = 0;
-	json_bool(json_get(req, key), &b);
-	return b;
-}
-
 int policy_rules_container(struct reason *r, const struct policy *pol, const struct pol_container *c,
-		    const struct json_value *req, unsigned char *env_drop,
-		    unsigned char *cap_drop[POL_CAP_SETS])
+			   const struct request *req, unsigned char *env_drop, unsigned char *cap_drop[POL_CAP_SETS])
 {
 	unsigned before = r->fails;
-	const char *wd = json_str(json_get(req, "working_dir"), NULL);
-	policy_rules_argv(r, &c->argv, json_get(req, "argv"));
-	policy_rules_env(r, &c->env, pol->allow_environment_variable_dropping, json_get(req, "env"), env_drop);
+	const char *wd = req->working_dir;
+	policy_rules_argv(r, &c->argv, &req->argv);
+	policy_rules_env(r, &c->env, pol->allow_environment_variable_dropping, &req->env, env_drop);
 	if (strcmp(wd, c->working_dir) != 0)
 		policy_reason_fail(r, "working_dir", "working_dir", wd, c->working_dir);
-	rules_mounts(r, c, json_get(req, "mounts"));
-	rules_user(r, &c->user, json_get(req, "user"));
-	rules_caps(r, pol, c, json_get(req, "capabilities"), cap_drop);
-	policy_rules_seccomp(r, &c->seccomp, json_get(req, "seccomp"));
-	policy_rules_resources(r, &c->resources, json_get(req, "resources"));
-	if (c->no_new_privileges && !req_bool(req, "no_new_privileges"))
+	rules_mounts(r, c, req->mounts, req->nmounts);
+	rules_user(r, &c->user, &req->user);
+	rules_caps(r, pol, c, req->caps, cap_drop);
+	policy_rules_seccomp(r, &c->seccomp, &req->seccomp);
+	policy_rules_resources(r, &c->resources, &req->resources);
+	if (c->no_new_privileges && !req->no_new_privileges)
 		policy_reason_fail(r, "no_new_privileges", "no_new_privileges", "false",
 			    "the policy requires no_new_privileges");
-	if (req_bool(req, "privileged") && !c->allow_elevated)
+	if (req->privileged && !c->allow_elevated)
 		policy_reason_fail(r, "allow_elevated", "privileged", "true", "the policy does not allow elevated containers");
-	if (req_bool(req, "stdio") && !c->allow_stdio_access)
+	if (req->stdio && !c->allow_stdio_access)
 		policy_reason_fail(r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
 	return (int)(r->fails - before);
 }

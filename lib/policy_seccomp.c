@@ -1,9 +1,10 @@
 /* "seccomp": the syscall filter of a container, in the policy and in the
- * create_container request (docs/policy.md). The same strict reader serves
- * both; a create is allowed only by a candidate whose value equals the
- * request's, so the value the runtime applies (the request's) is the one the
- * attested policy names. Names are checked with lib/seccomp_profile.h, the
- * library that builds the filter from them. */
+ * create_container request (docs/policy.md). The policy's value is read
+ * here, the request's by lib/request.c, with the same checks; a create is
+ * allowed only by a candidate whose value equals the request's, so the value
+ * the runtime applies (the request's) is the one the attested policy names.
+ * Names are checked with lib/seccomp_profile.h, the library that builds the
+ * filter from them. */
 #include <stdio.h>
 #include <string.h>
 
@@ -76,27 +77,22 @@ int policy_seccomp_read(const struct json_value *obj, struct pol_seccomp *sc, st
 	return 0;
 }
 
-int policy_seccomp_check_json(const struct json_value *obj, struct uvm_err *err)
+static int in_list(const char *const *v, size_t n, const char *x)
 {
-	const char *allow[SECCOMP_MAX_NAMES], *deny[SECCOMP_MAX_NAMES];
-	struct pol_seccomp sc = {0, {allow, 0}, {deny, 0}};
-	return policy_seccomp_read(obj, &sc, err);
-}
-
-static int in_list(const struct pol_strs *s, const char *x)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->v[i], x) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], x) == 0)
 			return 1;
 	return 0;
 }
 
-/* Compares a (validated) request value with the policy container's. */
-int policy_rules_seccomp(struct reason *r, const struct pol_seccomp *want, const struct json_value *obj)
+/* Compares the request's value (absent: the default profile, empty lists)
+ * with the policy container's. */
+int policy_rules_seccomp(struct reason *r, const struct pol_seccomp *want, const struct req_seccomp *got)
 {
 	unsigned before = r->fails;
-	const char *profile = obj ? json_str(json_get(obj, "profile"), NULL) : "default";
+	const char *profile = got->present && got->unconfined ? "unconfined" : "default";
 	const struct pol_strs *wl[2] = {&want->allow, &want->deny};
+	const struct req_strs *gl[2] = {&got->allow, &got->deny};
 	char field[32], detail[96];
 	if (strcmp(profile, want->unconfined ? "unconfined" : "default") != 0) {
 		snprintf(detail, sizeof detail, "the policy requires the \"%s\" profile",
@@ -104,19 +100,14 @@ int policy_rules_seccomp(struct reason *r, const struct pol_seccomp *want, const
 		policy_reason_fail(r, "seccomp", "seccomp.profile", profile, detail);
 	}
 	for (size_t l = 0; l < 2; l++) {
-		const struct json_value *arr = json_get(obj, list_names[l]);
-		const char *v[SECCOMP_MAX_NAMES];
-		struct pol_strs got = {v, json_len(arr) < SECCOMP_MAX_NAMES ? json_len(arr) : SECCOMP_MAX_NAMES};
 		snprintf(field, sizeof field, "seccomp.%s", list_names[l]);
-		for (size_t i = 0; i < got.n; i++)
-			v[i] = json_str(json_at(arr, i), NULL);
-		for (size_t i = 0; i < got.n; i++)
-			if (!in_list(wl[l], v[i])) {
+		for (size_t i = 0; i < gl[l]->n; i++)
+			if (!in_list(wl[l]->v, wl[l]->n, gl[l]->v[i])) {
 				snprintf(detail, sizeof detail, "not in the policy's \"%s\" list", list_names[l]);
-				policy_reason_fail(r, "seccomp", field, v[i], detail);
+				policy_reason_fail(r, "seccomp", field, gl[l]->v[i], detail);
 			}
 		for (size_t k = 0; k < wl[l]->n; k++)
-			if (!in_list(&got, wl[l]->v[k])) {
+			if (!in_list(gl[l]->v, gl[l]->n, wl[l]->v[k])) {
 				snprintf(detail, sizeof detail,
 					 "in the policy's \"%s\" list but not requested (the lists must be equal)",
 					 list_names[l]);

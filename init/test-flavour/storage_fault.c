@@ -38,35 +38,28 @@ int storage_fault(enum storage_fault point)
 	return 1;
 }
 
-/* {"point": NAME, "count": N[, "after": K]}: after K calls that go through,
- * the next N calls at NAME fail (count 0 disarms). Result: {"point",
- * "count", "previous"}: how many armed failures were left unused. */
-int op_test_inject_fault(struct agent *a, const struct json_value *args, struct json_writer *w, struct op_error *e)
+/* {"point": NAME, "count": N[, "after": K]} (decoded and range-checked by
+ * lib/request.c): after K calls that go through, the next N calls at NAME
+ * fail (count 0 disarms). Result: {"point", "count", "previous"}: how many
+ * armed failures were left unused. */
+int op_test_inject_fault(struct op_call *c)
 {
-	static const struct json_field f[] = {
-		{"point", JSON_T_STRING, 1}, {"count", JSON_T_INT, 1}, {"after", JSON_T_INT, 0}};
-	int64_t count, after = 0;
-	(void)a;
-	if (json_check_object(args, f, 3, &e->err) ||
-	    json_int(json_get(args, "count"), 0, 1000000, &count, &e->err) ||
-	    (json_get(args, "after") && json_int(json_get(args, "after"), 0, 1000000, &after, &e->err)))
-		return storage_wrap(e, OP_ERR_MALFORMED, "test_inject_fault");
-	const char *point = json_str(json_get(args, "point"), NULL);
+	const struct request *r = c->r;
 	size_t i = 0;
-	while (i < STORAGE_FAULT_N && strcmp(point_names[i], point) != 0)
+	while (i < STORAGE_FAULT_N && strcmp(point_names[i], r->point) != 0)
 		i++;
 	if (i == STORAGE_FAULT_N)
-		return op_fail(e, OP_ERR_MALFORMED, "test_inject_fault: point '%.40s' must be dm_remove or remount",
-			       point);
-	json_w_obj(w);
-	json_w_key(w, "point");
-	json_w_cstr(w, point_names[i]);
-	json_w_key(w, "count");
-	json_w_uint(w, (uint64_t)count);
-	json_w_key(w, "previous");
-	json_w_uint(w, armed[i].fail);
-	json_w_end(w);
-	armed[i].fail = (uint64_t)count;
-	armed[i].pass = count ? (uint64_t)after : 0;
+		return op_fail(c->e, OP_ERR_MALFORMED, "test_inject_fault: point '%.40s' must be dm_remove or remount",
+			       r->point);
+	json_w_obj(c->w);
+	json_w_key(c->w, "point");
+	json_w_cstr(c->w, point_names[i]);
+	json_w_key(c->w, "count");
+	json_w_uint(c->w, (uint64_t)r->count);
+	json_w_key(c->w, "previous");
+	json_w_uint(c->w, armed[i].fail);
+	json_w_end(c->w);
+	armed[i].fail = (uint64_t)r->count;
+	armed[i].pass = r->count ? (uint64_t)r->after : 0;
 	return 0;
 }

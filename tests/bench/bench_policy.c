@@ -147,7 +147,7 @@ int main(void)
 			 "{\"op\":\"exec_in_container\",\"container_id\":\"c%d\",\"process_id\":\"p\",\"argv\":[\"/bin/sh\"],"
 			 "\"env\":[\"PORT=1\"],\"working_dir\":\"/app\"}", round);
 		snprintf(req[k++], sizeof req[0],
-			 "{\"op\":\"signal_container_process\",\"container_id\":\"c%d\",\"signal\":15}", round);
+			 "{\"op\":\"signal_process\",\"container_id\":\"c%d\",\"signal\":15}", round);
 		snprintf(req[k++], sizeof req[0], "{\"op\":\"shutdown_container\",\"container_id\":\"c%d\"}", round);
 		snprintf(req[k++], sizeof req[0],
 			 "{\"op\":\"unmount_overlay\",\"target\":\"/run/containers/c%d/rootfs\"}", round);

@@ -144,7 +144,14 @@ static int set_policy(struct agent *a, const char *text, const char *b64, struct
 	}
 	error_reset(e);
 	json_writer_init(&w, 1 << 20);
-	int rc = op_set_policy(a, args, &w, e);
+	struct request r;
+	int rc = request_decode(REQ_SET_POLICY, args, REQ_FROM_HOST, &r, &e->err);
+	struct op_call c = {a, &r, NULL, NULL, &w, e};
+	if (rc == 0)
+		rc = op_set_policy(&c);
+	else
+		e->kind = OP_ERR_MALFORMED;
+	request_free(&r);
 	if (result)
 		*result = rc == 0 ? json_writer_finish(&w, NULL) : NULL;
 	if (rc || !result)
@@ -155,8 +162,10 @@ static int set_policy(struct agent *a, const char *text, const char *b64, struct
 	return rc;
 }
 
-/* decide_begin(a, op, args_text) with ' for ". */
-static const struct json_value *last_args; /* begin's parsed args, valid until json_free(*doc) */
+/* decide_begin on the decision request (facts included: REQ_FROM_LOG, as
+ * the agent's prepare steps would have set them) of op with args_text,
+ * ' for ". A request the decode refuses returns -3 with e "malformed". */
+static struct request last_req; /* begin's request, valid until end() */
 
 static int begin(struct agent *a, const char *op, const char *args_sq, struct decision *dc, struct op_error *e,
 		 struct json_doc **doc)
@@ -170,8 +179,23 @@ static int begin(struct agent *a, const char *op, const char *args_sq, struct de
 		exit(2);
 	}
 	error_reset(e);
-	last_args = args;
-	return decide_begin(a, op, args, dc, e);
+	int i = request_op_find(op, strlen(op));
+	if (i < 0) {
+		fprintf(stderr, "test op: %s\n", op);
+		exit(2);
+	}
+	memset(dc, 0, sizeof *dc);
+	if (request_decode((enum req_op)i, args, REQ_FROM_LOG, &last_req, &e->err)) {
+		e->kind = OP_ERR_MALFORMED;
+		return -3;
+	}
+	return decide_begin(a, &last_req, dc, e);
+}
+
+static void end(struct json_doc *doc)
+{
+	request_free(&last_req);
+	json_free(doc);
 }
 
 /* One decision ended with rc; returns decide_begin's result (then decide_end's). */
@@ -189,7 +213,7 @@ static int decide(struct agent *a, const char *op, const char *args_sq, int rc, 
 		else if (rc)
 			r = r == -1 ? 1 : -2; /* 1: allowed, then rolled back */
 	}
-	json_free(doc);
+	end(doc);
 	return r;
 }
 
@@ -305,7 +329,7 @@ static void test_mismatch(void)
 	CHECK_EQ_INT(begin(&a, "mount_device", MOUNT_L1, &dc, &e, &doc), -1, "not bound: decide_begin is denied");
 	CHECK_MSG(e.err.msg, "no policy bound: the policy offered had sha256", "... with the mismatch as the reason");
 	CHECK_EQ_INT(a.decisions, decisions, "... without asking the engine");
-	json_free(doc);
+	end(doc);
 
 	/* Not base64: malformed, still nothing bound. */
 	CHECK_EQ_INT(set_policy(&a, NULL, "not base64!", &e, &result), -1, "policy_base64 that is not base64 is refused");
@@ -389,11 +413,14 @@ static void test_decide_denied(void)
 	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, 0, &e), 0, "... and nothing pending: the next request is decided");
 	free(before);
 
-	/* The host cannot choose the enforcement point: an "op" in args is ignored. */
+	/* The host cannot choose the enforcement point: an "op" in args is a
+	 * member nobody asked for, refused before any decision. */
+	decisions = a.decisions;
 	CHECK_EQ_INT(decide(&a, "scratch_unmount", "{'op': 'mount_device', 'target': '/run/layers/l1',"
 			    " 'device_hash': '1111111111111111111111111111111111111111111111111111111111111111'}", 0, &e),
-		     -1, "an \"op\" member in args does not change the op decided");
-	CHECK_MSG(e.reason_json, "\"op\":\"scratch_unmount\"", "... the engine decided scratch_unmount");
+		     -3, "an \"op\" member in args is refused by the decode");
+	CHECK_EQ_STR(e.kind, OP_ERR_MALFORMED, "... as malformed");
+	CHECK_EQ_INT(a.decisions, decisions, "... and the engine was not asked");
 	error_reset(&e);
 	agent_free(&a);
 }
@@ -441,7 +468,7 @@ static void test_decide_rollback_commit(void)
 	agent_free(&a);
 }
 
-/* The allowed decision's drops, read with decide_reason_get, reach the
+/* The allowed decision's drops (policy_decision.drop_*) reach the
  * rt_spec the runtime starts. */
 static void test_drops_to_spec(void)
 {
@@ -460,17 +487,17 @@ static void test_drops_to_spec(void)
 			   "   'effective': ['CAP_NET_BIND_SERVICE'], 'inheritable': [],"
 			   "   'permitted': ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'], 'ambient': []}}",
 			   &dc, &e, &doc), 0, "create with extra variables and capabilities: allowed with drops: %s", e.err.msg);
-	const struct json_value *args = last_args;
-	const struct json_value *drop_env = decide_reason_get(&dc, "drop_env");
-	const struct json_value *drop_caps = decide_reason_get(&dc, "drop_capabilities");
-	CHECK_EQ_INT(json_len(drop_env), 2, "the decision drops two variables");
-	CHECK_EQ_INT(json_len(json_get(drop_caps, "bounding")), 1, "the decision drops one bounding capability");
-	CHECK_EQ_INT(json_len(json_get(drop_caps, "permitted")), 1, "... and one permitted");
-	CHECK(decide_reason_get(&dc, "no_such_member") == NULL, "decide_reason_get: an absent member is NULL");
+	CHECK(dc.d.drop_env && dc.d.drop_env[1] && dc.d.drop_env[3] && !dc.d.drop_env[0] && !dc.d.drop_env[2],
+	      "the decision drops SECRET and TOKEN (env[1], env[3])");
+	CHECK(dc.d.drop_caps[0] && dc.d.drop_caps[0][1] && !dc.d.drop_caps[0][0],
+	      "the decision drops one bounding capability (CAP_SYS_ADMIN)");
+	CHECK(dc.d.drop_caps[3] && dc.d.drop_caps[3][1] && !dc.d.drop_caps[3][0], "... and one permitted");
+	CHECK(dc.d.drop_caps[1] == NULL || !dc.d.drop_caps[1][0], "... and no effective one");
+	CHECK_MSG(dc.d.reason, "\"drop_env\":[{\"index\":1,\"name\":\"SECRET\"},{\"index\":3,\"name\":\"TOKEN\"}]", "the reason names the same drops");
 	struct rt_spec s;
 	struct rt_spec_mem m;
 	struct uvm_err err = {0, ""};
-	CHECK_EQ_INT(rt_spec_container(args, drop_env, drop_caps, &s, &m, &err), 0, "the spec from the decision: %s",
+	CHECK_EQ_INT(rt_spec_container(&last_req, &dc.d, &s, &m, &err), 0, "the spec from the decision: %s",
 		     err.msg);
 	CHECK(s.envp && s.envp[0] && !strcmp(s.envp[0], "PATH=/usr/bin:/bin") && s.envp[1] &&
 	      !strcmp(s.envp[1], "PORT=80") && !s.envp[2], "the spec's environment is PATH and PORT: SECRET and TOKEN dropped");
@@ -478,8 +505,8 @@ static void test_drops_to_spec(void)
 	CHECK_EQ_INT(s.caps[3], 1ull << 10, "permitted is CAP_NET_BIND_SERVICE: CAP_SYS_ADMIN dropped");
 	rt_spec_free(&m);
 	CHECK_EQ_INT(decide_end(&a, &dc, 0, &e), 0, "decide_end commits the create");
-	CHECK(dc.reason_doc == NULL && dc.d.reason == NULL && !dc.pending, "decide_end frees the decision");
-	json_free(doc);
+	CHECK(dc.d.reason == NULL && dc.d.drop_env == NULL && !dc.pending, "decide_end frees the decision");
+	end(doc);
 	error_reset(&e);
 	agent_free(&a);
 }

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "json.h"
 #include "policy.h"
+#include "request.h"
 
 /* The step tables leave trailing fields (absent, after) to their zero
  * defaults on purpose. */
@@ -253,7 +254,7 @@ static const char resources_policy[] =
 #define EXEC(cid, pid, argv, env) \
 	"{'op':'exec_in_container','container_id':'" cid "','process_id':'" pid "','argv':[" argv "],'env':[" env "],'working_dir':'/srv'}"
 #define SIGNAL(cid, extra, sig) \
-	"{'op':'signal_container_process','container_id':'" cid "'" extra ",'signal':" #sig "}"
+	"{'op':'signal_process','container_id':'" cid "'" extra ",'signal':" #sig "}"
 
 enum after { COMMIT, ABORT, LEAVE };
 
@@ -289,7 +290,7 @@ static const struct scenario scenarios[] = {
 		{MOUNT("l2", H2), 1, {"'allowed':true"}},
 		{UNMOUNT("l2"), 1, {"'op':'unmount_device','allowed':true"}},
 		{UNMOUNT("l2"), 0, {"no device is mounted there"}},
-		{"{'op':'mount_device','target':'/run/layers/u','device_hash':'" "AB" H1 "'}", 0, {"'error':'$.device_hash: expected 64 lowercase hex digits'"}},
+		{"{'op':'mount_device','target':'/run/layers/u','device_hash':'" "AB" H1 "'}", 0, {"'error':'$.device_hash: expected 64 lowercase hex digits (a SHA-256)'"}},
 		{"{'op':'mount_device','target':'/run/layers/u','device_hash':'" H1 "','extra':1}", 0, {"$.extra: unknown key"}},
 		{"{'op':'mount_device','target':'/run/layers/u'}", 0, {"$: missing required key \\\"device_hash\\\""}},
 		{"{'op':'mount_devices'}", 0, {"'op':null", "unknown \\\"op\\\""}},
@@ -933,8 +934,10 @@ static void test_load_errors(void)
 	      "trailing data rejected: %s", err.msg);
 }
 
-/* A list of 513 names (SECCOMP_MAX_NAMES + 1) in the policy and in a
- * request: refused before anything is stored. */
+/* A list of 513 names (SECCOMP_MAX_NAMES + 1) in the policy: refused
+ * before anything is stored. In a request (lib/request.c) the lists are
+ * sets of known names, fewer than 512: 513 names repeat one, and more than
+ * POLICY_MAX_LIST fail the list's bound. */
 static void test_seccomp_limits(void)
 {
 	char *names = malloc(513 * 10 + 1), *p = names;
@@ -960,7 +963,7 @@ static void test_seccomp_limits(void)
 		     "\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},"
 		     "\"seccomp\":{\"profile\":\"default\",\"allow\":[%s]}}", names);
 	CHECK(st && policy_decide_json(st, req, strlen(req), &d) == 0 && !d.allowed &&
-		      strstr(d.reason, "$.seccomp.allow: at most 512 syscall names, has 513"),
+		      strstr(d.reason, "$.seccomp.allow[1]: \\\"ptrace\\\" is already at index 0"),
 	      "seccomp: 513 names in a request are malformed: %s", d.reason ? d.reason : "");
 	policy_decision_free(&d);
 	policy_state_free(st);
@@ -1004,6 +1007,297 @@ static void test_process_exited(void)
 	policy_free(pol);
 }
 
+/* ------------------------------------------------------------ typed requests */
+
+/* One request both ways: the agent's (op, the host's args, the facts it
+ * established) through request_decode + policy_decide_request, and the
+ * decision log's {"op": ..., members} through policy_decide_json. */
+struct typed_step {
+	enum req_op op;
+	const char *args; /* NULL: the log's members without "op" */
+	const char *target, *hash;
+	const char *log;
+	int allowed;
+};
+
+/* "{'op':'NAME',rest" -> "{rest" (the host's args have no "op"). */
+static char *args_of_log(const char *log)
+{
+	const char *end = strchr(log + strlen("{'op':'"), '\'') + 1;
+	char *out = malloc(strlen(log) + 1);
+	sprintf(out, "{%s", *end == ',' ? end + 1 : end);
+	return out;
+}
+
+/* Decodes a host request for op (dq'd args) with its facts. */
+static int decode_host(enum req_op op, const char *args_q, const char *target, const char *hash,
+		       struct json_doc **doc, struct request *r, struct uvm_err *err)
+{
+	char *text = dq(args_q);
+	const struct json_value *v = json_parse(text, strlen(text), 1 << 20, doc, err);
+	free(text);
+	memset(r, 0, sizeof *r);
+	if (!v)
+		return -1;
+	if (request_decode(op, v, REQ_FROM_HOST, r, err) < 0 ||
+	    (target && request_set_target(r, target, err) < 0) ||
+	    (hash && request_set_device_hash(r, hash, err) < 0))
+		return -1;
+	return 0;
+}
+
+static void test_typed_equals_json(void)
+{
+	static const struct typed_step steps[] = {
+		{REQ_MOUNT_DEVICE, "{'serial':'d1','root_hash':'" H1 "'}", "/run/layers/l1", H1, MOUNT("l1", H1), 1},
+		{REQ_MOUNT_DEVICE, "{'serial':'d2','root_hash':'" H2 "'}", "/run/layers/l2", H2, MOUNT("l2", H2), 1},
+		{REQ_MOUNT_DEVICE, "{'serial':'d9','root_hash':'" H9 "'}", "/run/layers/l9", H9, MOUNT("l9", H9), 0},
+		{REQ_MOUNT_OVERLAY, "{'container_id':'c1','layers':['/run/layers/l1','/run/layers/l2']}",
+		 "/run/containers/c1/rootfs", NULL, OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1},
+		{REQ_CREATE_CONTAINER, NULL, NULL, NULL, CREATE_OK("c1"), 1},
+		{REQ_CREATE_CONTAINER, NULL, NULL, NULL, CREATE_OK("c1"), 0},
+		{REQ_EXEC_IN_CONTAINER, NULL, NULL, NULL, EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1},
+		{REQ_EXEC_IN_CONTAINER, NULL, NULL, NULL, EXEC("c1", "p2", "'/bin/bash'", "'PORT=1'"), 0},
+		{REQ_SIGNAL_PROCESS, NULL, NULL, NULL, SIGNAL("c1", ",'process_id':'p1'", 9), 1},
+		{REQ_SIGNAL_PROCESS, NULL, NULL, NULL, SIGNAL("c1", "", 2), 0},
+		{REQ_GET_PROPERTIES, NULL, NULL, NULL, "{'op':'get_properties'}", 1},
+		{REQ_DUMP_STACKS, NULL, NULL, NULL, "{'op':'dump_stacks'}", 0},
+		{REQ_SCRATCH_MOUNT, "{'serial':'s1','encrypted':false}", "/run/scratch/s1", NULL,
+		 "{'op':'scratch_mount','target':'/run/scratch/s1','encrypted':false}", 0},
+		{REQ_SCRATCH_MOUNT, "{'serial':'s1'}", "/run/scratch/s1", NULL,
+		 "{'op':'scratch_mount','target':'/run/scratch/s1'}", 1},
+		{REQ_EXEC_EXTERNAL, "{'process_id':'x1','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}", NULL,
+		 NULL, "{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}", 1},
+		{REQ_SHUTDOWN_CONTAINER, NULL, NULL, NULL, "{'op':'shutdown_container','container_id':'c1'}", 1},
+		{REQ_UNMOUNT_OVERLAY, "{'target':'/run/containers/c1/rootfs'}", NULL, NULL,
+		 "{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 1},
+	};
+	struct policy *pol = load(SAMPLE);
+	struct policy_state *typed = pol ? policy_state_new(pol) : NULL, *logged = pol ? policy_state_new(pol) : NULL;
+	CHECK(typed && logged, "typed: policy loads");
+	for (size_t k = 0; typed && logged && k < sizeof steps / sizeof steps[0]; k++) {
+		const struct typed_step *t = &steps[k];
+		char *args = t->args ? strcpy(malloc(strlen(t->args) + 1), t->args) : args_of_log(t->log);
+		char *log = dq(t->log);
+		struct json_doc *doc = NULL;
+		struct request r;
+		struct uvm_err err = {0, ""};
+		struct policy_decision a = {0}, b = {0};
+		int decoded = decode_host(t->op, args, t->target, t->hash, &doc, &r, &err) == 0;
+		CHECK(decoded, "typed #%zu: %s decodes: %s", k, request_op_name(t->op), err.msg);
+		int ra = decoded ? policy_decide_request(typed, &r, &a) : -1;
+		int rb = policy_decide_json(logged, log, strlen(log), &b);
+		CHECK(ra == 0 && rb == 0 && a.allowed == t->allowed && b.allowed == t->allowed,
+		      "typed #%zu: %s %s both ways", k, request_op_name(t->op), t->allowed ? "allowed" : "denied");
+		CHECK(a.reason && b.reason && strcmp(a.reason, b.reason) == 0, "typed #%zu: the same reason", k);
+		if (!a.reason || !b.reason || strcmp(a.reason, b.reason) != 0)
+			printf("#   typed:  %s\n#   logged: %s\n", a.reason ? a.reason : "", b.reason ? b.reason : "");
+		if (a.allowed)
+			policy_commit(typed);
+		if (b.allowed)
+			policy_commit(logged);
+		policy_decision_free(&a);
+		policy_decision_free(&b);
+		request_free(&r);
+		json_free(doc);
+		free(args);
+		free(log);
+	}
+	policy_state_free(typed);
+	policy_state_free(logged);
+	policy_free(pol);
+}
+
+/* The decision's drop arrays against the reason's "drop_env" (indices) and
+ * "drop_capabilities" (names per set): the same drops, both ways. */
+static int drops_match_reason(const struct request *r, const struct policy_decision *d)
+{
+	struct json_doc *doc;
+	struct uvm_err err = {0, ""};
+	const struct json_value *v = json_parse(d->reason, d->reason_len, 1 << 20, &doc, &err);
+	const struct json_value *env = json_get(v, "drop_env"), *caps = json_get(v, "drop_capabilities");
+	int ok = v != NULL;
+	size_t listed = 0;
+	for (size_t i = 0; ok && i < r->env.n; i++) {
+		int64_t at = -1;
+		if (listed < json_len(env))
+			json_int(json_get(json_at(env, listed), "index"), 0, INT64_MAX, &at, NULL);
+		int in_reason = at == (int64_t)i, in_array = d->drop_env && d->drop_env[i];
+		ok = in_reason == in_array;
+		listed += in_reason;
+	}
+	ok &= listed == json_len(env) && (listed > 0) == (d->drop_env != NULL);
+	for (size_t s = 0; ok && s < REQ_CAP_SETS; s++) {
+		const struct json_value *set = json_get(caps, request_cap_set_names[s]);
+		listed = 0;
+		for (size_t i = 0; ok && i < r->caps[s].n; i++) {
+			const char *name = json_str(json_at(set, listed), NULL);
+			int in_reason = name && strcmp(name, r->caps[s].v[i]) == 0;
+			ok = in_reason == (d->drop_caps[s] && d->drop_caps[s][i]);
+			listed += in_reason;
+		}
+		ok &= listed == json_len(set) && (listed > 0) == (d->drop_caps[s] != NULL);
+	}
+	json_free(doc);
+	return ok;
+}
+
+/* Decides a decision-log request through request_decode_object and
+ * policy_decide_request, keeping the request for the caller to inspect. */
+static int decide_typed(struct policy_state *st, const char *log_q, struct json_doc **doc, struct request *r,
+			struct policy_decision *d)
+{
+	struct uvm_err err = {0, ""};
+	char *text = dq(log_q);
+	const struct json_value *v = json_parse(text, strlen(text), 1 << 20, doc, &err);
+	int rc = v && request_decode_object(v, r, &err) == 0 ? policy_decide_request(st, r, d) : -1;
+	if (rc < 0)
+		printf("# decide_typed: %s\n", err.msg);
+	free(text);
+	return rc;
+}
+
+static void test_drop_arrays(void)
+{
+	static const struct {
+		const char *req;
+		int env[4];  /* expected drop_env (all 0: NULL) */
+		int bounding[3];
+	} cases[] = {
+		/* web and web-debug both drop EXTRA and CAP_SYS_ADMIN. */
+		{CREATE("c1", ARGV_OK, ENV_OK ",'EXTRA=secret'", "/srv", MOUNTS_OK, USER_OK,
+			"{'bounding':['CAP_SYS_ADMIN','CAP_NET_BIND_SERVICE'],'effective':[],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}", ""),
+		 {0, 0, 1}, {1, 0}},
+		/* Only the environment. */
+		{CREATE("c1", ARGV_OK, "'EXTRA=1'," ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), {1, 0, 0}, {0}},
+		/* Nothing to drop: every array NULL. */
+		{CREATE_OK("c1"), {0}, {0}},
+	};
+	static const char *const setup[] = {MOUNT("l1", H1), MOUNT("l2", H2),
+					    OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'")};
+	struct policy *pol = load(SAMPLE_DROPPING);
+	struct policy_state *st = pol ? policy_state_new(pol) : NULL;
+	CHECK(st != NULL, "drops: policy loads");
+	for (size_t k = 0; st && k < sizeof setup / sizeof setup[0]; k++) {
+		struct step s = {setup[k], 1, {NULL}, NULL, COMMIT};
+		run_step(st, "drops", k, &s);
+	}
+	for (size_t k = 0; st && k < sizeof cases / sizeof cases[0]; k++) {
+		struct json_doc *doc = NULL;
+		struct request r;
+		struct policy_decision d = {0};
+		int rc = decide_typed(st, cases[k].req, &doc, &r, &d);
+		int want_env = 0, arrays_ok = rc == 0 && d.allowed;
+		for (size_t i = 0; arrays_ok && i < r.env.n; i++) {
+			want_env |= cases[k].env[i];
+			arrays_ok = (d.drop_env ? d.drop_env[i] : 0) == cases[k].env[i];
+		}
+		arrays_ok &= (d.drop_env != NULL) == want_env;
+		int want_caps = 0;
+		for (size_t i = 0; arrays_ok && i < r.caps[0].n; i++) {
+			want_caps |= cases[k].bounding[i];
+			arrays_ok = (d.drop_caps[0] ? d.drop_caps[0][i] : 0) == cases[k].bounding[i];
+		}
+		arrays_ok &= (d.drop_caps[0] != NULL) == want_caps;
+		for (size_t s = 1; s < REQ_CAP_SETS; s++)
+			arrays_ok &= d.drop_caps[s] == NULL;
+		CHECK(arrays_ok, "drops #%zu: the arrays are the expected ones", k);
+		CHECK(rc == 0 && drops_match_reason(&r, &d), "drops #%zu: the arrays are the reason's lists: %s", k,
+		      d.reason ? d.reason : "");
+		policy_abort(st);
+		policy_decision_free(&d);
+		CHECK(!d.drop_env && !d.drop_caps[0], "drops #%zu: policy_decision_free clears them", k);
+		request_free(&r);
+		json_free(doc);
+	}
+	/* exec_in_container: the env drops only; a denial carries none. */
+	struct json_doc *doc = NULL;
+	struct request r;
+	struct policy_decision d = {0};
+	int rc = st ? decide_typed(st, CREATE_OK("c1"), &doc, &r, &d) : -1;
+	if (rc == 0 && d.allowed)
+		policy_commit(st);
+	policy_decision_free(&d);
+	request_free(&r);
+	json_free(doc);
+	rc = st ? decide_typed(st, EXEC("c1", "p1", "'/bin/sh'", "'PORT=1','EXTRA=x'"), &doc, &r, &d) : -1;
+	CHECK(rc == 0 && d.allowed && d.drop_env && !d.drop_env[0] && d.drop_env[1] && drops_match_reason(&r, &d),
+	      "drops: exec drops EXTRA: %s", d.reason ? d.reason : "");
+	policy_abort(st);
+	policy_decision_free(&d);
+	request_free(&r);
+	json_free(doc);
+	rc = st ? decide_typed(st, EXEC("c1", "p1", "'/bin/sh'", "'EXTRA=x'"), &doc, &r, &d) : -1;
+	CHECK(rc == 0 && !d.allowed && !d.drop_env, "drops: a denied exec carries no drops: %s", d.reason ? d.reason : "");
+	policy_decision_free(&d);
+	request_free(&r);
+	json_free(doc);
+	policy_state_free(st);
+	policy_free(pol);
+}
+
+/* Ops that are no enforcement point are denied, naming the op; an op the
+ * engine decides is denied when the agent did not set its facts. */
+static void test_undecided_ops(void)
+{
+	static const enum req_op decided[] = {
+		REQ_MOUNT_DEVICE, REQ_UNMOUNT_DEVICE, REQ_SCRATCH_MOUNT, REQ_SCRATCH_UNMOUNT, REQ_MOUNT_OVERLAY,
+		REQ_UNMOUNT_OVERLAY, REQ_CREATE_CONTAINER, REQ_EXEC_IN_CONTAINER, REQ_EXEC_EXTERNAL,
+		REQ_SIGNAL_PROCESS, REQ_SHUTDOWN_CONTAINER, REQ_GET_PROPERTIES, REQ_DUMP_STACKS, REQ_RUNTIME_LOGGING};
+	int table_ok = 1;
+	for (int op = 0; op < REQ_N; op++) {
+		int want = 0;
+		for (size_t i = 0; i < sizeof decided / sizeof decided[0]; i++)
+			want |= decided[i] == (enum req_op)op;
+		if (policy_op_decided((enum req_op)op) != want) {
+			printf("#   %s: policy_op_decided is %d\n", request_op_name((enum req_op)op), !want);
+			table_ok = 0;
+		}
+	}
+	CHECK(table_ok && !policy_op_decided(REQ_N), "undecided: exactly the enforcement points are decided");
+
+	struct policy *pol = load(SAMPLE);
+	struct policy_state *st = pol ? policy_state_new(pol) : NULL;
+	struct json_doc *doc = NULL;
+	struct request r;
+	struct policy_decision d = {0};
+	struct uvm_err err = {0, ""};
+	int rc = st ? decode_host(REQ_READ_OUTPUT, "{'container_id':'c1','stream':'stdout'}", NULL, NULL, &doc, &r, &err)
+		    : -1;
+	rc = rc == 0 ? policy_decide_request(st, &r, &d) : -1;
+	CHECK(rc == 0 && !d.allowed && strstr(d.reason, "{\"op\":\"read_output\",\"allowed\":false,\"error\":\"") &&
+		      strstr(d.reason, "\\\"read_output\\\" is not an enforcement point"),
+	      "undecided: read_output is denied: %s", d.reason ? d.reason : err.msg);
+	policy_decision_free(&d);
+	request_free(&r);
+	json_free(doc);
+
+	/* The decision log's way. */
+	static const struct step ping = {"{'op':'ping'}", 0, {"'op':'ping','allowed':false", "not an enforcement point"}};
+	if (st)
+		run_step(st, "undecided", 0, &ping);
+
+	/* mount_device from the host without the facts the agent must add. */
+	rc = st ? decode_host(REQ_MOUNT_DEVICE, "{'serial':'d1','root_hash':'" H1 "'}", NULL, NULL, &doc, &r, &err) : -1;
+	rc = rc == 0 ? policy_decide_request(st, &r, &d) : -1;
+	CHECK(rc == 0 && !d.allowed && strstr(d.reason, "no \\\"target\\\""), "undecided: a missing target is denied: %s",
+	      d.reason ? d.reason : err.msg);
+	policy_decision_free(&d);
+	request_free(&r);
+	json_free(doc);
+	rc = st ? decode_host(REQ_MOUNT_DEVICE, "{'serial':'d1','root_hash':'" H1 "'}", "/run/layers/l1", NULL, &doc, &r,
+			      &err)
+		: -1;
+	rc = rc == 0 ? policy_decide_request(st, &r, &d) : -1;
+	CHECK(rc == 0 && !d.allowed && strstr(d.reason, "no \\\"device_hash\\\""),
+	      "undecided: a missing device hash is denied: %s", d.reason ? d.reason : err.msg);
+	policy_decision_free(&d);
+	request_free(&r);
+	json_free(doc);
+	policy_state_free(st);
+	policy_free(pol);
+}
+
 int main(void)
 {
 	test_process_exited();
@@ -1011,5 +1305,8 @@ int main(void)
 	CHECK(decisions >= 180, "%d table-driven decision cases (>= 180)", decisions);
 	test_load_errors();
 	test_seccomp_limits();
+	test_typed_equals_json();
+	test_drop_arrays();
+	test_undecided_ops();
 	return check_done();
 }

@@ -217,7 +217,7 @@ static char *script_request(const struct json_value *el, uint64_t id, size_t *le
 		json_fail_at(el, err, "expected an object with an \"op\" string");
 		return NULL;
 	}
-	if (oplen == 24 && memcmp(op, "signal_container_process", 24) == 0) {
+	if (oplen == 24 && memcmp(op, "signal_process", 24) == 0) {
 		op = "signal_process"; /* the engine's name of the enforcement point */
 		oplen = strlen(op);
 	}
