@@ -38,7 +38,7 @@ UVM_CMDS   := $(sort $(patsubst tools/uvm/cmd_%.c,%,$(wildcard tools/uvm/cmd_*.c
 GUEST_SRCS := $(sort $(wildcard init/*.c agent/*.c))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-HEADERS    := $(sort $(wildcard lib/*.h tools/uvm/*.h init/*.h agent/*.h tests/unit/*.h))
+HEADERS    := $(sort $(wildcard lib/*.h tools/uvm/*.h init/*.h agent/*.h tests/unit/*.h tests/fuzz/*.h))
 
 # ------------------------------------------------------------ host build
 WARN        := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla

@@ -13,6 +13,7 @@
 #include "decide.h"
 #include "json.h"
 #include "log.h"
+#include "monotonic.h"
 #include "ops.h"
 #include "request.h"
 
@@ -24,12 +25,6 @@
  * without this the new connection's bytes would continue the old message. */
 #define PARTIAL_MESSAGE_IDLE_MS 3000
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int agent_init(struct agent *a, struct uvm_err *err)
 {
@@ -56,7 +51,7 @@ void agent_pollfd(struct agent *a, struct pollfd *p, int *timeout_ms)
 	}
 	p->fd = channel_poll_fd(&a->ch, &p->events);
 	if (frame_reader_partial(&a->reader)) {
-		long long left = a->partial_deadline_ms - now_ms();
+		long long left = a->partial_deadline_ms - uvm_monotonic_ms();
 		int ms = left < 0 ? 0 : left > PARTIAL_MESSAGE_IDLE_MS ? PARTIAL_MESSAGE_IDLE_MS : (int)left;
 		if (*timeout_ms < 0 || *timeout_ms > ms)
 			*timeout_ms = ms;
@@ -255,7 +250,7 @@ static void read_input(struct agent *a)
 		a->host_away = a->ch.kind == CHANNEL_SERIAL;
 		return;
 	}
-	a->partial_deadline_ms = now_ms() + PARTIAL_MESSAGE_IDLE_MS;
+	a->partial_deadline_ms = uvm_monotonic_ms() + PARTIAL_MESSAGE_IDLE_MS;
 	for (size_t pos = 0; n > 0 && pos < (size_t)n;) {
 		const uint8_t *body;
 		size_t used, len;
@@ -273,7 +268,7 @@ static void read_input(struct agent *a)
  * answer to a request it never made. */
 static void expire_partial(struct agent *a)
 {
-	if (!frame_reader_partial(&a->reader) || now_ms() < a->partial_deadline_ms)
+	if (!frame_reader_partial(&a->reader) || uvm_monotonic_ms() < a->partial_deadline_ms)
 		return;
 	frame_reader_reset(&a->reader);
 	log_msg("agent: an incomplete message was discarded after %d ms without bytes", PARTIAL_MESSAGE_IDLE_MS);

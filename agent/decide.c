@@ -1,19 +1,18 @@
 #include "decide.h"
 
 #include <string.h>
-#include <time.h>
+
+#include "monotonic.h"
 
 int decide_begin(struct agent *a, const struct request *r, struct decision *dc, struct op_error *e)
 {
 	memset(dc, 0, sizeof *dc);
 	if (binding_gate(a, e))
 		return -1;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t t0 = uvm_monotonic_ns();
 	int rc = policy_decide_request(a->pstate, r, &dc->d);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	a->decide_ns += uvm_monotonic_ns() - t0;
 	a->decisions++;
-	a->decide_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
 	if (rc != 0) {
 		policy_decision_free(&dc->d);
 		return op_fail(e, OP_ERR_FAILED, "%s: policy engine: out of memory", r->name);

@@ -6,6 +6,7 @@
 #include "runtime_table.h"
 
 #include "file_util.h"
+#include "monotonic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,19 +81,13 @@ static int io_open(int stdio, struct spawn_io *io, struct uvm_err *err)
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Reads up to len bytes, stopping at EOF; bounded by the deadline. */
 static ssize_t read_bounded(int fd, void *buf, size_t len, long long deadline, int stop_after_first)
 {
 	size_t got = 0;
 	while (got < len) {
-		long long left = deadline - now_ms();
+		long long left = deadline - uvm_monotonic_ms();
 		struct pollfd p = {fd, POLLIN, 0};
 		if (left <= 0)
 			return -2;
@@ -118,7 +113,7 @@ static ssize_t read_bounded(int fd, void *buf, size_t len, long long deadline, i
 static int wait_status(int fd, const char *what, struct uvm_err *err)
 {
 	char buf[1 + UVM_ERR_MAX];
-	ssize_t n = read_bounded(fd, buf, sizeof buf - 1, now_ms() + RT_SETUP_TIMEOUT_MS, 1);
+	ssize_t n = read_bounded(fd, buf, sizeof buf - 1, uvm_monotonic_ms() + RT_SETUP_TIMEOUT_MS, 1);
 	if (n == -2)
 		return uvm_fail(err, ETIMEDOUT, "%s: the child did not report within %d ms; it was killed", what,
 				RT_SETUP_TIMEOUT_MS);
@@ -325,7 +320,7 @@ static int finish_exec(pid_t helper, int pid_r, int status_r, pid_t *pid, struct
 	if (helper < 0)
 		return uvm_fail(err, errno, "clone: %s", strerror(errno));
 	if (pid_r >= 0) {
-		ssize_t n = read_bounded(pid_r, pid, sizeof *pid, now_ms() + RT_SETUP_TIMEOUT_MS, 0);
+		ssize_t n = read_bounded(pid_r, pid, sizeof *pid, uvm_monotonic_ms() + RT_SETUP_TIMEOUT_MS, 0);
 		if (n != (ssize_t)sizeof *pid || *pid <= 0) {
 			int rc = wait_status(status_r, "exec set-up", err);
 			return rc < 0 ? -1 : uvm_fail(err, EIO, "exec set-up: no process was created");

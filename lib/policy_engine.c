@@ -188,13 +188,17 @@ int policy_decide_request(struct policy_state *st, const struct request *r, stru
 	json_w_end(&x.r.w);
 	size_t len = 0;
 	char *body = json_writer_finish(&x.r.w, &len);
-	if (rc < 0 || !body) {
-		/* Out of memory or an oversized reason: fail closed. */
+	if (rc < 0 || !body || st->overflow) {
+		/* Out of memory, an oversized reason or an engine bug (more state
+		 * changes than the journal holds): fail closed. */
+		int overflow = st->overflow;
 		policy_abort(st);
 		free(body);
 		free_drops(&x);
 		assemble(d, r->name, 0, NULL, 0,
-			 rc < 0 ? "out of memory while deciding: denied" : "the reason exceeded its size limit: denied");
+			 rc < 0     ? "out of memory while deciding: denied"
+			 : overflow ? "internal: the decision changed more state than the engine can roll back: denied"
+				    : "the reason exceeded its size limit: denied");
 		return rc < 0 ? -1 : 0;
 	}
 	if (assemble(d, r->name, rc == 1, body + 1, len - 2, NULL) < 0) {

@@ -196,6 +196,7 @@ struct policy_state {
 	struct st_undo undo[8];
 	size_t nundo;
 	int pending;
+	int overflow; /* a change did not fit the journal: the decision fails closed */
 };
 
 /* State primitives (policy_state.c); all record their undo. */

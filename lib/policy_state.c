@@ -28,12 +28,16 @@ static void *grow(void *v, size_t *cap, size_t n, size_t size)
 		(t).v = nv_;                                            \
 	} while (0)
 
+/* Each decision journals at most 3 changes. More would be an engine bug:
+ * the change is then not made at all and the decision fails closed
+ * (policy_decide_request sees `overflow`, aborts and denies) - PID 1 never
+ * stops over it. */
 static struct st_undo *journal(struct policy_state *st, enum st_undo_kind kind)
 {
-	/* Each decision journals at most 3 changes; more is an engine bug,
-	 * and failing closed (abort) beats corrupting the state. */
-	if (st->nundo >= sizeof st->undo / sizeof st->undo[0])
-		abort();
+	if (st->nundo >= sizeof st->undo / sizeof st->undo[0]) {
+		st->overflow = 1;
+		return NULL;
+	}
 	struct st_undo *u = &st->undo[st->nundo++];
 	memset(u, 0, sizeof *u);
 	u->kind = kind;
@@ -44,6 +48,8 @@ static struct st_undo *journal(struct policy_state *st, enum st_undo_kind kind)
 void policy_st_set_int(struct policy_state *st, int *field, int value)
 {
 	struct st_undo *u = journal(st, UNDO_INT);
+	if (!u)
+		return;
 	u->ip = field;
 	u->old_int = *field;
 	*field = value;
@@ -52,6 +58,8 @@ void policy_st_set_int(struct policy_state *st, int *field, int value)
 void policy_st_set_set(struct policy_state *st, struct pol_set *field, const struct pol_set *value)
 {
 	struct st_undo *u = journal(st, UNDO_SET);
+	if (!u)
+		return;
 	u->sp = field;
 	u->old_set = *field;
 	*field = *value;
@@ -60,6 +68,10 @@ void policy_st_set_set(struct policy_state *st, struct pol_set *field, const str
 static void appended(struct policy_state *st, size_t *count, void (*free_last)(struct policy_state *))
 {
 	struct st_undo *u = journal(st, UNDO_APPEND);
+	if (!u) {
+		free_last(st); /* not journaled: undone at once */
+		return;
+	}
 	u->count = count;
 	u->free_last = free_last;
 }
@@ -309,6 +321,7 @@ void policy_abort(struct policy_state *st)
 			u->free_last(st);
 	}
 	st->pending = 0;
+	st->overflow = 0;
 }
 
 struct policy_state *policy_state_new(const struct policy *pol)

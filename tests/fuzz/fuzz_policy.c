@@ -7,44 +7,7 @@
 #include "json.h"
 #include "policy.h"
 
-/* Decides one request (or each of an array of requests), alternating commit
- * and abort, and checks the invariants every decision must keep: a reason
- * that is one valid JSON object with the same "allowed", and a state dump
- * that is identical after an abort to before the decision. */
-static void decide_all(struct policy_state *st, const struct json_value *v)
-{
-	size_t n = json_type(v) == JSON_ARRAY ? json_len(v) : 1;
-	for (size_t i = 0; i < n && i < 64; i++) {
-		const struct json_value *req = json_type(v) == JSON_ARRAY ? json_at(v, i) : v;
-		struct policy_decision d;
-		char *before = policy_state_json(st);
-		if (policy_decide(st, req, &d) < 0)
-			abort();
-		struct json_doc *doc;
-		struct uvm_err err = {0, ""};
-		const struct json_value *r = json_parse(d.reason, d.reason_len, SIZE_MAX, &doc, &err);
-		int allowed = -1;
-		if (!r || json_bool(json_get(r, "allowed"), &allowed) < 0 || allowed != d.allowed)
-			abort();
-		json_free(doc);
-		if (d.allowed && (i % 2)) {
-			policy_abort(st);
-			char *after = policy_state_json(st);
-			if (!before || !after || strcmp(before, after) != 0)
-				abort();
-			free(after);
-		} else if (d.allowed)
-			policy_commit(st);
-		else {
-			char *after = policy_state_json(st);
-			if (!before || !after || strcmp(before, after) != 0)
-				abort(); /* a denial changed the state */
-			free(after);
-		}
-		free(before);
-		policy_decision_free(&d);
-	}
-}
+#include "fuzz_decide.h"
 
 static const char requests[] =
 	"[{\"op\":\"get_properties\"},{\"op\":\"mount_device\",\"target\":\"/run/layers/a\","

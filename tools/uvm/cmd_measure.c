@@ -327,8 +327,9 @@ static void print_digest(const uint8_t ld[SNP_LD_LEN], const struct opts *o)
 		printf("%s\n", text);
 }
 
-/* JSON string; only printable ASCII is accepted by the callers. */
-static void json_str(const char *s)
+/* A JSON string on stdout; only printable ASCII is accepted by the callers
+ * (not lib/json.h's json_str, which reads a parsed value). */
+static void put_json_string(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -359,23 +360,23 @@ static void json_artifact(const char *key, const char *path, uint64_t size, cons
 	char hex[2 * UVM_SHA256_LEN + 1];
 	uvm_hex_encode(sha, UVM_SHA256_LEN, hex);
 	printf("    \"%s\": {\"file\": ", key);
-	json_str(base_name(path));
+	put_json_string(base_name(path));
 	printf(", \"size\": %" PRIu64 ", \"sha256\": \"%s\"}%s\n", size, hex, last ? "" : ",");
 }
 
 static void json_qemu_args(const struct opts *o, unsigned vcpus, const char *cpu)
 {
 	printf("\"qemu_args\": [\"-smp\", \"%u\", \"-cpu\", \"%s\", \"-bios\", ", vcpus, cpu);
-	json_str(base_name(o->ovmf));
+	put_json_string(base_name(o->ovmf));
 	if (o->kernel) {
 		printf(", \"-kernel\", ");
-		json_str(base_name(o->kernel));
+		put_json_string(base_name(o->kernel));
 		if (o->initrd) {
 			printf(", \"-initrd\", ");
-			json_str(base_name(o->initrd));
+			put_json_string(base_name(o->initrd));
 		}
 		printf(", \"-append\", ");
-		json_str(o->append ? o->append : "");
+		put_json_string(o->append ? o->append : "");
 	}
 	printf(", \"-machine\", \"confidential-guest-support=sev0\", \"-object\", "
 	       "\"sev-snp-guest,id=sev0,kernel-hashes=%s\"]", o->kernel ? "on" : "off");
@@ -425,7 +426,7 @@ static void json_matrix(const struct opts *o, const struct inputs *in, const uin
 	}
 	printf("  },\n  \"append\": ");
 	if (o->kernel)
-		json_str(o->append ? o->append : "");
+		put_json_string(o->append ? o->append : "");
 	else
 		printf("null");
 	printf(",\n  \"firmware_digest\": \"%s\",\n  \"measurements\": [\n", hex);
