@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "erofs.h"
+#include "file_util.h"
 #include "hex.h"
 #include "verity.h"
 
@@ -261,40 +262,40 @@ int layer_build(const char *blob, const char *digest, enum layer_compression com
 	return r < 0 ? uvm_wrap(err, "layer %s", digest) : 0;
 }
 
-int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n,
-		      struct uvm_err *err)
+struct index_ctx {
+	const struct layer_result *layers;
+	size_t n;
+};
+
+/* Every value is hex, a digest, a generated file name or a number, so
+ * plain formatting is valid JSON; keys in a fixed order. */
+static int write_index(FILE *f, void *ctx, struct uvm_err *err)
 {
-	char path[4096], tmp[4096];
-	if (snprintf(path, sizeof path, "%s/layers.json", out_dir) >= (int)sizeof path ||
-	    snprintf(tmp, sizeof tmp, "%s/.layers.json.tmp", out_dir) >= (int)sizeof tmp)
-		return uvm_fail(err, ENAMETOOLONG, "output directory path too long");
-	FILE *f = fopen(tmp, "w");
-	if (!f)
-		return uvm_fail(err, errno, "create %s: %s", tmp, strerror(errno));
-	/* Every value is hex, a digest, a generated file name or a number, so
-	 * plain formatting is valid JSON; keys in a fixed order. */
+	const struct index_ctx *x = ctx;
+	(void)err; /* file_write_atomic checks the stream's errors */
 	fprintf(f, "[\n");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < x->n; i++) {
+		const struct layer_result *l = &x->layers[i];
 		char root[65], salt[65];
-		uvm_hex_encode(layers[i].root, 32, root);
-		uvm_hex_encode(layers[i].salt, 32, salt);
+		uvm_hex_encode(l->root, 32, root);
+		uvm_hex_encode(l->salt, 32, salt);
 		fprintf(f,
 			"  {\"digest\": \"%s\", \"chain_id\": \"%s\", \"path\": \"%s\", "
 			"\"root_hash\": \"%s\", \"salt\": \"%s\", \"data_blocks\": %llu, "
 			"\"hash_offset\": %llu, \"size\": %llu}%s\n",
-			layers[i].digest, layers[i].chain_id, layers[i].path, root, salt,
-			(unsigned long long)layers[i].data_blocks,
-			(unsigned long long)layers[i].hash_offset, (unsigned long long)layers[i].size,
-			i + 1 < n ? "," : "");
+			l->digest, l->chain_id, l->path, root, salt, (unsigned long long)l->data_blocks,
+			(unsigned long long)l->hash_offset, (unsigned long long)l->size, i + 1 < x->n ? "," : "");
 	}
 	fprintf(f, "]\n");
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0 || ferror(f)) {
-		int e = errno;
-		fclose(f);
-		return uvm_fail(err, e, "write %s: %s", tmp, strerror(e));
-	}
-	fclose(f);
-	if (rename(tmp, path) < 0)
-		return uvm_fail(err, errno, "rename to %s: %s", path, strerror(errno));
 	return 0;
+}
+
+int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n,
+		      struct uvm_err *err)
+{
+	char path[4096];
+	struct index_ctx x = {layers, n};
+	if (snprintf(path, sizeof path, "%s/layers.json", out_dir) >= (int)sizeof path)
+		return uvm_fail(err, ENAMETOOLONG, "output directory path too long");
+	return file_write_atomic(path, write_index, &x, err);
 }
