@@ -42,19 +42,27 @@ static int failed(struct op_error *e, const char *op, const struct uvm_err *err)
 	return op_fail(e, OP_ERR_FAILED, "%s: %s", op, err->msg);
 }
 
-static void trace(struct agent *a, const char *op, const char *cid, const char *pid, int rc)
-{
-	if (a->runtime_logging)
-		log_msg("runtime: %s container=%s process=%s: %s", op, cid && *cid ? cid : "-", pid ? pid : "-",
-			rc == 0 ? "ok" : "failed");
-}
-
 static void result_ok(struct json_writer *w, const char *key, const char *value)
 {
 	json_w_obj(w);
 	json_w_key(w, key);
 	json_w_cstr(w, value);
 	json_w_end(w);
+}
+
+/* The end every acting op shares: log it (if runtime_logging was allowed),
+ * then either the failure or the result {key: value}. */
+static int finish(struct op_call *c, int rc, const struct uvm_err *err, const char *key, const char *value)
+{
+	const struct request *r = c->r;
+	if (c->a->runtime_logging)
+		log_msg("runtime: %s container=%s process=%s: %s", r->name,
+			r->container_id && *r->container_id ? r->container_id : "-",
+			r->process_id ? r->process_id : "-", rc == 0 ? "ok" : "failed");
+	if (rc)
+		return failed(c->e, r->name, err);
+	result_ok(c->w, key, value);
+	return 0;
 }
 
 /* ------------------------------------------------------------ create / start */
@@ -97,11 +105,7 @@ int op_create_container(struct op_call *c)
 	if (rc == 0)
 		rc = rt_create(c->a->procs, r->container_id, &spec, mem.mounts, mem.nmounts, &err);
 	rt_spec_free(&mem);
-	trace(c->a, "create_container", r->container_id, NULL, rc);
-	if (rc)
-		return failed(c->e, "create_container", &err);
-	result_ok(c->w, "container_id", r->container_id);
-	return 0;
+	return finish(c, rc, &err, "container_id", r->container_id);
 }
 
 int op_start_container(struct op_call *c)
@@ -109,13 +113,9 @@ int op_start_container(struct op_call *c)
 	const char *cid = c->r->container_id;
 	struct uvm_err err = {0, ""};
 	int rc = rt_start(c->a->procs, cid, &err);
-	trace(c->a, "start_container", cid, NULL, rc);
-	if (rc)
-		return failed(c->e, "start_container", &err);
-	if (!c->a->containers_started++)
+	if (rc == 0 && !c->a->containers_started++)
 		log_timestamp("first_container_started"); /* boot phases in make bench */
-	result_ok(c->w, "container_id", cid);
-	return 0;
+	return finish(c, rc, &err, "container_id", cid);
 }
 
 /* ------------------------------------------------------------ exec */
@@ -130,11 +130,7 @@ int op_exec_in_container(struct op_call *c)
 	if (rc == 0)
 		rc = rt_exec_in(c->a->procs, r->container_id, r->process_id, &spec, &err);
 	rt_spec_free(&mem);
-	trace(c->a, "exec_in_container", r->container_id, r->process_id, rc);
-	if (rc)
-		return failed(c->e, "exec_in_container", &err);
-	result_ok(c->w, "process_id", r->process_id);
-	return 0;
+	return finish(c, rc, &err, "process_id", r->process_id);
 }
 
 /* The engine has no process ids for external processes (it ignores
@@ -149,11 +145,7 @@ int op_exec_external(struct op_call *c)
 	if (rc == 0)
 		rc = rt_exec_external(c->a->procs, r->process_id, &spec, &err);
 	rt_spec_free(&mem);
-	trace(c->a, "exec_external", NULL, r->process_id, rc);
-	if (rc)
-		return failed(c->e, "exec_external", &err);
-	result_ok(c->w, "process_id", r->process_id);
-	return 0;
+	return finish(c, rc, &err, "process_id", r->process_id);
 }
 
 /* ------------------------------------------------------------ signals, waits, shutdown */
@@ -163,11 +155,7 @@ int op_signal_process(struct op_call *c)
 	const struct request *r = c->r;
 	struct uvm_err err = {0, ""};
 	int rc = rt_signal(c->a->procs, r->container_id, r->process_id, r->signal, &err);
-	trace(c->a, "signal_process", r->container_id, r->process_id, rc);
-	if (rc)
-		return failed(c->e, "signal_process", &err);
-	result_ok(c->w, "signalled", r->process_id ? r->process_id : r->container_id);
-	return 0;
+	return finish(c, rc, &err, "signalled", r->process_id ? r->process_id : r->container_id);
 }
 
 int op_wait_process(struct op_call *c)
@@ -196,11 +184,7 @@ int op_shutdown_container(struct op_call *c)
 	const char *cid = c->r->container_id;
 	struct uvm_err err = {0, ""};
 	int rc = rt_shutdown(c->a->procs, cid, &err);
-	trace(c->a, "shutdown_container", cid, NULL, rc);
-	if (rc)
-		return failed(c->e, "shutdown_container", &err);
-	result_ok(c->w, "container_id", cid);
-	return 0;
+	return finish(c, rc, &err, "container_id", cid);
 }
 
 /* ------------------------------------------------------------ stdio */
