@@ -1,6 +1,5 @@
-/* Dispatcher of the enforcement loop: bytes -> frames -> JSON requests ->
- * op handlers -> one response per request. Every failure to understand the
- * host gets an error response; none of them stops the loop. */
+/* The enforcement loop's I/O: bytes -> frames -> the dispatcher
+ * (agent/dispatch.c) -> one response frame per request. */
 #include "agent.h"
 #include "runtime.h"
 
@@ -10,14 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "decide.h"
+#include "dispatch.h"
 #include "json.h"
 #include "log.h"
 #include "monotonic.h"
 #include "ops.h"
 #include "request.h"
 
-#define RESPONSE_MAX (4u << 20)
 #define WRITE_TIMEOUT_MS 5000
 #define HOST_AWAY_POLL_MS 100
 /* A message whose bytes stop arriving for this long is dropped. On
@@ -67,176 +65,27 @@ static void send_frame(struct agent *a, const char *body, size_t len)
 		channel_disconnect(&a->ch); /* the host stopped reading: it lost this answer */
 }
 
-/* {"id":ID,"ok":false,"error":{"kind":K,"message":M[,"reason":R]}} */
-static void send_error(struct agent *a, const char *id_json, size_t id_len, const struct op_error *e)
-{
-	struct json_writer w;
-	json_writer_init(&w, RESPONSE_MAX);
-	json_w_obj(&w);
-	json_w_key(&w, "id");
-	if (id_json)
-		json_w_raw(&w, id_json, id_len);
-	else
-		json_w_null(&w);
-	json_w_key(&w, "ok");
-	json_w_bool(&w, 0);
-	json_w_key(&w, "error");
-	json_w_obj(&w);
-	json_w_key(&w, "kind");
-	json_w_cstr(&w, e->kind);
-	json_w_key(&w, "message");
-	json_w_cstr(&w, e->err.msg);
-	if (e->reason_json) {
-		json_w_key(&w, "reason");
-		json_w_raw(&w, e->reason_json, strlen(e->reason_json));
-	}
-	json_w_end(&w);
-	json_w_end(&w);
-	size_t len;
-	char *out = json_writer_finish(&w, &len);
-	if (out)
-		send_frame(a, out, len);
-	free(out);
-}
-
-static void send_result(struct agent *a, const char *id_json, size_t id_len, const char *result,
-			size_t result_len)
-{
-	struct json_writer w;
-	json_writer_init(&w, RESPONSE_MAX);
-	json_w_obj(&w);
-	json_w_key(&w, "id");
-	json_w_raw(&w, id_json, id_len);
-	json_w_key(&w, "ok");
-	json_w_bool(&w, 1);
-	json_w_key(&w, "result");
-	json_w_raw(&w, result, result_len);
-	json_w_end(&w);
-	size_t len;
-	char *out = json_writer_finish(&w, &len);
-	if (out) {
-		send_frame(a, out, len);
-	} else {
-		struct op_error e = {0};
-		op_fail(&e, OP_ERR_FAILED, "the response exceeded %u bytes", RESPONSE_MAX);
-		send_error(a, id_json, id_len, &e);
-	}
-	free(out);
-}
-
-static const struct json_field request_fields[] = {
-	{"id", JSON_T_INT, 1},
-	{"op", JSON_T_STRING, 1},
-	{"args", JSON_T_OBJECT, 0},
-};
-
-/* decision (for the ops the engine decides) -> execute -> commit/abort. */
-static int decide_and_execute(const struct op_def *def, struct op_call *c)
-{
-	if (!policy_op_decided(c->r->op))
-		return def->execute(c);
-	struct decision dc;
-	if (decide_begin(c->a, c->r, &dc, c->e))
-		return -1;
-	c->d = &dc.d;
-	int rc = def->execute(c);
-	c->d = NULL;
-	return decide_end(c->a, &dc, rc, c->e);
-}
-
-/* Runs one decoded op; returns its result JSON (malloc'ed) or NULL with e
- * filled. */
-static char *run_op(struct agent *a, const struct op_def *def, struct request *r, size_t *len,
-		    struct op_error *e)
-{
-	struct json_writer w;
-	json_writer_init(&w, RESPONSE_MAX - 1024);
-	struct op_call c = {a, r, NULL, NULL, &w, e};
-	int rc = 0;
-	if (def->priv_size && !(c.priv = calloc(1, def->priv_size)))
-		rc = op_fail(e, OP_ERR_FAILED, "%s: out of memory", r->name);
-	if (rc == 0 && def->prepare)
-		rc = def->prepare(&c);
-	if (rc == 0)
-		rc = decide_and_execute(def, &c);
-	free(c.priv);
-	if (rc) {
-		json_writer_free(&w);
-		return NULL;
-	}
-	char *out = json_writer_finish(&w, len);
-	if (!out)
-		op_fail(e, OP_ERR_FAILED, "op %s: the result could not be encoded (too large?)", r->name);
-	return out;
-}
-
-/* The op's definition, or NULL with e saying the op is unknown. */
-static const struct op_def *find_op(const char *name, size_t len, enum req_op *op, struct op_error *e)
-{
-	int i = request_op_find(name, len);
-	const struct op_def *def = i < 0 ? NULL : op_def_of((enum req_op)i);
-	if (!def) {
-		op_fail(e, OP_ERR_UNKNOWN, "unknown op '%.64s' (see docs/protocol.md for the list)", name);
-		return NULL;
-	}
-	*op = (enum req_op)i;
-	return def;
-}
-
-/* The binding gate, then the one decode of the host's arguments; the op
- * runs on its result. */
-static char *decode_and_run(struct agent *a, const struct json_value *req, size_t *len, struct op_error *e)
-{
-	size_t op_len;
-	const char *name = json_str(json_get(req, "op"), &op_len);
-	enum req_op op;
-	const struct op_def *def = find_op(name, op_len, &op, e);
-	if (!def)
-		return NULL;
-	if (def->needs_policy && binding_gate(a, e))
-		return NULL; /* before a policy is bound, nothing is even decoded */
-	struct request r;
-	struct uvm_err err = {0, ""};
-	char *out = NULL;
-	if (request_decode(op, json_get(req, "args"), REQ_FROM_HOST, &r, &err))
-		op_fail(e, OP_ERR_MALFORMED, "%s: %s", request_op_name(op), err.msg);
-	else
-		out = run_op(a, def, &r, len, e);
-	request_free(&r);
-	return out;
-}
-
+/* One request -> exactly one response frame (agent/dispatch.c). */
 static void handle_request(struct agent *a, const uint8_t *body, size_t len)
 {
-	struct op_error e = {0};
-	struct json_doc *doc = NULL;
-	const struct json_value *req = json_parse((const char *)body, len, FRAME_MAX, &doc, &e.err);
-	a->requests++;
-	if (!req || json_check_object(req, request_fields, 3, &e.err)) {
-		e.kind = OP_ERR_MALFORMED;
-		send_error(a, NULL, 0, &e);
-		json_free(doc);
-		return;
-	}
-	size_t id_len, result_len = 0;
-	const char *id = json_number_text(json_get(req, "id"), &id_len);
-	char *result = decode_and_run(a, req, &result_len, &e);
-	if (result)
-		send_result(a, id, id_len, result, result_len);
-	else
-		send_error(a, id, id_len, &e);
-	free(result);
-	free(e.reason_json);
-	json_free(doc);
+	size_t out_len = 0;
+	char *out = dispatch(a, body, len, &out_len);
+	if (out)
+		send_frame(a, out, out_len);
+	free(out);
 }
 
 static void reject_oversize(struct agent *a, size_t declared)
 {
 	struct op_error e = {0};
+	size_t len = 0;
 	op_fail(&e, OP_ERR_MALFORMED,
 		"message length %zu is outside 1..%u bytes; its bytes are skipped", declared, FRAME_MAX);
 	a->requests++;
-	send_error(a, NULL, 0, &e);
+	char *out = dispatch_error(NULL, 0, &e, &len);
+	if (out)
+		send_frame(a, out, len);
+	free(out);
 }
 
 static void read_input(struct agent *a)
