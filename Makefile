@@ -42,7 +42,10 @@ HEADERS    := $(sort $(wildcard lib/*.h tools/uvm/*.h init/*.h agent/*.h tests/u
 
 # ------------------------------------------------------------ host build
 WARN        := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
-COMMON_FLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -Itools/uvm -I$(OUT)/gen \
+# Include paths show the direction of dependencies: lib/ sees only lib/;
+# agent/ sees lib/ and agent/; init/ sees all three; tools/uvm sees lib/
+# and itself (docs/development.md "Dependency direction").
+COMMON_FLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(OUT)/gen \
 	-ffile-prefix-map=$(CURDIR)=.
 HOST_CC     := gcc
 HOST_CFLAGS := $(COMMON_FLAGS) -O2 -g
@@ -50,6 +53,7 @@ HOST_LDLIBS := -lcrypto
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 host_obj = $(patsubst %.c,$(OUT)/host/obj/%.o,$(1))
+$(OUT)/host/obj/tools/%.o $(OUT)/asan/obj/tools/%.o: HOST_CFLAGS += -Itools/uvm
 asan_obj = $(patsubst %.c,$(OUT)/asan/obj/%.o,$(1))
 
 $(OUT)/gen/uvm_commands.h: $(wildcard tools/uvm/cmd_*.c) Makefile
@@ -89,32 +93,32 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libuvm.a $(HEADERS)
 	@mkdir -p $(@D)
 	@printf "  %-8s %s\n" CC $@
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) $< $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itools/uvm $(SAN_FLAGS) $< $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
 
 # Host-testable agent code: the attestation back-ends reach the kernel only
 # through their seams (agent/attest_seam.h), so they are also compiled for the
 # host under ASan/UBSan and linked into the unit tests that play the kernel
 # (AGENT_HOST_TESTS). The guest build is unchanged; no test code enters it.
-# init/log.c is PID 1's logger (stderr and /dev/kmsg, plain POSIX): the
+# lib/log.c is PID 1's logger (stderr and /dev/kmsg, plain POSIX): the
 # same file on the host, where its lines go to the test's stderr.
 AGENT_HOST_SRCS  := agent/attest.c agent/attest_tsm.c agent/attest_sev_guest.c agent/runtime_user.c \
 	agent/runtime_spec.c agent/runtime_caps.c \
-	agent/decide.c agent/binding.c agent/op_error.c init/log.c \
+	agent/decide.c agent/binding.c agent/op_error.c \
 	agent/runtime_table.c agent/runtime_stdio.c agent/runtime_cgroup.c agent/dispatch.c
 AGENT_HOST_TESTS := $(OUT)/asan/tests/test_attest_backends $(OUT)/asan/tests/test_runtime_user \
 	$(OUT)/asan/tests/test_runtime_spec $(OUT)/asan/tests/test_decide_binding \
 	$(OUT)/asan/tests/test_runtime_table $(OUT)/asan/tests/test_dispatch
-$(call asan_obj,$(AGENT_HOST_SRCS)): HOST_CFLAGS += -Iagent -Iinit
+$(call asan_obj,$(AGENT_HOST_SRCS)): HOST_CFLAGS += -Iagent
 $(OUT)/asan/libagent.a: $(call asan_obj,$(AGENT_HOST_SRCS))
 	@rm -f $@; ar rcsD $@ $^
 $(AGENT_HOST_TESTS): $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a $(HEADERS)
 	@mkdir -p $(@D)
 	@printf "  %-8s %s\n" CC $@
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(SAN_FLAGS) -Iagent $< $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itools/uvm $(SAN_FLAGS) -Iagent $< $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
 
 # ------------------------------------------------------ fuzzing (libFuzzer)
 FUZZ_CC    := clang
-FUZZ_FLAGS := $(COMMON_FLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS := $(COMMON_FLAGS) -Itools/uvm -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB_SRCS := $(LIB_SRCS) $(filter-out tools/uvm/main.c,$(UVM_SRCS))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(HEADERS) $(OUT)/gen/uvm_commands.h
@@ -128,7 +132,7 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(HEADERS) $(OUT)/gen/uvm_command
 KHEADERS   := $(OUT)/kheaders
 OPENSSL    := $(OUT)/openssl
 GUEST_CC   := musl-gcc
-GUEST_CFLAGS := $(COMMON_FLAGS) -Iagent -Iinit -Os -static -isystem $(KHEADERS)/include -isystem $(OPENSSL)/include \
+GUEST_CFLAGS := $(COMMON_FLAGS) -Os -static -isystem $(KHEADERS)/include -isystem $(OPENSSL)/include \
 	-fno-asynchronous-unwind-tables -ffunction-sections -fdata-sections
 GUEST_LDFLAGS := -static -s -Wl,--gc-sections -Wl,--build-id=sha1
 GUEST_LDLIBS  := $(OPENSSL)/lib/libcrypto.a
@@ -147,6 +151,11 @@ GUEST_DEPS := $(KHEADERS)/.stamp $(OPENSSL)/.stamp $(HEADERS) $(OUT)/gen/uvm_com
 # the sources under init/test-flavour/ (the simulated PSP); nothing of it is
 # compiled into the production binary.
 TESTONLY_SRCS := $(sort $(wildcard init/test-flavour/*.c))
+
+# Guest include paths by directory: agent/ sees lib/ and agent/, init/ (and
+# its test-flavour parts) all three, lib/ only itself.
+$(OUT)/guest/obj/agent/%.o $(OUT)/guest-test/obj/agent/%.o: GUEST_CFLAGS += -Iagent
+$(OUT)/guest/obj/init/%.o $(OUT)/guest-test/obj/init/%.o: GUEST_CFLAGS += -Iagent -Iinit
 
 $(OUT)/guest/obj/%.o: %.c $(GUEST_DEPS)
 	@mkdir -p $(@D)
@@ -234,7 +243,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 $(OUT)/bench/%: tests/bench/%.c $(OUT)/host/libuvm.a $(HEADERS)
 	@mkdir -p $(@D)
 	@printf "  %-8s %s\n" CC $@
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) $< $(OUT)/host/libuvm.a -o $@ $(HOST_LDLIBS)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itools/uvm $< $(OUT)/host/libuvm.a -o $@ $(HOST_LDLIBS)
 
 bench: all $(BENCH_BINS)
 	$(PYTHON) tests/bench/bench.py

@@ -1,4 +1,4 @@
-/* libFuzzer: the agent's incremental message framing (agent/frame.c), the
+/* libFuzzer: the agent's incremental message framing (lib/frame.c), the
  * first code that touches every byte the host sends.
  *
  * Input: 2 bytes seeding how the stream is cut into reads, then the byte
@@ -9,15 +9,12 @@
  * is exactly the bytes that followed; a length of 0 or above FRAME_MAX is
  * reported with the declared length and exactly that many bytes are skipped
  * (the stream stays in step); how the host splits its writes never matters;
- * and after a reset (a reconnect) a fresh frame is read from scratch.
- *
- * The fuzz build compiles only lib/ and tools/uvm/, so the agent's file is
- * included here. */
+ * and after a reset (a reconnect) a fresh frame is read from scratch. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../agent/frame.c"
+#include "frame.h"
 
 /* One expected event of the reference reading. */
 struct event {
