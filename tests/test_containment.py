@@ -448,6 +448,7 @@ def test_a_full_writable_layer_ends_only_its_container(uvm):
     status, out = run_container(uvm, spec_of(uvm, "filler"), "filler", 8 * MiB)
     assert status["state"] == "exited" and "No space left on device" in out, (status, out)
     written = int(out.split()[-1])
+    print(f"filler: {written} of {8 * MiB} bytes written before ENOSPC")
     assert 6 * MiB <= written <= 8 * MiB, out
     ok(vm.request("exec_in_container", {"container_id": "writer", "process_id": "w1", "argv": WRITE_READ,
                                         "env": ["PATH=/bin"], "working_dir": "/", "stdio": True}))
