@@ -165,3 +165,11 @@ int storage_scratch_in_use(struct storage_state *s, const char *serial, char *ci
 	}
 	return 0;
 }
+
+struct storage_scratch *storage_scratch_find(struct storage_state *s, const char *serial)
+{
+	for (size_t i = 0; s && i < STORAGE_SCRATCH_MAX; i++)
+		if (s->scratch[i].alive && strcmp(s->scratch[i].serial, serial) == 0)
+			return &s->scratch[i];
+	return NULL;
+}

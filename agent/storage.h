@@ -16,6 +16,7 @@
 #include "ops.h"
 #include "policy.h"
 #include "request.h"
+#include "storage_extent.h"
 #include "verity.h"
 
 /* The forms the request decode checked (lib/request.h): a virtio-blk serial
@@ -34,17 +35,20 @@
  * less specific message. */
 #define STORAGE_BROKEN_MAX 16
 
+/* A scratch is a pool of sectors, not a file system: each overlay on it
+ * gets an extent with its own ext2 (storage_upper.c). */
 struct storage_scratch {
 	int alive;
 	int encrypted;
-	/* An unmount removed the file system but not all of its mappings, and
-	 * putting it back failed: no overlay may use it; scratch_unmount
-	 * finishes the removal. The engine still lists it as mounted. */
+	/* An unmount removed the dm-crypt mapping (and the key) but not the
+	 * integrity mapping: no overlay may use it; scratch_unmount finishes
+	 * the removal. The engine still lists it as mounted. */
 	int broken;
 	int crypt_gone;  /* the dm-crypt mapping (and the key) is gone already */
 	char why[STORAGE_WHY_MAX];
 	char serial[STORAGE_SERIAL_MAX + 1];
-	char node[32];   /* what the file system sits on: /dev/dm-N (or /dev/vdX) */
+	char node[32];   /* the pool: /dev/dm-N of the crypt mapping (or /dev/vdX) */
+	uint64_t devno;  /* its device number (makedev encoding) */
 	uint64_t bytes;  /* its size */
 };
 
@@ -56,11 +60,24 @@ struct storage_broken {
 	char why[STORAGE_WHY_MAX];
 };
 
+/* dm names of writable layers: uvm-upper-<cid>, or for ids too long for
+ * that, uvm-upperh-<sha256 of the id> (DM_NAME_LEN is 128 with the NUL). */
+#define STORAGE_DM_NAME_LEN 128
+
 struct storage_overlay {
 	int alive;
 	int on_tmpfs;  /* upper dir on a private tmpfs instead of a scratch */
+	/* Not alive: the overlay is gone, but its writable layer's mapping
+	 * could not be removed (a dying container still held it). Its extent
+	 * stays reserved until a later mount_overlay or scratch_unmount of its
+	 * scratch removes the mapping (storage_upper_reap). */
+	int leftover;
 	char cid[STORAGE_CID_MAX + 1];
 	char scratch[STORAGE_SERIAL_MAX + 1];
+	/* On a scratch: the extent of the pool and the dm-linear mapping over it. */
+	struct storage_extent ext;
+	char dm_name[STORAGE_DM_NAME_LEN];
+	uint64_t devno;
 };
 
 struct storage_state {
@@ -94,6 +111,37 @@ int storage_wrap(struct op_error *e, const char *kind, const char *fmt, ...)
 
 /* Whether an overlay of this agent still uses the scratch named serial. */
 int storage_scratch_in_use(struct storage_state *s, const char *serial, char *cid, size_t cid_len);
+
+/* The mounted scratch named serial, or NULL. */
+struct storage_scratch *storage_scratch_find(struct storage_state *s, const char *serial);
+
+/* ----- writable layers on a scratch pool (agent/storage_upper.c) ----- */
+
+/* The size of the writable layer a mount_overlay on sc will get: want (the
+ * request's scratch_bytes; 0: none) or dflt, capped by the pool's largest
+ * free run (docs/storage.md). Fails, saying how much is free, if want does
+ * not fit or the pool has no room for the smallest layer. First tries once
+ * to remove the leftover mappings of sc's extents, which may free some. */
+int storage_upper_size(struct storage_state *s, const struct storage_scratch *sc, uint64_t want, uint64_t dflt,
+		       uint64_t *bytes, struct uvm_err *err);
+
+/* Allocates an extent of bytes on sc for o (first fit), maps it with
+ * dm-linear, formats ext2 on it and mounts it (nosuid,nodev) at dir. Every
+ * failure is undone; a mapping that cannot be removed leaves o->leftover
+ * set with its extent, and the caller must keep o in a slot. */
+int storage_upper_up(struct storage_state *s, const struct storage_scratch *sc, uint64_t bytes,
+		     struct storage_overlay *o, const char *dir, struct uvm_err *err);
+
+/* Unmounts o's file system at dir and removes its mapping (retried while
+ * busy). 0 when the extent is free again; -1 with o->leftover set when the
+ * mapping stays (the extent stays reserved). */
+int storage_upper_down(struct storage_overlay *o, const char *dir, struct uvm_err *err);
+
+/* Tries once to remove each leftover mapping on the scratch named serial,
+ * freeing the extents (and slots) of those that go; settle: retry while
+ * busy (storage_dm_remove_settle). Returns how many are left, with the
+ * first one's container id in cid. */
+int storage_upper_reap(struct storage_state *s, const char *serial, int settle, char *cid, size_t cid_len);
 
 /* ----- undoing half-done storage steps (agent/storage_undo.c) ----- */
 
@@ -165,20 +213,25 @@ struct storage_ov_paths {
 	char rw[STORAGE_OV_PATH_LEN];       /* the directory holding upper/ and work/ */
 };
 
-/* mount_overlay: the overlay to record once it is up, and its paths. */
+/* mount_overlay: the overlay to record once it is up, its paths, and on a
+ * scratch the writable layer's size (r->upper_bytes, the guest's fact). */
 struct mount_overlay_priv {
 	struct storage_overlay o;
 	struct storage_ov_paths p;
+	uint64_t upper_bytes;
 };
 
 struct unmount_overlay_priv {
 	int unused;
 };
 
-/* A scratch's mount point and dm mapping names, from its serial. */
+/* A scratch's target (a name: nothing is mounted there) and dm mapping
+ * names, from its serial. */
 struct storage_scratch_names {
 	char target[64], integrity[64], crypt[64];
 };
+
+void storage_scratch_names_of(const char *serial, struct storage_scratch_names *n);
 
 /* scratch_mount: the free slot found before the decision. */
 struct scratch_mount_priv {

@@ -4,28 +4,24 @@
  * Encrypted (the default, and the only kind unless the policy allows
  * otherwise): dm-integrity (tags only) under dm-crypt AES-256-GCM with a
  * fresh key from getrandom that lives only in this function's stack and the
- * kernel; formatted inside the guest with lib/ext2_format after zeroing the
- * whole mapping (sectors never written have no valid tag and read as EIO). */
+ * kernel; the whole mapping is zeroed (sectors never written have no valid
+ * tag and read as EIO). The result is a pool of sectors, not a file system:
+ * each overlay on it gets its own extent and ext2 (storage_upper.c), so
+ * one container that fills its writable layer fills nobody else's. Nothing
+ * is mounted at the target /run/scratch/<serial>: it is the scratch's name. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "dm.h"
-#include "ext2_format.h"
+#include "policy_resources.h"
 #include "storage.h"
 
-#define SCRATCH_LABEL "uvm-scratch"
-/* How the scratch is mounted, the first time and when an unmount is undone. */
-#define SCRATCH_FLAGS (MS_NOSUID | MS_NODEV)
 #define SCRATCH_AGAIN "scratch_mount of this serial"
 
-static void scratch_names(const char *serial, struct storage_scratch_names *n)
+void storage_scratch_names_of(const char *serial, struct storage_scratch_names *n)
 {
 	snprintf(n->target, sizeof n->target, "%s%s", POLICY_SCRATCH_DIR, serial);
 	snprintf(n->integrity, sizeof n->integrity, "uvm-scratch-%s-integrity", serial);
@@ -75,9 +71,10 @@ static int integrity_up(const char *dev, const char *name, uint64_t *sectors, ui
 	if (storage_dm_remove_settle(name, err))
 		return uvm_wrap(err, "removing the formatting mapping (the next " SCRATCH_AGAIN " removes it)");
 	*sectors -= *sectors % (UVM_DM_SCRATCH_SECTOR / 512);
-	if (*sectors < UVM_EXT2_MIN_BYTES / 512)
-		return uvm_fail(err, ENOSPC, "%s: dm-integrity provides only %llu sectors", dev,
-				(unsigned long long)*sectors);
+	if (*sectors < POLICY_SCRATCH_MIN / 512)
+		return uvm_fail(err, ENOSPC, "%s: dm-integrity provides only %llu sectors, less than the smallest "
+				"writable layer (%llu bytes)", dev, (unsigned long long)*sectors,
+				(unsigned long long)POLICY_SCRATCH_MIN);
 	t.length = *sectors;
 	return uvm_dm_activate(name, &t, 1, 0, devno, err);
 }
@@ -100,48 +97,35 @@ static int crypt_up(const char *lower, const char *name, uint64_t sectors, uint6
 	return rc;
 }
 
-static int format_and_mount(const char *node, uint64_t bytes, const char *target, struct uvm_err *err)
-{
-	struct uvm_ext2_params p = {.bytes = bytes, .time = (uint32_t)time(NULL)};
-	snprintf(p.label, sizeof p.label, "%s", SCRATCH_LABEL);
-	if (fill_random(p.uuid, sizeof p.uuid, err))
-		return -1;
-	int fd = open(node, O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return uvm_fail(err, errno, "opening %s: %s", node, strerror(errno));
-	int rc = uvm_ext2_format(fd, &p, err);
-	close(fd);
-	if (rc)
-		return -1;
-	if (mkdir(target, 0700) != 0 && errno != EEXIST)
-		return uvm_fail(err, errno, "creating %s: %s", target, strerror(errno));
-	if (mount(node, target, "ext4", SCRATCH_FLAGS, NULL) != 0) {
-		rc = uvm_fail(err, errno, "mounting %s (ext2) at %s: %s", node, target, strerror(errno));
-		rmdir(target);
-	}
-	return rc;
-}
-
+/* The pool: the crypt mapping over the integrity mapping, zeroed, or the
+ * disk itself (unencrypted). Its node and device number in sc. */
 static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const struct storage_scratch_names *n,
-		      uint64_t *bytes, char *cnode, size_t cnode_len, struct uvm_err *err)
+		      struct storage_scratch *sc, struct uvm_err *err)
 {
 	char inode[64];
 	uint64_t sectors = 0, devno;
+	struct stat st;
 	if (!encrypted) {
-		*bytes = dev_bytes;
-		snprintf(cnode, cnode_len, "%s", dev);
-		return format_and_mount(dev, dev_bytes, n->target, err);
+		if (dev_bytes < POLICY_SCRATCH_MIN)
+			return uvm_fail(err, ENOSPC, "%s has %llu bytes, less than the smallest writable layer (%llu)", dev,
+					(unsigned long long)dev_bytes, (unsigned long long)POLICY_SCRATCH_MIN);
+		if (stat(dev, &st) != 0)
+			return uvm_fail(err, errno, "%s: %s", dev, strerror(errno));
+		sc->bytes = dev_bytes;
+		sc->devno = (uint64_t)st.st_rdev;
+		snprintf(sc->node, sizeof sc->node, "%s", dev);
+		return 0;
 	}
 	if (integrity_up(dev, n->integrity, &sectors, &devno, err))
 		return -1;
 	uvm_dm_node(devno, inode, sizeof inode);
-	if (crypt_up(inode, n->crypt, sectors, &devno, err)) {
+	if (crypt_up(inode, n->crypt, sectors, &sc->devno, err)) {
 		storage_unmap_after_failure(n->integrity, SCRATCH_AGAIN, err);
 		return -1;
 	}
-	uvm_dm_node(devno, cnode, cnode_len);
-	*bytes = sectors * 512;
-	if (blockdev_zero(cnode, *bytes, err) || format_and_mount(cnode, *bytes, n->target, err)) {
+	uvm_dm_node(sc->devno, sc->node, sizeof sc->node);
+	sc->bytes = sectors * 512;
+	if (blockdev_zero(sc->node, sc->bytes, err)) {
 		/* The integrity mapping cannot go while the crypt one holds it. */
 		storage_unmap_after_failure(n->crypt, SCRATCH_AGAIN, err);
 		storage_unmap_after_failure(n->integrity, SCRATCH_AGAIN, err);
@@ -171,19 +155,20 @@ int op_scratch_mount_prepare(struct op_call *c)
 	if (!pv->slot)
 		return op_fail(c->e, OP_ERR_FAILED, "scratch_mount: %d scratch disks are mounted already (the limit)",
 			       STORAGE_SCRATCH_MAX);
-	scratch_names(c->r->serial, &pv->n);
+	storage_scratch_names_of(c->r->serial, &pv->n);
 	if (request_set_target(c->r, pv->n.target, &c->e->err))
 		return storage_wrap(c->e, OP_ERR_FAILED, "scratch_mount");
 	return 0;
 }
 
-static void scratch_record(struct storage_scratch *slot, const char *serial, int encrypted, uint64_t bytes)
+static void scratch_record(struct storage_scratch *slot, const struct storage_scratch *up, const char *serial,
+			   int encrypted)
 {
+	*slot = *up;
 	slot->alive = 1;
 	slot->broken = slot->crypt_gone = 0;
 	slot->why[0] = '\0';
 	slot->encrypted = encrypted;
-	slot->bytes = bytes;
 	snprintf(slot->serial, sizeof slot->serial, "%s", serial);
 }
 
@@ -194,7 +179,9 @@ int op_scratch_mount(struct op_call *c)
 	const char *serial = c->r->serial;
 	struct op_error *e = c->e;
 	char dev[32];
-	uint64_t dev_bytes = 0, bytes = 0;
+	uint64_t dev_bytes = 0;
+	struct storage_scratch up;
+	memset(&up, 0, sizeof up);
 	/* Allowed: nothing is mounted at target, so mappings of this serial
 	 * are leftovers of a failed cleanup; they would hold the disk. */
 	int rc = storage_dm_clear_stale(n->crypt, &e->err);
@@ -203,18 +190,17 @@ int op_scratch_mount(struct op_call *c)
 	if (rc == 0)
 		rc = blockdev_by_serial(serial, dev, sizeof dev, &dev_bytes, &e->err);
 	if (rc == 0)
-		rc = scratch_up(dev, dev_bytes, c->r->encrypted, n, &bytes, pv->slot->node, sizeof pv->slot->node,
-				&e->err);
+		rc = scratch_up(dev, dev_bytes, c->r->encrypted, n, &up, &e->err);
 	if (rc)
 		return storage_wrap(e, OP_ERR_FAILED, "scratch_mount: disk %s", serial);
-	scratch_record(pv->slot, serial, c->r->encrypted, bytes);
+	scratch_record(pv->slot, &up, serial, c->r->encrypted);
 	json_w_obj(c->w);
 	json_w_key(c->w, "target");
 	json_w_cstr(c->w, n->target);
 	json_w_key(c->w, "encrypted");
 	json_w_bool(c->w, c->r->encrypted);
 	json_w_key(c->w, "bytes");
-	json_w_uint(c->w, bytes);
+	json_w_uint(c->w, pv->slot->bytes);
 	json_w_end(c->w);
 	return 0;
 }
@@ -230,63 +216,37 @@ static struct storage_scratch *find_scratch(struct storage_state *s, const char 
 	return NULL;
 }
 
-/* Optional check before unmounting: every sector must still decrypt and
- * authenticate (a byte the host changed reads as EIO). O_DIRECT reads go to
- * the disk, not to the page cache of the mounted file system. */
-static int verify_scratch(const struct storage_scratch *sc, const struct storage_scratch_names *n,
-			  struct uvm_err *err)
+/* Optional check before unmounting: every sector of the pool must still
+ * decrypt and authenticate (a byte the host changed reads as EIO). Nothing
+ * is mounted on it any more (every overlay's file system is unmounted and
+ * flushed), and O_DIRECT reads go to the disk, not to a page cache. */
+static int verify_scratch(const struct storage_scratch *sc, struct uvm_err *err)
 {
-	int fd = open(n->target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		syncfs(fd); /* what the containers wrote is on the disk first */
-		close(fd);
-	}
 	return blockdev_read_all(sc->node, sc->bytes, err);
 }
 
-/* umount succeeded, removing the crypt mapping did not: mount the file
- * system again from it (the key is still in the kernel), so that the
- * engine's rollback ("still mounted") is true. If even that fails, the
- * scratch is broken: no overlay may use it until scratch_unmount ends. */
-static int scratch_put_back(struct storage_scratch *sc, const struct storage_scratch_names *n, struct op_error *e)
-{
-	char removal[UVM_ERR_MAX];
-	struct uvm_err rm;
-	snprintf(removal, sizeof removal, "%s", e->err.msg);
-	if (storage_remount(sc->node, n->target, "ext4", SCRATCH_FLAGS, &rm) == 0) {
-		sc->broken = 0;
-		sc->why[0] = '\0';
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s: %s; the scratch is mounted again, unchanged: "
-			       "retry once nothing uses it (a container being shut down lets go within seconds)",
-			       n->target, removal);
-	}
-	sc->broken = 1;
-	snprintf(sc->why, sizeof sc->why, "unmounted, but %.150s; and %.100s", removal, rm.msg);
-	return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s is %s: the scratch is unusable (no overlay may use it) "
-		       "until scratch_unmount on it succeeds: retry it", n->target, sc->why);
-}
-
-/* Unmount, then remove crypt and integrity mappings. A broken scratch
- * (an earlier try got half-way) is unmounted already: only the removals
- * that are left are retried. */
+/* Removes the crypt mapping (and with it the key), then the integrity
+ * mapping. A crypt mapping that stays busy changes nothing: the scratch is
+ * whole and the engine's rollback is true. Once the key is gone nothing can
+ * be put back: a stuck integrity mapping leaves the scratch broken until a
+ * retry removes it. A broken scratch retries only what is left. */
 static int teardown(struct storage_scratch *sc, const struct storage_scratch_names *n, struct op_error *e)
 {
-	if (umount2(n->target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: unmounting %s: %s%s", n->target,
-			       strerror(errno), errno == EBUSY ? " (still in use)" : "");
-	if (sc->encrypted && !sc->crypt_gone) {
+	if (!sc->encrypted)
+		return 0; /* the pool is the disk itself: nothing mapped */
+	if (!sc->crypt_gone) {
 		if (storage_dm_remove_settle(n->crypt, &e->err) != 0)
-			return scratch_put_back(sc, n, e);
+			return storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: %s: the scratch is unchanged: retry once "
+					    "nothing uses it (a container being shut down lets go within seconds)",
+					    n->target);
 		sc->crypt_gone = 1;
 	}
-	if (sc->encrypted && storage_dm_remove_settle(n->integrity, &e->err) != 0) {
-		/* The file system and its key are gone: nothing to put back. */
+	if (storage_dm_remove_settle(n->integrity, &e->err) != 0) {
 		sc->broken = 1;
-		snprintf(sc->why, sizeof sc->why, "unmounted and its key destroyed, but %.180s", e->err.msg);
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s is %s: the scratch is unusable until scratch_unmount "
-			       "on it succeeds: retry it", n->target, sc->why);
+		snprintf(sc->why, sizeof sc->why, "its key is destroyed, but %.180s", e->err.msg);
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s is unusable: %s; retry scratch_unmount on it",
+			       n->target, sc->why);
 	}
-	rmdir(n->target);
 	return 0;
 }
 
@@ -299,7 +259,7 @@ int op_scratch_unmount_prepare(struct op_call *c)
 	if (!pv->sc)
 		return op_fail(c->e, OP_ERR_FAILED, "scratch_unmount: no scratch disk is mounted at '%.200s'",
 			       c->r->target);
-	scratch_names(pv->sc->serial, &pv->n);
+	storage_scratch_names_of(pv->sc->serial, &pv->n);
 	return 0;
 }
 
@@ -314,10 +274,14 @@ int op_scratch_unmount(struct op_call *c)
 	if (storage_scratch_in_use(c->a->storage, sc->serial, cid, sizeof cid))
 		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s holds the upper directory of container %s: "
 			       "unmount its overlay first", n->target, cid);
+	if (storage_upper_reap(c->a->storage, sc->serial, 1, cid, sizeof cid) != 0)
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s: the writable layer of container %s is still held "
+			       "(a container being shut down lets go within seconds): the scratch is unchanged: retry",
+			       n->target, cid);
 	if (verify && sc->broken)
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: verify: %s is %s: there is no file system left to verify; "
-			       "scratch_unmount it without verify", n->target, sc->why);
-	if (verify && verify_scratch(sc, n, &e->err))
+		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: verify: %s is unusable: %s: there is nothing left to "
+			       "verify; scratch_unmount it without verify", n->target, sc->why);
+	if (verify && verify_scratch(sc, &e->err))
 		return storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: verify");
 	if (teardown(sc, n, e))
 		return -1;

@@ -105,6 +105,13 @@ int policy_process_exited(struct policy_state *st, const char *container_id, con
 int policy_overlay_layers(struct policy_state *st, const char *container_id, const char *const **layers,
 			  size_t *n);
 
+/* The smallest scratch_max among the policy's containers whose layers are
+ * the mounted layer targets `layers` (base first), i.e. the candidates a
+ * mount_overlay of them would have; 0 if none of them names one. The guest
+ * sizes a writable layer the host leaves unsized by it, so that every
+ * candidate accepts the default (docs/storage.md). */
+uint64_t policy_scratch_bound(struct policy_state *st, const struct req_strs *layers);
+
 /* Writes the current state as JSON (devices, overlays, containers) for
  * debugging; NULL when out of memory. */
 char *policy_state_json(const struct policy_state *st);

@@ -1,6 +1,7 @@
 /* Decisions of the storage enforcement points: layer devices, overlays
  * (the container root file systems, with their candidate containers) and
  * scratch space. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,69 @@ static void overlay_checks(struct ctx *x, const char *cid, const char *target)
 		policy_reason_fail(&x->r, "state", "container_id", cid, "this container already has a root file system");
 }
 
+/* The writable layer's size (the guest's fact upper_bytes; 0: a tmpfs
+ * upper dir, which the container's memory.max bounds instead) against
+ * container c's scratch_max: a container without one allows any size.
+ * Writes the failure as a candidate entry of side, unless side is NULL
+ * (past the listing cap). */
+static int scratch_fits(struct reason *side, const struct pol_container *c, size_t index, uint64_t bytes)
+{
+	char detail[96];
+	if (!bytes || !c->resources.scratch_max || bytes <= c->resources.scratch_max)
+		return 1;
+	if (!side)
+		return 0;
+	json_w_obj(&side->w);
+	json_w_key(&side->w, "container");
+	json_w_uint(&side->w, index);
+	if (c->name) {
+		json_w_key(&side->w, "name");
+		json_w_cstr(&side->w, c->name);
+	}
+	policy_reason_begin_failed(side);
+	snprintf(detail, sizeof detail, "more than the policy's scratch_max of %" PRIu64 " bytes",
+		 c->resources.scratch_max);
+	policy_reason_fail_int(side, "resources", "scratch_bytes", (int64_t)bytes, detail);
+	policy_reason_end_failed(side);
+	json_w_end(&side->w);
+	return 0;
+}
+
+/* The candidates: the containers whose layers are these, in order, and
+ * whose scratch_max allows the writable layer; every other container is
+ * listed in side with why (up to the cap). A failure in the request's own
+ * reason when none is left: layers if no container has them, else the
+ * size. Returns how many containers failed. */
+static size_t overlay_candidates(struct ctx *x, uint8_t (*hashes)[UVM_SHA256_LEN], struct pol_set *cands,
+				 struct reason *side, size_t *listed)
+{
+	const struct request *req = x->req;
+	size_t failed = 0, same_layers = 0;
+	for (size_t i = 0; i < x->pol->ncontainers; i++) {
+		const struct pol_container *c = &x->pol->containers[i];
+		/* Past the listing cap, compare without writing. */
+		struct reason *out = *listed < SIDE_MAX_CANDIDATES ? side : NULL;
+		int layers_ok = layers_match(out, c, i, hashes, req->layers.n);
+		same_layers += layers_ok;
+		if (layers_ok && scratch_fits(out, c, i, req->upper_bytes)) {
+			pol_set_add(cands, i);
+			continue;
+		}
+		failed++;
+		*listed += out != NULL;
+	}
+	if (!pol_set_empty(cands))
+		return failed;
+	if (!same_layers)
+		policy_reason_fail(&x->r, "layers", "layers", NULL,
+				   "the ordered layers match no container of the policy (see candidates)");
+	else
+		policy_reason_fail_int(&x->r, "resources", "scratch_bytes", (int64_t)req->upper_bytes,
+				       "the writable layer is larger than every matching container's scratch_max "
+				       "(see candidates)");
+	return failed;
+}
+
 int policy_op_mount_overlay(struct ctx *x)
 {
 	const char *cid = x->req->container_id, *target = x->req->target;
@@ -147,7 +211,7 @@ int policy_op_mount_overlay(struct ctx *x)
 	uint8_t(*hashes)[UVM_SHA256_LEN] = calloc(n ? n : 1, UVM_SHA256_LEN);
 	struct reason side;
 	struct pol_set cands = {{0}};
-	size_t listed = 0, mismatched = 0;
+	size_t listed = 0, failed = 0;
 	if (!hashes)
 		return -1;
 	memset(&side, 0, sizeof side);
@@ -155,23 +219,14 @@ int policy_op_mount_overlay(struct ctx *x)
 	json_w_arr(&side.w);
 	policy_reason_str(x, "container_id", cid);
 	policy_reason_str(x, "target", target);
+	if (x->req->upper_bytes) {
+		json_w_key(&x->r.w, "upper_bytes");
+		json_w_uint(&x->r.w, x->req->upper_bytes);
+	}
 	policy_reason_begin_failed(&x->r);
 	overlay_checks(x, cid, target);
-	if (overlay_devices(x, layers, hashes)) {
-		for (size_t i = 0; i < x->pol->ncontainers; i++) {
-			/* Past the listing cap, compare without writing. */
-			struct reason *out = listed < SIDE_MAX_CANDIDATES ? &side : NULL;
-			if (layers_match(out, &x->pol->containers[i], i, hashes, n))
-				pol_set_add(&cands, i);
-			else {
-				mismatched++;
-				listed += out != NULL;
-			}
-		}
-		if (pol_set_empty(&cands))
-			policy_reason_fail(&x->r, "layers", "layers", NULL,
-				    "the ordered layers match no container of the policy (see candidates)");
-	}
+	if (overlay_devices(x, layers, hashes))
+		failed = overlay_candidates(x, hashes, &cands, &side, &listed);
 	policy_reason_end_failed(&x->r);
 	json_w_end(&side.w);
 	size_t side_len = 0;
@@ -188,9 +243,9 @@ int policy_op_mount_overlay(struct ctx *x)
 		json_w_raw(&x->r.w, side_json, side_len);
 	else
 		json_w_null(&x->r.w);
-	if (!ok && mismatched > listed) {
+	if (!ok && failed > listed) {
 		json_w_key(&x->r.w, "more_candidates");
-		json_w_uint(&x->r.w, mismatched - listed);
+		json_w_uint(&x->r.w, failed - listed);
 	}
 	free(side_json);
 	int rc = 0;

@@ -312,7 +312,8 @@ static int parse_seccomp(struct policy *p, const struct json_value *o, struct po
 }
 
 /* "resources" is read by the request's own reader (lib/request.c), so a
- * bound and a request value have the same ranges. */
+ * bound and a request value have the same ranges; the policy's may also
+ * bound the writable layer (scratch_max). */
 static int parse_container(struct policy *p, const struct json_value *o, struct pol_container *c,
 			   struct uvm_err *err)
 {
@@ -333,7 +334,7 @@ static int parse_container(struct policy *p, const struct json_value *o, struct 
 	    parse_signals(json_get(o, "signals"), &c->signals, err) < 0 ||
 	    parse_execs(p, json_get(o, "exec_processes"), c, err) < 0 ||
 	    parse_seccomp(p, json_get(o, "seccomp"), &c->seccomp, err) < 0 ||
-	    request_resources_read(json_get(o, "resources"), &c->resources, err) < 0)
+	    request_resources_read(json_get(o, "resources"), REQ_RES_SCRATCH, &c->resources, err) < 0)
 		return -1;
 	return 0;
 }

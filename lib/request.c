@@ -20,13 +20,14 @@ const char *const request_cap_set_names[REQ_CAP_SETS] = {"bounding", "effective"
 
 enum kind {
 	K_ID, K_PATH, K_STR, K_SERIAL, K_HASH, K_HASH_LOWER, K_BOOL, K_ARGV, K_ENV, K_LAYERS, K_MOUNTS, K_USER,
-	K_CAPS, K_SECCOMP, K_RESOURCES, K_SIGNAL, K_STREAM, K_MAX_BYTES, K_COUNT
+	K_CAPS, K_SECCOMP, K_RESOURCES, K_SIGNAL, K_STREAM, K_MAX_BYTES, K_COUNT, K_LAYER_BYTES
 };
 
 enum field {
 	F_CID, F_PID, F_SERIAL, F_ROOT_HASH, F_SCRATCH, F_ENCRYPTED, F_VERIFY, F_ARGV, F_ENV, F_LAYERS, F_WD,
 	F_MOUNTS, F_USER, F_CAPS, F_NNP, F_PRIVILEGED, F_STDIO, F_SECCOMP, F_RESOURCES, F_SIGNAL, F_STREAM,
-	F_MAX_BYTES, F_DATA, F_NONCE, F_POLICY, F_POINT, F_COUNT, F_AFTER, F_TARGET, F_DEVICE_HASH, F_N
+	F_MAX_BYTES, F_DATA, F_NONCE, F_POLICY, F_POINT, F_COUNT, F_AFTER, F_TARGET, F_DEVICE_HASH, F_SCRATCH_BYTES,
+	F_UPPER_BYTES, F_N
 };
 
 static const struct {
@@ -64,6 +65,8 @@ static const struct {
 	[F_AFTER] = {"after", K_COUNT, offsetof(struct request, after)},
 	[F_TARGET] = {"target", K_PATH, offsetof(struct request, target)},
 	[F_DEVICE_HASH] = {"device_hash", K_HASH_LOWER, offsetof(struct request, device_hash)},
+	[F_SCRATCH_BYTES] = {"scratch_bytes", K_LAYER_BYTES, offsetof(struct request, scratch_bytes)},
+	[F_UPPER_BYTES] = {"upper_bytes", K_LAYER_BYTES, offsetof(struct request, upper_bytes)},
 };
 
 /* ------------------------------------------------------------ ops */
@@ -72,6 +75,11 @@ static const struct {
 #define L 2u    /* required in a decision log */
 #define FACT 4u /* the guest establishes it: refused from the host */
 #define ADDR 8u /* op flag: container_id and/or process_id, at least one */
+/* op flag (mount_overlay): a writable layer's size belongs to a scratch.
+ * From the host, scratch_bytes needs scratch; in a decision log, scratch
+ * needs upper_bytes and upper_bytes needs scratch (the guest states the
+ * size exactly when the layer is on a scratch). */
+#define SCRATCH_SIZE 16u
 #define MAX_USES 13
 
 struct use {
@@ -96,8 +104,8 @@ static const struct op_schema {
 	OP(REQ_UNMOUNT_DEVICE, "unmount_device", 0, {F_TARGET, H | L}),
 	OP(REQ_SCRATCH_MOUNT, "scratch_mount", 0, {F_SERIAL, H}, {F_ENCRYPTED, 0}, {F_TARGET, FACT | L}),
 	OP(REQ_SCRATCH_UNMOUNT, "scratch_unmount", 0, {F_TARGET, H | L}, {F_VERIFY, 0}),
-	OP(REQ_MOUNT_OVERLAY, "mount_overlay", 0, {F_CID, H | L}, {F_LAYERS, H | L}, {F_SCRATCH, 0},
-	   {F_TARGET, FACT | L}),
+	OP(REQ_MOUNT_OVERLAY, "mount_overlay", SCRATCH_SIZE, {F_CID, H | L}, {F_LAYERS, H | L}, {F_SCRATCH, 0},
+	   {F_SCRATCH_BYTES, 0}, {F_TARGET, FACT | L}, {F_UPPER_BYTES, FACT}),
 	OP(REQ_UNMOUNT_OVERLAY, "unmount_overlay", 0, {F_TARGET, H | L}),
 	OP(REQ_CREATE_CONTAINER, "create_container", 0, {F_CID, H | L}, {F_ARGV, H | L}, {F_ENV, 0},
 	   {F_WD, H | L}, {F_MOUNTS, 0}, {F_USER, H | L}, {F_CAPS, H | L}, {F_NNP, 0}, {F_PRIVILEGED, 0},
@@ -373,15 +381,19 @@ static int read_seccomp(struct request *r, const struct json_value *obj, struct 
 	return 0;
 }
 
-int request_resources_read(const struct json_value *obj, struct req_resources *res, struct uvm_err *err)
+int request_resources_read(const struct json_value *obj, unsigned flags, struct req_resources *res,
+			   struct uvm_err *err)
 {
-	static const struct json_field f[] = {{"memory_max", JSON_T_INT, 0}, {"pids_max", JSON_T_INT, 0}};
+	static const struct json_field f[] = {
+		{"memory_max", JSON_T_INT, 0}, {"pids_max", JSON_T_INT, 0}, {"scratch_max", JSON_T_INT, 0}};
 	const struct json_value *mem = json_get(obj, "memory_max"), *pids = json_get(obj, "pids_max");
+	const struct json_value *scratch = json_get(obj, "scratch_max");
 	int64_t v;
-	res->memory_max = res->pids_max = 0;
+	res->memory_max = res->pids_max = res->scratch_max = 0;
 	if (!obj)
 		return 0;
-	if (json_check_object(obj, f, 2, err) < 0)
+	/* Without REQ_RES_SCRATCH "scratch_max" is not a known key. */
+	if (json_check_object(obj, f, flags & REQ_RES_SCRATCH ? 3 : 2, err) < 0)
 		return -1;
 	if (mem) {
 		if (json_int(mem, (int64_t)POLICY_MEMORY_MIN, (int64_t)POLICY_MEMORY_LIMIT, &v, err) < 0)
@@ -392,6 +404,11 @@ int request_resources_read(const struct json_value *obj, struct req_resources *r
 		if (json_int(pids, (int64_t)POLICY_PIDS_MIN, (int64_t)POLICY_PIDS_LIMIT, &v, err) < 0)
 			return -1;
 		res->pids_max = (uint64_t)v;
+	}
+	if (scratch) {
+		if (json_int(scratch, (int64_t)POLICY_SCRATCH_MIN, (int64_t)POLICY_SCRATCH_LIMIT, &v, err) < 0)
+			return -1;
+		res->scratch_max = (uint64_t)v;
 	}
 	return 0;
 }
@@ -450,7 +467,7 @@ static int read_field(struct request *r, enum field f, const struct json_value *
 	case K_SECCOMP:
 		return read_seccomp(r, v, err);
 	case K_RESOURCES:
-		return request_resources_read(v, at, err);
+		return request_resources_read(v, 0, at, err);
 	case K_SIGNAL:
 		if (read_int(v, 1, 64, &i, err) < 0)
 			return -1;
@@ -469,6 +486,11 @@ static int read_field(struct request *r, enum field f, const struct json_value *
 		return 0;
 	case K_COUNT:
 		return read_int(v, 0, 1000000, at, err);
+	case K_LAYER_BYTES:
+		if (read_int(v, (int64_t)POLICY_SCRATCH_MIN, (int64_t)POLICY_SCRATCH_LIMIT, &i, err) < 0)
+			return -1;
+		*(uint64_t *)at = (uint64_t)i;
+		return 0;
 	}
 	return json_fail_at(v, err, "internal: no reader for this member");
 }
@@ -491,6 +513,7 @@ static unsigned json_types(enum kind k)
 	case K_SIGNAL:
 	case K_MAX_BYTES:
 	case K_COUNT:
+	case K_LAYER_BYTES:
 		return JSON_T_INT;
 	default:
 		return JSON_T_STRING;
@@ -498,6 +521,21 @@ static unsigned json_types(enum kind k)
 }
 
 /* ------------------------------------------------------------ decode */
+
+/* SCRATCH_SIZE: see its definition. */
+static int scratch_size_paired(const struct json_value *obj, enum req_source src, const struct request *r,
+			       struct uvm_err *err)
+{
+	if (src == REQ_FROM_HOST && r->scratch_bytes && !r->scratch)
+		return json_fail_at(json_get(obj, "scratch_bytes"), err,
+				    "sizes a writable layer on a scratch: give \"scratch\" too (without one the upper "
+				    "directory is a tmpfs in guest memory, bounded by the container's memory_max)");
+	if (src == REQ_FROM_LOG && r->scratch && !r->upper_bytes)
+		return json_fail_at(obj, err, "a mount_overlay on a scratch needs the guest's \"upper_bytes\"");
+	if (src == REQ_FROM_LOG && r->upper_bytes && !r->scratch)
+		return json_fail_at(json_get(obj, "upper_bytes"), err, "names a writable layer on a scratch: give \"scratch\" too");
+	return 0;
+}
 
 static int decode_members(const struct op_schema *s, const struct json_value *obj, enum req_source src,
 			  int skip_op, struct request *r, struct uvm_err *err)
@@ -532,6 +570,8 @@ static int decode_members(const struct op_schema *s, const struct json_value *ob
 	}
 	if ((s->flags & ADDR) && !r->container_id && !r->process_id)
 		return json_fail_at(obj, err, "give container_id and/or process_id");
+	if (s->flags & SCRATCH_SIZE)
+		return scratch_size_paired(obj, src, r, err);
 	return 0;
 }
 
@@ -581,6 +621,15 @@ int request_set_target(struct request *r, const char *target, struct uvm_err *er
 		return uvm_fail(err, EINVAL, "internal: target '%.64s' is not a short absolute path", target);
 	memcpy(r->target_buf_, target, n + 1);
 	r->target = r->target_buf_;
+	return 0;
+}
+
+int request_set_upper_bytes(struct request *r, uint64_t bytes, struct uvm_err *err)
+{
+	if (bytes < POLICY_SCRATCH_MIN || bytes > POLICY_SCRATCH_LIMIT)
+		return uvm_fail(err, EINVAL, "internal: a writable layer of %llu bytes is out of range",
+				(unsigned long long)bytes);
+	r->upper_bytes = bytes;
 	return 0;
 }
 

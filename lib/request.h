@@ -93,9 +93,12 @@ struct req_seccomp {
 	struct req_strs allow, deny; /* known x86-64 syscall names, sets, disjoint */
 };
 
-/* 0 where the request names none. */
+/* 0 where the request names none. scratch_max exists only as a policy
+ * bound (REQ_RES_SCRATCH): a create request's "resources" are its cgroup's
+ * values, and the size of its writable layer was chosen earlier, at
+ * mount_overlay (scratch_bytes). */
 struct req_resources {
-	uint64_t memory_max, pids_max;
+	uint64_t memory_max, pids_max, scratch_max;
 };
 
 /* One member per field name of the protocol. Which ops take which members
@@ -109,6 +112,7 @@ struct request {
 	const char *serial;          /* 1..20 of [A-Za-z0-9_-] */
 	const char *root_hash;       /* 64 hex digits (the host's claim) */
 	const char *scratch;         /* a scratch target */
+	uint64_t scratch_bytes;      /* the writable layer's size the host asks for; 0 when absent */
 	int encrypted;               /* default 1 */
 	int verify;
 	/* processes */
@@ -135,6 +139,8 @@ struct request {
 	 * sets them (request_set_fact) before the engine decides. */
 	const char *target;          /* where the op mounts or what it unmounts */
 	const char *device_hash;     /* 64 lowercase hex digits: the device's own root hash */
+	uint64_t upper_bytes;        /* mount_overlay on a scratch: the writable layer's size that will
+	                              * run (0: no scratch, the upper dir is on a tmpfs) */
 	/* private */
 	void *mem_;
 	char target_buf_[192], hash_buf_[65];
@@ -158,6 +164,8 @@ int request_decode_object(const struct json_value *obj, struct request *r, struc
 /* The guest's facts, copied into r (bounded: an over-long value fails). */
 int request_set_target(struct request *r, const char *target, struct uvm_err *err);
 int request_set_device_hash(struct request *r, const char *hex64, struct uvm_err *err);
+/* POLICY_SCRATCH_MIN .. POLICY_SCRATCH_LIMIT (lib/policy_resources.h). */
+int request_set_upper_bytes(struct request *r, uint64_t bytes, struct uvm_err *err);
 
 void request_free(struct request *r);
 
@@ -167,7 +175,11 @@ int request_serial_ok(const char *s);
 int request_hex64_ok(const char *s);
 
 /* Reads a "resources" object (the request's values or the policy's
- * bounds: one strict reader for both). */
-int request_resources_read(const struct json_value *obj, struct req_resources *res, struct uvm_err *err);
+ * bounds: one strict reader for both). Flags: REQ_RES_SCRATCH also takes
+ * "scratch_max" (the policy's bound of a writable layer); without it the
+ * key is unknown and refused, as in a create request. */
+#define REQ_RES_SCRATCH 1u
+int request_resources_read(const struct json_value *obj, unsigned flags, struct req_resources *res,
+			   struct uvm_err *err);
 
 #endif

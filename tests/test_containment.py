@@ -101,9 +101,10 @@ def uvm(tmp_path_factory):
     layers = sample_layers(work)
     hashes = [l["root_hash"] for l in layers]
     specs = [container(n, u, c) for n, (u, c) in USERS.items()] + [dict(HOLDER), dict(NAMED), dict(BOMB), RBIND, MASKED_ETC]
-    specs += [dict(s) for s in RESOURCE_SPECS]
+    specs += [dict(s) for s in RESOURCE_SPECS + SCRATCH_SPECS]
     for s in specs:
         s["layers"] = hashes
+    specs.append(dict(CAPPED, layers=hashes[:1]))
     policy = {"version": "1", "framework": {"allow_properties_access": True, "allow_dump_stacks": False,
                                             "allow_unencrypted_scratch": False},
               "containers": specs, "external_processes": []}
@@ -111,8 +112,8 @@ def uvm(tmp_path_factory):
     r = sh(UVM, "policy", "check", work / "policy.json")
     assert r.returncode == 0, r.stdout + r.stderr
     scratch = work / "scratch.img"
-    with open(scratch, "wb") as f:
-        f.truncate(32 << 20)
+    with open(scratch, "wb") as f:  # room for every test's writable layer (4 MiB each unless it says)
+        f.truncate(128 << 20)
     disks = [(f"layer{i}", work / "layers" / l["path"], "ro") for i, l in enumerate(layers)]
     disks += [("scratch", scratch)]
     vm = Vm.launch(work, image=IMAGE, policy=work / "policy.json", disks=disks).start()
@@ -124,14 +125,19 @@ def uvm(tmp_path_factory):
         vm.kill()
 
 
-def overlay(uvm, cid):
-    ok(uvm["vm"].request("mount_overlay", {"container_id": cid, "layers": [target(l) for l in uvm["layers"]],
-                                           "scratch": uvm["scratch"]}))
+def overlay_args(uvm, cid, size):
+    return {"container_id": cid, "layers": [target(l) for l in uvm["layers"]], "scratch": uvm["scratch"],
+            "scratch_bytes": size}
 
 
-def run_container(uvm, spec, cid, **override):
+def overlay(uvm, cid, size=4 << 20):
+    """The container's root on the shared scratch, with a writable layer of size bytes."""
+    return ok(uvm["vm"].request("mount_overlay", overlay_args(uvm, cid, size)))
+
+
+def run_container(uvm, spec, cid, size=4 << 20, **override):
     vm = uvm["vm"]
-    overlay(uvm, cid)
+    overlay(uvm, cid, size)
     ok(vm.request("create_container", create_args(spec, cid, **override)))
     ok(vm.request("start_container", {"container_id": cid}))
     status = poll(vm, "wait_process", {"container_id": cid}, lambda r: r["state"] == "exited")
@@ -296,6 +302,23 @@ COUNTING_BOMB = ["/bin/sh", "-c", "/bin/sh -c 'while :; do /bin/busybox sleep 60
 BOMB64 = dict(container("bomb64", {"uid": 1000, "gid": 1000, "umask": "0022"}, CAPS_NONE), argv=COUNTING_BOMB,
               resources={"pids_max": 128})
 RESOURCE_SPECS = [HOG, SHM_HOG, BOMB64]
+# Containment issue, a full disk: each container's writable layer is its own
+# file system on its own extent of the scratch (docs/storage.md). FILLER
+# writes until its layer is full and reports what it saw; WRITER is a
+# neighbour on the same scratch whose listed exec writes 2 MiB and reads a
+# file back; LOOKER checks that a reused extent shows nothing of the last
+# user's files; CAPPED (its own layer list) bounds its layer by the policy.
+FILL = ["/bin/sh", "-c", "/bin/busybox dd if=/dev/zero of=/fill bs=64k 2>&1; echo; /bin/busybox wc -c < /fill"]
+WRITE_READ = ["/bin/sh", "-c", "echo neighbour-data > /data.txt && /bin/busybox dd if=/dev/zero of=/big bs=1M count=2 "
+              "2>/dev/null && /bin/busybox cat /data.txt && /bin/busybox wc -c < /big"]
+LOOK = ["/bin/sh", "-c", "if [ -e /fill ]; then echo SEEN; else echo gone; fi"]
+ROOT = {"uid": 0, "gid": 0, "umask": "0022"}
+FILLER = dict(container("filler", ROOT, CAPS_NONE), argv=FILL)
+WRITER = dict(container("writer", ROOT, CAPS_NONE), argv=["/bin/busybox", "sleep", "1000"],
+              exec_processes=[{"argv": WRITE_READ, "signals": []}])
+LOOKER = dict(container("looker", ROOT, CAPS_NONE), argv=LOOK)
+SCRATCH_SPECS = [FILLER, WRITER, LOOKER]
+CAPPED = dict(container("capped", ROOT, CAPS_NONE), resources={"scratch_max": 8 * MiB})
 
 
 @pytest.fixture(scope="module")
@@ -395,3 +418,81 @@ def test_pids_max_from_the_request_is_applied(uvm, resource_specs):
     assert ok(vm.request("get_properties"))
     ok(vm.request("shutdown_container", {"container_id": "bomb64"}))
     poll(vm, "wait_process", {"container_id": "bomb64"}, lambda r: r["state"] == "exited")
+
+
+# ------------------------------------------------------------ a full disk
+
+def spec_of(uvm, name):
+    return next(s for s in uvm["policy"]["containers"] if s["name"] == name)
+
+
+def free_in_one_piece(uvm, cid="probe-free"):
+    """What the scratch has free in one piece, as the guest says when asked
+    for more (1 TiB) than it has."""
+    resp = uvm["vm"].request("mount_overlay", overlay_args(uvm, cid, 1 << 40))
+    err = denied(resp, kinds=("failed",))
+    assert "bytes free in one piece; scratch_bytes asks for 1099511627776" in err["message"], err
+    return int(err["message"].split("has only ")[1].split(" bytes")[0])
+
+
+def test_a_full_writable_layer_ends_only_its_container(uvm):
+    """Proves (containment issue, a full disk): a container that writes until
+    the disk is full gets ENOSPC from its own 8 MiB writable layer, at about
+    8 MiB (the ext2's metadata takes the rest), while a neighbour on the same
+    scratch, running, still writes 2 MiB and reads its file back; the agent
+    answers and a fresh container on the same scratch still runs."""
+    vm = uvm["vm"]
+    assert overlay(uvm, "writer", 8 * MiB)["upper_bytes"] == 8 * MiB
+    ok(vm.request("create_container", create_args(spec_of(uvm, "writer"), "writer")))
+    ok(vm.request("start_container", {"container_id": "writer"}))
+    status, out = run_container(uvm, spec_of(uvm, "filler"), "filler", 8 * MiB)
+    assert status["state"] == "exited" and "No space left on device" in out, (status, out)
+    written = int(out.split()[-1])
+    print(f"filler: {written} of {8 * MiB} bytes written before ENOSPC")
+    assert 6 * MiB <= written <= 8 * MiB, out
+    ok(vm.request("exec_in_container", {"container_id": "writer", "process_id": "w1", "argv": WRITE_READ,
+                                        "env": ["PATH=/bin"], "working_dir": "/", "stdio": True}))
+    addr = {"container_id": "writer", "process_id": "w1"}
+    assert poll(vm, "wait_process", addr, lambda r: r["state"] == "exited") == {"state": "exited", "exit_code": 0}
+    assert read_stream(vm, dict(addr, stream="stdout")) == b"neighbour-data\n2097152\n"
+    assert ok(vm.request("get_properties"))
+    status, out = run_container(uvm, spec_of(uvm, "u1000"), "after-fill")
+    assert status == {"state": "exited", "exit_code": 0}, out
+
+
+def test_a_freed_extent_is_reused_and_more_than_is_free_fails(uvm):
+    """Proves: a mount_overlay asking for more than the scratch has free in
+    one piece fails, saying how much is free; with the scratch full, an 8 MiB
+    layer fits only once the filler's overlay is unmounted, i.e. in its
+    extent, and the new container sees nothing of the filler's files (the
+    extent is formatted afresh)."""
+    vm = uvm["vm"]
+    rest = free_in_one_piece(uvm)
+    assert rest >= 8 * MiB, rest
+    assert overlay(uvm, "rest", rest)["upper_bytes"] == rest
+    assert free_in_one_piece(uvm) < 8 * MiB
+    err = denied(vm.request("mount_overlay", overlay_args(uvm, "reuse", 8 * MiB)), kinds=("failed",))
+    assert "scratch scratch has only" in err["message"] and "bytes free in one piece" in err["message"], err
+    ok(vm.request("shutdown_container", {"container_id": "filler"}))
+    ok(vm.request("unmount_overlay", {"target": "/run/containers/filler/rootfs"}))
+    status, out = run_container(uvm, spec_of(uvm, "looker"), "reuse", 8 * MiB)
+    assert status == {"state": "exited", "exit_code": 0} and out == "gone\n", (status, out)
+    ok(vm.request("unmount_overlay", {"target": "/run/containers/rest/rootfs"}))
+    assert free_in_one_piece(uvm) >= rest
+
+
+def test_scratch_max_of_the_policy_bounds_the_writable_layer(uvm):
+    """Proves: a host that asks for a writable layer larger than the policy's
+    scratch_max (8 MiB) for the only container with these layers is denied
+    (rule resources, field scratch_bytes, naming the bound); without
+    scratch_bytes the guest gives the policy's bound."""
+    vm = uvm["vm"]
+    args = {"container_id": "capped", "layers": [target(uvm["layers"][0])], "scratch": uvm["scratch"]}
+    err = denied(vm.request("mount_overlay", dict(args, scratch_bytes=9 * MiB)))
+    assert [(f["rule"], f["field"], f["value"]) for f in err["reason"]["failed"]] == [
+        ("resources", "scratch_bytes", 9 * MiB)], err
+    capped = next(c for c in err["reason"]["candidates"] if c.get("name") == "capped")
+    assert capped["failed"] == [{"rule": "resources", "field": "scratch_bytes", "value": 9 * MiB,
+                                 "detail": f"more than the policy's scratch_max of {8 * MiB} bytes"}], err
+    assert ok(vm.request("mount_overlay", args))["upper_bytes"] == 8 * MiB
+    ok(vm.request("unmount_overlay", {"target": "/run/containers/capped/rootfs"}))

@@ -214,11 +214,13 @@ def test_layers_scratch_and_overlays_mount(flow):
     scratch = ok(vm.request("scratch_mount", {"serial": "scratch", "encrypted": True}))
     assert scratch["encrypted"] is True
     flow["state"]["scratch"] = scratch["target"]
+    # Two writable layers of 8 MiB share the 32 MiB scratch (without
+    # scratch_bytes the first would take all of it).
     r = ok(vm.request("mount_overlay", {"container_id": "demo", "layers": [target(l) for l in layers],
-                                        "scratch": scratch["target"]}))
-    assert r["rootfs"] == "/run/containers/demo/rootfs"
+                                        "scratch": scratch["target"], "scratch_bytes": 8 << 20}))
+    assert r["rootfs"] == "/run/containers/demo/rootfs" and r["upper_bytes"] == 8 << 20, r
     ok(vm.request("mount_overlay", {"container_id": "probe", "layers": [target(layers[0]), target(probe)],
-                                    "scratch": scratch["target"]}))
+                                    "scratch": scratch["target"], "scratch_bytes": 8 << 20}))
 
 
 @pytest.mark.parametrize("name,bad", [
@@ -268,7 +270,7 @@ def test_storage_state_survived_the_traversal_attempts(flow):
     err = denied(vm.request("unmount_device", {"target": target(layers[0])}))
     assert "overlay" in json.dumps(err).lower(), err
     ok(vm.request("mount_overlay", {"container_id": "d2", "layers": [target(l) for l in layers],
-                                    "scratch": flow["state"]["scratch"]}))
+                                    "scratch": flow["state"]["scratch"], "scratch_bytes": 8 << 20}))
     ok(vm.request("unmount_overlay", {"target": "/run/containers/d2/rootfs"}))
 
 

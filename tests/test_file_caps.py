@@ -91,7 +91,7 @@ def test_file_capabilities_follow_the_policy(uvm, name):
     vm = uvm["vm"]
     spec = next(s for s in uvm["policy"]["containers"] if s["name"] == name)
     ok(vm.request("mount_overlay", {"container_id": name, "layers": [target(l) for l in uvm["layers"]],
-                                    "scratch": uvm["scratch"]}))
+                                    "scratch": uvm["scratch"], "scratch_bytes": 4 << 20}))
     ok(vm.request("create_container", create_args(spec, name)))
     resp = vm.request("start_container", {"container_id": name})
     if CASES[name][2] is None:

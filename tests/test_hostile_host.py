@@ -139,10 +139,14 @@ def external(**override):
     return ("exec_external", {k: v for k, v in args.items() if v is not DROP})
 
 
-def overlay(cid, layers=("/run/layers/@L0@", "/run/layers/@L1@"), scratch="/run/scratch/scratch"):
+def overlay(cid, layers=("/run/layers/@L0@", "/run/layers/@L1@"), scratch="/run/scratch/scratch", size=4 << 20):
+    """mount_overlay; on a scratch with a 4 MiB writable layer (scratch_bytes),
+    so that the rows' overlays share the scratch."""
     args = {"container_id": cid, "layers": list(layers)}
     if scratch is not None:
         args["scratch"] = scratch
+        if size is not None:
+            args["scratch_bytes"] = size
     return ("mount_overlay", args)
 
 
@@ -316,6 +320,18 @@ ROWS = [
      ("mount_overlay", {"container_id": "o1", "layers": [L0, L1], "target": "/run/layers/x"}),
      refuse("malformed", "unknown key"), GUEST),
     ("mount_overlay: no arguments", ("mount_overlay", None), refuse("malformed", "mount_overlay"), GUEST),
+    ("mount_overlay: the host states the writable layer's size",
+     ("mount_overlay", {"container_id": "o1", "layers": [L0, L1], "scratch": "/run/scratch/scratch",
+                        "upper_bytes": 4 << 20}), refuse("malformed", "unknown key"), GUEST),
+    ("mount_overlay: a writable layer below 4 MiB",
+     overlay("o1", size=(4 << 20) - 1), refuse("malformed", "scratch_bytes"), GUEST),
+    ("mount_overlay: a writable layer of more than 1 PiB",
+     overlay("o1", size=(1 << 50) + 1), refuse("malformed", "scratch_bytes"), GUEST),
+    ("mount_overlay: a writable layer larger than the scratch",
+     overlay("o1", size=1 << 40), refuse("failed", "bytes free in one piece"), GUEST),
+    ("mount_overlay: a writable layer's size without a scratch",
+     ("mount_overlay", {"container_id": "o1", "layers": [L0, L1], "scratch_bytes": 4 << 20}),
+     refuse("malformed", "scratch_bytes"), GUEST),
     # ---- unmount_overlay
     ("unmount_overlay: the root of a running container",
      ("unmount_overlay", {"target": "/run/containers/web1/rootfs"}), deny("state", "container_id"), BOTH),
@@ -793,7 +809,7 @@ def world(tmp_path_factory):
     disks = [(f"layer{i}", work / "layers" / l["path"], "ro") for i, l in enumerate(layers)]
     scratch = work / "scratch.img"
     with open(scratch, "wb") as f:
-        f.truncate(32 << 20)
+        f.truncate(64 << 20)
     disks += [("stranger", stranger_img, "ro"), ("scratch", scratch)]
     return {"work": work, "hashes": hashes, "policy_bytes": policy_bytes, "disks": disks}
 
@@ -811,7 +827,10 @@ def to_engine(op, args):
         return {"op": op, "target": "/run/scratch/" + a["serial"], "encrypted": a.get("encrypted", True)}
     if op == "mount_overlay":
         cid = a["container_id"]
-        return {"op": op, "container_id": cid, "target": f"/run/containers/{cid}/rootfs", "layers": a["layers"]}
+        req = {"op": op, "container_id": cid, "target": f"/run/containers/{cid}/rootfs", "layers": a["layers"]}
+        if "scratch" in a:  # the guest states the writable layer's size (the default: 256 MiB)
+            req.update(scratch=a["scratch"], upper_bytes=a.get("scratch_bytes", 256 << 20))
+        return req
     if op == "exec_external":
         a.pop("process_id", None)
     if op in ("start_container", "wait_process", "read_output", "set_policy", "get_report"):

@@ -345,7 +345,7 @@ def cvm(tmp_path_factory):
         resp = v.request("scratch_mount", {"serial": "scratch"})
         assert resp["ok"], resp
         for cid in ("app1", "sleeper1", "user1"):
-            resp = v.request("mount_overlay", {"container_id": cid, "layers": [layer],
+            resp = v.request("mount_overlay", {"container_id": cid, "layers": [layer], "scratch_bytes": 8 << 20,
                                                "scratch": resp["result"]["target"] if "target" in resp.get("result", {}) else "/run/scratch/scratch"})
             assert resp["ok"], resp
         yield v

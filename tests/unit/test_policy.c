@@ -165,7 +165,8 @@ static const char mounts_policy[] =
 
 /* Resource bounds ("resources"): one bounded container, two candidates of
  * the same layers with different bounds, one without bounds (the defaults
- * bound) and one that bounds only pids_max, above the default. */
+ * bound) and one that bounds only pids_max, above the default. The first
+ * three also bound their writable layer (scratch_max). */
 static const char resources_policy[] =
 	"{\n"
 	"  'version': '1',\n"
@@ -173,21 +174,21 @@ static const char resources_policy[] =
 	"    {\n"
 	"      'name': 'bounded',\n"
 	"      'layers': ['4444444444444444444444444444444444444444444444444444444444444444'],\n"
-	"      'resources': {'memory_max': 33554432, 'pids_max': 64},\n"
+	"      'resources': {'memory_max': 33554432, 'pids_max': 64, 'scratch_max': 16777216},\n"
 	MP_REST
 	"    },\n"
 	"    {\n"
 	"      'name': 'small',\n"
 	"      'layers': ['5555555555555555555555555555555555555555555555555555555555555555'],\n"
 	"      'signals': [15],\n"
-	"      'resources': {'memory_max': 67108864, 'pids_max': 128},\n"
+	"      'resources': {'memory_max': 67108864, 'pids_max': 128, 'scratch_max': 67108864},\n"
 	MP_REST
 	"    },\n"
 	"    {\n"
 	"      'name': 'large',\n"
 	"      'layers': ['5555555555555555555555555555555555555555555555555555555555555555'],\n"
 	"      'signals': [9],\n"
-	"      'resources': {'memory_max': 1073741824, 'pids_max': 4096},\n"
+	"      'resources': {'memory_max': 1073741824, 'pids_max': 4096, 'scratch_max': 1073741824},\n"
 	MP_REST
 	"    },\n"
 	"    {\n"
@@ -218,6 +219,10 @@ static const char resources_policy[] =
 	"{'op':'create_container','container_id':'" cid "','argv':['/bin/app'],'env':[],'working_dir':'/'," \
 	"'user':{'uid':0,'gid':0,'umask':'0022'},"                                                   \
 	"'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]}" extra "}"
+/* mount_overlay on a scratch, with the guest's size fact. */
+#define SOVERLAY(cid, layers, bytes)                                                             \
+	"{'op':'mount_overlay','container_id':'" cid "','target':'/run/containers/" cid "/rootfs'," \
+	"'layers':[" layers "],'scratch':'/run/scratch/s','upper_bytes':" #bytes "}"
 #define MP_CREATE(cid, mounts, extra) MP_CREATE_NO_MOUNTS(cid, ",'mounts':[" mounts "]" extra)
 #define M_ETC "{'source':'tmpfs','destination':'/etc','type':'tmpfs','options':['ro','nosuid']}"
 #define M_ETC_RW "{'source':'tmpfs','destination':'/etc','type':'tmpfs','options':['nosuid','rw']}"
@@ -699,6 +704,42 @@ static const struct scenario scenarios[] = {
 		{SIGNAL("r2", "", 9), 1, {"'matched':[2]"}},
 		{NULL, 0, {NULL}},
 	}},
+	/* The writable layer: the guest states the size that will run
+	 * (upper_bytes); a candidate's scratch_max bounds it, a candidate
+	 * without one allows any size, a tmpfs upper dir has no size here. */
+	{"resources: scratch_max bounds the writable layer", RESOURCES_POLICY, {
+		{MOUNT("l4", H4), 1, {NULL}},
+		{MOUNT("l5", H5), 1, {NULL}},
+		{MOUNT("l6", H6), 1, {NULL}},
+		{SOVERLAY("s1", "'/run/layers/l4'", 16777216), 1, {"'upper_bytes':16777216", "'candidates':[0]"}, NULL, ABORT},
+		{SOVERLAY("s1", "'/run/layers/l4'", 4194304), 1, {"'candidates':[0]"}, NULL, ABORT},
+		/* Attack: a host that wants one container to take the scratch. */
+		{SOVERLAY("s1", "'/run/layers/l4'", 16777217), 0,
+		 {"'failed':[{'rule':'resources','field':'scratch_bytes','value':16777217,'detail':'the writable layer is larger than every matching container`s scratch_max (see candidates)'}]",
+		  "'candidates':[{'container':0,'name':'bounded','failed':[{'rule':'resources','field':'scratch_bytes','value':16777217,'detail':'more than the policy`s scratch_max of 16777216 bytes'}]}"},
+		 "'rule':'layers'"},
+		/* The layers rule comes first: a layer mismatch is not reported as a size. */
+		{SOVERLAY("s1", "'/run/layers/l4','/run/layers/l5'", 1125899906842624), 0, {"'rule':'layers'"}, "scratch_bytes"},
+		/* On a tmpfs (no scratch) the guest states no size: memory_max bounds it. */
+		{OVERLAY("s1", "'/run/layers/l4'"), 1, {"'candidates':[0]"}, "upper_bytes", ABORT},
+		/* Candidates narrow: 100 MiB is more than small's 64 MiB, within large's. */
+		{SOVERLAY("s2", "'/run/layers/l5'", 104857600), 1, {"'candidates':[2]"}},
+		{MP_CREATE_NO_MOUNTS("s2", RES("'memory_max':67108864,'pids_max':128")), 1, {"'matched':[2]"}, "'container':1"},
+		{SOVERLAY("s3", "'/run/layers/l5'", 67108864), 1, {"'candidates':[1,2]"}, NULL, ABORT},
+		{SOVERLAY("s3", "'/run/layers/l5'", 2147483648), 0,
+		 {"'container':1,'name':'small','failed':[{'rule':'resources','field':'scratch_bytes','value':2147483648",
+		  "'container':2,'name':'large','failed':[{'rule':'resources','field':'scratch_bytes','value':2147483648,'detail':'more than the policy`s scratch_max of 1073741824 bytes'"}},
+		/* No bound: any size the guest chose. */
+		{SOVERLAY("s4", "'/run/layers/l6'", 1125899906842624), 1, {"'candidates':[3]"}},
+		/* Malformed logs: the size and the scratch go together, in range. */
+		{"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/layers/l6'],'scratch':'/run/scratch/s'}", 0,
+		 {"needs the guest`s \\\"upper_bytes\\\""}},
+		{"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/layers/l6'],'upper_bytes':8388608}", 0,
+		 {"'error':'$.upper_bytes: names a writable layer on a scratch"}},
+		{SOVERLAY("s5", "'/run/layers/l6'", 4194303), 0, {"'error':'$.upper_bytes: integer 4194303 out of range [4194304, 1125899906842624]'"}},
+		{"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/layers/l6'],'scratch':'/run/scratch/s','scratch_bytes':8388608,'upper_bytes':8388608}", 1, {NULL}},
+		{NULL, 0, {NULL}},
+	}},
 	{"resources: without bounds the defaults bound", RESOURCES_POLICY, {
 		{MOUNT("l6", H6), 1, {NULL}},
 		{MOUNT("l7", H7), 1, {NULL}},
@@ -905,6 +946,11 @@ static const struct load_case load_cases[] = {
 	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 3.5e7},", "$.containers[0].resources.memory_max: expected"},
 	{"'signals': [15],", "'signals': [15], 'resources': {'memory': 33554432},", "$.containers[0].resources.memory: unknown key"},
 	{"'signals': [15],", "'signals': [15], 'resources': [64],", "$.containers[0].resources: expected"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'scratch_max': 4194304},", NULL},
+	{"'signals': [15],", "'signals': [15], 'resources': {'scratch_max': 4194303},",
+	 "$.containers[0].resources.scratch_max: integer 4194303 out of range [4194304, 1125899906842624]"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'scratch_max': 1125899906842625},",
+	 "$.containers[0].resources.scratch_max: integer 1125899906842625 out of range"},
 };
 
 static void test_load_errors(void)
@@ -1003,6 +1049,32 @@ static void test_process_exited(void)
 	run_step(st, "process exit", 99, &again);
 	free(before);
 	free(after);
+	policy_state_free(st);
+	policy_free(pol);
+}
+
+/* The guest's default writable layer: the smallest scratch_max among the
+ * containers whose layers are the mounted ones (so every candidate accepts
+ * it), 0 when none of them names one. */
+static void test_scratch_bound(void)
+{
+	static const struct step setup[] = {
+		{MOUNT("l4", H4), 1, {NULL}}, {MOUNT("l5", H5), 1, {NULL}}, {MOUNT("l6", H6), 1, {NULL}}};
+	struct policy *pol = load(RESOURCES_POLICY);
+	struct policy_state *st = pol ? policy_state_new(pol) : NULL;
+	CHECK(st != NULL, "scratch bound: policy loads");
+	if (!st)
+		return;
+	for (size_t k = 0; k < sizeof setup / sizeof setup[0]; k++)
+		run_step(st, "scratch bound", k, &setup[k]);
+	const char *l4[] = {"/run/layers/l4"}, *l5[] = {"/run/layers/l5"}, *l6[] = {"/run/layers/l6"};
+	const char *none[] = {"/run/layers/nope"}, *both[] = {"/run/layers/l4", "/run/layers/l5"};
+	CHECK_EQ_INT(policy_scratch_bound(st, &(struct req_strs){l4, 1}), 16777216, "scratch bound: one candidate's");
+	CHECK_EQ_INT(policy_scratch_bound(st, &(struct req_strs){l5, 1}), 67108864,
+		     "scratch bound: the smallest of two candidates'");
+	CHECK_EQ_INT(policy_scratch_bound(st, &(struct req_strs){l6, 1}), 0, "scratch bound: a candidate without one");
+	CHECK_EQ_INT(policy_scratch_bound(st, &(struct req_strs){none, 1}), 0, "scratch bound: a layer not mounted");
+	CHECK_EQ_INT(policy_scratch_bound(st, &(struct req_strs){both, 2}), 0, "scratch bound: no container has both");
 	policy_state_free(st);
 	policy_free(pol);
 }
@@ -1301,6 +1373,7 @@ static void test_undecided_ops(void)
 int main(void)
 {
 	test_process_exited();
+	test_scratch_bound();
 	int decisions = run_scenarios();
 	CHECK(decisions >= 180, "%d table-driven decision cases (>= 180)", decisions);
 	test_load_errors();

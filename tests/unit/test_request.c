@@ -134,6 +134,34 @@ static const struct refusal refusals[] = {
 	{"exec without process id", REQ_EXEC_IN_CONTAINER, REQ_FROM_HOST,
 	 "{'container_id':'c','argv':['/a'],'working_dir':'/'}", "process_id"},
 	{"layers empty", REQ_MOUNT_OVERLAY, REQ_FROM_HOST, "{'container_id':'c','layers':[]}", "$.layers"},
+	{"host states the writable layer's size", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
+	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','upper_bytes':8388608}",
+	 "upper_bytes"},
+	{"scratch_bytes below 4 MiB", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
+	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':4194303}",
+	 "$.scratch_bytes: integer 4194303 out of range"},
+	{"scratch_bytes past 1 PiB", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
+	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':1125899906842625}",
+	 "scratch_bytes"},
+	{"scratch_bytes past 2^63", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
+	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':18446744073709551616}",
+	 "scratch_bytes"},
+	{"scratch_bytes negative", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
+	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':-8388608}",
+	 "scratch_bytes"},
+	{"scratch_bytes as a string", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
+	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':'8M'}",
+	 "scratch_bytes"},
+	{"scratch_bytes without a scratch", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
+	 "{'container_id':'c','layers':['/run/layers/a'],'scratch_bytes':8388608}", "give \"scratch\" too"},
+	{"a log of a scratch overlay without upper_bytes", REQ_MOUNT_OVERLAY, REQ_FROM_LOG,
+	 "{'container_id':'c','layers':['/run/layers/a'],'target':'/run/containers/c/rootfs','scratch':'/run/scratch/s'}",
+	 "needs the guest's \"upper_bytes\""},
+	{"a log of upper_bytes without a scratch", REQ_MOUNT_OVERLAY, REQ_FROM_LOG,
+	 "{'container_id':'c','layers':['/run/layers/a'],'target':'/run/containers/c/rootfs','upper_bytes':8388608}",
+	 "$.upper_bytes"},
+	{"resources: scratch_max in a create", REQ_CREATE_CONTAINER, REQ_FROM_HOST,
+	 CREATE(",'resources':{'scratch_max':8388608}"), "scratch_max"},
 	{"encrypted as a string", REQ_SCRATCH_MOUNT, REQ_FROM_HOST, "{'serial':'s1','encrypted':'no'}", "encrypted"},
 	{"args as an array", REQ_START_CONTAINER, REQ_FROM_HOST, "['c']", "object"},
 	{"an op this build does not have", REQ_TEST_INJECT_FAULT, REQ_FROM_HOST, "{'point':'remount','count':1}",
@@ -253,6 +281,54 @@ static void test_facts(void)
 	json_free(doc);
 }
 
+static void test_scratch_bytes(void)
+{
+	struct request r;
+	struct uvm_err err = {0, ""};
+	struct json_doc *doc;
+	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY,
+			    "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':8388608}",
+			    REQ_FROM_HOST, &r, &err, &doc), 0, "scratch_bytes decodes: %s", err.msg);
+	CHECK_EQ_INT(r.scratch_bytes, 8388608, "scratch_bytes");
+	CHECK_EQ_INT(r.upper_bytes, 0, "no size fact from the host");
+	CHECK_EQ_INT(request_set_upper_bytes(&r, 4194303, &err), -1, "a fact below 4 MiB fails");
+	CHECK_EQ_INT(request_set_upper_bytes(&r, 8388608, &err), 0, "the guest sets the size fact");
+	CHECK_EQ_INT(r.upper_bytes, 8388608, "upper_bytes fact");
+	request_free(&r);
+	json_free(doc);
+	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY,
+			    "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':1125899906842624}",
+			    REQ_FROM_HOST, &r, &err, &doc), 0, "scratch_bytes of 1 PiB decodes: %s", err.msg);
+	request_free(&r);
+	json_free(doc);
+	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY, "{'container_id':'c','layers':['/run/layers/a']}", REQ_FROM_HOST, &r, &err,
+			    &doc), 0, "a tmpfs overlay decodes");
+	CHECK(r.scratch_bytes == 0 && r.upper_bytes == 0, "without a scratch: no size");
+	request_free(&r);
+	json_free(doc);
+	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY,
+			    "{'container_id':'c','layers':['/run/layers/a'],'target':'/run/containers/c/rootfs',"
+			    "'scratch':'/run/scratch/s','upper_bytes':268435456}",
+			    REQ_FROM_LOG, &r, &err, &doc), 0, "a log states upper_bytes: %s", err.msg);
+	CHECK_EQ_INT(r.upper_bytes, 268435456, "upper_bytes from the log");
+	request_free(&r);
+	json_free(doc);
+
+	/* The policy's reader takes scratch_max, the create's does not. */
+	const char *text = "{\"memory_max\":8388608,\"scratch_max\":16777216}";
+	struct req_resources res;
+	const struct json_value *v = json_parse(text, strlen(text), 4096, &doc, &err);
+	CHECK_EQ_INT(request_resources_read(v, REQ_RES_SCRATCH, &res, &err), 0, "policy bounds with scratch_max");
+	CHECK(res.scratch_max == 16777216 && res.memory_max == 8388608 && res.pids_max == 0, "scratch_max read");
+	CHECK_EQ_INT(request_resources_read(v, 0, &res, &err), -1, "a request's resources refuse scratch_max");
+	CHECK_MSG(err.msg, "scratch_max", "naming it");
+	json_free(doc);
+	text = "{\"scratch_max\":4194303}";
+	v = json_parse(text, strlen(text), 4096, &doc, &err);
+	CHECK_EQ_INT(request_resources_read(v, REQ_RES_SCRATCH, &res, &err), -1, "scratch_max below 4 MiB refused");
+	json_free(doc);
+}
+
 static void test_ops_table(void)
 {
 	for (int op = 0; op < REQ_N; op++) {
@@ -294,5 +370,6 @@ int main(void)
 	test_long_lists();
 	test_create_decoded();
 	test_facts();
+	test_scratch_bytes();
 	return check_done();
 }
