@@ -18,10 +18,10 @@
 /* A small sysfs attribute without its trailing newline. */
 static int read_attr(const char *dir, const char *attr, char *out, size_t len)
 {
-	char path[128];
+	char path[256];
 	struct file_buf fb;
 	struct uvm_err err;
-	snprintf(path, sizeof path, "/sys/block/%s/%s", dir, attr);
+	snprintf(path, sizeof path, "%s/%s/%s", storage_sys.sys_block, dir, attr);
 	if (file_read_all(path, 256, &fb, &err))
 		return -1;
 	while (fb.len && (fb.data[fb.len - 1] == '\n' || fb.data[fb.len - 1] == '\0'))
@@ -48,9 +48,9 @@ int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *
 	/* The request decode checked it; this also guards callers that did not. */
 	if (!request_serial_ok(serial))
 		return uvm_fail(err, EINVAL, "disk serial '%.40s': must be 1..20 of [A-Za-z0-9_-]", serial);
-	DIR *d = opendir("/sys/block");
+	DIR *d = opendir(storage_sys.sys_block);
 	if (!d)
-		return uvm_fail(err, errno, "listing /sys/block: %s", strerror(errno));
+		return uvm_fail(err, errno, "listing %s: %s", storage_sys.sys_block, strerror(errno));
 	char found[16] = "", val[64];
 	int matches = 0;
 	for (struct dirent *de; (de = readdir(d));) {
@@ -68,11 +68,11 @@ int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *
 				matches, serial);
 	char *end;
 	if (read_attr(found, "size", val, sizeof val))
-		return uvm_fail(err, EIO, "reading /sys/block/%s/size failed", found);
+		return uvm_fail(err, EIO, "reading %s/%s/size failed", storage_sys.sys_block, found);
 	errno = 0;
 	unsigned long long sectors = strtoull(val, &end, 10);
 	if (errno || *end || end == val || sectors > (UINT64_MAX >> 9))
-		return uvm_fail(err, EIO, "/sys/block/%s/size: '%s' is not a sector count", found, val);
+		return uvm_fail(err, EIO, "%s/%s/size: '%s' is not a sector count", storage_sys.sys_block, found, val);
 	*bytes = (uint64_t)sectors << 9;
 	snprintf(dev, dev_len, "/dev/%s", found);
 	return 0;
@@ -88,14 +88,14 @@ static uint8_t *io_buffer(struct uvm_err *err)
 
 int blockdev_read_all(const char *path, uint64_t bytes, struct uvm_err *err)
 {
-	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	int fd = sys_open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
 	if (fd < 0)
 		return uvm_fail(err, errno, "opening %s to read it back: %s", path, strerror(errno));
 	uint8_t *buf = io_buffer(err);
 	int rc = buf ? 0 : -1;
 	for (uint64_t off = 0; rc == 0 && off < bytes;) {
 		size_t want = bytes - off < IO_CHUNK ? (size_t)(bytes - off) : IO_CHUNK;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
+		ssize_t n = sys_pread(fd, buf, want, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -105,13 +105,13 @@ int blockdev_read_all(const char *path, uint64_t bytes, struct uvm_err *err)
 			off += (uint64_t)n;
 	}
 	free(buf);
-	close(fd);
+	sys_close(fd);
 	return rc;
 }
 
 int blockdev_zero(const char *path, uint64_t bytes, struct uvm_err *err)
 {
-	int fd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	int fd = sys_open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 	if (fd < 0)
 		return uvm_fail(err, errno, "opening %s to zero it: %s", path, strerror(errno));
 	uint8_t *buf = io_buffer(err);
@@ -120,7 +120,7 @@ int blockdev_zero(const char *path, uint64_t bytes, struct uvm_err *err)
 		memset(buf, 0, IO_CHUNK);
 	for (uint64_t off = 0; rc == 0 && off < bytes;) {
 		size_t want = bytes - off < IO_CHUNK ? (size_t)(bytes - off) : IO_CHUNK;
-		ssize_t n = pwrite(fd, buf, want, (off_t)off);
+		ssize_t n = sys_pwrite(fd, buf, want, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -129,10 +129,10 @@ int blockdev_zero(const char *path, uint64_t bytes, struct uvm_err *err)
 		else
 			off += (uint64_t)n;
 	}
-	if (rc == 0 && fsync(fd) != 0)
+	if (rc == 0 && sys_fsync(fd) != 0)
 		rc = uvm_fail(err, errno, "flushing %s: %s", path, strerror(errno));
 	free(buf);
-	close(fd);
+	sys_close(fd);
 	return rc;
 }
 

@@ -2,7 +2,9 @@
  * finding the host's disks by virtio serial, whole-device read checks, and
  * the little the agent remembers between a mount and its unmount. The
  * policy engine keeps the authoritative state (what is mounted where); this
- * only holds what the kernel needs to undo a mount. */
+ * only holds what the kernel needs to undo a mount. Every syscall of the
+ * storage ops goes through storage_sys.h (dm ioctls through lib/dm.h's
+ * hook), so tests/unit/test_storage_state.c runs them on the host. */
 #ifndef UVM_AGENT_STORAGE_H
 #define UVM_AGENT_STORAGE_H
 
@@ -17,6 +19,7 @@
 #include "policy.h"
 #include "request.h"
 #include "storage_extent.h"
+#include "storage_sys.h"
 #include "verity.h"
 
 /* The forms the request decode checked (lib/request.h): a virtio-blk serial

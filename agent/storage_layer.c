@@ -43,7 +43,7 @@ static int device_root(int fd, struct mount_device_priv *d, struct uvm_err *err)
 	uint8_t *blk = malloc(UVM_VERITY_BLOCK);
 	if (!blk)
 		return uvm_fail(err, ENOMEM, "out of memory");
-	ssize_t n = pread(fd, blk, UVM_VERITY_BLOCK, (off_t)at);
+	ssize_t n = sys_pread(fd, blk, UVM_VERITY_BLOCK, (off_t)at);
 	if (n != (ssize_t)UVM_VERITY_BLOCK) {
 		free(blk);
 		return uvm_fail(err, EIO, "%s: reading the top hash block at byte %llu failed", d->dev,
@@ -63,7 +63,7 @@ static int probe_layer(const char *serial, struct mount_device_priv *d, struct u
 {
 	if (blockdev_by_serial(serial, d->dev, sizeof d->dev, &d->bytes, err))
 		return -1;
-	int fd = open(d->dev, O_RDONLY | O_CLOEXEC);
+	int fd = sys_open(d->dev, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return uvm_fail(err, errno, "opening %s (disk %s): %s", d->dev, serial, strerror(errno));
 	int rc = uvm_erofs_read(fd, &d->fs, err);
@@ -74,7 +74,7 @@ static int probe_layer(const char *serial, struct mount_device_priv *d, struct u
 			      (unsigned long long)d->sb.data_blocks, d->fs.blocks);
 	if (rc == 0)
 		rc = device_root(fd, d, err);
-	close(fd);
+	sys_close(fd);
 	if (rc)
 		uvm_wrap(err, "disk %s (%s) is not a layer image of `uvm layer`", serial, d->dev);
 	return rc;
@@ -118,11 +118,11 @@ static int map_and_mount(const struct mount_device_priv *d, const char *target, 
 		return -1;
 	uvm_dm_node(devno, node, node_len);
 	int rc = verify ? blockdev_read_all(node, hash_offset, err) : 0;
-	if (rc == 0 && mkdir(target, 0700) != 0 && errno != EEXIST)
+	if (rc == 0 && sys_mkdir(target, 0700) != 0 && errno != EEXIST)
 		rc = uvm_fail(err, errno, "creating %s: %s", target, strerror(errno));
-	if (rc == 0 && mount(node, target, "erofs", LAYER_FLAGS, NULL) != 0) {
+	if (rc == 0 && sys_mount(node, target, "erofs", LAYER_FLAGS, NULL) != 0) {
 		rc = uvm_fail(err, errno, "mounting %s (erofs) at %s: %s", node, target, strerror(errno));
-		rmdir(target);
+		sys_rmdir(target);
 	}
 	if (rc)
 		storage_unmap_after_failure(d->name, "mount_device of this root hash", err);
@@ -281,13 +281,13 @@ int op_unmount_device(struct op_call *c)
 	/* Read before unmounting: what to mount again if the removal fails. */
 	int have_dev = uvm_dm_devno(name, &devno, &none) == 0;
 	/* EINVAL: not mounted, i.e. a broken layer whose removal is retried. */
-	if (umount2(target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
+	if (sys_umount2(target, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
 		return op_fail(e, OP_ERR_FAILED, "unmount_device: unmounting %s: %s%s", target, strerror(errno),
 			       errno == EBUSY ? " (still in use: unmount what uses it first)" : "");
 	if (storage_dm_remove_settle(name, &e->err) != 0)
 		return layer_put_back(s, target, have_dev ? &devno : NULL, e);
 	broken_clear(s, target);
-	rmdir(target);
+	sys_rmdir(target);
 	json_w_obj(c->w);
 	json_w_key(c->w, "target");
 	json_w_cstr(c->w, target);

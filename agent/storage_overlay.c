@@ -33,7 +33,7 @@ static void ov_paths(const char *cid, struct storage_ov_paths *p)
 
 static int mkdir_mode(const char *path, mode_t mode, struct uvm_err *err)
 {
-	if (mkdir(path, mode) != 0 && errno != EEXIST)
+	if (sys_mkdir(path, mode) != 0 && errno != EEXIST)
 		return uvm_fail(err, errno, "creating %s: %s", path, strerror(errno));
 	return 0;
 }
@@ -61,8 +61,8 @@ static int make_rw(const struct upper_at *u, struct storage_overlay *o, const st
 	if (o->on_tmpfs) {
 		if (mkdir_ok(p->rw, err))
 			return -1;
-		if (mount("tmpfs", p->rw, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=256m") != 0) {
-			rmdir(p->rw);
+		if (sys_mount("tmpfs", p->rw, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=256m") != 0) {
+			sys_rmdir(p->rw);
 			return uvm_fail(err, errno, "mounting a tmpfs at %s: %s", p->rw, strerror(errno));
 		}
 	} else if (storage_upper_up(u->s, u->sc, u->bytes, o, p->rw, err) != 0)
@@ -75,7 +75,7 @@ static int make_rw(const struct upper_at *u, struct storage_overlay *o, const st
 	 * PID 1's explicit chmod below). */
 	if (mkdir_mode(upper, 0755, err))
 		return -1;
-	if (chmod(upper, 0755) != 0)
+	if (sys_chmod(upper, 0755) != 0)
 		return uvm_fail(err, errno, "chmod 0755 %s: %s", upper, strerror(errno));
 	return mkdir_ok(work, err);
 }
@@ -105,8 +105,8 @@ static int overlay_options(const struct req_strs *layers, const struct storage_o
 static int undo_rw(struct storage_overlay *o, const struct storage_ov_paths *p, struct uvm_err *err)
 {
 	if (o->on_tmpfs) {
-		umount2(p->rw, MNT_DETACH);
-		rmdir(p->rw);
+		sys_umount2(p->rw, MNT_DETACH);
+		sys_rmdir(p->rw);
 		return 0;
 	}
 	return storage_upper_down(o, p->rw, err);
@@ -126,7 +126,7 @@ static int overlay_up(const struct req_strs *layers, const struct upper_at *u, s
 		rc = mkdir_ok(p->dir, err) || mkdir_ok(p->rootfs, err) ? -1 : 0;
 	if (rc == 0)
 		rc = make_rw(u, o, p, &rw_up, err);
-	if (rc == 0 && mount("overlay", p->rootfs, "overlay", 0, opts) != 0)
+	if (rc == 0 && sys_mount("overlay", p->rootfs, "overlay", 0, opts) != 0)
 		rc = uvm_fail(err, errno, "mounting the overlay at %s: %s", p->rootfs, strerror(errno));
 	if (rc) {
 		struct uvm_err undo;
@@ -134,8 +134,8 @@ static int overlay_up(const struct req_strs *layers, const struct upper_at *u, s
 			size_t n = strlen(err->msg);
 			snprintf(err->msg + n, sizeof err->msg - n, "; %.200s", undo.msg);
 		}
-		rmdir(p->rootfs);
-		rmdir(p->dir); /* fails harmlessly if the runtime keeps files there */
+		sys_rmdir(p->rootfs);
+		sys_rmdir(p->dir); /* fails harmlessly if the runtime keeps files there */
 	}
 	free(opts);
 	return rc;
@@ -156,7 +156,7 @@ static int scratch_usable(const struct storage_scratch *sc, struct uvm_err *err)
 	if (sc->encrypted && (uvm_dm_devno(n.crypt, &devno, err) != 0 || devno != sc->devno))
 		return uvm_fail(err, ENODEV, "scratch %s: its crypt mapping %s is not the one scratch_mount made "
 				"(scratch_unmount it and mount it again)", n.target, n.crypt);
-	if (stat(sc->node, &st) != 0 || !S_ISBLK(st.st_mode) || (uint64_t)st.st_rdev != sc->devno)
+	if (sys_stat(sc->node, &st) != 0 || !S_ISBLK(st.st_mode) || (uint64_t)st.st_rdev != sc->devno)
 		return uvm_fail(err, ENODEV, "scratch %s: %s is not its device any more (scratch_unmount it and mount "
 				"it again)", n.target, sc->node);
 	return 0;
@@ -319,7 +319,7 @@ int op_unmount_overlay(struct op_call *c)
 	struct storage_overlay *o = overlay_at(c->a->storage, target, &p);
 	if (!o)
 		return op_fail(c->e, OP_ERR_FAILED, "unmount_overlay: %s is not an overlay of this agent", target);
-	if (umount2(p.rootfs, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
+	if (sys_umount2(p.rootfs, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
 		return op_fail(c->e, OP_ERR_FAILED, "unmount_overlay: unmounting %s: %s%s", p.rootfs, strerror(errno),
 			       errno == EBUSY ? " (still in use: stop the container first)" : "");
 	/* The overlay is gone: the op is done, whatever happens to its
@@ -329,8 +329,8 @@ int op_unmount_overlay(struct op_call *c)
 	struct uvm_err rm;
 	if (undo_rw(o, &p, &rm) != 0)
 		log_msg("unmount_overlay: %s: %s", o->cid, rm.msg);
-	rmdir(p.rootfs);
-	rmdir(p.dir); /* fails harmlessly if the runtime keeps files there */
+	sys_rmdir(p.rootfs);
+	sys_rmdir(p.dir); /* fails harmlessly if the runtime keeps files there */
 	o->alive = 0;
 	json_w_obj(c->w);
 	json_w_key(c->w, "target");

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "dm.h"
@@ -32,7 +31,7 @@ static int fill_random(void *buf, size_t len, struct uvm_err *err)
 {
 	uint8_t *p = buf;
 	while (len) {
-		ssize_t n = getrandom(p, len, 0);
+		ssize_t n = sys_getrandom(p, len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -109,7 +108,7 @@ static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const 
 		if (dev_bytes < POLICY_SCRATCH_MIN)
 			return uvm_fail(err, ENOSPC, "%s has %llu bytes, less than the smallest writable layer (%llu)", dev,
 					(unsigned long long)dev_bytes, (unsigned long long)POLICY_SCRATCH_MIN);
-		if (stat(dev, &st) != 0)
+		if (sys_stat(dev, &st) != 0)
 			return uvm_fail(err, errno, "%s: %s", dev, strerror(errno));
 		sc->bytes = dev_bytes;
 		sc->devno = (uint64_t)st.st_rdev;

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 
 #include "dm.h"
 #include "storage.h"
@@ -28,32 +27,17 @@ int storage_dm_remove(const char *name, struct uvm_err *err)
 	return uvm_dm_remove(name, err);
 }
 
-static long elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)(t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 int storage_dm_remove_settle(const char *name, struct uvm_err *err)
 {
-	struct timespec t0;
+	long long t0 = storage_sys.now_ms(storage_sys.ctx);
 	long wait = 10;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		if (storage_dm_remove(name, err) == 0 || err->code == ENXIO)
 			return 0;
 		/* Only "still open" can go away by itself. */
-		if (err->code != EBUSY || elapsed_ms(&t0) + wait > SETTLE_MS)
+		if (err->code != EBUSY || storage_sys.now_ms(storage_sys.ctx) - t0 + wait > SETTLE_MS)
 			return -1;
-		pause_ms(wait);
+		storage_sys.pause_ms(storage_sys.ctx, wait);
 		wait = wait * 2 > PAUSE_MAX_MS ? PAUSE_MAX_MS : wait * 2;
 	}
 }
@@ -88,7 +72,7 @@ int storage_remount(const char *node, const char *target, const char *fstype, un
 		return uvm_fail(err, EIO, "mounting %s (%s) again: %s (injected by test_inject_fault)", node, fstype,
 				strerror(EIO));
 	/* The target is in the caller's message. */
-	if (mount(node, target, fstype, flags, NULL) != 0)
+	if (sys_mount(node, target, fstype, flags, NULL) != 0)
 		return uvm_fail(err, errno, "mounting %s (%s) again: %s", node, fstype, strerror(errno));
 	return 0;
 }
@@ -100,13 +84,13 @@ int storage_check_mount(const char *path, unsigned long magic, const char *fs_na
 	struct stat st, up;
 	struct statfs sf;
 	snprintf(parent, sizeof parent, "%s/..", path);
-	if (lstat(path, &st) != 0 || lstat(parent, &up) != 0)
+	if (sys_lstat(path, &st) != 0 || sys_lstat(parent, &up) != 0)
 		return uvm_fail(err, errno, "%s: %s", path, strerror(errno));
 	/* The root of a mount sits on another device than the directory it
 	 * is mounted on; an empty directory shares its parent's. */
 	if (st.st_dev == up.st_dev)
 		return uvm_fail(err, ENOENT, "%s is an empty directory, not a mounted %s file system", path, fs_name);
-	if (statfs(path, &sf) != 0)
+	if (sys_statfs(path, &sf) != 0)
 		return uvm_fail(err, errno, "statfs %s: %s", path, strerror(errno));
 	if ((unsigned long)sf.f_type != magic)
 		return uvm_fail(err, EINVAL, "%s holds a file system of type %#lx, not %s", path,

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,7 +103,7 @@ int storage_upper_size(struct storage_state *s, const struct storage_scratch *sc
 
 static int fill_random(void *buf, size_t len, struct uvm_err *err)
 {
-	if (getrandom(buf, len, 0) != (ssize_t)len)
+	if (sys_getrandom(buf, len, 0) != (ssize_t)len)
 		return uvm_fail(err, errno ? errno : EIO, "getrandom: %s", strerror(errno ? errno : EIO));
 	return 0;
 }
@@ -116,18 +115,18 @@ static int format_and_mount(const char *node, uint64_t bytes, const char *dir, s
 	snprintf(p.label, sizeof p.label, "%s", UPPER_LABEL);
 	if (fill_random(p.uuid, sizeof p.uuid, err))
 		return -1;
-	int fd = open(node, O_RDWR | O_CLOEXEC);
+	int fd = sys_open(node, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return uvm_fail(err, errno, "opening %s: %s", node, strerror(errno));
 	int rc = uvm_ext2_format(fd, &p, err);
-	if (rc == 0 && fsync(fd) != 0)
+	if (rc == 0 && sys_fsync(fd) != 0)
 		rc = uvm_fail(err, errno, "flushing %s: %s", node, strerror(errno));
-	close(fd);
+	sys_close(fd);
 	if (rc)
 		return -1;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	if (sys_mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return uvm_fail(err, errno, "creating %s: %s", dir, strerror(errno));
-	if (mount(node, dir, "ext4", UPPER_FLAGS, NULL) != 0)
+	if (sys_mount(node, dir, "ext4", UPPER_FLAGS, NULL) != 0)
 		return uvm_fail(err, errno, "mounting %s (ext2) at %s: %s", node, dir, strerror(errno));
 	return 0;
 }
@@ -145,8 +144,8 @@ static int map_extent(const struct storage_scratch *sc, struct storage_overlay *
  * mapping that stays makes o a leftover, said in err. */
 static void undo_up(struct storage_overlay *o, const char *dir, struct uvm_err *err)
 {
-	umount2(dir, MNT_DETACH); /* EINVAL when the mount never happened */
-	rmdir(dir);
+	sys_umount2(dir, MNT_DETACH); /* EINVAL when the mount never happened */
+	sys_rmdir(dir);
 	struct uvm_err rm;
 	if (storage_dm_remove_settle(o->dm_name, &rm) == 0)
 		return;
@@ -192,9 +191,9 @@ int storage_upper_down(struct storage_overlay *o, const char *dir, struct uvm_er
 	/* Only the overlay used it, and that is unmounted: busy here means a
 	 * dying container's namespace; detaching leaves the file system to
 	 * it, and the mapping's removal below waits for it to go. */
-	if (umount2(dir, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
-		umount2(dir, MNT_DETACH);
-	rmdir(dir);
+	if (sys_umount2(dir, UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
+		sys_umount2(dir, MNT_DETACH);
+	sys_rmdir(dir);
 	if (storage_dm_remove_settle(o->dm_name, err) == 0)
 		return 0;
 	o->leftover = 1;
