@@ -8,8 +8,9 @@
 #   make deps       install the Debian packages the build needs (automatic)
 #
 # Conventions (no Makefile edit needed to add code):
-#   lib/*.c             shared C, built for the host and for the guest (musl)
-#   tools/uvm/cmd_X.c   one `uvm X` subcommand each; tools/uvm/*.c host only
+#   lib/*.c lib/*/*.c   shared C, built for the host and for the guest (musl)
+#   tools/uvm/cmd_X.c   one `uvm X` subcommand each; tools/uvm/{measure,verify,
+#                       layer,policy,initrd}/*.c its parts (host only)
 #   init/*.c agent/*.c  the guest's PID 1 (static musl)
 #   tests/unit/test_*.c unit test programs (TAP), built with ASan/UBSan
 #   tests/fuzz/fuzz_*.c libFuzzer targets (clang)
@@ -32,20 +33,25 @@ PYTHON    := /usr/bin/python3
 Q := $(if $(V),,@)
 
 # ---------------------------------------------------------------- sources
-LIB_SRCS   := $(sort $(wildcard lib/*.c))
-UVM_SRCS   := $(sort $(wildcard tools/uvm/*.c))
+LIB_SRCS   := $(sort $(wildcard lib/*.c lib/*/*.c))
+UVM_SRCS   := $(sort $(wildcard tools/uvm/*.c tools/uvm/*/*.c))
 UVM_CMDS   := $(sort $(patsubst tools/uvm/cmd_%.c,%,$(wildcard tools/uvm/cmd_*.c)))
 GUEST_SRCS := $(sort $(wildcard init/*.c agent/*.c))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-HEADERS    := $(sort $(wildcard lib/*.h tools/uvm/*.h init/*.h agent/*.h tests/unit/*.h tests/fuzz/*.h))
+HEADERS    := $(sort $(wildcard lib/*.h lib/*/*.h tools/uvm/*.h tools/uvm/*/*.h init/*.h agent/*.h tests/unit/*.h \
+	tests/fuzz/*.h))
+# One folder per part (lib/policy: the engine; tools/uvm/{measure,verify,
+# layer,policy,initrd}: the CLI's parts); headers are included by name.
+LIB_INC    := -Ilib $(patsubst %/,-I%,$(sort $(wildcard lib/*/)))
+UVM_INC    := -Itools/uvm $(patsubst %/,-I%,$(sort $(wildcard tools/uvm/*/)))
 
 # ------------------------------------------------------------ host build
 WARN        := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
-# Include paths show the direction of dependencies: lib/ sees only lib/;
+# Include paths show the direction of dependencies: lib/ sees only lib/ (and its folders);
 # agent/ sees lib/ and agent/; init/ sees all three; tools/uvm sees lib/
 # and itself (docs/development.md "Dependency direction").
-COMMON_FLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Ilib -I$(OUT)/gen \
+COMMON_FLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(LIB_INC) -I$(OUT)/gen \
 	-ffile-prefix-map=$(CURDIR)=.
 HOST_CC     := gcc
 HOST_CFLAGS := $(COMMON_FLAGS) -O2 -g
@@ -53,7 +59,7 @@ HOST_LDLIBS := -lcrypto
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 host_obj = $(patsubst %.c,$(OUT)/host/obj/%.o,$(1))
-$(OUT)/host/obj/tools/%.o $(OUT)/asan/obj/tools/%.o: HOST_CFLAGS += -Itools/uvm
+$(OUT)/host/obj/tools/%.o $(OUT)/asan/obj/tools/%.o: HOST_CFLAGS += $(UVM_INC)
 asan_obj = $(patsubst %.c,$(OUT)/asan/obj/%.o,$(1))
 
 $(OUT)/gen/uvm_commands.h: $(wildcard tools/uvm/cmd_*.c) Makefile
@@ -93,7 +99,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/asan/tests/%,$(UNIT_SRCS))
 $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libuvm.a $(HEADERS)
 	@mkdir -p $(@D)
 	@printf "  %-8s %s\n" CC $@
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itools/uvm $(SAN_FLAGS) $< $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UVM_INC) $(SAN_FLAGS) $< $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
 
 # Host-testable agent code: the attestation back-ends reach the kernel only
 # through their seams (agent/attest_seam.h), so they are also compiled for the
@@ -117,11 +123,11 @@ $(OUT)/asan/libagent.a: $(call asan_obj,$(AGENT_HOST_SRCS))
 $(AGENT_HOST_TESTS): $(OUT)/asan/tests/%: tests/unit/%.c $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a $(HEADERS)
 	@mkdir -p $(@D)
 	@printf "  %-8s %s\n" CC $@
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itools/uvm $(SAN_FLAGS) -Iagent $< $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UVM_INC) $(SAN_FLAGS) -Iagent $< $(OUT)/asan/libagent.a $(OUT)/asan/libuvm.a -o $@ $(HOST_LDLIBS)
 
 # ------------------------------------------------------ fuzzing (libFuzzer)
 FUZZ_CC    := clang
-FUZZ_FLAGS := $(COMMON_FLAGS) -Itools/uvm -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS := $(COMMON_FLAGS) $(UVM_INC) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_LIB_SRCS := $(LIB_SRCS) $(filter-out tools/uvm/main.c,$(UVM_SRCS))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) $(HEADERS) $(OUT)/gen/uvm_commands.h
@@ -246,7 +252,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
 $(OUT)/bench/%: tests/bench/%.c $(OUT)/host/libuvm.a $(HEADERS)
 	@mkdir -p $(@D)
 	@printf "  %-8s %s\n" CC $@
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) -Itools/uvm $< $(OUT)/host/libuvm.a -o $@ $(HOST_LDLIBS)
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UVM_INC) $< $(OUT)/host/libuvm.a -o $@ $(HOST_LDLIBS)
 
 bench: all $(BENCH_BINS)
 	$(PYTHON) tests/bench/bench.py

@@ -1,6 +1,6 @@
 /* The guest's executor of each op, keyed by lib/request.h's enum req_op:
  * the wire name and schema are there, the engine's decision in
- * lib/policy_engine.c. An op without an entry here is answered with
+ * lib/policy/policy_engine.c. An op without an entry here is answered with
  * "unknown_op"; nothing is reachable from the host but these. */
 #include "ops.h"
 

@@ -8,7 +8,7 @@
  * Three tables are keyed by enum req_op, one per layer, and each is checked
  * to cover every op at compile time:
  *   lib/request.c        wire name, fields (the schema), decode;
- *   lib/policy_engine.c  the engine's decision (NULL: the op is not an
+ *   lib/policy/policy_engine.c  the engine's decision (NULL: the op is not an
  *                        enforcement point, e.g. read_output);
  *   agent/ops.c          the guest's executor.
  *
@@ -164,7 +164,7 @@ int request_decode_object(const struct json_value *obj, struct request *r, struc
 /* The guest's facts, copied into r (bounded: an over-long value fails). */
 int request_set_target(struct request *r, const char *target, struct uvm_err *err);
 int request_set_device_hash(struct request *r, const char *hex64, struct uvm_err *err);
-/* POLICY_SCRATCH_MIN .. POLICY_SCRATCH_LIMIT (lib/policy_resources.h). */
+/* POLICY_SCRATCH_MIN .. POLICY_SCRATCH_LIMIT (lib/policy/policy_resources.h). */
 int request_set_upper_bytes(struct request *r, uint64_t bytes, struct uvm_err *err);
 
 void request_free(struct request *r);

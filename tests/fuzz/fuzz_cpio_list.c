@@ -1,4 +1,4 @@
-/* libFuzzer target: the initramfs file-list parser (tools/uvm/cpio_newc.c). */
+/* libFuzzer target: the initramfs file-list parser (tools/uvm/initrd/cpio_newc.c). */
 #include <stddef.h>
 #include <stdint.h>
 

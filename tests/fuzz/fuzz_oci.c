@@ -1,5 +1,5 @@
 /* libFuzzer: the OCI image layout reader of `uvm layer --image` and
- * `uvm policy gen --image` (tools/uvm/layer_oci.c): index.json, nested
+ * `uvm policy gen --image` (tools/uvm/layer/layer_oci.c): index.json, nested
  * indexes, the image manifest and its descriptors, all from the party that
  * hands us the image.
  *

@@ -1,5 +1,5 @@
 /* The merged-view directory map and chain ids of `uvm layer`
- * (tools/uvm/layer_dirmap.c, layer_chain.c). */
+ * (tools/uvm/layer/layer_dirmap.c, layer_chain.c). */
 #include <stdint.h>
 #include <stdio.h>
 

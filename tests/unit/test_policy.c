@@ -1,4 +1,4 @@
-/* Table-driven tests of the policy engine (lib/policy.h): every
+/* Table-driven tests of the policy engine (lib/policy/policy.h): every
  * enforcement point, every rule kind, candidate narrowing, rollback, regex
  * anchoring, environment/capability dropping, mount lists (exact, ordered,
  * optional mounts), seccomp values and resource bounds. Each step is one decision

@@ -1,7 +1,7 @@
 /* Unit tests of agent/runtime_spec.c on the host: from an approved
  * create_container / exec request (JSON parsed with lib/json, decoded with
  * lib/request.c as the agent does) and the decision's drops (one byte per
- * env variable / capability, as lib/policy.h hands them) to the exact
+ * env variable / capability, as lib/policy/policy.h hands them) to the exact
  * rt_spec the runtime would start: argv, env minus the dropped variables,
  * user ids and umask, capability bit sets minus the dropped ones, mounts
  * and their options, the cgroup limits, the seccomp program (compared

@@ -1,4 +1,4 @@
-/* Tar header, pax and path parsing (tools/uvm/layer_tar.c). Headers are
+/* Tar header, pax and path parsing (tools/uvm/layer/layer_tar.c). Headers are
  * built here field by field as POSIX ustar defines them. */
 #include <stdint.h>
 #include <stdio.h>

@@ -13,7 +13,7 @@
 static const char HELP[] =
 	"usage: uvm initrd --list FILE --mtime SECONDS [-D NAME=PATH]... -o OUT\n"
 	"Writes a reproducible cpio (newc) archive from an explicit, sorted file list\n"
-	"(format: tools/uvm/cpio_newc.h). -D resolves @NAME sources in the list.\n"
+	"(format: tools/uvm/initrd/cpio_newc.h). -D resolves @NAME sources in the list.\n"
 	"Exit status: 0 written, 1 invalid list or source, 2 usage.\n";
 
 enum { O_LIST = 256, O_MTIME };

@@ -1,5 +1,5 @@
 /* Read-only questions the agent asks the engine's state between decisions
- * (lib/policy.h "Queries"). */
+ * (lib/policy/policy.h "Queries"). */
 #include <string.h>
 
 #include "policy_internal.h"

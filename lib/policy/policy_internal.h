@@ -2,7 +2,7 @@
  * Every function or variable with external linkage is named policy_*: the
  * guest links lib/ and agent/ into one static binary, where a generic name
  * (st_find_device, reason_fail) could collide. Check with
- * `nm out/host/obj/lib/policy*.o | grep ' [TDBR] '`. */
+ * `nm out/host/obj/lib/policy/policy*.o | grep ' [TDBR] '`. */
 #ifndef UVM_POLICY_INTERNAL_H
 #define UVM_POLICY_INTERNAL_H
 
