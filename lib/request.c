@@ -361,23 +361,31 @@ static int read_seccomp(struct request *r, const struct json_value *obj, struct 
 	if (read_syscalls(r, json_get(obj, "allow"), &sc->allow, err) < 0 ||
 	    read_syscalls(r, json_get(obj, "deny"), &sc->deny, err) < 0)
 		return -1;
-	if (sc->unconfined && (sc->allow.n || sc->deny.n))
-		return json_fail_at(json_get(obj, sc->allow.n ? "allow" : "deny"), err,
-				    "must be empty with the \"unconfined\" profile (there is no filter)");
-	for (size_t i = 0; i < sc->deny.n; i++)
-		for (size_t j = 0; j < sc->allow.n; j++)
-			if (strcmp(sc->deny.v[i], sc->allow.v[j]) == 0)
-				return json_fail_at(json_at(json_get(obj, "deny"), i), err,
-						    "\"%.64s\" is also in \"allow\" at index %zu", sc->deny.v[i], j);
 	struct seccomp_profile_spec spec = {.unconfined = sc->unconfined,
 					    .allow = sc->allow.v,
 					    .nallow = sc->allow.n,
 					    .deny = sc->deny.v,
 					    .ndeny = sc->deny.n};
-	struct uvm_err why = {0, ""};
-	if (seccomp_spec_check(&spec, &why) < 0)
-		return json_fail_at(obj, err, "%s", why.msg);
+	if (request_seccomp_rules(obj, &spec, err) < 0)
+		return -1;
 	sc->present = 1;
+	return 0;
+}
+
+int request_seccomp_rules(const struct json_value *obj, const struct seccomp_profile_spec *spec, struct uvm_err *err)
+{
+	if (spec->unconfined && (spec->nallow || spec->ndeny))
+		return json_fail_at(json_get(obj, spec->nallow ? "allow" : "deny"), err,
+				    "must be empty with the \"unconfined\" profile (there is no filter)");
+	for (size_t i = 0; i < spec->ndeny; i++)
+		for (size_t j = 0; j < spec->nallow; j++)
+			if (strcmp(spec->deny[i], spec->allow[j]) == 0)
+				return json_fail_at(json_at(json_get(obj, "deny"), i), err,
+						    "\"%.64s\" is also in \"allow\" at index %zu", spec->deny[i], j);
+	/* And whatever else the filter's builder refuses. */
+	struct uvm_err why = {0, ""};
+	if (seccomp_spec_check(spec, &why) < 0)
+		return json_fail_at(obj, err, "%s", why.msg);
 	return 0;
 }
 

@@ -174,6 +174,14 @@ int request_id_ok(const char *s);
 int request_serial_ok(const char *s);
 int request_hex64_ok(const char *s);
 
+/* The rules of a "seccomp" object beyond its names (one for the request
+ * and the policy): lists empty with the "unconfined" profile, no name both
+ * allowed and denied, and what the filter builder accepts. obj names the
+ * members in messages. */
+struct seccomp_profile_spec;
+int request_seccomp_rules(const struct json_value *obj, const struct seccomp_profile_spec *spec,
+			  struct uvm_err *err);
+
 /* Reads a "resources" object (the request's values or the policy's
  * bounds: one strict reader for both). Flags: REQ_RES_SCRATCH also takes
  * "scratch_max" (the policy's bound of a writable layer); without it the

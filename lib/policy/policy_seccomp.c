@@ -53,28 +53,15 @@ int policy_seccomp_read(const struct json_value *obj, struct pol_seccomp *sc, st
 	sc->unconfined = strcmp(p, "unconfined") == 0;
 	if (!sc->unconfined && strcmp(p, "default") != 0)
 		return json_fail_at(profile, err, "must be \"default\" or \"unconfined\"");
-	for (size_t l = 0; l < 2; l++) {
-		const struct json_value *arr = json_get(obj, list_names[l]);
-		if (read_list(arr, lists[l], counts[l], err) < 0)
+	for (size_t l = 0; l < 2; l++)
+		if (read_list(json_get(obj, list_names[l]), lists[l], counts[l], err) < 0)
 			return -1;
-		if (sc->unconfined && *counts[l])
-			return json_fail_at(arr, err, "must be empty with the \"unconfined\" profile (there is no filter)");
-	}
-	for (size_t i = 0; i < sc->deny.n; i++)
-		for (size_t j = 0; j < sc->allow.n; j++)
-			if (strcmp(sc->deny.v[i], sc->allow.v[j]) == 0)
-				return json_fail_at(json_at(json_get(obj, "deny"), i), err,
-						    "\"%.64s\" is also in \"allow\" at index %zu", sc->deny.v[i], j);
-	/* And whatever else the filter's builder refuses. */
 	struct seccomp_profile_spec spec = {.unconfined = sc->unconfined,
 					    .allow = sc->allow.v,
 					    .nallow = sc->allow.n,
 					    .deny = sc->deny.v,
 					    .ndeny = sc->deny.n};
-	struct uvm_err why = {0, ""};
-	if (seccomp_spec_check(&spec, &why) < 0)
-		return json_fail_at(obj, err, "%s", why.msg);
-	return 0;
+	return request_seccomp_rules(obj, &spec, err);
 }
 
 static int in_list(const char *const *v, size_t n, const char *x)
