@@ -23,7 +23,6 @@
  * without this the new connection's bytes would continue the old message. */
 #define PARTIAL_MESSAGE_IDLE_MS 3000
 
-
 int agent_init(struct agent *a, struct uvm_err *err)
 {
 	memset(a, 0, sizeof *a);
@@ -79,8 +78,8 @@ static void reject_oversize(struct agent *a, size_t declared)
 {
 	struct op_error e = {0};
 	size_t len = 0;
-	op_fail(&e, OP_ERR_MALFORMED,
-		"message length %zu is outside 1..%u bytes; its bytes are skipped", declared, FRAME_MAX);
+	op_fail(&e, OP_ERR_MALFORMED, "message length %zu is outside 1..%u bytes; its bytes are skipped", declared,
+		FRAME_MAX);
 	a->requests++;
 	char *out = dispatch_error(NULL, 0, &e, &len);
 	if (out)

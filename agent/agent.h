@@ -27,16 +27,16 @@ struct storage_state;
 struct agent {
 	struct channel ch;
 	struct frame_reader reader;
-	int host_away;            /* serial port hung up: re-poll after a pause */
+	int host_away;                 /* serial port hung up: re-poll after a pause */
 	long long partial_deadline_ms; /* a started message must be completed by then */
-	uint64_t requests;        /* served since boot */
-	uint64_t decisions;       /* policy engine calls (decide.c) ... */
-	uint64_t decide_ns;       /* ... and the time spent in them */
+	uint64_t requests;             /* served since boot */
+	uint64_t decisions;            /* policy engine calls (decide.c) ... */
+	uint64_t decide_ns;            /* ... and the time spent in them */
 	uint64_t containers_started;
 	int shutdown_requested;
 	/* binding.c */
 	enum binding_state binding;
-	char deny_reason[768];    /* why requests are denied while not BOUND */
+	char deny_reason[768]; /* why requests are denied while not BOUND */
 	uint8_t policy_sha256[32];
 	struct policy *policy;
 	struct policy_state *pstate;
@@ -44,8 +44,8 @@ struct agent {
 	 * keys are never kept); allocated on first use */
 	struct storage_state *storage;
 	/* containers (agent/ops_container.c, agent/runtime*.c) */
-	struct rt_table *procs;   /* the process table, made by agent_init (runtime.h) */
-	int runtime_logging;      /* runtime_logging was allowed: log container ops */
+	struct rt_table *procs; /* the process table, made by agent_init (runtime.h) */
+	int runtime_logging;    /* runtime_logging was allowed: log container ops */
 };
 
 int agent_init(struct agent *a, struct uvm_err *err);

@@ -21,8 +21,7 @@ const char *attest_probe(void)
 	return NULL;
 }
 
-int attest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct attest_result *out,
-		      struct uvm_err *err)
+int attest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct attest_result *out, struct uvm_err *err)
 {
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < NBACKENDS; i++) {
@@ -46,7 +45,8 @@ int attest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct att
 		return 0;
 	}
 	return uvm_fail(err, ENODEV,
-			"no SNP attestation back-end: neither configfs-tsm (/sys/kernel/config/tsm/report) nor /dev/sev-guest exists; this guest is not running under SEV-SNP");
+			"no SNP attestation back-end: neither configfs-tsm (/sys/kernel/config/tsm/report) nor "
+			"/dev/sev-guest exists; this guest is not running under SEV-SNP");
 }
 
 void attest_result_free(struct attest_result *r)

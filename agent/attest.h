@@ -18,9 +18,9 @@
 
 struct attest_result {
 	uint8_t raw[SNP_REPORT_SIZE];
-	struct snp_report report;     /* parsed from raw */
-	const char *backend;          /* "configfs-tsm", "sev-guest", "simulated-psp" */
-	uint8_t *auxblob;             /* certificates from the host, if any (malloc'ed) */
+	struct snp_report report; /* parsed from raw */
+	const char *backend;      /* "configfs-tsm", "sev-guest", "simulated-psp" */
+	uint8_t *auxblob;         /* certificates from the host, if any (malloc'ed) */
 	size_t auxblob_len;
 };
 
@@ -44,8 +44,7 @@ const char *attest_probe(void);
 /* Gets a report binding report_data from the first available back-end,
  * parses it (size, version) and checks that it carries exactly the
  * requested report_data. */
-int attest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct attest_result *out,
-		      struct uvm_err *err);
+int attest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct attest_result *out, struct uvm_err *err);
 void attest_result_free(struct attest_result *r);
 
 #endif

@@ -94,25 +94,28 @@ static size_t cert_table_len(const uint8_t *certs, size_t len)
 	return end > len ? len : (size_t)end;
 }
 
-static int request_failed(const struct snp_guest_request_ioctl *io, int e, size_t certs_len,
-			  struct uvm_err *err)
+static int request_failed(const struct snp_guest_request_ioctl *io, int e, size_t certs_len, struct uvm_err *err)
 {
 	const char *dev = attest_sev_guest_seam.dev;
 	if (io->exitinfo2 == 0)
 		return uvm_fail(err, e,
-				"SNP_GET_EXT_REPORT on %s with a %zu-byte certificate buffer failed: %s (no firmware or VMM error code%s)",
+				"SNP_GET_EXT_REPORT on %s with a %zu-byte certificate buffer failed: %s (no firmware "
+				"or VMM error code%s)",
 				dev, certs_len, strerror(e),
-				e == ENOTTY ? "; the kernel refuses guest requests once it has disabled the VM's communication key (VMPCK) after a failure" : "");
+				e == ENOTTY ? "; the kernel refuses guest requests once it has disabled the VM's "
+					      "communication key (VMPCK) after a failure"
+					    : "");
 	return uvm_fail(err, e,
-			"SNP_GET_EXT_REPORT on %s with a %zu-byte certificate buffer failed: %s (firmware error 0x%x: %s; VMM error %u: %s)",
+			"SNP_GET_EXT_REPORT on %s with a %zu-byte certificate buffer failed: %s (firmware error 0x%x: "
+			"%s; VMM error %u: %s)",
 			dev, certs_len, strerror(e), (unsigned)io->fw_error, fw_error_name(io->fw_error),
 			(unsigned)io->vmm_error, vmm_error_name(io->vmm_error));
 }
 
 /* One SNP_GET_EXT_REPORT with certs_len bytes of room. 1: the host's
  * certificates need *needed bytes; 0: done; -1: failed. */
-static int ext_report(int fd, const uint8_t report_data[SNP_REPORT_DATA_LEN], uint8_t *certs,
-		      size_t certs_len, struct snp_report_resp *resp, size_t *needed, struct uvm_err *err)
+static int ext_report(int fd, const uint8_t report_data[SNP_REPORT_DATA_LEN], uint8_t *certs, size_t certs_len,
+		      struct snp_report_resp *resp, size_t *needed, struct uvm_err *err)
 {
 	struct snp_ext_report_req req;
 	struct snp_guest_request_ioctl io;
@@ -137,8 +140,8 @@ static int ext_report(int fd, const uint8_t report_data[SNP_REPORT_DATA_LEN], ui
 	return request_failed(&io, e, certs_len, err);
 }
 
-static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN],
-				struct attest_result *out, struct uvm_err *err)
+static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct attest_result *out,
+				struct uvm_err *err)
 {
 	const char *dev = attest_sev_guest_seam.dev;
 	struct snp_report_resp *resp = malloc(sizeof *resp);
@@ -159,7 +162,8 @@ static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN],
 		/* The host has more certificates: once more with the room it asked for. */
 		if (needed <= certs_len || needed > ATTEST_AUXBLOB_MAX || needed % CERTS_PAGE) {
 			rc = uvm_fail(err, EPROTO,
-				      "SNP_GET_EXT_REPORT on %s: the host's certificates do not fit in %zu bytes and it asks for %zu (expected more, a whole number of %u-byte pages, at most %u)",
+				      "SNP_GET_EXT_REPORT on %s: the host's certificates do not fit in %zu bytes and "
+				      "it asks for %zu (expected more, a whole number of %u-byte pages, at most %u)",
 				      dev, certs_len, needed, CERTS_PAGE, ATTEST_AUXBLOB_MAX);
 			goto out;
 		}
@@ -173,7 +177,8 @@ static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN],
 		rc = ext_report(fd, report_data, certs, certs_len, resp, &needed, err);
 		if (rc == 1)
 			rc = uvm_fail(err, EAGAIN,
-				      "SNP_GET_EXT_REPORT on %s: the host's certificates still do not fit in the %zu bytes it asked for (now %zu)",
+				      "SNP_GET_EXT_REPORT on %s: the host's certificates still do not fit in the %zu "
+				      "bytes it asked for (now %zu)",
 				      dev, certs_len, needed);
 	}
 	if (rc)
@@ -185,8 +190,7 @@ static int sev_guest_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN],
 		goto out;
 	}
 	if (size != SNP_REPORT_SIZE) {
-		rc = uvm_fail(err, EPROTO, "SNP_GET_EXT_REPORT: report size %u, expected %u", size,
-			      SNP_REPORT_SIZE);
+		rc = uvm_fail(err, EPROTO, "SNP_GET_EXT_REPORT: report size %u, expected %u", size, SNP_REPORT_SIZE);
 		goto out;
 	}
 	memcpy(out->raw, resp->data + RESP_REPORT_OFFSET, SNP_REPORT_SIZE);
@@ -209,5 +213,4 @@ out:
 	return rc;
 }
 
-const struct attest_backend attest_backend_sev_guest = {"sev-guest", sev_guest_available,
-							 sev_guest_get_report};
+const struct attest_backend attest_backend_sev_guest = {"sev-guest", sev_guest_available, sev_guest_get_report};

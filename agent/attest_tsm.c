@@ -76,8 +76,7 @@ static int write_attr(const char *path, const void *data, size_t len, struct uvm
 }
 
 /* A decimal number and an optional newline (sysfs_emit "%lu\n"/"%u\n"). */
-static int read_number(const char *dir, const char *name, unsigned long max, unsigned long *out,
-		       struct uvm_err *err)
+static int read_number(const char *dir, const char *name, unsigned long max, unsigned long *out, struct uvm_err *err)
 {
 	char path[TSM_PATH_MAX];
 	struct file_buf b;
@@ -118,8 +117,8 @@ static int set_privlevel(const char *dir, struct uvm_err *err)
 	if (read_number(dir, "privlevel_floor", ~0ul, &floor, err))
 		return -1;
 	if (floor > TSM_PRIVLEVEL_MAX)
-		return uvm_fail(err, EPROTO, "%s/privlevel_floor is %lu, above the highest privilege level (%u)",
-				dir, floor, TSM_PRIVLEVEL_MAX);
+		return uvm_fail(err, EPROTO, "%s/privlevel_floor is %lu, above the highest privilege level (%u)", dir,
+				floor, TSM_PRIVLEVEL_MAX);
 	char text[8];
 	int n = snprintf(text, sizeof text, "%lu\n", floor);
 	if (write_attr(path, text, (size_t)n, err))
@@ -139,8 +138,7 @@ static int read_blobs(const char *dir, struct attest_result *out, struct uvm_err
 	if (b.len != SNP_REPORT_SIZE) {
 		size_t got = b.len;
 		file_buf_free(&b);
-		return uvm_fail(err, EPROTO, "%s holds %zu bytes, an SNP report has %u", path, got,
-				SNP_REPORT_SIZE);
+		return uvm_fail(err, EPROTO, "%s holds %zu bytes, an SNP report has %u", path, got, SNP_REPORT_SIZE);
 	}
 	memcpy(out->raw, b.data, SNP_REPORT_SIZE);
 	file_buf_free(&b);
@@ -161,9 +159,8 @@ static int read_blobs(const char *dir, struct attest_result *out, struct uvm_err
 
 /* One request on the entry dir. 1: another writer changed the entry
  * meanwhile (nothing kept; gen_from and gen_to say how); 0: done; -1: failed. */
-static int tsm_request(const char *dir, const uint8_t report_data[SNP_REPORT_DATA_LEN],
-		       struct attest_result *out, unsigned long *gen_from, unsigned long *gen_to,
-		       struct uvm_err *err)
+static int tsm_request(const char *dir, const uint8_t report_data[SNP_REPORT_DATA_LEN], struct attest_result *out,
+		       unsigned long *gen_from, unsigned long *gen_to, struct uvm_err *err)
 {
 	char path[TSM_PATH_MAX];
 	unsigned long before, after;
@@ -203,7 +200,8 @@ static int tsm_get_report(const uint8_t report_data[SNP_REPORT_DATA_LEN], struct
 		rc = tsm_request(dir, report_data, out, &from, &to, err);
 	if (rc == 1)
 		rc = uvm_fail(err, EBUSY,
-			      "%s: another writer used this report entry while we read it (generation went from %lu to %lu over our own writes), %d times; nothing read was kept",
+			      "%s: another writer used this report entry while we read it (generation went from %lu to "
+			      "%lu over our own writes), %d times; nothing read was kept",
 			      dir, from, to, TSM_ATTEMPTS);
 	tsm_rmdir(dir);
 	return rc;

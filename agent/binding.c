@@ -26,8 +26,7 @@
  * report request uses, so this report can't be mistaken for another one. */
 static const char binding_label[] = "uvm-policy-binding-v1";
 
-static void report_data_for(const char *label, const uint8_t *data, size_t len,
-			    uint8_t out[SNP_REPORT_DATA_LEN])
+static void report_data_for(const char *label, const uint8_t *data, size_t len, uint8_t out[SNP_REPORT_DATA_LEN])
 {
 	uint8_t buf[128];
 	size_t llen = strlen(label) + 1; /* the label's NUL separates it from the data */
@@ -36,8 +35,7 @@ static void report_data_for(const char *label, const uint8_t *data, size_t len,
 	uvm_sha512(buf, llen + len, out);
 }
 
-void binding_report_data(const char *label, const uint8_t *data, size_t len,
-			 uint8_t out[SNP_REPORT_DATA_LEN])
+void binding_report_data(const char *label, const uint8_t *data, size_t len, uint8_t out[SNP_REPORT_DATA_LEN])
 {
 	report_data_for(label, data, len, out);
 }
@@ -54,7 +52,8 @@ void binding_init(struct agent *a)
 	}
 	a->binding = BINDING_FAILED;
 	snprintf(a->deny_reason, sizeof a->deny_reason,
-		 "fail closed: no SNP attestation back-end (configfs-tsm or /dev/sev-guest) in this guest, so no policy can be bound and nothing may run");
+		 "fail closed: no SNP attestation back-end (configfs-tsm or /dev/sev-guest) in this guest, so no "
+		 "policy can be bound and nothing may run");
 	log_msg("%s", a->deny_reason);
 }
 
@@ -118,7 +117,8 @@ static int check_host_data(struct agent *a, const uint8_t sha[32], const char *s
 		 "no policy bound: the policy offered had sha256 %s but HOST_DATA is %s", sha_hex, host_hex);
 	e->reason_json = mismatch_reason(sha_hex, host_hex);
 	return op_fail(e, OP_ERR_DENIED,
-		       "set_policy: policy sha256 %s does not match HOST_DATA %s (expected a policy whose SHA-256 is HOST_DATA)",
+		       "set_policy: policy sha256 %s does not match HOST_DATA %s (expected a policy whose SHA-256 is "
+		       "HOST_DATA)",
 		       sha_hex, host_hex);
 }
 

@@ -38,12 +38,10 @@ static int read_attr(const char *dir, const char *attr, char *out, size_t len)
 static int is_vd_name(const char *n)
 {
 	size_t l = strlen(n);
-	return l >= 3 && l <= 8 && n[0] == 'v' && n[1] == 'd' &&
-	       strspn(n + 2, "abcdefghijklmnopqrstuvwxyz") == l - 2;
+	return l >= 3 && l <= 8 && n[0] == 'v' && n[1] == 'd' && strspn(n + 2, "abcdefghijklmnopqrstuvwxyz") == l - 2;
 }
 
-int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *bytes,
-		       struct uvm_err *err)
+int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *bytes, struct uvm_err *err)
 {
 	/* The request decode checked it; this also guards callers that did not. */
 	if (!request_serial_ok(serial))
@@ -61,11 +59,12 @@ int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *
 	}
 	closedir(d);
 	if (matches == 0)
-		return uvm_fail(err, ENOENT, "no virtio disk has serial '%s' (attach it with uvm launch --disk %s=PATH)",
-				serial, serial);
+		return uvm_fail(err, ENOENT,
+				"no virtio disk has serial '%s' (attach it with uvm launch --disk %s=PATH)", serial,
+				serial);
 	if (matches > 1)
-		return uvm_fail(err, EEXIST, "%d virtio disks have serial '%s': refusing an ambiguous name",
-				matches, serial);
+		return uvm_fail(err, EEXIST, "%d virtio disks have serial '%s': refusing an ambiguous name", matches,
+				serial);
 	char *end;
 	if (read_attr(found, "size", val, sizeof val))
 		return uvm_fail(err, EIO, "reading %s/%s/size failed", storage_sys.sys_block, found);

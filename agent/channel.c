@@ -45,12 +45,13 @@ static int find_serial_port(char *dev, size_t size)
 
 static int open_vsock(struct channel *ch, struct uvm_err *err)
 {
-	struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
-				   .svm_port = UVM_VSOCK_PORT};
+	struct sockaddr_vm addr = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = UVM_VSOCK_PORT};
 	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return uvm_fail(err, errno, "no virtio-serial port '%s' and no vsock (%s): the host has no way to talk to this guest",
-				UVM_SERIAL_PORT_NAME, strerror(errno));
+		return uvm_fail(
+			err, errno,
+			"no virtio-serial port '%s' and no vsock (%s): the host has no way to talk to this guest",
+			UVM_SERIAL_PORT_NAME, strerror(errno));
 	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 1) != 0) {
 		int e = errno;
 		close(fd);
@@ -74,8 +75,8 @@ int channel_open(struct channel *ch, struct uvm_err *err)
 	ch->kind = CHANNEL_SERIAL;
 	ch->fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (ch->fd < 0)
-		return uvm_fail(err, errno, "cannot open %s (virtio-serial '%s'): %s", dev,
-				UVM_SERIAL_PORT_NAME, strerror(errno));
+		return uvm_fail(err, errno, "cannot open %s (virtio-serial '%s'): %s", dev, UVM_SERIAL_PORT_NAME,
+				strerror(errno));
 	snprintf(ch->desc, sizeof ch->desc, "%.63s", dev);
 	return 0;
 }

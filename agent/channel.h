@@ -17,10 +17,10 @@
 #define UVM_SERIAL_PORT_NAME "uvm.agent"
 
 struct channel {
-	int kind;       /* CHANNEL_SERIAL or CHANNEL_VSOCK */
-	int listen_fd;  /* vsock only */
-	int fd;         /* connected stream, or -1 */
-	char desc[64];  /* for logs: "/dev/vport1p1" or "vsock:1024" */
+	int kind;      /* CHANNEL_SERIAL or CHANNEL_VSOCK */
+	int listen_fd; /* vsock only */
+	int fd;        /* connected stream, or -1 */
+	char desc[64]; /* for logs: "/dev/vport1p1" or "vsock:1024" */
 };
 
 #define CHANNEL_SERIAL 1

@@ -46,8 +46,7 @@ char *dispatch_error(const char *id_json, size_t id_len, const struct op_error *
 	return json_writer_finish(&w, len);
 }
 
-static char *result_response(const char *id_json, size_t id_len, const char *result, size_t result_len,
-			     size_t *len)
+static char *result_response(const char *id_json, size_t id_len, const char *result, size_t result_len, size_t *len)
 {
 	struct json_writer w;
 	json_writer_init(&w, DISPATCH_RESPONSE_MAX);
@@ -90,8 +89,7 @@ static int decide_and_execute(const struct op_def *def, struct op_call *c)
 
 /* Runs one decoded op; returns its result JSON (malloc'ed) or NULL with e
  * filled. */
-static char *run_op(struct agent *a, const struct op_def *def, struct request *r, size_t *len,
-		    struct op_error *e)
+static char *run_op(struct agent *a, const struct op_def *def, struct request *r, size_t *len, struct op_error *e)
 {
 	struct json_writer w;
 	json_writer_init(&w, DISPATCH_RESPONSE_MAX - 1024);
@@ -175,4 +173,3 @@ char *dispatch(struct agent *a, const uint8_t *body, size_t len, size_t *out_len
 	json_free(doc);
 	return out;
 }
-

@@ -12,20 +12,19 @@
 #include "request.h"
 
 /* Error kinds in responses (docs/protocol.md). */
-#define OP_ERR_MALFORMED "malformed"   /* bad frame, JSON or arguments */
+#define OP_ERR_MALFORMED "malformed" /* bad frame, JSON or arguments */
 #define OP_ERR_UNKNOWN "unknown_op"
-#define OP_ERR_DENIED "denied"         /* the policy (or its absence) said no */
-#define OP_ERR_FAILED "failed"         /* allowed, but performing it failed */
+#define OP_ERR_DENIED "denied" /* the policy (or its absence) said no */
+#define OP_ERR_FAILED "failed" /* allowed, but performing it failed */
 
 struct op_error {
 	const char *kind;
 	struct uvm_err err;
-	char *reason_json;  /* optional structured reason (malloc'ed JSON object) */
+	char *reason_json; /* optional structured reason (malloc'ed JSON object) */
 };
 
 /* Fills e and returns -1 (op_error.c). */
-int op_fail(struct op_error *e, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int op_fail(struct op_error *e, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* One call of one op, as the dispatcher (agent.c) runs it:
  *   decode the host's args once (lib/request.h) -> binding gate ->
@@ -46,9 +45,9 @@ struct op_call {
 typedef int (*op_fn)(struct op_call *c);
 
 struct op_def {
-	int needs_policy;  /* denied with "no policy" until a policy is bound */
+	int needs_policy; /* denied with "no policy" until a policy is bound */
 	size_t priv_size;
-	op_fn prepare;     /* optional; runs before the decision */
+	op_fn prepare; /* optional; runs before the decision */
 	op_fn execute;
 };
 

@@ -85,11 +85,15 @@ static int check_user_names(struct agent *a, const struct request *req, struct o
 	if (rt_user_resolve(layers, nlayers, u->name, u->group, &r, &e->err))
 		return op_fail(e, OP_ERR_DENIED, "create_container: user: %s", e->err.msg);
 	if (r.has_uid && u->uid != r.uid)
-		return op_fail(e, OP_ERR_DENIED, "create_container: user.uid %u is not user '%s' (uid %u in the "
-			       "container's /etc/passwd)", u->uid, u->name, r.uid);
+		return op_fail(e, OP_ERR_DENIED,
+			       "create_container: user.uid %u is not user '%s' (uid %u in the "
+			       "container's /etc/passwd)",
+			       u->uid, u->name, r.uid);
 	if (r.has_gid && u->gid != r.gid)
-		return op_fail(e, OP_ERR_DENIED, "create_container: user.gid %u is not group '%s' (gid %u in the "
-			       "container's /etc/group)", u->gid, u->group, r.gid);
+		return op_fail(e, OP_ERR_DENIED,
+			       "create_container: user.gid %u is not group '%s' (gid %u in the "
+			       "container's /etc/group)",
+			       u->gid, u->group, r.gid);
 	return 0;
 }
 

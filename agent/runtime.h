@@ -16,7 +16,7 @@
 #include "err.h"
 #include "policy.h"
 
-#define RT_MAX_PROCS 256        /* table entries (running + exited, unreaped by the host) */
+#define RT_MAX_PROCS 256 /* table entries (running + exited, unreaped by the host) */
 #define RT_MAX_CONTAINERS 64
 #define RT_OUTPUT_MAX (256u << 10) /* bytes per read_output answer */
 #define RT_PIPE_SIZE (1u << 20)    /* kernel pipe buffer asked for each captured stream */
@@ -25,10 +25,10 @@
 
 /* What to run and how; every pointer is borrowed for the call. */
 struct rt_spec {
-	char **argv;          /* NULL-terminated */
-	char **envp;          /* NULL-terminated, already without dropped variables */
+	char **argv; /* NULL-terminated */
+	char **envp; /* NULL-terminated, already without dropped variables */
 	const char *cwd;
-	int stdio;            /* capture stdout/stderr and keep stdin writable */
+	int stdio; /* capture stdout/stderr and keep stdin writable */
 	/* container processes (create and exec) */
 	int has_creds;
 	uint32_t uid, gid;
@@ -55,7 +55,7 @@ enum rt_state { RT_CREATED, RT_RUNNING, RT_EXITED };
 struct rt_proc_info {
 	enum rt_state state;
 	pid_t pid;
-	int wait_status;      /* valid when RT_EXITED */
+	int wait_status; /* valid when RT_EXITED */
 	int stdio;
 };
 
@@ -93,8 +93,7 @@ int rt_exec_external(struct rt_table *t, const char *pid_id, const struct rt_spe
 
 /* Process lookup: cid "" for external processes; pid_id NULL for a
  * container's init. 0 with info filled, -1 with err. */
-int rt_lookup(struct rt_table *t, const char *cid, const char *pid_id, struct rt_proc_info *info,
-	      struct uvm_err *err);
+int rt_lookup(struct rt_table *t, const char *cid, const char *pid_id, struct rt_proc_info *info, struct uvm_err *err);
 /* Whether process ids / containers are free to be used (-1 with err if not). */
 int rt_check_new(struct rt_table *t, const char *cid, const char *pid_id, struct uvm_err *err);
 int rt_signal(struct rt_table *t, const char *cid, const char *pid_id, int sig, struct uvm_err *err);

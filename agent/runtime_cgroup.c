@@ -34,8 +34,8 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define WORKLOADS CGROUP_ROOT "/workloads"
-#define RESERVE_MIN_BYTES (64ull << 20)  /* PID 1, the kernel, page cache of verity trees */
-#define PIDS_RESERVE 256                 /* threads-max minus this for all workloads */
+#define RESERVE_MIN_BYTES (64ull << 20) /* PID 1, the kernel, page cache of verity trees */
+#define PIDS_RESERVE 256                /* threads-max minus this for all workloads */
 
 static int write_file(const char *dir, const char *file, const char *text, struct uvm_err *err)
 {
@@ -69,8 +69,10 @@ int rt_cgroup_init(struct uvm_err *err)
 	unsigned long long tmax = proc_number("/proc/sys/kernel/threads-max", "");
 	char text[32];
 	if (total <= reserve || tmax <= 2 * PIDS_RESERVE)
-		return uvm_fail(err, ENOMEM, "cgroups: too little memory (%llu bytes) or threads-max (%llu) to "
-				"keep PID 1's reserve; give the VM more memory", total, tmax);
+		return uvm_fail(err, ENOMEM,
+				"cgroups: too little memory (%llu bytes) or threads-max (%llu) to "
+				"keep PID 1's reserve; give the VM more memory",
+				total, tmax);
 	workload_limits.memory_max = total - reserve;
 	workload_limits.pids_max = tmax - PIDS_RESERVE;
 	if (write_file(CGROUP_ROOT, "cgroup.subtree_control", "+memory +pids", err))
@@ -97,8 +99,7 @@ int rt_cgroup_init(struct uvm_err *err)
 void rt_cgroup_defaults(struct rt_limits *l)
 {
 	l->memory_max = workload_limits.memory_max;
-	l->pids_max = workload_limits.pids_max < RT_DEFAULT_PIDS_MAX ? workload_limits.pids_max
-									: RT_DEFAULT_PIDS_MAX;
+	l->pids_max = workload_limits.pids_max < RT_DEFAULT_PIDS_MAX ? workload_limits.pids_max : RT_DEFAULT_PIDS_MAX;
 }
 
 void rt_cgroup_limits(uint64_t memory_max, uint64_t pids_max, struct rt_limits *l)
@@ -125,8 +126,10 @@ int rt_cgroup_open(const char *cid, const struct rt_limits *l, struct uvm_err *e
 	/* A cgroup left by an earlier container of this id is removed first; it
 	 * is busy while that container's processes are still exiting. */
 	if (*cid && rmdir(path) != 0 && errno != ENOENT)
-		return uvm_fail(err, errno, "container '%s': its previous cgroup %s is still in use (%s); "
-				"its processes are exiting, retry shortly", cid, path, strerror(errno));
+		return uvm_fail(err, errno,
+				"container '%s': its previous cgroup %s is still in use (%s); "
+				"its processes are exiting, retry shortly",
+				cid, path, strerror(errno));
 	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return uvm_fail(err, errno, "creating cgroup %s: %s", path, strerror(errno));
 	snprintf(text, sizeof text, "%llu", l->memory_max);

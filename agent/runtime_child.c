@@ -13,7 +13,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 pid_t rt_clone(unsigned long flags)
@@ -31,8 +30,8 @@ pid_t rt_clone(unsigned long flags)
 
 /* struct clone_args of <linux/sched.h> (CLONE_ARGS_SIZE_VER2). */
 struct rt_clone_args {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-		set_tid_size, cgroup;
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size,
+		cgroup;
 };
 
 pid_t rt_clone_into(unsigned long flags, int cgroup_fd)

@@ -55,9 +55,9 @@ struct rt_mount_attr {
  * tmpfs over a directory, /dev/null over a file) or change (read-only:
  * /proc/sys holds the VM-wide sysctls that belong to PID 1). */
 static const char *const masked_paths[] = {
-	"/proc/acpi",       "/proc/asound",   "/proc/interrupts", "/proc/kcore",
-	"/proc/keys",       "/proc/kmsg",     "/proc/latency_stats", "/proc/sched_debug",
-	"/proc/scsi",       "/proc/timer_list", "/proc/timer_stats", "/sys/devices/virtual/powercap",
+	"/proc/acpi",    "/proc/asound",     "/proc/interrupts",    "/proc/kcore",
+	"/proc/keys",    "/proc/kmsg",       "/proc/latency_stats", "/proc/sched_debug",
+	"/proc/scsi",    "/proc/timer_list", "/proc/timer_stats",   "/sys/devices/virtual/powercap",
 	"/sys/firmware",
 };
 static const char *const readonly_paths[] = {
@@ -156,7 +156,7 @@ static int make_dev(struct uvm_err *err)
 	static const struct {
 		const char *name;
 		unsigned maj, min;
-	} nodes[] = {{"/dev/null", 1, 3}, {"/dev/zero", 1, 5}, {"/dev/full", 1, 7},
+	} nodes[] = {{"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
 		     {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
 	if (mkdir_p("/dev", err) ||
 	    sys_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=1m", err))
@@ -179,9 +179,9 @@ static int mask_paths(struct uvm_err *err)
 		struct stat st;
 		if (lstat(p, &st) != 0)
 			continue; /* not in this kernel: nothing to hide */
-		if (S_ISDIR(st.st_mode) ? sys_mount("tmpfs", p, "tmpfs", NOSUID_NODEV_NOEXEC | MS_RDONLY,
-						    "size=0,mode=0555", err)
-					: sys_mount("/dev/null", p, NULL, MS_BIND, NULL, err))
+		if (S_ISDIR(st.st_mode)
+			    ? sys_mount("tmpfs", p, "tmpfs", NOSUID_NODEV_NOEXEC | MS_RDONLY, "size=0,mode=0555", err)
+			    : sys_mount("/dev/null", p, NULL, MS_BIND, NULL, err))
 			return -1;
 	}
 	for (size_t i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++) {
@@ -189,8 +189,8 @@ static int mask_paths(struct uvm_err *err)
 		if (access(p, F_OK) != 0)
 			continue;
 		if (sys_mount(p, p, NULL, MS_BIND | MS_REC, NULL, err) ||
-		    set_attr(AT_FDCWD, p, AT_RECURSIVE, RT_ATTR_RDONLY | RT_ATTR_NOSUID | RT_ATTR_NODEV | RT_ATTR_NOEXEC,
-			     err))
+		    set_attr(AT_FDCWD, p, AT_RECURSIVE,
+			     RT_ATTR_RDONLY | RT_ATTR_NOSUID | RT_ATTR_NODEV | RT_ATTR_NOEXEC, err))
 			return -1;
 	}
 	return 0;
@@ -262,7 +262,8 @@ static int policy_mounts(const struct rt_mount *m, size_t n, const int fds[], st
 		if (option_flags(&m[i], &flags, err) || mkdir_p(m[i].destination, err))
 			return -1;
 		if (fds[i] < 0) {
-			if (sys_mount("tmpfs", m[i].destination, "tmpfs", flags & ~(unsigned long)MS_REC, "size=64m", err))
+			if (sys_mount("tmpfs", m[i].destination, "tmpfs", flags & ~(unsigned long)MS_REC, "size=64m",
+				      err))
 				return -1;
 			continue;
 		}

@@ -26,8 +26,8 @@
 #define CONTAINER_NS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET)
 
 struct spawn_io {
-	int child[3];          /* the child's 0, 1, 2 */
-	int in_w, out_r[2];    /* the agent's ends (stdio only) */
+	int child[3];       /* the child's 0, 1, 2 */
+	int in_w, out_r[2]; /* the agent's ends (stdio only) */
 };
 
 static void io_close_child(struct spawn_io *io)
@@ -80,7 +80,6 @@ static int io_open(int stdio, struct spawn_io *io, struct uvm_err *err)
 	fcntl(io->out_r[1], F_SETFL, O_NONBLOCK);
 	return 0;
 }
-
 
 /* Reads up to len bytes, stopping at EOF; bounded by the deadline. */
 static ssize_t read_bounded(int fd, void *buf, size_t len, long long deadline, int stop_after_first)
@@ -176,9 +175,9 @@ static int oom_adj_reset(struct uvm_err *err)
 
 /* ------------------------------------------------------------ create / start */
 
-static void __attribute__((noreturn)) create_child(const char *cid, const struct rt_spec *spec,
-						   const struct rt_mount *mounts, size_t nmounts,
-						   struct spawn_io *io, int status_w, int start_r)
+static void __attribute__((noreturn))
+create_child(const char *cid, const struct rt_spec *spec, const struct rt_mount *mounts, size_t nmounts,
+	     struct spawn_io *io, int status_w, int start_r)
 {
 	struct uvm_err err = {0, ""};
 	char go = 0;
@@ -286,14 +285,14 @@ static int open_ns(pid_t pid, int fds[NNS], struct uvm_err *err)
 /* The helper joins the namespaces, then clones the real process as a
  * sibling (CLONE_PARENT: a child of PID 1, in the container's PID
  * namespace), reports its pid and exits. */
-static void __attribute__((noreturn)) exec_helper(const int ns[NNS], const struct rt_spec *spec,
-						  struct spawn_io *io, int status_w, int pid_w, int cg)
+static void __attribute__((noreturn))
+exec_helper(const int ns[NNS], const struct rt_spec *spec, struct spawn_io *io, int status_w, int pid_w, int cg)
 {
 	struct uvm_err err = {0, ""};
 	/* Before anything of the container can see us: nothing of PID 1's but
 	 * what the new process needs. */
-	const int keep[] = {ns[0], ns[1], ns[2], ns[3], ns[4], io->child[0], io->child[1], io->child[2],
-			    status_w, pid_w, cg};
+	const int keep[] = {ns[0],        ns[1],        ns[2],    ns[3], ns[4], io->child[0],
+			    io->child[1], io->child[2], status_w, pid_w, cg};
 	if (oom_adj_reset(&err) || rt_close_all_except(keep, sizeof keep / sizeof keep[0], &err))
 		rt_child_fail(status_w, &err);
 	for (size_t i = 0; i < NNS; i++)
@@ -334,8 +333,8 @@ static int finish_exec(pid_t helper, int pid_r, int status_r, pid_t *pid, struct
 	return rc;
 }
 
-static int spawn(struct rt_table *t, const char *cid, const char *pid_id, const struct rt_spec *spec,
-		 const int *ns, struct uvm_err *err)
+static int spawn(struct rt_table *t, const char *cid, const char *pid_id, const struct rt_spec *spec, const int *ns,
+		 struct uvm_err *err)
 {
 	struct spawn_io io;
 	int st[2], pp[2] = {-1, -1}, cg;
@@ -382,14 +381,13 @@ static int spawn(struct rt_table *t, const char *cid, const char *pid_id, const 
 	return e ? 0 : -1;
 }
 
-int rt_exec_in(struct rt_table *t, const char *cid, const char *pid_id, const struct rt_spec *spec,
-	       struct uvm_err *err)
+int rt_exec_in(struct rt_table *t, const char *cid, const char *pid_id, const struct rt_spec *spec, struct uvm_err *err)
 {
 	struct rt_entry *c = rt_table_find(t, cid, NULL);
 	int ns[NNS];
 	if (!c || !*cid || c->state != RT_RUNNING)
-		return uvm_fail(err, ESRCH, "container '%s' is not running (create_container and start_container first)",
-				cid);
+		return uvm_fail(err, ESRCH,
+				"container '%s' is not running (create_container and start_container first)", cid);
 	struct rt_spec s = c->creds; /* the container's credentials and filter ... */
 	s.argv = spec->argv;         /* ... with this process's command */
 	s.envp = spec->envp;

@@ -39,8 +39,10 @@ static int cap_set(const struct req_strs *set, const unsigned char *drop, const 
 	for (size_t i = 0; i < set->n; i++) {
 		int c = rt_cap_number(set->v[i]);
 		if (c < 0)
-			return uvm_fail(err, EINVAL, "capabilities.%s: unknown capability '%.48s' (names as in "
-					"capabilities(7), e.g. CAP_CHOWN)", set_name, set->v[i]);
+			return uvm_fail(err, EINVAL,
+					"capabilities.%s: unknown capability '%.48s' (names as in "
+					"capabilities(7), e.g. CAP_CHOWN)",
+					set_name, set->v[i]);
 		if (drop && drop[i])
 			dropped |= 1ull << c;
 		else
@@ -70,8 +72,8 @@ static int user(const struct request *r, struct rt_spec *s, struct uvm_err *err)
 	return 0;
 }
 
-int rt_spec_process(const struct request *r, const unsigned char *drop_env, struct rt_spec *s,
-		    struct rt_spec_mem *m, struct uvm_err *err)
+int rt_spec_process(const struct request *r, const unsigned char *drop_env, struct rt_spec *s, struct rt_spec_mem *m,
+		    struct uvm_err *err)
 {
 	size_t argc = 0;
 	memset(s, 0, sizeof *s);
@@ -125,7 +127,8 @@ static int mounts(const struct request *r, struct rt_spec_mem *m, struct uvm_err
 		if (!m->opts[i])
 			return uvm_fail(err, ENOMEM, "out of memory");
 		if (!in->source || !in->destination || !in->type)
-			return uvm_fail(err, EINVAL, "mounts[%zu]: source, destination, type and options are required", i);
+			return uvm_fail(err, EINVAL, "mounts[%zu]: source, destination, type and options are required",
+					i);
 		out->source = in->source;
 		out->destination = in->destination;
 		out->type = in->type;

@@ -19,8 +19,8 @@ struct rt_spec_mem {
 
 /* argv, env minus the variables drop_env marks (one byte per r->env.v[i],
  * nonzero = drop; NULL = none), working_dir, stdio. */
-int rt_spec_process(const struct request *r, const unsigned char *drop_env, struct rt_spec *s,
-		    struct rt_spec_mem *m, struct uvm_err *err);
+int rt_spec_process(const struct request *r, const unsigned char *drop_env, struct rt_spec *s, struct rt_spec_mem *m,
+		    struct uvm_err *err);
 /* The same plus user, capabilities minus d->drop_caps, flags, mounts, the
  * approved resources (0: the defaults) and the seccomp program built from
  * the request's seccomp (absent: the default profile). d NULL: nothing

@@ -169,14 +169,12 @@ void agent_child_exited(struct agent *a, pid_t pid, int status)
 	rt_reaped(a->procs, pid, status);
 }
 
-int rt_lookup(struct rt_table *t, const char *cid, const char *pid_id, struct rt_proc_info *info,
-	      struct uvm_err *err)
+int rt_lookup(struct rt_table *t, const char *cid, const char *pid_id, struct rt_proc_info *info, struct uvm_err *err)
 {
 	const struct rt_entry *e = rt_table_find(t, cid, pid_id);
 	if (!e)
 		return uvm_fail(err, ENOENT, "no process '%s' in %s%s (never started, or forgotten after exit)",
-				pid_id && *pid_id ? pid_id : "init", *cid ? "container " : "the UVM",
-				cid);
+				pid_id && *pid_id ? pid_id : "init", *cid ? "container " : "the UVM", cid);
 	info->state = e->state;
 	info->pid = e->pid;
 	info->wait_status = e->wait_status;

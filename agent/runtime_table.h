@@ -16,17 +16,17 @@ struct rt_entry {
 	enum rt_state state;
 	int wait_status;
 	int stdio;
-	int in_fd, out_fd[2];           /* -1 when absent/closed */
+	int in_fd, out_fd[2]; /* -1 when absent/closed */
 	int out_eof[2];
 	/* container inits only */
-	int start_fd, status_fd;        /* until started */
-	struct rt_spec creds;           /* argv/envp/cwd unset, seccomp -> filter: for exec_in */
-	struct sock_fprog filter;       /* the container's own copy of its seccomp program */
+	int start_fd, status_fd;  /* until started */
+	struct rt_spec creds;     /* argv/envp/cwd unset, seccomp -> filter: for exec_in */
+	struct sock_fprog filter; /* the container's own copy of its seccomp program */
 };
 
 struct rt_table {
 	struct rt_entry entries[RT_MAX_PROCS];
-	uint64_t next_seq;              /* the next entry's seq */
+	uint64_t next_seq; /* the next entry's seq */
 	/* Removes a finished container's cgroup (rt_reaped): rt_cgroup_remove.
 	 * The guest never changes it; a host test records the calls instead
 	 * of touching /sys/fs/cgroup. */

@@ -66,8 +66,10 @@ static int find_in_layer(const char *layer, const char *rel, int *fd, struct uvm
 			return HIDDEN;
 	}
 	if (code == ELOOP)
-		return uvm_fail(err, ELOOP, "/%s in layer %s goes through a symbolic link; the guest resolves user "
-				"names only from a regular /etc/passwd and /etc/group (or give numeric ids)", rel, layer);
+		return uvm_fail(err, ELOOP,
+				"/%s in layer %s goes through a symbolic link; the guest resolves user "
+				"names only from a regular /etc/passwd and /etc/group (or give numeric ids)",
+				rel, layer);
 	if (code != ENOENT)
 		return uvm_fail(err, code, "opening /%s in layer %s: %s", rel, layer, strerror(code));
 	char dir[POLICY_MAX_PATH + 32];
@@ -79,8 +81,7 @@ static int find_in_layer(const char *layer, const char *rel, int *fd, struct uvm
 }
 
 /* The text of /rel as the container's layers give it. */
-static int layers_file(const char *const *layers, size_t n, const char *rel, struct file_buf *out,
-		       struct uvm_err *err)
+static int layers_file(const char *const *layers, size_t n, const char *rel, struct file_buf *out, struct uvm_err *err)
 {
 	for (size_t i = n; i-- > 0;) {
 		int fd = -1;

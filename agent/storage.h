@@ -47,12 +47,12 @@ struct storage_scratch {
 	 * integrity mapping: no overlay may use it; scratch_unmount finishes
 	 * the removal. The engine still lists it as mounted. */
 	int broken;
-	int crypt_gone;  /* the dm-crypt mapping (and the key) is gone already */
+	int crypt_gone; /* the dm-crypt mapping (and the key) is gone already */
 	char why[STORAGE_WHY_MAX];
 	char serial[STORAGE_SERIAL_MAX + 1];
-	char node[32];   /* the pool: /dev/dm-N of the crypt mapping (or /dev/vdX) */
-	uint64_t devno;  /* its device number (makedev encoding) */
-	uint64_t bytes;  /* its size */
+	char node[32];  /* the pool: /dev/dm-N of the crypt mapping (or /dev/vdX) */
+	uint64_t devno; /* its device number (makedev encoding) */
+	uint64_t bytes; /* its size */
 };
 
 /* A layer target (/run/layers/HEX) the engine lists as mounted whose
@@ -69,7 +69,7 @@ struct storage_broken {
 
 struct storage_overlay {
 	int alive;
-	int on_tmpfs;  /* upper dir on a private tmpfs instead of a scratch */
+	int on_tmpfs; /* upper dir on a private tmpfs instead of a scratch */
 	/* Not alive: the overlay is gone, but its writable layer's mapping
 	 * could not be removed (a dying container still held it). Its extent
 	 * stays reserved until a later mount_overlay or scratch_unmount of its
@@ -95,8 +95,7 @@ struct storage_state *storage_state(struct agent *a);
 /* Finds the virtio disk whose /sys/block/vdX/serial is serial: writes
  * "/dev/vdX" to dev and its size in bytes. Two disks with one serial are
  * refused (the host could otherwise choose which one we open). */
-int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *bytes,
-		       struct uvm_err *err);
+int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *bytes, struct uvm_err *err);
 
 /* Reads bytes from the start of path with O_DIRECT (no page cache: what is
  * on the device now) and fails naming the first offset that does not read,
@@ -109,8 +108,7 @@ int blockdev_zero(const char *path, uint64_t bytes, struct uvm_err *err);
 /* Sets e->kind and prefixes the message already in e->err ("PREFIX: old");
  * returns -1. (op_fail cannot take e->err.msg as an argument: it writes
  * there.) */
-int storage_wrap(struct op_error *e, const char *kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int storage_wrap(struct op_error *e, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Whether an overlay of this agent still uses the scratch named serial. */
 int storage_scratch_in_use(struct storage_state *s, const char *serial, char *cid, size_t cid_len);
@@ -173,14 +171,12 @@ void storage_unmap_after_failure(const char *name, const char *next_op, struct u
 /* mount(2) of a file system that was unmounted a moment ago, from the
  * mapping that still exists, at the same target with the same flags (the
  * rollback of an unmount whose dm removal failed). Through the fault seam. */
-int storage_remount(const char *node, const char *target, const char *fstype, unsigned long flags,
-		    struct uvm_err *err);
+int storage_remount(const char *node, const char *target, const char *fstype, unsigned long flags, struct uvm_err *err);
 
 /* Fails unless path is the root of a mount of the file system with statfs
  * magic `magic` on block device dev (makedev encoding): an empty directory
  * where a layer or scratch should be must never reach an overlay. */
-int storage_check_mount(const char *path, unsigned long magic, const char *fs_name, uint64_t dev,
-			struct uvm_err *err);
+int storage_check_mount(const char *path, unsigned long magic, const char *fs_name, uint64_t dev, struct uvm_err *err);
 
 /* Layers (agent/storage_layer.c): fails, saying why and what to do, unless
  * target is a layer this agent has mounted and it is really there. */
@@ -194,13 +190,13 @@ int storage_layer_usable(struct storage_state *s, const char *target, struct uvm
 /* mount_device: the probed layer. Its root hash is the host's claim (prepare
  * denied a mismatch), and the policy-listed hash dm-verity is given. */
 struct mount_device_priv {
-	char dev[32];                             /* /dev/vdX */
+	char dev[32]; /* /dev/vdX */
 	uint64_t bytes;
 	struct uvm_erofs_info fs;
 	struct uvm_verity_sb sb;
-	uint8_t root[UVM_SHA256_LEN];             /* the device's own root hash */
-	char root_hex[2 * UVM_SHA256_LEN + 1];    /* lowercase: r->device_hash */
-	char name[128];                           /* the mapping: uvm-layer-HEX */
+	uint8_t root[UVM_SHA256_LEN];          /* the device's own root hash */
+	char root_hex[2 * UVM_SHA256_LEN + 1]; /* lowercase: r->device_hash */
+	char name[128];                        /* the mapping: uvm-layer-HEX */
 };
 
 /* unmount_device: nothing; the target is only known good once the engine
@@ -211,9 +207,9 @@ struct unmount_device_priv {
 
 /* The directories of one container's overlay. */
 struct storage_ov_paths {
-	char dir[STORAGE_OV_PATH_LEN / 2];  /* /run/containers/ID */
-	char rootfs[STORAGE_OV_PATH_LEN];   /* .../rootfs: r->target */
-	char rw[STORAGE_OV_PATH_LEN];       /* the directory holding upper/ and work/ */
+	char dir[STORAGE_OV_PATH_LEN / 2]; /* /run/containers/ID */
+	char rootfs[STORAGE_OV_PATH_LEN];  /* .../rootfs: r->target */
+	char rw[STORAGE_OV_PATH_LEN];      /* the directory holding upper/ and work/ */
 };
 
 /* mount_overlay: the overlay to record once it is up, its paths, and on a

@@ -39,7 +39,8 @@ static int device_root(int fd, struct mount_device_priv *d, struct uvm_err *err)
 	uint64_t hash_offset = (uint64_t)d->fs.blocks * UVM_EROFS_BLOCK;
 	if (uvm_verity_geometry(d->sb.data_blocks, &g, err))
 		return -1;
-	uint64_t at = g.levels == 0 ? 0 : hash_offset + UVM_VERITY_BLOCK + g.level_start[g.levels - 1] * UVM_VERITY_BLOCK;
+	uint64_t at =
+		g.levels == 0 ? 0 : hash_offset + UVM_VERITY_BLOCK + g.level_start[g.levels - 1] * UVM_VERITY_BLOCK;
 	uint8_t *blk = malloc(UVM_VERITY_BLOCK);
 	if (!blk)
 		return uvm_fail(err, ENOMEM, "out of memory");
@@ -106,8 +107,8 @@ static int deny_mismatch(const struct request *r, const struct mount_device_priv
 }
 
 /* dm-verity with the policy-approved hash, optional full read, erofs mount. */
-static int map_and_mount(const struct mount_device_priv *d, const char *target, int verify, char *node,
-			 size_t node_len, struct uvm_err *err)
+static int map_and_mount(const struct mount_device_priv *d, const char *target, int verify, char *node, size_t node_len,
+			 struct uvm_err *err)
 {
 	char table[UVM_VERITY_TABLE_MAX];
 	uint64_t hash_offset = (uint64_t)d->fs.blocks * UVM_EROFS_BLOCK, devno;
@@ -129,8 +130,8 @@ static int map_and_mount(const struct mount_device_priv *d, const char *target, 
 	return rc;
 }
 
-static void mount_result(struct json_writer *w, const char *target, const struct mount_device_priv *d,
-			 const char *node, int verified)
+static void mount_result(struct json_writer *w, const char *target, const struct mount_device_priv *d, const char *node,
+			 int verified)
 {
 	json_w_obj(w);
 	json_w_key(w, "target");
@@ -239,8 +240,7 @@ int storage_layer_usable(struct storage_state *s, const char *target, struct uvm
  * again from the mapping, so that the engine's rollback ("still mounted")
  * is true. If even that fails, remember the layer as broken so that no
  * overlay can name its empty directory. */
-static int layer_put_back(struct storage_state *s, const char *target, const uint64_t *devno,
-			  struct op_error *e)
+static int layer_put_back(struct storage_state *s, const char *target, const uint64_t *devno, struct op_error *e)
 {
 	char removal[UVM_ERR_MAX], why[STORAGE_WHY_MAX], node[64] = "";
 	struct uvm_err rm = {0, "the mapping's device number is unknown"};
@@ -249,14 +249,17 @@ static int layer_put_back(struct storage_state *s, const char *target, const uin
 		uvm_dm_node(*devno, node, sizeof node);
 	if (devno && storage_remount(node, target, "erofs", LAYER_FLAGS, &rm) == 0) {
 		broken_clear(s, target); /* whole again, whatever an earlier try left */
-		return op_fail(e, OP_ERR_FAILED, "unmount_device: %s: %s; the layer is mounted again, unchanged: "
+		return op_fail(e, OP_ERR_FAILED,
+			       "unmount_device: %s: %s; the layer is mounted again, unchanged: "
 			       "retry once nothing uses it (a container being shut down lets go within seconds)",
 			       target, removal);
 	}
 	snprintf(why, sizeof why, "unmounted, but %.150s; and %.100s", removal, rm.msg);
 	broken_set(s, target, why);
-	return op_fail(e, OP_ERR_FAILED, "unmount_device: %s is %s: the layer is unusable (no overlay may name it) "
-		       "until unmount_device on it succeeds: retry it", target, why);
+	return op_fail(e, OP_ERR_FAILED,
+		       "unmount_device: %s is %s: the layer is unusable (no overlay may name it) "
+		       "until unmount_device on it succeeds: retry it",
+		       target, why);
 }
 
 /* Nothing to establish: the host names the target, and only the engine

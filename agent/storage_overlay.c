@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "dm.h"
 #include "log.h"
 #include "policy_resources.h"
@@ -81,8 +80,8 @@ static int make_rw(const struct upper_at *u, struct storage_overlay *o, const st
 }
 
 /* lowerdir lists the top layer first; the request lists the base first. */
-static int overlay_options(const struct req_strs *layers, const struct storage_ov_paths *p, char *opts,
-			   size_t len, struct uvm_err *err)
+static int overlay_options(const struct req_strs *layers, const struct storage_ov_paths *p, char *opts, size_t len,
+			   struct uvm_err *err)
 {
 	size_t n = layers->n, at = 0;
 	int w = snprintf(opts, len, "lowerdir=");
@@ -92,8 +91,9 @@ static int overlay_options(const struct req_strs *layers, const struct storage_o
 	}
 	if (w >= 0 && (size_t)w < len - at) {
 		at += (size_t)w;
-		w = snprintf(opts + at, len - at, ",upperdir=%s/upper,workdir=%s/work,index=off,metacopy=off,redirect_dir=off",
-			     p->rw, p->rw);
+		w = snprintf(opts + at, len - at,
+			     ",upperdir=%s/upper,workdir=%s/work,index=off,metacopy=off,redirect_dir=off", p->rw,
+			     p->rw);
 	}
 	if (w < 0 || (size_t)w >= len - at)
 		return uvm_fail(err, E2BIG, "the overlay options for %zu layers exceed %zu bytes", n, len);
@@ -154,11 +154,15 @@ static int scratch_usable(const struct storage_scratch *sc, struct uvm_err *err)
 				POLICY_SCRATCH_DIR, sc->serial, sc->why);
 	storage_scratch_names_of(sc->serial, &n);
 	if (sc->encrypted && (uvm_dm_devno(n.crypt, &devno, err) != 0 || devno != sc->devno))
-		return uvm_fail(err, ENODEV, "scratch %s: its crypt mapping %s is not the one scratch_mount made "
-				"(scratch_unmount it and mount it again)", n.target, n.crypt);
+		return uvm_fail(err, ENODEV,
+				"scratch %s: its crypt mapping %s is not the one scratch_mount made "
+				"(scratch_unmount it and mount it again)",
+				n.target, n.crypt);
 	if (sys_stat(sc->node, &st) != 0 || !S_ISBLK(st.st_mode) || (uint64_t)st.st_rdev != sc->devno)
-		return uvm_fail(err, ENODEV, "scratch %s: %s is not its device any more (scratch_unmount it and mount "
-				"it again)", n.target, sc->node);
+		return uvm_fail(err, ENODEV,
+				"scratch %s: %s is not its device any more (scratch_unmount it and mount "
+				"it again)",
+				n.target, sc->node);
 	return 0;
 }
 
@@ -197,8 +201,9 @@ static int layers_well_formed(const struct req_strs *layers, struct op_error *e)
 	for (size_t i = 0; i < layers->n; i++) {
 		const char *l = layers->v[i];
 		if (strncmp(l, POLICY_LAYER_DIR, dl) != 0 || !request_id_ok(l + dl))
-			return op_fail(e, OP_ERR_MALFORMED, "mount_overlay: layers[%zu] must be a %sNAME target of mount_device",
-				       i, POLICY_LAYER_DIR);
+			return op_fail(e, OP_ERR_MALFORMED,
+				       "mount_overlay: layers[%zu] must be a %sNAME target of mount_device", i,
+				       POLICY_LAYER_DIR);
 	}
 	return 0;
 }
@@ -206,15 +211,15 @@ static int layers_well_formed(const struct req_strs *layers, struct op_error *e)
 /* The overlay to record: container_id, and where its upper directory lives:
  * on the scratch r->scratch names (a scratch_mount target), or without one
  * on a private tmpfs in guest memory. */
-static int overlay_of(struct storage_state *s, const struct request *r, struct storage_overlay *o,
-		      struct op_error *e)
+static int overlay_of(struct storage_state *s, const struct request *r, struct storage_overlay *o, struct op_error *e)
 {
 	snprintf(o->cid, sizeof o->cid, "%s", r->container_id);
 	o->on_tmpfs = r->scratch == NULL;
 	if (r->scratch) {
 		size_t dl = strlen(POLICY_SCRATCH_DIR);
 		if (strncmp(r->scratch, POLICY_SCRATCH_DIR, dl) != 0 || !storage_scratch_find(s, r->scratch + dl))
-			return op_fail(e, OP_ERR_FAILED, "mount_overlay: no scratch disk is mounted at '%.200s' (scratch_mount first)",
+			return op_fail(e, OP_ERR_FAILED,
+				       "mount_overlay: no scratch disk is mounted at '%.200s' (scratch_mount first)",
 				       r->scratch);
 		snprintf(o->scratch, sizeof o->scratch, "%s", r->scratch + dl);
 	}

@@ -51,8 +51,7 @@ static int wipe_head(const char *dev, struct uvm_err *err)
 
 /* dm-integrity: a short first activation formats the device and tells how
  * many data sectors it provides; the second one maps them all. */
-static int integrity_up(const char *dev, const char *name, uint64_t *sectors, uint64_t *devno,
-			struct uvm_err *err)
+static int integrity_up(const char *dev, const char *name, uint64_t *sectors, uint64_t *devno, struct uvm_err *err)
 {
 	char params[UVM_DM_PARAMS_MAX], status[256];
 	if (wipe_head(dev, err) || uvm_dm_integrity_params(params, sizeof params, dev, err))
@@ -71,16 +70,16 @@ static int integrity_up(const char *dev, const char *name, uint64_t *sectors, ui
 		return uvm_wrap(err, "removing the formatting mapping (the next " SCRATCH_AGAIN " removes it)");
 	*sectors -= *sectors % (UVM_DM_SCRATCH_SECTOR / 512);
 	if (*sectors < POLICY_SCRATCH_MIN / 512)
-		return uvm_fail(err, ENOSPC, "%s: dm-integrity provides only %llu sectors, less than the smallest "
-				"writable layer (%llu bytes)", dev, (unsigned long long)*sectors,
-				(unsigned long long)POLICY_SCRATCH_MIN);
+		return uvm_fail(err, ENOSPC,
+				"%s: dm-integrity provides only %llu sectors, less than the smallest "
+				"writable layer (%llu bytes)",
+				dev, (unsigned long long)*sectors, (unsigned long long)POLICY_SCRATCH_MIN);
 	t.length = *sectors;
 	return uvm_dm_activate(name, &t, 1, 0, devno, err);
 }
 
 /* dm-crypt over the integrity device with a key nobody else ever sees. */
-static int crypt_up(const char *lower, const char *name, uint64_t sectors, uint64_t *devno,
-		    struct uvm_err *err)
+static int crypt_up(const char *lower, const char *name, uint64_t sectors, uint64_t *devno, struct uvm_err *err)
 {
 	uint8_t key[UVM_DM_SCRATCH_KEY];
 	char params[UVM_DM_PARAMS_MAX];
@@ -106,8 +105,8 @@ static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const 
 	struct stat st;
 	if (!encrypted) {
 		if (dev_bytes < POLICY_SCRATCH_MIN)
-			return uvm_fail(err, ENOSPC, "%s has %llu bytes, less than the smallest writable layer (%llu)", dev,
-					(unsigned long long)dev_bytes, (unsigned long long)POLICY_SCRATCH_MIN);
+			return uvm_fail(err, ENOSPC, "%s has %llu bytes, less than the smallest writable layer (%llu)",
+					dev, (unsigned long long)dev_bytes, (unsigned long long)POLICY_SCRATCH_MIN);
 		if (sys_stat(dev, &st) != 0)
 			return uvm_fail(err, errno, "%s: %s", dev, strerror(errno));
 		sc->bytes = dev_bytes;
@@ -235,7 +234,8 @@ static int teardown(struct storage_scratch *sc, const struct storage_scratch_nam
 		return 0; /* the pool is the disk itself: nothing mapped */
 	if (!sc->crypt_gone) {
 		if (storage_dm_remove_settle(n->crypt, &e->err) != 0)
-			return storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: %s: the scratch is unchanged: retry once "
+			return storage_wrap(e, OP_ERR_FAILED,
+					    "scratch_unmount: %s: the scratch is unchanged: retry once "
 					    "nothing uses it (a container being shut down lets go within seconds)",
 					    n->target);
 		sc->crypt_gone = 1;
@@ -271,15 +271,20 @@ int op_scratch_unmount(struct op_call *c)
 	int verify = c->r->verify;
 	char cid[STORAGE_CID_MAX + 1];
 	if (storage_scratch_in_use(c->a->storage, sc->serial, cid, sizeof cid))
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s holds the upper directory of container %s: "
-			       "unmount its overlay first", n->target, cid);
+		return op_fail(e, OP_ERR_FAILED,
+			       "scratch_unmount: %s holds the upper directory of container %s: "
+			       "unmount its overlay first",
+			       n->target, cid);
 	if (storage_upper_reap(c->a->storage, sc->serial, 1, cid, sizeof cid) != 0)
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: %s: the writable layer of container %s is still held "
+		return op_fail(e, OP_ERR_FAILED,
+			       "scratch_unmount: %s: the writable layer of container %s is still held "
 			       "(a container being shut down lets go within seconds): the scratch is unchanged: retry",
 			       n->target, cid);
 	if (verify && sc->broken)
-		return op_fail(e, OP_ERR_FAILED, "scratch_unmount: verify: %s is unusable: %s: there is nothing left to "
-			       "verify; scratch_unmount it without verify", n->target, sc->why);
+		return op_fail(e, OP_ERR_FAILED,
+			       "scratch_unmount: verify: %s is unusable: %s: there is nothing left to "
+			       "verify; scratch_unmount it without verify",
+			       n->target, sc->why);
 	if (verify && verify_scratch(sc, &e->err))
 		return storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: verify");
 	if (teardown(sc, n, e))

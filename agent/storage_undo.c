@@ -49,7 +49,8 @@ int storage_dm_clear_stale(const char *name, struct uvm_err *err)
 	if (uvm_dm_devno(name, &dev, &none) != 0)
 		return 0; /* none there (or no device-mapper: creating it will say so) */
 	if (storage_dm_remove_settle(name, err) != 0)
-		return uvm_wrap(err, "the mapping %s is left over from an earlier failed operation and cannot be removed",
+		return uvm_wrap(err,
+				"the mapping %s is left over from an earlier failed operation and cannot be removed",
 				name);
 	return 0;
 }
@@ -61,12 +62,10 @@ void storage_unmap_after_failure(const char *name, const char *next_op, struct u
 		return;
 	size_t n = strlen(err->msg);
 	snprintf(err->msg + n, sizeof err->msg - n,
-		 "; removing the mapping %s failed too (%.160s): the next %s removes it", name, rm.msg,
-		 next_op);
+		 "; removing the mapping %s failed too (%.160s): the next %s removes it", name, rm.msg, next_op);
 }
 
-int storage_remount(const char *node, const char *target, const char *fstype, unsigned long flags,
-		    struct uvm_err *err)
+int storage_remount(const char *node, const char *target, const char *fstype, unsigned long flags, struct uvm_err *err)
 {
 	if (storage_fault(STORAGE_FAULT_REMOUNT))
 		return uvm_fail(err, EIO, "mounting %s (%s) again: %s (injected by test_inject_fault)", node, fstype,
@@ -77,8 +76,7 @@ int storage_remount(const char *node, const char *target, const char *fstype, un
 	return 0;
 }
 
-int storage_check_mount(const char *path, unsigned long magic, const char *fs_name, uint64_t dev,
-			struct uvm_err *err)
+int storage_check_mount(const char *path, unsigned long magic, const char *fs_name, uint64_t dev, struct uvm_err *err)
 {
 	char parent[256];
 	struct stat st, up;
@@ -96,7 +94,7 @@ int storage_check_mount(const char *path, unsigned long magic, const char *fs_na
 		return uvm_fail(err, EINVAL, "%s holds a file system of type %#lx, not %s", path,
 				(unsigned long)sf.f_type, fs_name);
 	if (major(st.st_dev) != major((dev_t)dev) || minor(st.st_dev) != minor((dev_t)dev))
-		return uvm_fail(err, EINVAL, "%s is mounted from device %u:%u, not from %u:%u", path,
-				major(st.st_dev), minor(st.st_dev), major((dev_t)dev), minor((dev_t)dev));
+		return uvm_fail(err, EINVAL, "%s is mounted from device %u:%u, not from %u:%u", path, major(st.st_dev),
+				minor(st.st_dev), major((dev_t)dev), minor((dev_t)dev));
 	return 0;
 }

@@ -87,18 +87,18 @@ int storage_upper_size(struct storage_state *s, const struct storage_scratch *sc
 	size_t n = extents_in_use(s, sc->serial, used);
 	uint64_t largest = storage_extent_largest_free(used, n, sc->bytes);
 	switch (storage_extent_size(want, dflt, largest, POLICY_SCRATCH_MIN, bytes)) {
-	case STORAGE_EXTENT_SIZE_OK:
-		return 0;
+	case STORAGE_EXTENT_SIZE_OK: return 0;
 	case STORAGE_EXTENT_TOO_BIG:
-		return uvm_fail(err, ENOSPC, "scratch %s has only %llu bytes free in one piece; scratch_bytes asks for %llu "
-				"(ask for less, unmount an overlay on it, or use another scratch)", sc->serial,
-				(unsigned long long)largest, (unsigned long long)want);
-	case STORAGE_EXTENT_FULL:
-		break;
+		return uvm_fail(err, ENOSPC,
+				"scratch %s has only %llu bytes free in one piece; scratch_bytes asks for %llu "
+				"(ask for less, unmount an overlay on it, or use another scratch)",
+				sc->serial, (unsigned long long)largest, (unsigned long long)want);
+	case STORAGE_EXTENT_FULL: break;
 	}
-	return uvm_fail(err, ENOSPC, "scratch %s has only %llu bytes free in one piece, less than the smallest writable "
-			"layer (%llu bytes): unmount an overlay on it or use another scratch", sc->serial,
-			(unsigned long long)largest, (unsigned long long)POLICY_SCRATCH_MIN);
+	return uvm_fail(err, ENOSPC,
+			"scratch %s has only %llu bytes free in one piece, less than the smallest writable "
+			"layer (%llu bytes): unmount an overlay on it or use another scratch",
+			sc->serial, (unsigned long long)largest, (unsigned long long)POLICY_SCRATCH_MIN);
 }
 
 static int fill_random(void *buf, size_t len, struct uvm_err *err)
@@ -153,7 +153,8 @@ static void undo_up(struct storage_overlay *o, const char *dir, struct uvm_err *
 	size_t n = strlen(err->msg);
 	snprintf(err->msg + n, sizeof err->msg - n,
 		 "; removing the mapping %s failed too (%.120s): its extent stays reserved until the next "
-		 "mount_overlay or scratch_unmount of this scratch removes it", o->dm_name, rm.msg);
+		 "mount_overlay or scratch_unmount of this scratch removes it",
+		 o->dm_name, rm.msg);
 }
 
 int storage_upper_up(struct storage_state *s, const struct storage_scratch *sc, uint64_t bytes,
@@ -170,7 +171,8 @@ int storage_upper_up(struct storage_state *s, const struct storage_scratch *sc, 
 	/* The engine allowed a new overlay of this id, so a mapping of this
 	 * name is a leftover of an earlier one (its slot is freed below). */
 	if (storage_dm_clear_stale(o->dm_name, err))
-		return uvm_wrap(err, "the writable layer of an earlier overlay of %s: retry once its container has ended",
+		return uvm_wrap(err,
+				"the writable layer of an earlier overlay of %s: retry once its container has ended",
 				o->cid);
 	for (size_t i = 0; i < STORAGE_OVERLAY_MAX; i++)
 		if (s->overlay[i].leftover && strcmp(s->overlay[i].dm_name, o->dm_name) == 0)
@@ -197,6 +199,8 @@ int storage_upper_down(struct storage_overlay *o, const char *dir, struct uvm_er
 	if (storage_dm_remove_settle(o->dm_name, err) == 0)
 		return 0;
 	o->leftover = 1;
-	return uvm_wrap(err, "the writable layer's mapping stays (its extent stays reserved until a later mount_overlay "
-			"or scratch_unmount of scratch %s removes it)", o->scratch);
+	return uvm_wrap(err,
+			"the writable layer's mapping stays (its extent stays reserved until a later mount_overlay "
+			"or scratch_unmount of scratch %s removes it)",
+			o->scratch);
 }

@@ -17,10 +17,10 @@ enum step_kind { STEP_MKDIR, STEP_MOUNT, STEP_CONSOLE, STEP_WRITE, STEP_WRITE_IF
 struct boot_step {
 	enum step_kind kind;
 	const char *path;
-	const char *fstype;     /* STEP_MOUNT */
-	unsigned long flags;    /* STEP_MOUNT */
-	const char *data;       /* STEP_MOUNT options; STEP_WRITE* the text written */
-	mode_t mode;            /* STEP_MKDIR */
+	const char *fstype;  /* STEP_MOUNT */
+	unsigned long flags; /* STEP_MOUNT */
+	const char *data;    /* STEP_MOUNT options; STEP_WRITE* the text written */
+	mode_t mode;         /* STEP_MKDIR */
 };
 
 #define NOSUID_NODEV_NOEXEC (MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -119,22 +119,12 @@ void boot_steps_run(void)
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
 		const struct boot_step *s = &steps[i];
 		switch (s->kind) {
-		case STEP_MKDIR:
-			step_mkdir(s);
-			break;
-		case STEP_MOUNT:
-			step_mount(s);
-			break;
-		case STEP_CONSOLE:
-			step_console(s);
-			break;
+		case STEP_MKDIR: step_mkdir(s); break;
+		case STEP_MOUNT: step_mount(s); break;
+		case STEP_CONSOLE: step_console(s); break;
 		case STEP_WRITE:
-		case STEP_WRITE_IF_PRESENT:
-			step_write(s);
-			break;
-		case STEP_PRCTL:
-			step_prctl(s);
-			break;
+		case STEP_WRITE_IF_PRESENT: step_write(s); break;
+		case STEP_PRCTL: step_prctl(s); break;
 		}
 	}
 }

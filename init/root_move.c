@@ -78,9 +78,7 @@ static void copy_entry(const char *from, const char *to, const struct stat *st)
 			fatal("root move: mkdir %s: %s", to, strerror(errno));
 		copy_dir(from, to);
 		break;
-	case S_IFREG:
-		copy_file(from, to, st->st_mode);
-		break;
+	case S_IFREG: copy_file(from, to, st->st_mode); break;
 	case S_IFLNK:
 		n = readlink(from, target, sizeof target - 1);
 		if (n < 0)
@@ -94,8 +92,7 @@ static void copy_entry(const char *from, const char *to, const struct stat *st)
 		if (mknod(to, st->st_mode, st->st_rdev) != 0)
 			fatal("root move: mknod %s: %s", to, strerror(errno));
 		break;
-	default:
-		fatal("root move: %s has a type the initramfs should not contain", from);
+	default: fatal("root move: %s has a type the initramfs should not contain", from);
 	}
 	/* Exact modes (umask does not apply) and the initrd's owner 0:0. */
 	if (chmod(to, st->st_mode & 07777) != 0 || lchown(to, st->st_uid, st->st_gid) != 0)

@@ -47,30 +47,27 @@ extern const char *uvm_dm_control_path;
 /* Zeroes buf (size bytes, 8-byte aligned, >= sizeof(struct dm_ioctl)) and
  * fills the header: interface version 4.0.0, data_size = size, data_start
  * after the header, name (1..127 bytes of [A-Za-z0-9._-]) and flags. */
-int uvm_dm_init(struct dm_ioctl *io, size_t size, const char *name, uint32_t flags,
-		struct uvm_err *err);
+int uvm_dm_init(struct dm_ioctl *io, size_t size, const char *name, uint32_t flags, struct uvm_err *err);
 
 /* Appends the targets after the header as DM_TABLE_LOAD expects them: each
  * struct dm_target_spec followed by its NUL-terminated parameters, padded to
  * 8 bytes, `next` relative to the spec. Targets must be contiguous from
  * sector 0 with non-zero lengths. Sets target_count and data_size. */
-int uvm_dm_add_targets(struct dm_ioctl *io, size_t size, const struct uvm_dm_target *t,
-		       size_t n, struct uvm_err *err);
+int uvm_dm_add_targets(struct dm_ioctl *io, size_t size, const struct uvm_dm_target *t, size_t n, struct uvm_err *err);
 
 /* Parses a DM_TABLE_STATUS answer: requires exactly one target and copies
  * its type and status string. Every offset is checked against size. */
-int uvm_dm_parse_status(const struct dm_ioctl *io, size_t size, char *type, size_t type_len,
-			char *status, size_t status_len, struct uvm_err *err);
+int uvm_dm_parse_status(const struct dm_ioctl *io, size_t size, char *type, size_t type_len, char *status,
+			size_t status_len, struct uvm_err *err);
 
 /* ----- operations (one ioctl each) ----- */
 
 int uvm_dm_create(const char *name, struct uvm_err *err);
 /* Loads the inactive table; buf is the caller's ioctl buffer (wiped here
  * when flags has UVM_DM_SECRET, whatever the outcome). */
-int uvm_dm_load_buf(struct dm_ioctl *buf, size_t size, const char *name,
-		    const struct uvm_dm_target *t, size_t n, unsigned flags, struct uvm_err *err);
-int uvm_dm_load(const char *name, const struct uvm_dm_target *t, size_t n, unsigned flags,
-		struct uvm_err *err);
+int uvm_dm_load_buf(struct dm_ioctl *buf, size_t size, const char *name, const struct uvm_dm_target *t, size_t n,
+		    unsigned flags, struct uvm_err *err);
+int uvm_dm_load(const char *name, const struct uvm_dm_target *t, size_t n, unsigned flags, struct uvm_err *err);
 /* DM_DEV_SUSPEND without DM_SUSPEND_FLAG: makes the loaded table live.
  * *dev receives the device number (major/minor encoded as by makedev). */
 int uvm_dm_resume(const char *name, uint64_t *dev, struct uvm_err *err);
@@ -84,8 +81,8 @@ int uvm_dm_devno(const char *name, uint64_t *dev, struct uvm_err *err);
 int uvm_dm_status(const char *name, char *status, size_t status_len, struct uvm_err *err);
 
 /* create + load + resume; removes the half-made device on failure. */
-int uvm_dm_activate(const char *name, const struct uvm_dm_target *t, size_t n, unsigned flags,
-		    uint64_t *dev, struct uvm_err *err);
+int uvm_dm_activate(const char *name, const struct uvm_dm_target *t, size_t n, unsigned flags, uint64_t *dev,
+		    struct uvm_err *err);
 
 /* "/dev/dm-MINOR", the node devtmpfs creates for a mapped device. */
 int uvm_dm_node(uint64_t dev, char *path, size_t len);
@@ -105,12 +102,11 @@ int uvm_dm_integrity_params(char *out, size_t len, const char *dev, struct uvm_e
  * dm-integrity device below:
  *   capi:gcm(aes)-random KEYHEX 0 DEV 0 2 integrity:28:aead sector_size:4096
  * key must be UVM_DM_SCRATCH_KEY bytes. out then holds the key: wipe it. */
-int uvm_dm_crypt_params(char *out, size_t len, const uint8_t *key, size_t key_len,
-			const char *dev, struct uvm_err *err);
+int uvm_dm_crypt_params(char *out, size_t len, const uint8_t *key, size_t key_len, const char *dev,
+			struct uvm_err *err);
 
 /* From a dm-integrity status line "MISMATCHES PROVIDED_SECTORS RECALC",
  * the number of data sectors the formatted device provides. */
-int uvm_dm_integrity_provided_sectors(const char *status, uint64_t *sectors,
-				      struct uvm_err *err);
+int uvm_dm_integrity_provided_sectors(const char *status, uint64_t *sectors, struct uvm_err *err);
 
 #endif

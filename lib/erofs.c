@@ -38,20 +38,19 @@ static int checksum_ok(const uint8_t *head)
 	return uvm_erofs_crc32c(~0u, copy, sizeof copy) == want;
 }
 
-int uvm_erofs_parse(const uint8_t *head, size_t len, struct uvm_erofs_info *info,
-		    struct uvm_err *err)
+int uvm_erofs_parse(const uint8_t *head, size_t len, struct uvm_erofs_info *info, struct uvm_err *err)
 {
 	memset(info, 0, sizeof *info);
 	if (!head || len < UVM_EROFS_HEAD)
-		return uvm_fail(err, EINVAL, "erofs: %zu bytes given, the superblock needs %u", len,
-				UVM_EROFS_HEAD);
+		return uvm_fail(err, EINVAL, "erofs: %zu bytes given, the superblock needs %u", len, UVM_EROFS_HEAD);
 	const uint8_t *sb = head + UVM_EROFS_SB_OFFSET;
 	if (le32_get(sb + SB_MAGIC) != UVM_EROFS_MAGIC)
-		return uvm_fail(err, EINVAL, "erofs: no superblock magic at byte %u (not an erofs "
-				"layer image?)", UVM_EROFS_SB_OFFSET);
+		return uvm_fail(err, EINVAL,
+				"erofs: no superblock magic at byte %u (not an erofs "
+				"layer image?)",
+				UVM_EROFS_SB_OFFSET);
 	if (sb[SB_BLKSZBITS] != 12)
-		return uvm_fail(err, EINVAL, "erofs: block size 2^%u, only 4096 is supported",
-				sb[SB_BLKSZBITS]);
+		return uvm_fail(err, EINVAL, "erofs: block size 2^%u, only 4096 is supported", sb[SB_BLKSZBITS]);
 	if (sb[SB_EXTRA_DEVICES] || sb[SB_EXTRA_DEVICES + 1])
 		return uvm_fail(err, EINVAL, "erofs: image refers to extra devices");
 	if ((le32_get(sb + SB_FEATURE_COMPAT) & COMPAT_SB_CHKSUM) && !checksum_ok(head))
@@ -59,8 +58,7 @@ int uvm_erofs_parse(const uint8_t *head, size_t len, struct uvm_erofs_info *info
 	info->blocks = le32_get(sb + SB_BLOCKS);
 	if (info->blocks == 0)
 		return uvm_fail(err, EINVAL, "erofs: superblock says 0 blocks");
-	info->build_time = (uint64_t)le32_get(sb + SB_BUILD_TIME) |
-			   (uint64_t)le32_get(sb + SB_BUILD_TIME + 4) << 32;
+	info->build_time = (uint64_t)le32_get(sb + SB_BUILD_TIME) | (uint64_t)le32_get(sb + SB_BUILD_TIME + 4) << 32;
 	memcpy(info->uuid, sb + SB_UUID, 16);
 	return 0;
 }
@@ -76,8 +74,7 @@ int uvm_erofs_read(int fd, struct uvm_erofs_info *info, struct uvm_err *err)
 		if (n < 0)
 			return uvm_fail(err, errno, "erofs: read the superblock: %s", strerror(errno));
 		if (n == 0)
-			return uvm_fail(err, EINVAL, "erofs: device shorter than %u bytes",
-					UVM_EROFS_HEAD);
+			return uvm_fail(err, EINVAL, "erofs: device shorter than %u bytes", UVM_EROFS_HEAD);
 		got += (size_t)n;
 	}
 	return uvm_erofs_parse(head, sizeof head, info, err);

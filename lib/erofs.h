@@ -25,8 +25,7 @@ struct uvm_erofs_info {
 /* Parses the superblock from the first len bytes of the device (len >= 4096).
  * Requires the magic, 4096-byte blocks, no extra devices, a non-zero block
  * count, and, when the image declares one, a correct crc32c checksum. */
-int uvm_erofs_parse(const uint8_t *head, size_t len, struct uvm_erofs_info *info,
-		    struct uvm_err *err);
+int uvm_erofs_parse(const uint8_t *head, size_t len, struct uvm_erofs_info *info, struct uvm_err *err);
 
 /* crc32c (Castagnoli) without the final inversion, as erofs uses it. */
 uint32_t uvm_erofs_crc32c(uint32_t crc, const uint8_t *p, size_t len);

@@ -9,16 +9,14 @@
 #define UVM_ERR_MAX 512
 
 struct uvm_err {
-	int code;               /* errno value when one applies, else 0 */
-	char msg[UVM_ERR_MAX];  /* "what failed: on which input: why" */
+	int code;              /* errno value when one applies, else 0 */
+	char msg[UVM_ERR_MAX]; /* "what failed: on which input: why" */
 };
 
 /* Sets the message (printf-style) and code; returns -1 for `return uvm_fail(...)`. */
-int uvm_fail(struct uvm_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int uvm_fail(struct uvm_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the existing message with more context ("while X: <old>"); returns -1. */
-int uvm_wrap(struct uvm_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int uvm_wrap(struct uvm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

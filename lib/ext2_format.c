@@ -62,8 +62,8 @@ static int write_block(int fd, uint64_t block, const uint8_t *buf, struct uvm_er
 	off_t off = (off_t)(block * UVM_EXT2_BLOCK);
 	ssize_t n = pwrite(fd, buf, UVM_EXT2_BLOCK, off);
 	if (n != (ssize_t)UVM_EXT2_BLOCK)
-		return uvm_fail(err, n < 0 ? errno : EIO, "ext2: writing block %llu: %s",
-				(unsigned long long)block, n < 0 ? strerror(errno) : "short write");
+		return uvm_fail(err, n < 0 ? errno : EIO, "ext2: writing block %llu: %s", (unsigned long long)block,
+				n < 0 ? strerror(errno) : "short write");
 	return 0;
 }
 
@@ -78,8 +78,7 @@ static uint32_t group_free_inodes(const struct uvm_ext2_geom *g, uint32_t grp)
 }
 
 /* The 1024-byte superblock as it is stored in group grp. */
-static void encode_sb(uint8_t *s, const struct uvm_ext2_geom *g, const struct uvm_ext2_params *p,
-		      uint32_t grp)
+static void encode_sb(uint8_t *s, const struct uvm_ext2_geom *g, const struct uvm_ext2_params *p, uint32_t grp)
 {
 	uint64_t free_blocks = 0, free_inodes = 0;
 	for (uint32_t i = 0; i < g->groups; i++) {
@@ -91,31 +90,31 @@ static void encode_sb(uint8_t *s, const struct uvm_ext2_geom *g, const struct uv
 	le32_put(s + 4, g->blocks);
 	le32_put(s + 12, (uint32_t)free_blocks);
 	le32_put(s + 16, (uint32_t)free_inodes);
-	le32_put(s + 24, 2);             /* log2(4096) - 10 */
-	le32_put(s + 28, 2);             /* fragment size = block size */
+	le32_put(s + 24, 2); /* log2(4096) - 10 */
+	le32_put(s + 28, 2); /* fragment size = block size */
 	le32_put(s + 32, UVM_EXT2_BLOCKS_PER_GROUP);
 	le32_put(s + 36, UVM_EXT2_BLOCKS_PER_GROUP);
 	le32_put(s + 40, g->inodes_per_group);
-	le32_put(s + 48, p->time);       /* s_wtime */
-	le16_put(s + 54, 0xFFFF);        /* s_max_mnt_count -1: no forced checks */
+	le32_put(s + 48, p->time); /* s_wtime */
+	le16_put(s + 54, 0xFFFF);  /* s_max_mnt_count -1: no forced checks */
 	le16_put(s + 56, 0xEF53);
-	le16_put(s + 58, 1);             /* clean */
-	le16_put(s + 60, 2);             /* on errors: remount read-only */
-	le32_put(s + 64, p->time);       /* s_lastcheck */
-	le32_put(s + 76, 1);             /* revision 1 (dynamic inode sizes) */
+	le16_put(s + 58, 1);       /* clean */
+	le16_put(s + 60, 2);       /* on errors: remount read-only */
+	le32_put(s + 64, p->time); /* s_lastcheck */
+	le32_put(s + 76, 1);       /* revision 1 (dynamic inode sizes) */
 	le32_put(s + 84, FIRST_INO);
 	le16_put(s + 88, UVM_EXT2_INODE_SIZE);
 	le16_put(s + 90, grp);
-	le32_put(s + 92, 0x0008);        /* compat: ext_attr */
-	le32_put(s + 96, 0x0002);        /* incompat: filetype */
-	le32_put(s + 100, 0x0002);       /* ro_compat: large_file */
+	le32_put(s + 92, 0x0008);  /* compat: ext_attr */
+	le32_put(s + 96, 0x0002);  /* incompat: filetype */
+	le32_put(s + 100, 0x0002); /* ro_compat: large_file */
 	memcpy(s + 104, p->uuid, 16);
 	memcpy(s + 120, p->label, strnlen(p->label, 16));
-	le32_put(s + 264, p->time);      /* s_mkfs_time */
+	le32_put(s + 264, p->time); /* s_mkfs_time */
 }
 
-static int write_sb_and_gdt(int fd, const struct uvm_ext2_geom *g, const struct uvm_ext2_params *p,
-			    uint32_t grp, uint8_t *buf, struct uvm_err *err)
+static int write_sb_and_gdt(int fd, const struct uvm_ext2_geom *g, const struct uvm_ext2_params *p, uint32_t grp,
+			    uint8_t *buf, struct uvm_err *err)
 {
 	uint64_t start = (uint64_t)grp * UVM_EXT2_BLOCKS_PER_GROUP;
 	memset(buf, 0, UVM_EXT2_BLOCK);
@@ -151,8 +150,7 @@ static void set_bits(uint8_t *bm, uint32_t from, uint32_t to)
 		bm[i / 8] |= (uint8_t)(1u << (i % 8));
 }
 
-static int write_bitmaps(int fd, const struct uvm_ext2_geom *g, uint32_t grp, uint8_t *buf,
-			 struct uvm_err *err)
+static int write_bitmaps(int fd, const struct uvm_ext2_geom *g, uint32_t grp, uint8_t *buf, struct uvm_err *err)
 {
 	uint64_t at = (uint64_t)grp * UVM_EXT2_BLOCKS_PER_GROUP + 1 + g->gdt_blocks;
 	memset(buf, 0, UVM_EXT2_BLOCK);
@@ -178,8 +176,8 @@ static void encode_dir_inode(uint8_t *ino, uint32_t mode, uint32_t links, uint32
 	le32_put(ino + 40, block);
 }
 
-static int write_itable(int fd, const struct uvm_ext2_geom *g, const struct uvm_ext2_params *p,
-			uint32_t grp, uint8_t *buf, struct uvm_err *err)
+static int write_itable(int fd, const struct uvm_ext2_geom *g, const struct uvm_ext2_params *p, uint32_t grp,
+			uint8_t *buf, struct uvm_err *err)
 {
 	uint64_t at = (uint64_t)grp * UVM_EXT2_BLOCKS_PER_GROUP + 3 + g->gdt_blocks;
 	for (uint32_t b = 0; b < g->itable_blocks; b++) {

@@ -26,16 +26,16 @@
 #define UVM_EXT2_MAX_BLOCKS 0xFFFFFFFFull
 
 struct uvm_ext2_params {
-	uint64_t bytes;       /* device size; the file system uses whole groups */
+	uint64_t bytes; /* device size; the file system uses whole groups */
 	uint8_t uuid[16];
-	char label[17];       /* up to 16 bytes, NUL-terminated */
-	uint32_t time;        /* creation time stamps */
+	char label[17]; /* up to 16 bytes, NUL-terminated */
+	uint32_t time;  /* creation time stamps */
 };
 
 /* The geometry the formatter derives (exposed for the tests). */
 struct uvm_ext2_geom {
 	uint32_t blocks, groups, inodes_per_group, gdt_blocks, itable_blocks;
-	uint32_t overhead;    /* metadata blocks at the start of every group */
+	uint32_t overhead; /* metadata blocks at the start of every group */
 };
 
 int uvm_ext2_geometry(uint64_t bytes, struct uvm_ext2_geom *g, struct uvm_err *err);

@@ -9,7 +9,7 @@
 #include "err.h"
 
 struct file_buf {
-	char *data;  /* len bytes plus a terminating NUL (for text parsers) */
+	char *data; /* len bytes plus a terminating NUL (for text parsers) */
 	size_t len;
 };
 

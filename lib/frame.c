@@ -31,8 +31,8 @@ void frame_header(uint8_t out[4], uint32_t len)
 	out[3] = (uint8_t)len;
 }
 
-enum frame_status frame_feed(struct frame_reader *r, const uint8_t *data, size_t n, size_t *used,
-			     const uint8_t **body, size_t *len)
+enum frame_status frame_feed(struct frame_reader *r, const uint8_t *data, size_t n, size_t *used, const uint8_t **body,
+			     size_t *len)
 {
 	size_t pos = 0;
 	while (pos < n) {
@@ -46,8 +46,8 @@ enum frame_status frame_feed(struct frame_reader *r, const uint8_t *data, size_t
 			r->hdr[r->hdr_got++] = data[pos++];
 			if (r->hdr_got < 4)
 				continue;
-			r->want = (uint32_t)r->hdr[0] << 24 | (uint32_t)r->hdr[1] << 16 |
-				  (uint32_t)r->hdr[2] << 8 | r->hdr[3];
+			r->want = (uint32_t)r->hdr[0] << 24 | (uint32_t)r->hdr[1] << 16 | (uint32_t)r->hdr[2] << 8 |
+				  r->hdr[3];
 			r->got = 0;
 			if (r->want == 0 || r->want > FRAME_MAX) {
 				*len = r->want;

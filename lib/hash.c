@@ -5,8 +5,7 @@
 #include <assert.h>
 #include <openssl/sha.h>
 
-_Static_assert(sizeof(struct uvm_sha256_ctx) >= sizeof(SHA256_CTX),
-	       "uvm_sha256_ctx too small for SHA256_CTX");
+_Static_assert(sizeof(struct uvm_sha256_ctx) >= sizeof(SHA256_CTX), "uvm_sha256_ctx too small for SHA256_CTX");
 
 void uvm_sha256(const void *data, size_t len, uint8_t out[UVM_SHA256_LEN])
 {

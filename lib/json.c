@@ -146,8 +146,7 @@ static int is_ident(const char *k, size_t n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = k[i];
-		if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9')))
+		if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
 			return 0;
 	}
 	return 1;
@@ -250,8 +249,7 @@ static void skip_ws(struct parser *p)
 	}
 }
 
-static struct json_value *new_value(struct parser *p, const struct json_value *parent,
-				    size_t index)
+static struct json_value *new_value(struct parser *p, const struct json_value *parent, size_t index)
 {
 	struct json_value *v = arena_alloc(p->doc, sizeof *v);
 	if (!v)
@@ -320,8 +318,7 @@ static size_t utf8_encode(uint32_t cp, char *out)
 
 /* Decodes the \uXXXX escape (and its low surrogate) at p->pos, which
  * points at the 'u'. */
-static int parse_u_escape(struct parser *p, size_t end, const struct json_value *at,
-			  uint32_t *cp)
+static int parse_u_escape(struct parser *p, size_t end, const struct json_value *at, uint32_t *cp)
 {
 	uint32_t lo = 0;
 	if (end - p->pos < 5 || hex4(p->s + p->pos + 1, cp) < 0)
@@ -332,8 +329,7 @@ static int parse_u_escape(struct parser *p, size_t end, const struct json_value 
 	if (*cp >= 0xD800 && *cp <= 0xDBFF) {
 		if (end - p->pos < 6 || p->s[p->pos] != '\\' || p->s[p->pos + 1] != 'u' ||
 		    hex4(p->s + p->pos + 2, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
-			return parse_fail(p, at, "high surrogate \\u%04X not followed by a low surrogate",
-					  *cp);
+			return parse_fail(p, at, "high surrogate \\u%04X not followed by a low surrogate", *cp);
 		p->pos += 6;
 		*cp = 0x10000 + ((*cp - 0xD800) << 10) + (lo - 0xDC00);
 	}
@@ -342,8 +338,7 @@ static int parse_u_escape(struct parser *p, size_t end, const struct json_value 
 	return 0;
 }
 
-static int parse_escape(struct parser *p, size_t end, const struct json_value *at, char *out,
-			size_t *n)
+static int parse_escape(struct parser *p, size_t end, const struct json_value *at, char *out, size_t *n)
 {
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 	uint32_t cp = 0;
@@ -367,8 +362,7 @@ static int parse_escape(struct parser *p, size_t end, const struct json_value *a
 }
 
 /* Parses the string at p->pos (a '"') into NUL-terminated arena memory. */
-static int parse_string(struct parser *p, const struct json_value *at, const char **out,
-			size_t *out_len)
+static int parse_string(struct parser *p, const struct json_value *at, const char **out, size_t *out_len)
 {
 	size_t start = ++p->pos, end = start;
 	while (end < p->len && p->s[end] != '"')
@@ -514,8 +508,7 @@ static int cmp_key(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static int finish_children(struct parser *p, struct json_value *v, struct json_value *first,
-			   size_t n)
+static int finish_children(struct parser *p, struct json_value *v, struct json_value *first, size_t n)
 {
 	v->u.kids.n = n;
 	if (n == 0)
@@ -589,8 +582,7 @@ static int parse_container(struct parser *p, struct json_value *v, int depth)
 			p->pos++;
 			return finish_children(p, v, first, n);
 		}
-		return parse_fail(p, v, "unexpected %s (expected ',' or '%c')",
-				  what_here(p, what, sizeof what), close);
+		return parse_fail(p, v, "unexpected %s (expected ',' or '%c')", what_here(p, what, sizeof what), close);
 	}
 }
 
@@ -619,15 +611,14 @@ static int parse_value(struct parser *p, struct json_value *v, int depth)
 	return parse_fail(p, v, "unexpected %s (expected a JSON value)", what_here(p, what, sizeof what));
 }
 
-const struct json_value *json_parse(const char *text, size_t len, size_t max_len,
-				    struct json_doc **doc, struct uvm_err *err)
+const struct json_value *json_parse(const char *text, size_t len, size_t max_len, struct json_doc **doc,
+				    struct uvm_err *err)
 {
 	struct parser p = {(const unsigned char *)text, len, 0, NULL, err};
 	char what[24];
 	*doc = NULL;
 	if (len > max_len) {
-		uvm_fail(err, EFBIG, "JSON document of %zu bytes exceeds the limit of %zu bytes", len,
-			 max_len);
+		uvm_fail(err, EFBIG, "JSON document of %zu bytes exceeds the limit of %zu bytes", len, max_len);
 		return NULL;
 	}
 	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
@@ -648,8 +639,7 @@ const struct json_value *json_parse(const char *text, size_t len, size_t max_len
 			*doc = p.doc;
 			return root;
 		}
-		parse_fail(&p, NULL, "trailing data after the JSON value: %s",
-			   what_here(&p, what, sizeof what));
+		parse_fail(&p, NULL, "trailing data after the JSON value: %s", what_here(&p, what, sizeof what));
 	}
 	json_free(p.doc);
 	return NULL;
@@ -722,19 +712,16 @@ int json_bool(const struct json_value *v, int *out)
 	return 0;
 }
 
-int json_int(const struct json_value *v, int64_t min, int64_t max, int64_t *out,
-	     struct uvm_err *err)
+int json_int(const struct json_value *v, int64_t min, int64_t max, int64_t *out, struct uvm_err *err)
 {
 	if (!v || v->type != JSON_NUMBER)
-		return json_fail_at(v, err, "expected an integer, got %s",
-				    v ? json_type_name(v->type) : "nothing");
+		return json_fail_at(v, err, "expected an integer, got %s", v ? json_type_name(v->type) : "nothing");
 	const char *t = v->u.num.text;
 	int integer = !strpbrk(t, ".eE");
 	if (!integer)
 		return json_fail_at(v, err, "expected an integer, got %.40s", t);
 	if (!v->u.num.is_int || v->u.num.i < min || v->u.num.i > max)
-		return json_fail_at(v, err, "integer %.40s out of range [%" PRId64 ", %" PRId64 "]", t,
-				    min, max);
+		return json_fail_at(v, err, "integer %.40s out of range [%" PRId64 ", %" PRId64 "]", t, min, max);
 	*out = v->u.num.i;
 	return 0;
 }
@@ -773,8 +760,7 @@ static unsigned type_mask(const struct json_value *v)
 
 static void describe_types(unsigned mask, char *buf, size_t size)
 {
-	static const char *const names[] = {"null", "boolean", "number", "string",
-					    "array", "object", "integer"};
+	static const char *const names[] = {"null", "boolean", "number", "string", "array", "object", "integer"};
 	struct sbuf b = {buf, size, 0, 0};
 	buf[0] = '\0';
 	for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -786,8 +772,8 @@ static void describe_types(unsigned mask, char *buf, size_t size)
 	}
 }
 
-static int check_member(const struct json_value *m, const struct json_field *fields,
-			size_t nfields, struct uvm_err *err)
+static int check_member(const struct json_value *m, const struct json_field *fields, size_t nfields,
+			struct uvm_err *err)
 {
 	char want[96], allowed[200];
 	struct sbuf b = {allowed, sizeof allowed, 0, 0};
@@ -799,8 +785,7 @@ static int check_member(const struct json_value *m, const struct json_field *fie
 			return 0;
 		describe_types(fields[i].types, want, sizeof want);
 		if (m->type == JSON_NUMBER)
-			return json_fail_at(m, err, "expected %s, got the number %.40s", want,
-					    m->u.num.text);
+			return json_fail_at(m, err, "expected %s, got the number %.40s", want, m->u.num.text);
 		return json_fail_at(m, err, "expected %s, got %s", want, json_type_name(m->type));
 	}
 	for (size_t i = 0; i < nfields; i++) {
@@ -811,8 +796,8 @@ static int check_member(const struct json_value *m, const struct json_field *fie
 	return json_fail_at(m, err, "unknown key (allowed: %s%s)", allowed, b.overflow ? "..." : "");
 }
 
-int json_check_object(const struct json_value *obj, const struct json_field *fields,
-		      size_t nfields, struct uvm_err *err)
+int json_check_object(const struct json_value *obj, const struct json_field *fields, size_t nfields,
+		      struct uvm_err *err)
 {
 	if (!obj || obj->type != JSON_OBJECT)
 		return json_fail_at(obj, err, "expected an object, got %s",

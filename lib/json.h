@@ -67,8 +67,8 @@ enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSO
 struct json_doc;
 struct json_value;
 
-const struct json_value *json_parse(const char *text, size_t len, size_t max_len,
-				    struct json_doc **doc, struct uvm_err *err);
+const struct json_value *json_parse(const char *text, size_t len, size_t max_len, struct json_doc **doc,
+				    struct uvm_err *err);
 void json_free(struct json_doc *doc);
 
 enum json_type json_type(const struct json_value *v);
@@ -79,8 +79,7 @@ const struct json_value *json_get(const struct json_value *obj, const char *key)
 const char *json_key(const struct json_value *member, size_t *len);
 const char *json_str(const struct json_value *v, size_t *len);
 int json_bool(const struct json_value *v, int *out);
-int json_int(const struct json_value *v, int64_t min, int64_t max, int64_t *out,
-	     struct uvm_err *err);
+int json_int(const struct json_value *v, int64_t min, int64_t max, int64_t *out, struct uvm_err *err);
 int json_uint64(const struct json_value *v, uint64_t *out);
 const char *json_number_text(const struct json_value *v, size_t *len);
 size_t json_offset(const struct json_value *v);
@@ -106,8 +105,8 @@ struct json_field {
 	unsigned types; /* mask of JSON_T_* */
 	int required;
 };
-int json_check_object(const struct json_value *obj, const struct json_field *fields,
-		      size_t nfields, struct uvm_err *err);
+int json_check_object(const struct json_value *obj, const struct json_field *fields, size_t nfields,
+		      struct uvm_err *err);
 
 /* Fails with "$.path: MESSAGE" (printf-style) naming the value; returns -1. */
 int json_fail_at(const struct json_value *v, struct uvm_err *err, const char *fmt, ...)

@@ -6,9 +6,7 @@ void json_w_value(struct json_writer *w, const struct json_value *v)
 	const char *s;
 	int b;
 	switch (json_type(v)) {
-	case JSON_NULL:
-		json_w_null(w);
-		return;
+	case JSON_NULL: json_w_null(w); return;
 	case JSON_BOOL:
 		json_bool(v, &b);
 		json_w_bool(w, b);

@@ -18,10 +18,10 @@
 #include <errno.h>
 #include <string.h>
 
-#define NAME_MAX_LEN 256           /* LOGIN_NAME_MAX */
-#define MAX_FIELDS 4               /* name:password:id:id; the rest is not read */
-#define ID_LIMIT 4294967295u       /* (uid_t)-1: not an id */
-#define SHOWN_MAX 32               /* bytes of a field quoted in an error */
+#define NAME_MAX_LEN 256     /* LOGIN_NAME_MAX */
+#define MAX_FIELDS 4         /* name:password:id:id; the rest is not read */
+#define ID_LIMIT 4294967295u /* (uid_t)-1: not an id */
+#define SHOWN_MAX 32         /* bytes of a field quoted in an error */
 
 struct span {
 	const char *p;
@@ -30,10 +30,10 @@ struct span {
 
 /* What differs between the two files. */
 struct file_kind {
-	const char *file;     /* "/etc/passwd", for messages */
-	const char *entity;   /* "user" or "group" */
-	size_t nfields;       /* fields a matching line needs */
-	const char *layout;   /* the needed fields, for messages */
+	const char *file;   /* "/etc/passwd", for messages */
+	const char *entity; /* "user" or "group" */
+	size_t nfields;     /* fields a matching line needs */
+	const char *layout; /* the needed fields, for messages */
 };
 
 static const struct file_kind passwd_kind = {"/etc/passwd", "user", 4, "name:password:uid:gid"};
@@ -112,8 +112,8 @@ static int find_line(const struct file_kind *k, const char *buf, size_t len, con
 	if (check_name(k, name, &namelen, err))
 		return -1;
 	if (len > PASSWD_MAX_BYTES)
-		return uvm_fail(err, EFBIG, "%s \"%s\": the image's %s is %zu bytes, more than the %u accepted", k->entity,
-				shown(name, namelen, b, sizeof b), k->file, len, PASSWD_MAX_BYTES);
+		return uvm_fail(err, EFBIG, "%s \"%s\": the image's %s is %zu bytes, more than the %u accepted",
+				k->entity, shown(name, namelen, b, sizeof b), k->file, len, PASSWD_MAX_BYTES);
 	if (!buf && len)
 		return uvm_fail(err, EINVAL, "%s \"%s\": no buffer for the %zu bytes of %s", k->entity,
 				shown(name, namelen, b, sizeof b), len, k->file);
@@ -131,9 +131,9 @@ static int find_line(const struct file_kind *k, const char *buf, size_t len, con
 		if (f[0].n != namelen || memcmp(f[0].p, name, namelen) != 0)
 			continue;
 		if (nf < k->nfields)
-			return uvm_fail(err, EINVAL, "%s \"%s\": line %zu of the image's %s has %zu fields, needs %zu (%s)",
-					k->entity, shown(name, namelen, b, sizeof b), line, k->file, nf, k->nfields,
-					k->layout);
+			return uvm_fail(
+				err, EINVAL, "%s \"%s\": line %zu of the image's %s has %zu fields, needs %zu (%s)",
+				k->entity, shown(name, namelen, b, sizeof b), line, k->file, nf, k->nfields, k->layout);
 		*lineno = line;
 		return 0;
 	}
@@ -173,8 +173,7 @@ static int id_field(const struct file_kind *k, const char *name, size_t lineno, 
 			ID_LIMIT);
 }
 
-int passwd_find_user(const char *buf, size_t len, const char *name, uint32_t *uid, uint32_t *gid,
-		     struct uvm_err *err)
+int passwd_find_user(const char *buf, size_t len, const char *name, uint32_t *uid, uint32_t *gid, struct uvm_err *err)
 {
 	struct span f[MAX_FIELDS];
 	size_t lineno = 0;

@@ -20,8 +20,7 @@
  * name is absent, a matching line is malformed, or an id is not a decimal
  * number below 2^32-1. Lines that do not match are skipped even if
  * malformed (comments, blank lines); the first match wins. */
-int passwd_find_user(const char *buf, size_t len, const char *name, uint32_t *uid, uint32_t *gid,
-		     struct uvm_err *err);
+int passwd_find_user(const char *buf, size_t len, const char *name, uint32_t *uid, uint32_t *gid, struct uvm_err *err);
 
 /* The same for group(5) text: fields name:pw:gid:members. */
 int passwd_find_group(const char *buf, size_t len, const char *name, uint32_t *gid, struct uvm_err *err);

@@ -14,20 +14,67 @@
 #include "seccomp_profile.h"
 
 const char *const request_cap_set_names[REQ_CAP_SETS] = {"bounding", "effective", "inheritable", "permitted",
-							  "ambient"};
+							 "ambient"};
 
 /* ------------------------------------------------------------ fields */
 
 enum kind {
-	K_ID, K_PATH, K_STR, K_SERIAL, K_HASH, K_HASH_LOWER, K_BOOL, K_ARGV, K_ENV, K_LAYERS, K_MOUNTS, K_USER,
-	K_CAPS, K_SECCOMP, K_RESOURCES, K_SIGNAL, K_STREAM, K_MAX_BYTES, K_COUNT, K_LAYER_BYTES
+	K_ID,
+	K_PATH,
+	K_STR,
+	K_SERIAL,
+	K_HASH,
+	K_HASH_LOWER,
+	K_BOOL,
+	K_ARGV,
+	K_ENV,
+	K_LAYERS,
+	K_MOUNTS,
+	K_USER,
+	K_CAPS,
+	K_SECCOMP,
+	K_RESOURCES,
+	K_SIGNAL,
+	K_STREAM,
+	K_MAX_BYTES,
+	K_COUNT,
+	K_LAYER_BYTES
 };
 
 enum field {
-	F_CID, F_PID, F_SERIAL, F_ROOT_HASH, F_SCRATCH, F_ENCRYPTED, F_VERIFY, F_ARGV, F_ENV, F_LAYERS, F_WD,
-	F_MOUNTS, F_USER, F_CAPS, F_NNP, F_PRIVILEGED, F_STDIO, F_SECCOMP, F_RESOURCES, F_SIGNAL, F_STREAM,
-	F_MAX_BYTES, F_DATA, F_NONCE, F_POLICY, F_POINT, F_COUNT, F_AFTER, F_TARGET, F_DEVICE_HASH, F_SCRATCH_BYTES,
-	F_UPPER_BYTES, F_N
+	F_CID,
+	F_PID,
+	F_SERIAL,
+	F_ROOT_HASH,
+	F_SCRATCH,
+	F_ENCRYPTED,
+	F_VERIFY,
+	F_ARGV,
+	F_ENV,
+	F_LAYERS,
+	F_WD,
+	F_MOUNTS,
+	F_USER,
+	F_CAPS,
+	F_NNP,
+	F_PRIVILEGED,
+	F_STDIO,
+	F_SECCOMP,
+	F_RESOURCES,
+	F_SIGNAL,
+	F_STREAM,
+	F_MAX_BYTES,
+	F_DATA,
+	F_NONCE,
+	F_POLICY,
+	F_POINT,
+	F_COUNT,
+	F_AFTER,
+	F_TARGET,
+	F_DEVICE_HASH,
+	F_SCRATCH_BYTES,
+	F_UPPER_BYTES,
+	F_N
 };
 
 static const struct {
@@ -92,29 +139,28 @@ static const struct op_schema {
 	struct use uses[MAX_USES];
 	size_t n;
 } ops[] = {
-#define OP(id, nm, fl, ...)                                                                             \
+#define OP(id, nm, fl, ...) \
 	[id] = {nm, fl, {__VA_ARGS__}, sizeof((struct use[]){{F_N, 0}, __VA_ARGS__}) / sizeof(struct use) - 1}
 	[REQ_PING] = {"ping", 0, {{0, 0}}, 0},
 	[REQ_STATUS] = {"status", 0, {{0, 0}}, 0},
 	[REQ_SHUTDOWN] = {"shutdown", 0, {{0, 0}}, 0},
 	OP(REQ_SET_POLICY, "set_policy", 0, {F_POLICY, H | L}),
 	OP(REQ_GET_REPORT, "get_report", 0, {F_NONCE, H | L}),
-	OP(REQ_MOUNT_DEVICE, "mount_device", 0, {F_SERIAL, H}, {F_ROOT_HASH, H}, {F_VERIFY, 0},
-	   {F_TARGET, FACT | L}, {F_DEVICE_HASH, FACT | L}),
+	OP(REQ_MOUNT_DEVICE, "mount_device", 0, {F_SERIAL, H}, {F_ROOT_HASH, H}, {F_VERIFY, 0}, {F_TARGET, FACT | L},
+	   {F_DEVICE_HASH, FACT | L}),
 	OP(REQ_UNMOUNT_DEVICE, "unmount_device", 0, {F_TARGET, H | L}),
 	OP(REQ_SCRATCH_MOUNT, "scratch_mount", 0, {F_SERIAL, H}, {F_ENCRYPTED, 0}, {F_TARGET, FACT | L}),
 	OP(REQ_SCRATCH_UNMOUNT, "scratch_unmount", 0, {F_TARGET, H | L}, {F_VERIFY, 0}),
 	OP(REQ_MOUNT_OVERLAY, "mount_overlay", SCRATCH_SIZE, {F_CID, H | L}, {F_LAYERS, H | L}, {F_SCRATCH, 0},
 	   {F_SCRATCH_BYTES, 0}, {F_TARGET, FACT | L}, {F_UPPER_BYTES, FACT}),
 	OP(REQ_UNMOUNT_OVERLAY, "unmount_overlay", 0, {F_TARGET, H | L}),
-	OP(REQ_CREATE_CONTAINER, "create_container", 0, {F_CID, H | L}, {F_ARGV, H | L}, {F_ENV, 0},
-	   {F_WD, H | L}, {F_MOUNTS, 0}, {F_USER, H | L}, {F_CAPS, H | L}, {F_NNP, 0}, {F_PRIVILEGED, 0},
-	   {F_STDIO, 0}, {F_SECCOMP, 0}, {F_RESOURCES, 0}),
+	OP(REQ_CREATE_CONTAINER, "create_container", 0, {F_CID, H | L}, {F_ARGV, H | L}, {F_ENV, 0}, {F_WD, H | L},
+	   {F_MOUNTS, 0}, {F_USER, H | L}, {F_CAPS, H | L}, {F_NNP, 0}, {F_PRIVILEGED, 0}, {F_STDIO, 0}, {F_SECCOMP, 0},
+	   {F_RESOURCES, 0}),
 	OP(REQ_START_CONTAINER, "start_container", 0, {F_CID, H | L}),
-	OP(REQ_EXEC_IN_CONTAINER, "exec_in_container", 0, {F_CID, H | L}, {F_PID, H | L}, {F_ARGV, H | L},
-	   {F_ENV, 0}, {F_WD, H | L}, {F_STDIO, 0}),
-	OP(REQ_EXEC_EXTERNAL, "exec_external", 0, {F_PID, H}, {F_ARGV, H | L}, {F_ENV, 0}, {F_WD, H | L},
-	   {F_STDIO, 0}),
+	OP(REQ_EXEC_IN_CONTAINER, "exec_in_container", 0, {F_CID, H | L}, {F_PID, H | L}, {F_ARGV, H | L}, {F_ENV, 0},
+	   {F_WD, H | L}, {F_STDIO, 0}),
+	OP(REQ_EXEC_EXTERNAL, "exec_external", 0, {F_PID, H}, {F_ARGV, H | L}, {F_ENV, 0}, {F_WD, H | L}, {F_STDIO, 0}),
 	OP(REQ_SIGNAL_PROCESS, "signal_process", 0, {F_CID, H | L}, {F_PID, 0}, {F_SIGNAL, H | L}),
 	OP(REQ_WAIT_PROCESS, "wait_process", ADDR, {F_CID, 0}, {F_PID, 0}),
 	OP(REQ_SHUTDOWN_CONTAINER, "shutdown_container", 0, {F_CID, H | L}),
@@ -294,8 +340,10 @@ static int read_mounts(struct request *r, const struct json_value *arr, struct u
 
 static int read_user(struct request *r, const struct json_value *u, struct uvm_err *err)
 {
-	static const struct json_field f[] = {{"uid", JSON_T_INT, 1},     {"gid", JSON_T_INT, 1},
-					      {"name", JSON_T_STRING, 0}, {"group", JSON_T_STRING, 0},
+	static const struct json_field f[] = {{"uid", JSON_T_INT, 1},
+					      {"gid", JSON_T_INT, 1},
+					      {"name", JSON_T_STRING, 0},
+					      {"group", JSON_T_STRING, 0},
 					      {"umask", JSON_T_STRING, 1}};
 	int64_t uid, gid;
 	if (json_check_object(u, f, 5, err) < 0 || json_int(json_get(u, "uid"), 0, UINT32_MAX - 1, &uid, err) < 0 ||
@@ -337,12 +385,14 @@ static int read_syscalls(struct request *r, const struct json_value *arr, struct
 	char show[68];
 	for (size_t i = 0; i < out->n; i++) {
 		if (seccomp_syscall_number(out->v[i]) < 0)
-			return json_fail_at(json_at(arr, i), err, "unknown syscall name \"%s\" (x86-64 names such as \"keyctl\")",
+			return json_fail_at(json_at(arr, i), err,
+					    "unknown syscall name \"%s\" (x86-64 names such as \"keyctl\")",
 					    shown(out->v[i], show));
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(out->v[i], out->v[j]) == 0)
-				return json_fail_at(json_at(arr, i), err, "\"%.64s\" is already at index %zu (the list is a set)",
-						    out->v[i], j);
+				return json_fail_at(json_at(arr, i), err,
+						    "\"%.64s\" is already at index %zu (the list is a set)", out->v[i],
+						    j);
 	}
 	return 0;
 }
@@ -389,8 +439,7 @@ int request_seccomp_rules(const struct json_value *obj, const struct seccomp_pro
 	return 0;
 }
 
-int request_resources_read(const struct json_value *obj, unsigned flags, struct req_resources *res,
-			   struct uvm_err *err)
+int request_resources_read(const struct json_value *obj, unsigned flags, struct req_resources *res, struct uvm_err *err)
 {
 	static const struct json_field f[] = {
 		{"memory_max", JSON_T_INT, 0}, {"pids_max", JSON_T_INT, 0}, {"scratch_max", JSON_T_INT, 0}};
@@ -435,17 +484,17 @@ static int read_field(struct request *r, enum field f, const struct json_value *
 	switch (fields[f].kind) {
 	case K_ID:
 		if (!request_id_ok(json_str(v, NULL)))
-			return json_fail_at(v, err, "expected an id of 1 to %d characters [A-Za-z0-9._-], not \".\" or \"..\"",
+			return json_fail_at(v, err,
+					    "expected an id of 1 to %d characters [A-Za-z0-9._-], not \".\" or \"..\"",
 					    POLICY_MAX_ID);
 		*s = json_str(v, NULL);
 		return 0;
-	case K_PATH:
-		return read_path(v, s, err);
-	case K_STR:
-		return read_plain(v, s, err);
+	case K_PATH: return read_path(v, s, err);
+	case K_STR: return read_plain(v, s, err);
 	case K_SERIAL:
 		if (!request_serial_ok(json_str(v, NULL)))
-			return json_fail_at(v, err, "expected a disk serial of 1..%d characters [A-Za-z0-9_-]", REQ_SERIAL_MAX);
+			return json_fail_at(v, err, "expected a disk serial of 1..%d characters [A-Za-z0-9_-]",
+					    REQ_SERIAL_MAX);
 		*s = json_str(v, NULL);
 		return 0;
 	case K_HASH:
@@ -458,24 +507,15 @@ static int read_field(struct request *r, enum field f, const struct json_value *
 		*s = h;
 		return 0;
 	}
-	case K_BOOL:
-		return json_bool(v, at) < 0 ? json_fail_at(v, err, "expected true or false") : 0;
-	case K_ARGV:
-		return read_strs(r, v, 1, 0, at, err);
-	case K_ENV:
-		return read_strs(r, v, 0, 1, at, err);
-	case K_LAYERS:
-		return read_strs(r, v, 1, 0, at, err);
-	case K_MOUNTS:
-		return read_mounts(r, v, err);
-	case K_USER:
-		return read_user(r, v, err);
-	case K_CAPS:
-		return read_caps(r, v, err);
-	case K_SECCOMP:
-		return read_seccomp(r, v, err);
-	case K_RESOURCES:
-		return request_resources_read(v, 0, at, err);
+	case K_BOOL: return json_bool(v, at) < 0 ? json_fail_at(v, err, "expected true or false") : 0;
+	case K_ARGV: return read_strs(r, v, 1, 0, at, err);
+	case K_ENV: return read_strs(r, v, 0, 1, at, err);
+	case K_LAYERS: return read_strs(r, v, 1, 0, at, err);
+	case K_MOUNTS: return read_mounts(r, v, err);
+	case K_USER: return read_user(r, v, err);
+	case K_CAPS: return read_caps(r, v, err);
+	case K_SECCOMP: return read_seccomp(r, v, err);
+	case K_RESOURCES: return request_resources_read(v, 0, at, err);
 	case K_SIGNAL:
 		if (read_int(v, 1, 64, &i, err) < 0)
 			return -1;
@@ -492,8 +532,7 @@ static int read_field(struct request *r, enum field f, const struct json_value *
 			return -1;
 		*(uint32_t *)at = (uint32_t)i;
 		return 0;
-	case K_COUNT:
-		return read_int(v, 0, 1000000, at, err);
+	case K_COUNT: return read_int(v, 0, 1000000, at, err);
 	case K_LAYER_BYTES:
 		if (read_int(v, (int64_t)POLICY_SCRATCH_MIN, (int64_t)POLICY_SCRATCH_LIMIT, &i, err) < 0)
 			return -1;
@@ -506,25 +545,20 @@ static int read_field(struct request *r, enum field f, const struct json_value *
 static unsigned json_types(enum kind k)
 {
 	switch (k) {
-	case K_BOOL:
-		return JSON_T_BOOL;
+	case K_BOOL: return JSON_T_BOOL;
 	case K_ARGV:
 	case K_ENV:
 	case K_LAYERS:
-	case K_MOUNTS:
-		return JSON_T_ARRAY;
+	case K_MOUNTS: return JSON_T_ARRAY;
 	case K_USER:
 	case K_CAPS:
 	case K_SECCOMP:
-	case K_RESOURCES:
-		return JSON_T_OBJECT;
+	case K_RESOURCES: return JSON_T_OBJECT;
 	case K_SIGNAL:
 	case K_MAX_BYTES:
 	case K_COUNT:
-	case K_LAYER_BYTES:
-		return JSON_T_INT;
-	default:
-		return JSON_T_STRING;
+	case K_LAYER_BYTES: return JSON_T_INT;
+	default: return JSON_T_STRING;
 	}
 }
 
@@ -541,12 +575,13 @@ static int scratch_size_paired(const struct json_value *obj, enum req_source src
 	if (src == REQ_FROM_LOG && r->scratch && !r->upper_bytes)
 		return json_fail_at(obj, err, "a mount_overlay on a scratch needs the guest's \"upper_bytes\"");
 	if (src == REQ_FROM_LOG && r->upper_bytes && !r->scratch)
-		return json_fail_at(json_get(obj, "upper_bytes"), err, "names a writable layer on a scratch: give \"scratch\" too");
+		return json_fail_at(json_get(obj, "upper_bytes"), err,
+				    "names a writable layer on a scratch: give \"scratch\" too");
 	return 0;
 }
 
-static int decode_members(const struct op_schema *s, const struct json_value *obj, enum req_source src,
-			  int skip_op, struct request *r, struct uvm_err *err)
+static int decode_members(const struct op_schema *s, const struct json_value *obj, enum req_source src, int skip_op,
+			  struct request *r, struct uvm_err *err)
 {
 	struct json_field f[MAX_USES + 1];
 	size_t nf = 0;
@@ -563,8 +598,8 @@ static int decode_members(const struct op_schema *s, const struct json_value *ob
 	if (!obj) {
 		for (size_t i = 0; i < nf; i++)
 			if (f[i].required)
-				return uvm_fail(err, EINVAL, "%s needs \"args\" with \"%s\" (see docs/protocol.md)", s->name,
-						f[i].key);
+				return uvm_fail(err, EINVAL, "%s needs \"args\" with \"%s\" (see docs/protocol.md)",
+						s->name, f[i].key);
 		return 0;
 	}
 	if (nf == 0 && json_type(obj) == JSON_OBJECT && json_len(obj) > 0)

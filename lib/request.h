@@ -68,7 +68,7 @@ enum req_source { REQ_FROM_HOST, REQ_FROM_LOG };
 #define REQ_CAP_SETS 5
 extern const char *const request_cap_set_names[REQ_CAP_SETS]; /* "bounding", ... */
 
-#define REQ_SERIAL_MAX 20   /* virtio-blk serials (VIRTIO_BLK_ID_BYTES) */
+#define REQ_SERIAL_MAX 20 /* virtio-blk serials (VIRTIO_BLK_ID_BYTES) */
 #define REQ_READ_MAX (256u << 10)
 
 struct req_strs {
@@ -88,7 +88,7 @@ struct req_user {
 };
 
 struct req_seccomp {
-	int present;    /* the request had "seccomp" (absent: the default profile) */
+	int present; /* the request had "seccomp" (absent: the default profile) */
 	int unconfined;
 	struct req_strs allow, deny; /* known x86-64 syscall names, sets, disjoint */
 };
@@ -105,15 +105,15 @@ struct req_resources {
  * is the schema in lib/request.c; members an op does not take stay zero. */
 struct request {
 	enum req_op op;
-	const char *name;            /* the op's wire name */
+	const char *name; /* the op's wire name */
 	/* addresses */
-	const char *container_id, *process_id;  /* ids: 1..128 of [A-Za-z0-9._-], not "." or ".." */
+	const char *container_id, *process_id; /* ids: 1..128 of [A-Za-z0-9._-], not "." or ".." */
 	/* storage */
-	const char *serial;          /* 1..20 of [A-Za-z0-9_-] */
-	const char *root_hash;       /* 64 hex digits (the host's claim) */
-	const char *scratch;         /* a scratch target */
-	uint64_t scratch_bytes;      /* the writable layer's size the host asks for; 0 when absent */
-	int encrypted;               /* default 1 */
+	const char *serial;     /* 1..20 of [A-Za-z0-9_-] */
+	const char *root_hash;  /* 64 hex digits (the host's claim) */
+	const char *scratch;    /* a scratch target */
+	uint64_t scratch_bytes; /* the writable layer's size the host asks for; 0 when absent */
+	int encrypted;          /* default 1 */
 	int verify;
 	/* processes */
 	struct req_strs argv, env, layers;
@@ -128,18 +128,18 @@ struct request {
 	int no_new_privileges, privileged, stdio;
 	struct req_seccomp seccomp;
 	struct req_resources resources;
-	int signal;                  /* 1..64 */
+	int signal; /* 1..64 */
 	/* stdio and the rest */
-	const char *stream;          /* "stdout" or "stderr" */
-	uint32_t max_bytes;          /* 1..REQ_READ_MAX; 0 when absent */
+	const char *stream; /* "stdout" or "stderr" */
+	uint32_t max_bytes; /* 1..REQ_READ_MAX; 0 when absent */
 	const char *data_base64, *nonce, *policy_base64;
-	const char *point;           /* test_inject_fault */
+	const char *point; /* test_inject_fault */
 	int64_t count, after;
 	/* Facts: what the guest established, refused from the host. The agent
 	 * sets them (request_set_fact) before the engine decides. */
-	const char *target;          /* where the op mounts or what it unmounts */
-	const char *device_hash;     /* 64 lowercase hex digits: the device's own root hash */
-	uint64_t upper_bytes;        /* mount_overlay on a scratch: the writable layer's size that will
+	const char *target;      /* where the op mounts or what it unmounts */
+	const char *device_hash; /* 64 lowercase hex digits: the device's own root hash */
+	uint64_t upper_bytes;    /* mount_overlay on a scratch: the writable layer's size that will
 	                              * run (0: no scratch, the upper dir is on a tmpfs) */
 	/* private */
 	void *mem_;
@@ -179,8 +179,7 @@ int request_hex64_ok(const char *s);
  * allowed and denied, and what the filter builder accepts. obj names the
  * members in messages. */
 struct seccomp_profile_spec;
-int request_seccomp_rules(const struct json_value *obj, const struct seccomp_profile_spec *spec,
-			  struct uvm_err *err);
+int request_seccomp_rules(const struct json_value *obj, const struct seccomp_profile_spec *spec, struct uvm_err *err);
 
 /* Reads a "resources" object (the request's values or the policy's
  * bounds: one strict reader for both). Flags: REQ_RES_SCRATCH also takes

@@ -458,36 +458,93 @@ static const char *const syscall_names[SECCOMP_NR_MAX + 1] = {
  * them first and fall back to older calls only on ENOSYS. */
 static const char *const default_deny[] = {
 	/* modules, kexec, reboot, swap, accounting, quotas */
-	"create_module", "init_module", "finit_module", "delete_module", "query_module", "get_kernel_syms",
-	"kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff", "acct", "quotactl", "quotactl_fd",
+	"create_module",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"query_module",
+	"get_kernel_syms",
+	"kexec_load",
+	"kexec_file_load",
+	"reboot",
+	"swapon",
+	"swapoff",
+	"acct",
+	"quotactl",
+	"quotactl_fd",
 	/* mounts and namespaces (clone's namespace flags: see clone_rule) */
-	"mount", "umount2", "pivot_root", "mount_setattr", "move_mount", "open_tree", "fsopen", "fsconfig",
-	"fsmount", "fspick", "unshare", "setns",
+	"mount",
+	"umount2",
+	"pivot_root",
+	"mount_setattr",
+	"move_mount",
+	"open_tree",
+	"fsopen",
+	"fsconfig",
+	"fsmount",
+	"fspick",
+	"unshare",
+	"setns",
 	/* the kernel keyring is not namespaced */
-	"add_key", "request_key", "keyctl",
+	"add_key",
+	"request_key",
+	"keyctl",
 	/* large kernel attack surface */
-	"bpf", "perf_event_open", "io_uring_setup", "io_uring_enter", "io_uring_register", "userfaultfd",
+	"bpf",
+	"perf_event_open",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
+	"userfaultfd",
 	/* reaching into other processes */
-	"ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "kcmp", "pidfd_getfd",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"process_madvise",
+	"kcmp",
+	"pidfd_getfd",
 	/* file handles bypass path-based checks */
-	"name_to_handle_at", "open_by_handle_at",
+	"name_to_handle_at",
+	"open_by_handle_at",
 	/* NUMA memory policy */
-	"mbind", "get_mempolicy", "set_mempolicy", "set_mempolicy_home_node", "migrate_pages", "move_pages",
+	"mbind",
+	"get_mempolicy",
+	"set_mempolicy",
+	"set_mempolicy_home_node",
+	"migrate_pages",
+	"move_pages",
 	/* machine-wide state: clock, names, kernel log, I/O ports, ttys, fanotify */
-	"settimeofday", "clock_settime", "clock_adjtime", "sethostname", "setdomainname", "syslog", "ioperm",
-	"iopl", "vhangup", "fanotify_init", "lookup_dcookie",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"sethostname",
+	"setdomainname",
+	"syslog",
+	"ioperm",
+	"iopl",
+	"vhangup",
+	"fanotify_init",
+	"lookup_dcookie",
 	/* obsolete or never implemented on x86-64 */
-	"_sysctl", "sysfs", "ustat", "uselib", "nfsservctl", "getpmsg", "putpmsg", "afs_syscall", "tuxcall",
-	"security", "vserver",
+	"_sysctl",
+	"sysfs",
+	"ustat",
+	"uselib",
+	"nfsservctl",
+	"getpmsg",
+	"putpmsg",
+	"afs_syscall",
+	"tuxcall",
+	"security",
+	"vserver",
 };
 
 /* clone's namespace flags: Docker's mask 0x7E020000. CLONE_NEWTIME (0x80)
  * is deliberately absent: in clone()'s flags that bit belongs to the exit
  * signal (CSIGNAL), so clone() cannot create a time namespace; unshare and
  * setns are denied and clone3 answers ENOSYS, which closes the other ways. */
-#define CLONE_NEW_MASK                                                                                       \
-	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |      \
-	 CLONE_NEWNET)
+#define CLONE_NEW_MASK \
+	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
 /* Argument rules. Each compares only the low 32 bits of arg0 (little
  * endian: the low word is at the argument's offset, the high word at +4)
@@ -522,14 +579,8 @@ static const struct sock_filter clone_rule[] = {
  * 0xffffffff (query). Anything else could switch off ASLR
  * (ADDR_NO_RANDOMIZE) or make data executable (READ_IMPLIES_EXEC). */
 static const struct sock_filter personality_rule[] = {
-	LD_ARG0_LO,
-	JEQ(0x0, 5, 0),
-	JEQ(0x8, 4, 0),
-	JEQ(0x20000, 3, 0),
-	JEQ(0x20008, 2, 0),
-	JEQ(0xffffffffU, 1, 0),
-	RET_EPERM,
-	RET_ALLOW,
+	LD_ARG0_LO,         JEQ(0x0, 5, 0),         JEQ(0x8, 4, 0), JEQ(0x20000, 3, 0),
+	JEQ(0x20008, 2, 0), JEQ(0xffffffffU, 1, 0), RET_EPERM,      RET_ALLOW,
 };
 
 struct arg_rule {
@@ -603,12 +654,12 @@ static int check_list(const char *list, const char *const *names, size_t count, 
 					"(names as in the kernel's syscall_64.tbl, e.g. \"keyctl\")",
 					list, i, shown(names[i], buf, sizeof buf));
 		if (seen[nr] & bit)
-			return uvm_fail(err, EINVAL, "seccomp: \"%s\"[%zu]: \"%s\" is listed twice", list, i,
-					names[i]);
+			return uvm_fail(err, EINVAL, "seccomp: \"%s\"[%zu]: \"%s\" is listed twice", list, i, names[i]);
 		if (seen[nr])
-			return uvm_fail(err, EINVAL,
-					"seccomp: \"%s\"[%zu]: \"%s\" is in both \"allow\" and \"deny\": keep it in one",
-					list, i, names[i]);
+			return uvm_fail(
+				err, EINVAL,
+				"seccomp: \"%s\"[%zu]: \"%s\" is in both \"allow\" and \"deny\": keep it in one", list,
+				i, names[i]);
 		seen[nr] |= bit;
 	}
 	return 0;
@@ -792,8 +843,8 @@ int seccomp_install(const struct seccomp_profile_spec *spec, struct uvm_err *err
 	struct sock_fprog fprog = {.len = (unsigned short)n, .filter = prog};
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0L, 0L) != 0) {
 		int e = errno;
-		return uvm_fail(err, e, "seccomp: installing the %zu-instruction filter (prctl PR_SET_SECCOMP): %s%s", n,
-				strerror(e),
+		return uvm_fail(err, e, "seccomp: installing the %zu-instruction filter (prctl PR_SET_SECCOMP): %s%s",
+				n, strerror(e),
 				e == EACCES ? " (the caller needs no_new_privs set or CAP_SYS_ADMIN)" : "");
 	}
 	return 0;

@@ -28,14 +28,14 @@
 
 #include "err.h"
 
-#define SECCOMP_MAX_NAMES 512     /* names in "allow" or "deny" */
-#define SECCOMP_MAX_INSNS 4096    /* BPF_MAXINSNS */
+#define SECCOMP_MAX_NAMES 512  /* names in "allow" or "deny" */
+#define SECCOMP_MAX_INSNS 4096 /* BPF_MAXINSNS */
 
 struct seccomp_profile_spec {
-	int unconfined;                 /* profile "unconfined" */
-	const char *const *allow;       /* syscall names removed from the default deny list */
+	int unconfined;           /* profile "unconfined" */
+	const char *const *allow; /* syscall names removed from the default deny list */
 	size_t nallow;
-	const char *const *deny;        /* syscall names added to it */
+	const char *const *deny; /* syscall names added to it */
 	size_t ndeny;
 };
 

@@ -15,11 +15,26 @@ struct field {
 	uint8_t min_version; /* 0: every version; else only from that version */
 };
 
-#define FU32(o, m) {o, 4, offsetof(struct snp_report, m), F_U32, 0}
-#define FU64(o, m) {o, 8, offsetof(struct snp_report, m), F_U64, 0}
-#define FB(o, m) {o, sizeof(((struct snp_report *)0)->m), offsetof(struct snp_report, m), F_BYTES, 0}
-#define FU8V(o, m, v) {o, 1, offsetof(struct snp_report, m), F_U8, v}
-#define FU64V(o, m, v) {o, 8, offsetof(struct snp_report, m), F_U64, v}
+#define FU32(o, m)                                             \
+	{                                                      \
+		o, 4, offsetof(struct snp_report, m), F_U32, 0 \
+	}
+#define FU64(o, m)                                             \
+	{                                                      \
+		o, 8, offsetof(struct snp_report, m), F_U64, 0 \
+	}
+#define FB(o, m)                                                                                   \
+	{                                                                                          \
+		o, sizeof(((struct snp_report *)0)->m), offsetof(struct snp_report, m), F_BYTES, 0 \
+	}
+#define FU8V(o, m, v)                                         \
+	{                                                     \
+		o, 1, offsetof(struct snp_report, m), F_U8, v \
+	}
+#define FU64V(o, m, v)                                         \
+	{                                                      \
+		o, 8, offsetof(struct snp_report, m), F_U64, v \
+	}
 
 static const struct field fields[] = {
 	FU32(SNP_OFF_VERSION, version),
@@ -83,8 +98,7 @@ static bool field_present(const struct field *f, uint32_t version)
 	return f->min_version == 0 || version >= f->min_version;
 }
 
-int snp_report_parse(const uint8_t *buf, size_t len, struct snp_report *out,
-		     struct uvm_err *err)
+int snp_report_parse(const uint8_t *buf, size_t len, struct snp_report *out, struct uvm_err *err)
 {
 	if (!buf || len != SNP_REPORT_SIZE)
 		return uvm_fail(err, 0,
@@ -160,8 +174,7 @@ static bool byte_is_field(size_t off, uint32_t version)
 	return false;
 }
 
-int snp_report_check_reserved(const uint8_t buf[SNP_REPORT_SIZE], uint32_t version,
-			      struct uvm_err *err)
+int snp_report_check_reserved(const uint8_t buf[SNP_REPORT_SIZE], uint32_t version, struct uvm_err *err)
 {
 	for (size_t off = 0; off < SNP_REPORT_SIZE; off++)
 		if (buf[off] != 0 && !byte_is_field(off, version))
@@ -192,7 +205,6 @@ uint64_t snp_tcb_encode(const struct snp_tcb *t, enum snp_tcb_layout layout)
 {
 	uint64_t v = (uint64_t)t->microcode << 56;
 	if (layout == SNP_TCB_TURIN)
-		return v | t->fmc | (uint64_t)t->bootloader << 8 | (uint64_t)t->tee << 16 |
-		       (uint64_t)t->snp << 24;
+		return v | t->fmc | (uint64_t)t->bootloader << 8 | (uint64_t)t->tee << 16 | (uint64_t)t->snp << 24;
 	return v | t->bootloader | (uint64_t)t->tee << 8 | (uint64_t)t->snp << 48;
 }

@@ -111,13 +111,11 @@ uint64_t snp_tcb_encode(const struct snp_tcb *tcb, enum snp_tcb_layout layout);
 /* Parses exactly SNP_REPORT_SIZE bytes. Accepts versions 2, 3 and 5; rejects
  * anything else (other sizes, other versions) with a message naming the
  * value. Reserved bytes are not judged here: see snp_report_check_reserved. */
-int snp_report_parse(const uint8_t *buf, size_t len, struct snp_report *out,
-		     struct uvm_err *err);
+int snp_report_parse(const uint8_t *buf, size_t len, struct snp_report *out, struct uvm_err *err);
 
 /* Fails (with the first offending offset) if a byte the report's version
  * declares reserved is not zero: a genuine PSP zero-fills them. */
-int snp_report_check_reserved(const uint8_t buf[SNP_REPORT_SIZE], uint32_t version,
-			      struct uvm_err *err);
+int snp_report_check_reserved(const uint8_t buf[SNP_REPORT_SIZE], uint32_t version, struct uvm_err *err);
 
 /* Writes the struct as the PSP would: every reserved byte zero. */
 void snp_report_serialize(const struct snp_report *r, uint8_t out[SNP_REPORT_SIZE]);

@@ -24,8 +24,7 @@ int uvm_verity_geometry(uint64_t data_blocks, struct uvm_verity_geom *g, struct 
 		return uvm_fail(err, EINVAL, "verity: %llu data blocks is outside 1..%llu",
 				(unsigned long long)data_blocks, UVM_VERITY_MAX_DATA_BLOCKS);
 	unsigned levels = 0;
-	while (HASHES_PER_BLOCK_BITS * levels < 64 &&
-	       ((data_blocks - 1) >> (HASHES_PER_BLOCK_BITS * levels)) != 0)
+	while (HASHES_PER_BLOCK_BITS * levels < 64 && ((data_blocks - 1) >> (HASHES_PER_BLOCK_BITS * levels)) != 0)
 		levels++;
 	g->levels = levels;
 	/* Level i holds ceil(data_blocks / 128^(i+1)) blocks; the top level
@@ -66,33 +65,36 @@ static int all_zero(const uint8_t *p, size_t n)
 	return 1;
 }
 
-int uvm_verity_sb_decode(const uint8_t *buf, size_t len, struct uvm_verity_sb *sb,
-			 struct uvm_err *err)
+int uvm_verity_sb_decode(const uint8_t *buf, size_t len, struct uvm_verity_sb *sb, struct uvm_err *err)
 {
 	static const uint8_t alg[32] = "sha256";
 	memset(sb, 0, sizeof *sb);
 	if (!buf || len < UVM_VERITY_SB_SIZE)
-		return uvm_fail(err, EINVAL, "verity superblock: %zu bytes, need %u", len,
-				UVM_VERITY_SB_SIZE);
+		return uvm_fail(err, EINVAL, "verity superblock: %zu bytes, need %u", len, UVM_VERITY_SB_SIZE);
 	if (memcmp(buf, sb_signature, 8) != 0)
-		return uvm_fail(err, EINVAL, "verity superblock: no \"verity\" signature (not a "
+		return uvm_fail(err, EINVAL,
+				"verity superblock: no \"verity\" signature (not a "
 				"layer image built by 'uvm layer'?)");
 	if (le32_get(buf + 8) != 1 || le32_get(buf + 12) != 1)
-		return uvm_fail(err, EINVAL, "verity superblock: version %u hash type %u, only 1/1 "
-				"is supported", le32_get(buf + 8), le32_get(buf + 12));
+		return uvm_fail(err, EINVAL,
+				"verity superblock: version %u hash type %u, only 1/1 "
+				"is supported",
+				le32_get(buf + 8), le32_get(buf + 12));
 	if (memcmp(buf + 32, alg, sizeof alg) != 0)
 		return uvm_fail(err, EINVAL, "verity superblock: hash algorithm is not sha256");
 	if (le32_get(buf + 64) != UVM_VERITY_BLOCK || le32_get(buf + 68) != UVM_VERITY_BLOCK)
-		return uvm_fail(err, EINVAL, "verity superblock: block sizes %u/%u, only %u is "
-				"supported", le32_get(buf + 64), le32_get(buf + 68), UVM_VERITY_BLOCK);
+		return uvm_fail(err, EINVAL,
+				"verity superblock: block sizes %u/%u, only %u is "
+				"supported",
+				le32_get(buf + 64), le32_get(buf + 68), UVM_VERITY_BLOCK);
 	uint64_t blocks = le64_get(buf + 72);
 	if (blocks == 0 || blocks > UVM_VERITY_MAX_DATA_BLOCKS)
 		return uvm_fail(err, EINVAL, "verity superblock: %llu data blocks is outside 1..%llu",
 				(unsigned long long)blocks, UVM_VERITY_MAX_DATA_BLOCKS);
 	uint16_t salt_len = (uint16_t)(buf[80] | buf[81] << 8);
 	if (salt_len > UVM_VERITY_SALT_MAX)
-		return uvm_fail(err, EINVAL, "verity superblock: salt of %u bytes, at most %u",
-				salt_len, UVM_VERITY_SALT_MAX);
+		return uvm_fail(err, EINVAL, "verity superblock: salt of %u bytes, at most %u", salt_len,
+				UVM_VERITY_SALT_MAX);
 	/* Padding and the unused salt tail must be zero: one encoding only. */
 	if (!all_zero(buf + 82, 6) || !all_zero(buf + 88 + salt_len, 256 - salt_len) ||
 	    !all_zero(buf + 344, UVM_VERITY_SB_SIZE - 344))
@@ -112,11 +114,13 @@ static int read_full(int fd, void *buf, size_t len, uint64_t off, struct uvm_err
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return uvm_fail(err, errno, "verity: read at byte %llu: %s",
-					(unsigned long long)off, strerror(errno));
+			return uvm_fail(err, errno, "verity: read at byte %llu: %s", (unsigned long long)off,
+					strerror(errno));
 		if (n == 0)
-			return uvm_fail(err, EIO, "verity: data ends at byte %llu, before the "
-					"declared data blocks", (unsigned long long)off);
+			return uvm_fail(err, EIO,
+					"verity: data ends at byte %llu, before the "
+					"declared data blocks",
+					(unsigned long long)off);
 		p += n;
 		off += (uint64_t)n;
 		len -= (size_t)n;
@@ -143,8 +147,7 @@ static int write_full(int fd, const void *buf, size_t len, uint64_t off, struct 
 
 /* Hashes count blocks into consecutive digests at out; salted is the
  * context after the salt, copied per block (hash type 1: salt first). */
-static void hash_blocks(const struct uvm_sha256_ctx *salted, const uint8_t *in, size_t count,
-			uint8_t *out)
+static void hash_blocks(const struct uvm_sha256_ctx *salted, const uint8_t *in, size_t count, uint8_t *out)
 {
 	for (size_t i = 0; i < count; i++) {
 		struct uvm_sha256_ctx c = *salted;
@@ -153,15 +156,14 @@ static void hash_blocks(const struct uvm_sha256_ctx *salted, const uint8_t *in, 
 	}
 }
 
-static int hash_data(int fd, uint64_t data_blocks, const struct uvm_sha256_ctx *salted,
-		     uint8_t *out, struct uvm_err *err)
+static int hash_data(int fd, uint64_t data_blocks, const struct uvm_sha256_ctx *salted, uint8_t *out,
+		     struct uvm_err *err)
 {
 	uint8_t *buf = malloc((size_t)READ_CHUNK_BLOCKS * UVM_VERITY_BLOCK);
 	if (!buf)
 		return uvm_fail(err, ENOMEM, "verity: out of memory for the read buffer");
 	for (uint64_t b = 0; b < data_blocks; b += READ_CHUNK_BLOCKS) {
-		size_t n = data_blocks - b < READ_CHUNK_BLOCKS ? (size_t)(data_blocks - b)
-							       : READ_CHUNK_BLOCKS;
+		size_t n = data_blocks - b < READ_CHUNK_BLOCKS ? (size_t)(data_blocks - b) : READ_CHUNK_BLOCKS;
 		if (read_full(fd, buf, n * UVM_VERITY_BLOCK, b * UVM_VERITY_BLOCK, err) < 0) {
 			free(buf);
 			return -1;
@@ -172,13 +174,12 @@ static int hash_data(int fd, uint64_t data_blocks, const struct uvm_sha256_ctx *
 	return 0;
 }
 
-int uvm_verity_compute(int fd, uint64_t data_blocks, const uint8_t *salt, size_t salt_len,
-		       uint8_t *tree, uint8_t root[UVM_SHA256_LEN], struct uvm_err *err)
+int uvm_verity_compute(int fd, uint64_t data_blocks, const uint8_t *salt, size_t salt_len, uint8_t *tree,
+		       uint8_t root[UVM_SHA256_LEN], struct uvm_err *err)
 {
 	struct uvm_verity_geom g;
 	if (salt_len > UVM_VERITY_SALT_MAX)
-		return uvm_fail(err, EINVAL, "verity: salt of %zu bytes, at most %u", salt_len,
-				UVM_VERITY_SALT_MAX);
+		return uvm_fail(err, EINVAL, "verity: salt of %zu bytes, at most %u", salt_len, UVM_VERITY_SALT_MAX);
 	if (uvm_verity_geometry(data_blocks, &g, err) < 0)
 		return -1;
 	struct uvm_sha256_ctx salted;
@@ -197,13 +198,12 @@ int uvm_verity_compute(int fd, uint64_t data_blocks, const uint8_t *salt, size_t
 	size_t tree_len = (size_t)g.tree_blocks * UVM_VERITY_BLOCK;
 	uint8_t *t = tree ? tree : malloc(tree_len);
 	if (!t)
-		return uvm_fail(err, ENOMEM, "verity: out of memory for a %zu-byte hash tree",
-				tree_len);
+		return uvm_fail(err, ENOMEM, "verity: out of memory for a %zu-byte hash tree", tree_len);
 	memset(t, 0, tree_len); /* digests are packed; the rest of a block is zero */
 	int r = hash_data(fd, data_blocks, &salted, t + g.level_start[0] * UVM_VERITY_BLOCK, err);
 	for (unsigned i = 1; r == 0 && i < g.levels; i++)
-		hash_blocks(&salted, t + g.level_start[i - 1] * UVM_VERITY_BLOCK,
-			    (size_t)g.level_blocks[i - 1], t + g.level_start[i] * UVM_VERITY_BLOCK);
+		hash_blocks(&salted, t + g.level_start[i - 1] * UVM_VERITY_BLOCK, (size_t)g.level_blocks[i - 1],
+			    t + g.level_start[i] * UVM_VERITY_BLOCK);
 	if (r == 0)
 		hash_blocks(&salted, t + g.level_start[g.levels - 1] * UVM_VERITY_BLOCK, 1, root);
 	if (!tree)
@@ -211,8 +211,7 @@ int uvm_verity_compute(int fd, uint64_t data_blocks, const uint8_t *salt, size_t
 	return r;
 }
 
-int uvm_verity_format(int fd, const struct uvm_verity_sb *sb, uint8_t root[UVM_SHA256_LEN],
-		      struct uvm_err *err)
+int uvm_verity_format(int fd, const struct uvm_verity_sb *sb, uint8_t root[UVM_SHA256_LEN], struct uvm_err *err)
 {
 	struct uvm_verity_geom g;
 	if (uvm_verity_geometry(sb->data_blocks, &g, err) < 0)
@@ -243,32 +242,33 @@ out:
 	return r;
 }
 
-int uvm_verity_read_sb(int fd, uint64_t hash_offset, struct uvm_verity_sb *sb,
-		       struct uvm_err *err)
+int uvm_verity_read_sb(int fd, uint64_t hash_offset, struct uvm_verity_sb *sb, struct uvm_err *err)
 {
 	uint8_t buf[UVM_VERITY_SB_SIZE];
 	struct uvm_verity_geom g;
-	if (hash_offset % UVM_VERITY_BLOCK != 0 ||
-	    hash_offset > UVM_VERITY_MAX_DATA_BLOCKS * UVM_VERITY_BLOCK)
-		return uvm_fail(err, EINVAL, "verity: hash offset %llu is not a block boundary "
-				"inside the supported size", (unsigned long long)hash_offset);
-	if (read_full(fd, buf, sizeof buf, hash_offset, err) < 0)
-		return uvm_wrap(err, "verity: read the superblock at byte %llu",
+	if (hash_offset % UVM_VERITY_BLOCK != 0 || hash_offset > UVM_VERITY_MAX_DATA_BLOCKS * UVM_VERITY_BLOCK)
+		return uvm_fail(err, EINVAL,
+				"verity: hash offset %llu is not a block boundary "
+				"inside the supported size",
 				(unsigned long long)hash_offset);
-	if (uvm_verity_sb_decode(buf, sizeof buf, sb, err) < 0 ||
-	    uvm_verity_geometry(sb->data_blocks, &g, err) < 0)
+	if (read_full(fd, buf, sizeof buf, hash_offset, err) < 0)
+		return uvm_wrap(err, "verity: read the superblock at byte %llu", (unsigned long long)hash_offset);
+	if (uvm_verity_sb_decode(buf, sizeof buf, sb, err) < 0 || uvm_verity_geometry(sb->data_blocks, &g, err) < 0)
 		return uvm_wrap(err, "at byte %llu", (unsigned long long)hash_offset);
 	/* The data must end where the superblock starts (one layout only). */
 	if (sb->data_blocks * UVM_VERITY_BLOCK != hash_offset)
-		return uvm_fail(err, EINVAL, "verity: superblock at byte %llu claims %llu data "
-				"blocks, the file system has %llu", (unsigned long long)hash_offset,
-				(unsigned long long)sb->data_blocks,
+		return uvm_fail(err, EINVAL,
+				"verity: superblock at byte %llu claims %llu data "
+				"blocks, the file system has %llu",
+				(unsigned long long)hash_offset, (unsigned long long)sb->data_blocks,
 				(unsigned long long)(hash_offset / UVM_VERITY_BLOCK));
 	off_t end = lseek(fd, 0, SEEK_END);
 	uint64_t need = hash_offset + UVM_VERITY_BLOCK + g.tree_blocks * UVM_VERITY_BLOCK;
 	if (end < 0 || (uint64_t)end < need)
-		return uvm_fail(err, EINVAL, "verity: device has %lld bytes, the hash tree needs "
-				"%llu", (long long)end, (unsigned long long)need);
+		return uvm_fail(err, EINVAL,
+				"verity: device has %lld bytes, the hash tree needs "
+				"%llu",
+				(long long)end, (unsigned long long)need);
 	return 0;
 }
 
@@ -283,26 +283,28 @@ static int dev_name_ok(const char *s)
 }
 
 int uvm_verity_table(char *out, size_t out_len, const char *data_dev, const char *hash_dev,
-		     const struct uvm_verity_sb *sb, uint64_t hash_offset,
-		     const uint8_t root[UVM_SHA256_LEN], struct uvm_err *err)
+		     const struct uvm_verity_sb *sb, uint64_t hash_offset, const uint8_t root[UVM_SHA256_LEN],
+		     struct uvm_err *err)
 {
 	char root_hex[2 * UVM_SHA256_LEN + 1], salt_hex[2 * UVM_VERITY_SALT_MAX + 1];
 	if (!dev_name_ok(data_dev) || !dev_name_ok(hash_dev))
-		return uvm_fail(err, EINVAL, "verity table: device name empty, too long or "
+		return uvm_fail(err, EINVAL,
+				"verity table: device name empty, too long or "
 				"with white space");
-	if (sb->data_blocks == 0 || sb->data_blocks > UVM_VERITY_MAX_DATA_BLOCKS ||
-	    sb->salt_len > UVM_VERITY_SALT_MAX)
+	if (sb->data_blocks == 0 || sb->data_blocks > UVM_VERITY_MAX_DATA_BLOCKS || sb->salt_len > UVM_VERITY_SALT_MAX)
 		return uvm_fail(err, EINVAL, "verity table: invalid superblock values");
 	if (hash_offset % UVM_VERITY_BLOCK != 0)
-		return uvm_fail(err, EINVAL, "verity table: hash offset %llu is not a multiple "
-				"of %u", (unsigned long long)hash_offset, UVM_VERITY_BLOCK);
+		return uvm_fail(err, EINVAL,
+				"verity table: hash offset %llu is not a multiple "
+				"of %u",
+				(unsigned long long)hash_offset, UVM_VERITY_BLOCK);
 	uvm_hex_encode(root, UVM_SHA256_LEN, root_hex);
 	if (sb->salt_len)
 		uvm_hex_encode(sb->salt, sb->salt_len, salt_hex);
 	else
 		strcpy(salt_hex, "-");
-	int n = snprintf(out, out_len, "1 %s %s %u %u %llu %llu sha256 %s %s", data_dev, hash_dev,
-			 UVM_VERITY_BLOCK, UVM_VERITY_BLOCK, (unsigned long long)sb->data_blocks,
+	int n = snprintf(out, out_len, "1 %s %s %u %u %llu %llu sha256 %s %s", data_dev, hash_dev, UVM_VERITY_BLOCK,
+			 UVM_VERITY_BLOCK, (unsigned long long)sb->data_blocks,
 			 (unsigned long long)(hash_offset / UVM_VERITY_BLOCK + 1), root_hex, salt_hex);
 	if (n < 0 || (size_t)n >= out_len)
 		return uvm_fail(err, ENOSPC, "verity table: %zu-byte buffer too small", out_len);

@@ -54,26 +54,23 @@ void uvm_verity_sb_encode(const struct uvm_verity_sb *sb, uint8_t out[UVM_VERITY
 /* Parses a superblock from len bytes (len >= 512). Rejects anything but
  * exactly the parameters above, a salt longer than 256 bytes, data_blocks of
  * 0 or above UVM_VERITY_MAX_DATA_BLOCKS, and non-zero padding. */
-int uvm_verity_sb_decode(const uint8_t *buf, size_t len, struct uvm_verity_sb *sb,
-			 struct uvm_err *err);
+int uvm_verity_sb_decode(const uint8_t *buf, size_t len, struct uvm_verity_sb *sb, struct uvm_err *err);
 
 /* Reads data_blocks blocks from fd at offset 0 and computes the hash tree
  * and the root hash. If tree is not NULL it receives the tree
  * (g->tree_blocks * 4096 bytes, laid out as on disk). */
-int uvm_verity_compute(int fd, uint64_t data_blocks, const uint8_t *salt, size_t salt_len,
-		       uint8_t *tree, uint8_t root[UVM_SHA256_LEN], struct uvm_err *err);
+int uvm_verity_compute(int fd, uint64_t data_blocks, const uint8_t *salt, size_t salt_len, uint8_t *tree,
+		       uint8_t root[UVM_SHA256_LEN], struct uvm_err *err);
 
 /* Appends superblock and hash tree to a file whose first data_blocks*4096
  * bytes are the data (the file is truncated to data, superblock, tree).
  * Returns the root hash; the hash offset is data_blocks * 4096. */
-int uvm_verity_format(int fd, const struct uvm_verity_sb *sb, uint8_t root[UVM_SHA256_LEN],
-		      struct uvm_err *err);
+int uvm_verity_format(int fd, const struct uvm_verity_sb *sb, uint8_t root[UVM_SHA256_LEN], struct uvm_err *err);
 
 /* Reads and decodes the superblock at hash_offset of fd (a file or block
  * device) and checks that the device is large enough to hold the hash tree
  * it implies. The caller learns hash_offset from the file system (erofs.h). */
-int uvm_verity_read_sb(int fd, uint64_t hash_offset, struct uvm_verity_sb *sb,
-		       struct uvm_err *err);
+int uvm_verity_read_sb(int fd, uint64_t hash_offset, struct uvm_verity_sb *sb, struct uvm_err *err);
 
 /* Builds the dm-verity target parameters (Documentation/admin-guide/
  * device-mapper/verity.rst):
@@ -83,7 +80,7 @@ int uvm_verity_read_sb(int fd, uint64_t hash_offset, struct uvm_verity_sb *sb,
  * corrupted block then fails the read with EIO. Device names must be
  * non-empty and free of white space. */
 int uvm_verity_table(char *out, size_t out_len, const char *data_dev, const char *hash_dev,
-		     const struct uvm_verity_sb *sb, uint64_t hash_offset,
-		     const uint8_t root[UVM_SHA256_LEN], struct uvm_err *err);
+		     const struct uvm_verity_sb *sb, uint64_t hash_offset, const uint8_t root[UVM_SHA256_LEN],
+		     struct uvm_err *err);
 
 #endif

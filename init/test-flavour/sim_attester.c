@@ -37,8 +37,7 @@ static int read_hex_item(const char *name, uint8_t *out, size_t len, struct uvm_
 	int rc = uvm_hex_decode(b.data, out, len);
 	file_buf_free(&b);
 	if (rc)
-		return uvm_fail(err, EINVAL, "simulated PSP: fw_cfg opt/uvm/%s is not %zu hex digits", name,
-				2 * len);
+		return uvm_fail(err, EINVAL, "simulated PSP: fw_cfg opt/uvm/%s is not %zu hex digits", name, 2 * len);
 	return 0;
 }
 

@@ -34,11 +34,11 @@
 #include "json.h"
 #include "request.h"
 
-#define POLICY_MAX_BYTES (1u << 20)   /* policy document */
+#define POLICY_MAX_BYTES (1u << 20) /* policy document */
 #define POLICY_REQUEST_MAX_BYTES (1u << 20)
-#define POLICY_MAX_CONTAINERS 256     /* candidate sets are fixed bitsets */
-#define POLICY_MAX_LIST 1024          /* argv, env rules, layers, mounts, ... */
-#define POLICY_MAX_ID 128             /* container and process ids */
+#define POLICY_MAX_CONTAINERS 256 /* candidate sets are fixed bitsets */
+#define POLICY_MAX_LIST 1024      /* argv, env rules, layers, mounts, ... */
+#define POLICY_MAX_ID 128         /* container and process ids */
 #define POLICY_MAX_PATH 4096
 
 /* Where the agent mounts things; the engine checks targets have this form
@@ -53,7 +53,7 @@ struct policy_state;
 
 struct policy_decision {
 	int allowed;
-	char *reason;      /* malloc'ed JSON object, NUL-terminated */
+	char *reason; /* malloc'ed JSON object, NUL-terminated */
 	size_t reason_len;
 	/* An allowed create_container / exec_in_container / exec_external: what
 	 * the guest must drop from the request before it runs it (the same
@@ -85,10 +85,8 @@ int policy_decide_request(struct policy_state *st, const struct request *r, stru
  * REQ_FROM_LOG) and decides it. Returns 0 with d filled (allowed or denied; a
  * malformed request is a denial whose reason names the problem's path), or
  * -1 only when out of memory (d->allowed = 0, the state is unchanged). */
-int policy_decide(struct policy_state *st, const struct json_value *req,
-		  struct policy_decision *d);
-int policy_decide_json(struct policy_state *st, const char *req, size_t len,
-		       struct policy_decision *d);
+int policy_decide(struct policy_state *st, const struct json_value *req, struct policy_decision *d);
+int policy_decide_json(struct policy_state *st, const char *req, size_t len, struct policy_decision *d);
 void policy_commit(struct policy_state *st);
 void policy_abort(struct policy_state *st);
 void policy_decision_free(struct policy_decision *d);
@@ -102,8 +100,7 @@ int policy_process_exited(struct policy_state *st, const char *container_id, con
 /* Queries. The layer device targets (base first) of the overlay mounted
  * for container_id: 0 with *layers borrowed until the next decision, or -1
  * when no overlay is mounted for it. */
-int policy_overlay_layers(struct policy_state *st, const char *container_id, const char *const **layers,
-			  size_t *n);
+int policy_overlay_layers(struct policy_state *st, const char *container_id, const char *const **layers, size_t *n);
 
 /* The smallest scratch_max among the policy's containers whose layers are
  * the mounted layer targets `layers` (base first), i.e. the candidates a

@@ -117,8 +117,8 @@ int policy_op_decided(enum req_op op)
 /* ------------------------------------------------------------ decisions */
 
 /* {"op":OP,"allowed":B,<members>} or, when members is NULL, an error. */
-static int assemble(struct policy_decision *d, const char *op, int allowed, const char *members,
-		    size_t len, const char *error)
+static int assemble(struct policy_decision *d, const char *op, int allowed, const char *members, size_t len,
+		    const char *error)
 {
 	struct json_writer w;
 	json_writer_init(&w, 0);
@@ -151,8 +151,7 @@ static void free_drops(struct ctx *x)
 	}
 }
 
-static const char pending_error[] =
-	"a previous allowed decision is pending: the agent must commit or abort it first";
+static const char pending_error[] = "a previous allowed decision is pending: the agent must commit or abort it first";
 
 /* Why the request cannot be decided at all, into why[]; 0 if it can. */
 static int undecidable(const struct request *r, char *why, size_t size)
@@ -160,8 +159,10 @@ static int undecidable(const struct request *r, char *why, size_t size)
 	const struct decider *e = (unsigned)r->op < REQ_N ? &deciders[r->op] : NULL;
 	const char *name = request_op_name(r->op);
 	if (!e || !e->decide)
-		snprintf(why, size, "\"%s\" is not an enforcement point: the engine decides no such request "
-			 "(see docs/policy.md)", name);
+		snprintf(why, size,
+			 "\"%s\" is not an enforcement point: the engine decides no such request "
+			 "(see docs/policy.md)",
+			 name);
 	else if ((e->needs & NEED_TARGET) && !r->target)
 		snprintf(why, size, "the %s request has no \"target\" (a fact the guest establishes): denied", name);
 	else if ((e->needs & NEED_HASH) && !r->device_hash)

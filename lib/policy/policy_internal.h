@@ -168,9 +168,9 @@ struct st_scratch {
 
 /* A table of entries of one kind; removal clears `alive`, dead entries are
  * freed at commit (so an abort can revive them). */
-#define ST_TABLE(type) \
-	struct {       \
-		type *v;   \
+#define ST_TABLE(type)         \
+	struct {               \
+		type *v;       \
 		size_t n, cap; \
 	}
 
@@ -207,11 +207,11 @@ struct st_container *policy_st_find_container(struct policy_state *st, const cha
 struct st_process *policy_st_find_process(struct policy_state *st, const char *cid, const char *pid);
 struct st_scratch *policy_st_find_scratch(struct policy_state *st, const char *target);
 int policy_st_add_device(struct policy_state *st, const char *target, const uint8_t hash[UVM_SHA256_LEN]);
-int policy_st_add_overlay(struct policy_state *st, const char *target, const char *cid,
-		   const char *const *layers, size_t nlayers, const struct pol_set *cands);
+int policy_st_add_overlay(struct policy_state *st, const char *target, const char *cid, const char *const *layers,
+			  size_t nlayers, const struct pol_set *cands);
 int policy_st_add_container(struct policy_state *st, const char *id, const struct pol_set *cands);
-int policy_st_add_process(struct policy_state *st, const char *cid, const char *pid,
-		   const char *const *argv, size_t argc);
+int policy_st_add_process(struct policy_state *st, const char *cid, const char *pid, const char *const *argv,
+			  size_t argc);
 int policy_st_add_scratch(struct policy_state *st, const char *target);
 void policy_st_set_int(struct policy_state *st, int *field, int value);
 void policy_st_set_set(struct policy_state *st, struct pol_set *field, const struct pol_set *value);
@@ -220,7 +220,7 @@ void policy_st_set_set(struct policy_state *st, struct pol_set *field, const str
 
 #define REASON_MAX_BYTES (256u * 1024)
 #define REASON_VALUE_MAX 256 /* bytes of a value shown */
-#define REASON_MAX_FAILS 8 /* listed per candidate; the rest are counted */
+#define REASON_MAX_FAILS 8   /* listed per candidate; the rest are counted */
 
 struct reason {
 	struct json_writer w;
@@ -229,13 +229,10 @@ struct reason {
 	int quiet;       /* count failures without writing them */
 };
 
-void policy_reason_fail(struct reason *r, const char *rule, const char *field, const char *value,
-		 const char *detail);
+void policy_reason_fail(struct reason *r, const char *rule, const char *field, const char *value, const char *detail);
 /* The same, with the value redacted to the environment variable's name. */
-void policy_reason_fail_env(struct reason *r, const char *rule, const char *field, const char *var,
-		     const char *detail);
-void policy_reason_fail_int(struct reason *r, const char *rule, const char *field, int64_t value,
-		     const char *detail);
+void policy_reason_fail_env(struct reason *r, const char *rule, const char *field, const char *var, const char *detail);
+void policy_reason_fail_int(struct reason *r, const char *rule, const char *field, int64_t value, const char *detail);
 void policy_reason_begin_failed(struct reason *r);
 void policy_reason_end_failed(struct reason *r);
 

@@ -28,8 +28,8 @@ struct eval {
 	cand_check check;
 	/* results */
 	struct pol_set survivors;
-	size_t plan;               /* index of the plan candidate, or SIZE_MAX */
-	unsigned char *drops;      /* total * stride */
+	size_t plan;          /* index of the plan candidate, or SIZE_MAX */
+	unsigned char *drops; /* total * stride */
 };
 
 static const char *cand_name(const struct ctx *x, const struct eval *e, size_t i)
@@ -162,7 +162,6 @@ static int write_plan(struct ctx *x, const struct eval *e, int with_caps)
 	return oom ? -1 : 0;
 }
 
-
 /* ------------------------------------------------------------ create */
 
 /* A candidate's drops: env's flags, then each capability set's. */
@@ -201,13 +200,14 @@ int policy_op_create_container(struct ctx *x)
 	policy_reason_str(x, "container_id", cid);
 	policy_reason_begin_failed(&x->r);
 	if (!o)
-		policy_reason_fail(&x->r, "state", "container_id", cid, "no root file system (overlay) is mounted for it");
+		policy_reason_fail(&x->r, "state", "container_id", cid,
+				   "no root file system (overlay) is mounted for it");
 	if (policy_st_find_container(x->st, cid))
 		policy_reason_fail(&x->r, "state", "container_id", cid, "a container with this id already exists");
 	if (precheck_failed(x))
 		return 0;
-	struct eval e = {"container", x->pol->ncontainers, &o->candidates, create_stride(x),
-			 check_create, {{0}}, 0, NULL};
+	struct eval e = {"container", x->pol->ncontainers, &o->candidates, create_stride(x), check_create, {{0}}, 0,
+			 NULL};
 	if (evaluate(x, &e) < 0)
 		return -1;
 	int rc = 0;
@@ -248,7 +248,8 @@ static int check_exec(struct ctx *x, size_t i, unsigned char *drops)
 	if (strcmp(wd, c->working_dir) != 0)
 		policy_reason_fail(&x->r, "working_dir", "working_dir", wd, c->working_dir);
 	if (x->req->stdio && !c->allow_stdio_access)
-		policy_reason_fail(&x->r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
+		policy_reason_fail(&x->r, "allow_stdio_access", "stdio", "true",
+				   "the policy does not allow stdio access");
 	return (int)(x->r.fails - before);
 }
 
@@ -271,7 +272,8 @@ int policy_op_exec_in_container(struct ctx *x)
 	int rc = 0;
 	if (e.plan != SIZE_MAX) {
 		const struct req_strs *argv = &x->req->argv;
-		rc = write_plan(x, &e, 0) == 0 && policy_st_add_process(x->st, cid, pid, argv->v, argv->n) == 0 ? 1 : -1;
+		rc = write_plan(x, &e, 0) == 0 && policy_st_add_process(x->st, cid, pid, argv->v, argv->n) == 0 ? 1
+														: -1;
 		if (rc == 1)
 			policy_st_set_set(x->st, &policy_st_find_container(x->st, cid)->candidates, &e.survivors);
 	}
@@ -289,7 +291,8 @@ static int check_external(struct ctx *x, size_t i, unsigned char *drops)
 	if (strcmp(wd, p->working_dir) != 0)
 		policy_reason_fail(&x->r, "working_dir", "working_dir", wd, p->working_dir);
 	if (x->req->stdio && !p->allow_stdio_access)
-		policy_reason_fail(&x->r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
+		policy_reason_fail(&x->r, "allow_stdio_access", "stdio", "true",
+				   "the policy does not allow stdio access");
 	return (int)(x->r.fails - before);
 }
 
@@ -332,8 +335,8 @@ static int check_signal(struct ctx *x, size_t i, unsigned char *drops)
 	if (allowed & bit)
 		return 0;
 	policy_reason_fail_int(&x->r, "signals", "signal", sig,
-			pid ? "not an allowed signal of this exec process"
-			    : "not an allowed signal of the container's init process");
+			       pid ? "not an allowed signal of this exec process"
+				   : "not an allowed signal of the container's init process");
 	return 1;
 }
 

@@ -32,7 +32,7 @@ int policy_op_mount_device(struct ctx *x)
 		policy_reason_fail(&x->r, "state", "target", target, "a device is already mounted there");
 	if (!hash_in_policy(x->pol, hash))
 		policy_reason_fail(&x->r, "layers", "device_hash", hex,
-			    "this root hash is not a layer of any container in the policy");
+				   "this root hash is not a layer of any container in the policy");
 	policy_reason_end_failed(&x->r);
 	if (!policy_reason_ok(x))
 		return 0;
@@ -60,7 +60,8 @@ int policy_op_unmount_device(struct ctx *x)
 	if (!d)
 		policy_reason_fail(&x->r, "state", "target", target, "no device is mounted there");
 	if (o)
-		policy_reason_fail(&x->r, "state", "target", o->target, "the device is a layer of this mounted overlay");
+		policy_reason_fail(&x->r, "state", "target", o->target,
+				   "the device is a layer of this mounted overlay");
 	policy_reason_end_failed(&x->r);
 	if (!policy_reason_ok(x))
 		return 0;
@@ -99,8 +100,8 @@ static int layers_match(struct reason *side, const struct pol_container *c, size
 		policy_reason_fail(side, "layers", field, got, detail);
 	} else
 		policy_reason_fail_int(side, "layers", "layers", (int64_t)n,
-				c->nlayers > n ? "fewer layers than the policy's container"
-					       : "more layers than the policy's container");
+				       c->nlayers > n ? "fewer layers than the policy's container"
+						      : "more layers than the policy's container");
 	policy_reason_end_failed(side);
 	json_w_end(&side->w);
 	return 0;
@@ -133,11 +134,12 @@ static void overlay_checks(struct ctx *x, const char *cid, const char *target)
 	    strncmp(target + strlen(POLICY_CONTAINER_DIR), cid, strlen(cid)) != 0 ||
 	    strcmp(target + strlen(POLICY_CONTAINER_DIR) + strlen(cid), POLICY_ROOTFS_SUFFIX) != 0)
 		policy_reason_fail(&x->r, "target", "target", target,
-			    "must be " POLICY_CONTAINER_DIR "CONTAINER_ID" POLICY_ROOTFS_SUFFIX);
+				   "must be " POLICY_CONTAINER_DIR "CONTAINER_ID" POLICY_ROOTFS_SUFFIX);
 	if (policy_st_find_overlay(x->st, target))
 		policy_reason_fail(&x->r, "state", "target", target, "an overlay is already mounted there");
 	if (policy_st_find_overlay_of(x->st, cid) || policy_st_find_container(x->st, cid))
-		policy_reason_fail(&x->r, "state", "container_id", cid, "this container already has a root file system");
+		policy_reason_fail(&x->r, "state", "container_id", cid,
+				   "this container already has a root file system");
 }
 
 /* The writable layer's size (the guest's fact upper_bytes; 0: a tmpfs
@@ -287,7 +289,7 @@ int policy_op_scratch_mount(struct ctx *x)
 		policy_reason_fail(&x->r, "state", "target", target, "scratch space is already mounted there");
 	if (!encrypted && !x->pol->allow_unencrypted_scratch)
 		policy_reason_fail(&x->r, "allow_unencrypted_scratch", "encrypted", "false",
-			    "the policy requires encrypted scratch space");
+				   "the policy requires encrypted scratch space");
 	policy_reason_end_failed(&x->r);
 	if (!policy_reason_ok(x))
 		return 0;

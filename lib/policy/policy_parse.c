@@ -38,8 +38,7 @@ static int get_bool(const struct json_value *obj, const char *key, int *out)
 }
 
 /* A non-empty string without NUL (the JSON layer guarantees NUL-free). */
-static int get_str(const struct json_value *v, const char **out, int allow_empty,
-		   struct uvm_err *err)
+static int get_str(const struct json_value *v, const char **out, int allow_empty, struct uvm_err *err)
 {
 	size_t len;
 	const char *s = json_str(v, &len);
@@ -62,8 +61,8 @@ static int get_path(const struct json_value *v, const char **out, struct uvm_err
 	return 0;
 }
 
-static int get_strs(struct policy *p, const struct json_value *arr, struct pol_strs *out,
-		    size_t min, struct uvm_err *err)
+static int get_strs(struct policy *p, const struct json_value *arr, struct pol_strs *out, size_t min,
+		    struct uvm_err *err)
 {
 	size_t n = json_len(arr);
 	if (json_type(arr) != JSON_ARRAY)
@@ -80,8 +79,7 @@ static int get_strs(struct policy *p, const struct json_value *arr, struct pol_s
 	return 0;
 }
 
-static int add_regex(struct policy *p, regex_t *re, const struct json_value *at, const char *pat,
-		     struct uvm_err *err)
+static int add_regex(struct policy *p, regex_t *re, const struct json_value *at, const char *pat, struct uvm_err *err)
 {
 	char why[160];
 	if (p->nregexes == p->capregexes) {
@@ -99,8 +97,7 @@ static int add_regex(struct policy *p, regex_t *re, const struct json_value *at,
 }
 
 /* "string" (default) or "regex". */
-static int get_strategy(const struct json_value *obj, const char *key, int *regex,
-			struct uvm_err *err)
+static int get_strategy(const struct json_value *obj, const char *key, int *regex, struct uvm_err *err)
 {
 	const struct json_value *v = json_get(obj, key);
 	const char *s = v ? json_str(v, NULL) : "string";
@@ -110,8 +107,7 @@ static int get_strategy(const struct json_value *obj, const char *key, int *rege
 	return 0;
 }
 
-static int parse_env(struct policy *p, const struct json_value *arr, struct pol_env *out,
-		     struct uvm_err *err)
+static int parse_env(struct policy *p, const struct json_value *arr, struct pol_env *out, struct uvm_err *err)
 {
 	static const struct json_field f[] = {
 		{"rule", JSON_T_STRING, 1}, {"strategy", JSON_T_STRING, 0}, {"required", JSON_T_BOOL, 0}};
@@ -127,10 +123,8 @@ static int parse_env(struct policy *p, const struct json_value *arr, struct pol_
 	for (size_t i = 0; i < n; i++) {
 		const struct json_value *e = json_at(arr, i);
 		struct pol_env_rule *r = &out->rules[i];
-		if (json_check_object(e, f, 3, err) < 0 ||
-		    get_str(json_get(e, "rule"), &r->rule, 0, err) < 0 ||
-		    get_strategy(e, "strategy", &r->regex, err) < 0 ||
-		    get_bool(e, "required", &r->required) < 0)
+		if (json_check_object(e, f, 3, err) < 0 || get_str(json_get(e, "rule"), &r->rule, 0, err) < 0 ||
+		    get_strategy(e, "strategy", &r->regex, err) < 0 || get_bool(e, "required", &r->required) < 0)
 			return -1;
 		if (r->regex && add_regex(p, &r->re, json_get(e, "rule"), r->rule, err) < 0)
 			return -1;
@@ -140,8 +134,7 @@ static int parse_env(struct policy *p, const struct json_value *arr, struct pol_
 	return 0;
 }
 
-static int parse_layers(struct policy *p, const struct json_value *arr, struct pol_container *c,
-			struct uvm_err *err)
+static int parse_layers(struct policy *p, const struct json_value *arr, struct pol_container *c, struct uvm_err *err)
 {
 	size_t n = json_len(arr);
 	if (n < 1 || n > POLICY_MAX_LIST)
@@ -160,15 +153,11 @@ static int parse_layers(struct policy *p, const struct json_value *arr, struct p
 	return 0;
 }
 
-static int parse_mounts(struct policy *p, const struct json_value *arr, struct pol_container *c,
-			struct uvm_err *err)
+static int parse_mounts(struct policy *p, const struct json_value *arr, struct pol_container *c, struct uvm_err *err)
 {
-	static const struct json_field f[] = {{"source", JSON_T_STRING, 1},
-					      {"source_strategy", JSON_T_STRING, 0},
-					      {"destination", JSON_T_STRING, 1},
-					      {"type", JSON_T_STRING, 1},
-					      {"options", JSON_T_ARRAY, 1},
-					      {"optional", JSON_T_BOOL, 0}};
+	static const struct json_field f[] = {{"source", JSON_T_STRING, 1},      {"source_strategy", JSON_T_STRING, 0},
+					      {"destination", JSON_T_STRING, 1}, {"type", JSON_T_STRING, 1},
+					      {"options", JSON_T_ARRAY, 1},      {"optional", JSON_T_BOOL, 0}};
 	size_t n = json_len(arr);
 	if (!arr)
 		return 0;
@@ -197,8 +186,10 @@ static int parse_mounts(struct policy *p, const struct json_value *arr, struct p
 
 static int parse_user(const struct json_value *u, struct pol_user *out, struct uvm_err *err)
 {
-	static const struct json_field f[] = {{"uid", JSON_T_INT, 0},   {"name", JSON_T_STRING, 0},
-					      {"gid", JSON_T_INT, 0},   {"group", JSON_T_STRING, 0},
+	static const struct json_field f[] = {{"uid", JSON_T_INT, 0},
+					      {"name", JSON_T_STRING, 0},
+					      {"gid", JSON_T_INT, 0},
+					      {"group", JSON_T_STRING, 0},
 					      {"umask", JSON_T_STRING, 1}};
 	if (json_check_object(u, f, 5, err) < 0)
 		return -1;
@@ -212,8 +203,7 @@ static int parse_user(const struct json_value *u, struct pol_user *out, struct u
 	out->has_gid = gid != NULL;
 	if ((uid && json_int(uid, 0, UINT32_MAX - 1, &out->uid, err) < 0) ||
 	    (gid && json_int(gid, 0, UINT32_MAX - 1, &out->gid, err) < 0) ||
-	    (name && get_str(name, &out->name, 0, err) < 0) ||
-	    (group && get_str(group, &out->group, 0, err) < 0))
+	    (name && get_str(name, &out->name, 0, err) < 0) || (group && get_str(group, &out->group, 0, err) < 0))
 		return -1;
 	out->umask = json_str(json_get(u, "umask"), NULL);
 	if (strlen(out->umask) != 4 || strspn(out->umask, "01234567") != 4)
@@ -221,8 +211,7 @@ static int parse_user(const struct json_value *u, struct pol_user *out, struct u
 	return 0;
 }
 
-static int parse_caps(struct policy *p, const struct json_value *obj, struct pol_strs caps[],
-		      struct uvm_err *err)
+static int parse_caps(struct policy *p, const struct json_value *obj, struct pol_strs caps[], struct uvm_err *err)
 {
 	struct json_field f[POL_CAP_SETS];
 	for (size_t i = 0; i < POL_CAP_SETS; i++)
@@ -256,8 +245,7 @@ static int parse_signals(const struct json_value *arr, uint64_t *out, struct uvm
 	return 0;
 }
 
-static int parse_execs(struct policy *p, const struct json_value *arr, struct pol_container *c,
-		       struct uvm_err *err)
+static int parse_execs(struct policy *p, const struct json_value *arr, struct pol_container *c, struct uvm_err *err)
 {
 	static const struct json_field f[] = {{"argv", JSON_T_ARRAY, 1}, {"signals", JSON_T_ARRAY, 0}};
 	size_t n = json_len(arr);
@@ -295,8 +283,7 @@ static const struct json_field container_fields[] = {
 	{"resources", JSON_T_OBJECT, 0},
 };
 
-static int parse_seccomp(struct policy *p, const struct json_value *o, struct pol_seccomp *sc,
-			 struct uvm_err *err)
+static int parse_seccomp(struct policy *p, const struct json_value *o, struct pol_seccomp *sc, struct uvm_err *err)
 {
 	const struct json_value *lists[2] = {json_get(o, "allow"), json_get(o, "deny")};
 	size_t n[2];
@@ -314,19 +301,16 @@ static int parse_seccomp(struct policy *p, const struct json_value *o, struct po
 /* "resources" is read by the request's own reader (lib/request.c), so a
  * bound and a request value have the same ranges; the policy's may also
  * bound the writable layer (scratch_max). */
-static int parse_container(struct policy *p, const struct json_value *o, struct pol_container *c,
-			   struct uvm_err *err)
+static int parse_container(struct policy *p, const struct json_value *o, struct pol_container *c, struct uvm_err *err)
 {
-	if (json_check_object(o, container_fields, sizeof container_fields / sizeof container_fields[0],
-			      err) < 0)
+	if (json_check_object(o, container_fields, sizeof container_fields / sizeof container_fields[0], err) < 0)
 		return -1;
 	c->name = json_str(json_get(o, "name"), NULL);
 	if (parse_layers(p, json_get(o, "layers"), c, err) < 0 ||
 	    get_strs(p, json_get(o, "argv"), &c->argv, 1, err) < 0 ||
 	    parse_env(p, json_get(o, "env"), &c->env, err) < 0 ||
 	    get_path(json_get(o, "working_dir"), &c->working_dir, err) < 0 ||
-	    parse_mounts(p, json_get(o, "mounts"), c, err) < 0 ||
-	    parse_user(json_get(o, "user"), &c->user, err) < 0 ||
+	    parse_mounts(p, json_get(o, "mounts"), c, err) < 0 || parse_user(json_get(o, "user"), &c->user, err) < 0 ||
 	    parse_caps(p, json_get(o, "capabilities"), c->caps, err) < 0 ||
 	    get_bool(o, "no_new_privileges", &c->no_new_privileges) < 0 ||
 	    get_bool(o, "allow_elevated", &c->allow_elevated) < 0 ||
@@ -339,8 +323,7 @@ static int parse_container(struct policy *p, const struct json_value *o, struct 
 	return 0;
 }
 
-static int parse_external(struct policy *p, const struct json_value *o, struct pol_external *x,
-			  struct uvm_err *err)
+static int parse_external(struct policy *p, const struct json_value *o, struct pol_external *x, struct uvm_err *err)
 {
 	static const struct json_field f[] = {{"argv", JSON_T_ARRAY, 1},
 					      {"env", JSON_T_ARRAY, 0},
@@ -357,12 +340,9 @@ static int parse_external(struct policy *p, const struct json_value *o, struct p
 static int parse_framework(struct policy *p, const struct json_value *o, struct uvm_err *err)
 {
 	static const struct json_field f[] = {
-		{"allow_properties_access", JSON_T_BOOL, 0},
-		{"allow_dump_stacks", JSON_T_BOOL, 0},
-		{"allow_runtime_logging", JSON_T_BOOL, 0},
-		{"allow_environment_variable_dropping", JSON_T_BOOL, 0},
-		{"allow_unencrypted_scratch", JSON_T_BOOL, 0},
-		{"allow_capability_dropping", JSON_T_BOOL, 0},
+		{"allow_properties_access", JSON_T_BOOL, 0},   {"allow_dump_stacks", JSON_T_BOOL, 0},
+		{"allow_runtime_logging", JSON_T_BOOL, 0},     {"allow_environment_variable_dropping", JSON_T_BOOL, 0},
+		{"allow_unencrypted_scratch", JSON_T_BOOL, 0}, {"allow_capability_dropping", JSON_T_BOOL, 0},
 	};
 	if (!o)
 		return 0;

@@ -4,8 +4,7 @@
 
 #include "policy_internal.h"
 
-int policy_overlay_layers(struct policy_state *st, const char *container_id, const char *const **layers,
-			  size_t *n)
+int policy_overlay_layers(struct policy_state *st, const char *container_id, const char *const **layers, size_t *n)
 {
 	struct st_overlay *o = policy_st_find_overlay_of(st, container_id);
 	if (!o)

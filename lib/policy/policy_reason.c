@@ -49,8 +49,7 @@ static void reason_close(struct reason *r, const char *detail)
 	json_w_end(&r->w);
 }
 
-void policy_reason_fail(struct reason *r, const char *rule, const char *field, const char *value,
-		 const char *detail)
+void policy_reason_fail(struct reason *r, const char *rule, const char *field, const char *value, const char *detail)
 {
 	if (!reason_open(r, rule, field))
 		return;
@@ -71,8 +70,7 @@ void policy_reason_fail(struct reason *r, const char *rule, const char *field, c
 	reason_close(r, detail);
 }
 
-void policy_reason_fail_env(struct reason *r, const char *rule, const char *field, const char *var,
-		     const char *detail)
+void policy_reason_fail_env(struct reason *r, const char *rule, const char *field, const char *var, const char *detail)
 {
 	if (!reason_open(r, rule, field))
 		return;
@@ -87,8 +85,7 @@ void policy_reason_fail_env(struct reason *r, const char *rule, const char *fiel
 	reason_close(r, detail);
 }
 
-void policy_reason_fail_int(struct reason *r, const char *rule, const char *field, int64_t value,
-		     const char *detail)
+void policy_reason_fail_int(struct reason *r, const char *rule, const char *field, int64_t value, const char *detail)
 {
 	if (!reason_open(r, rule, field))
 		return;

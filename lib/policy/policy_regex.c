@@ -44,8 +44,10 @@ static int stacked(const char *p, size_t i, int after_repeat, char *why, size_t 
 {
 	if (!after_repeat || !strchr("*+?{", p[i]))
 		return 0;
-	snprintf(why, why_size, "a repetition '%c' at offset %zu follows another repetition (POSIX leaves that "
-		 "undefined): write the repetition once", p[i], i);
+	snprintf(why, why_size,
+		 "a repetition '%c' at offset %zu follows another repetition (POSIX leaves that "
+		 "undefined): write the repetition once",
+		 p[i], i);
 	return 1;
 }
 

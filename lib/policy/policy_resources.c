@@ -34,7 +34,8 @@ int policy_rules_resources(struct reason *r, const struct req_resources *bound, 
 		else
 			snprintf(detail, sizeof detail,
 				 "the default %llu exceeds the policy's bound of %" PRIu64 ", so the request must name "
-				 "a value", POLICY_PIDS_DEFAULT, pids_bound);
+				 "a value",
+				 POLICY_PIDS_DEFAULT, pids_bound);
 		policy_reason_fail_int(r, "resources", "resources.pids_max", (int64_t)p, detail);
 	}
 	return (int)(r->fails - before);

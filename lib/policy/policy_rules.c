@@ -58,7 +58,7 @@ int policy_rules_env(struct reason *r, const struct pol_env *rules, int allow_dr
 			i++;
 		if (i == n)
 			policy_reason_fail(r, "env_required", "env", rules->rules[k].rule,
-				    "no variable satisfies this required rule");
+					   "no variable satisfies this required rule");
 	}
 	return (int)(r->fails - before);
 }
@@ -201,8 +201,7 @@ static void explain_request_mount(struct mount_walk *w, size_t i)
 		fail_request_mount(w, i, "destination", "the policy has no mount at this destination");
 }
 
-static void explain_mounts(struct reason *r, const struct pol_container *c, const struct req_mount *mounts,
-			   size_t n)
+static void explain_mounts(struct reason *r, const struct pol_container *c, const struct req_mount *mounts, size_t n)
 {
 	struct mount_walk w;
 	size_t i = 0, k = 0;
@@ -243,7 +242,8 @@ static void explain_mounts(struct reason *r, const struct pol_container *c, cons
 			}
 			snprintf(detail, sizeof detail,
 				 "out of order: the policy has this mount before mounts[%zu] (mounts come in the "
-				 "policy's order)", i);
+				 "policy's order)",
+				 i);
 			w.used[k++] = 1;
 			fail_request_mount(&w, j, "destination", detail);
 			continue;
@@ -338,7 +338,7 @@ static void rules_caps(struct reason *r, const struct policy *pol, const struct 
 		for (size_t k = 0; k < c->caps[s].n; k++)
 			if (!in_req(set, c->caps[s].v[k]))
 				policy_reason_fail(r, "capabilities", field, c->caps[s].v[k],
-					    "in the policy's set but not requested (sets must be equal)");
+						   "in the policy's set but not requested (sets must be equal)");
 	}
 }
 
@@ -358,9 +358,10 @@ int policy_rules_container(struct reason *r, const struct policy *pol, const str
 	policy_rules_resources(r, &c->resources, &req->resources);
 	if (c->no_new_privileges && !req->no_new_privileges)
 		policy_reason_fail(r, "no_new_privileges", "no_new_privileges", "false",
-			    "the policy requires no_new_privileges");
+				   "the policy requires no_new_privileges");
 	if (req->privileged && !c->allow_elevated)
-		policy_reason_fail(r, "allow_elevated", "privileged", "true", "the policy does not allow elevated containers");
+		policy_reason_fail(r, "allow_elevated", "privileged", "true",
+				   "the policy does not allow elevated containers");
 	if (req->stdio && !c->allow_stdio_access)
 		policy_reason_fail(r, "allow_stdio_access", "stdio", "true", "the policy does not allow stdio access");
 	return (int)(r->fails - before);

@@ -27,10 +27,12 @@ static int read_list(const struct json_value *arr, const char **out, size_t *n, 
 		if (!s)
 			return json_fail_at(v, err, "expected a syscall name, got %s", json_type_name(json_type(v)));
 		if (seccomp_syscall_number(s) < 0)
-			return json_fail_at(v, err, "unknown syscall name \"%.64s\" (x86-64 names such as \"keyctl\")", s);
+			return json_fail_at(v, err, "unknown syscall name \"%.64s\" (x86-64 names such as \"keyctl\")",
+					    s);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(out[j], s) == 0)
-				return json_fail_at(v, err, "\"%.64s\" is already at index %zu (the list is a set)", s, j);
+				return json_fail_at(v, err, "\"%.64s\" is already at index %zu (the list is a set)", s,
+						    j);
 		out[i] = s;
 	}
 	return 0;

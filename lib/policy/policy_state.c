@@ -20,12 +20,12 @@ static void *grow(void *v, size_t *cap, size_t n, size_t size)
 	return nv;
 }
 
-#define TABLE_GROW(t)                                                   \
-	do {                                                            \
+#define TABLE_GROW(t)                                                    \
+	do {                                                             \
 		void *nv_ = grow((t).v, &(t).cap, (t).n, sizeof *(t).v); \
-		if (!nv_)                                               \
-			return -1;                                      \
-		(t).v = nv_;                                            \
+		if (!nv_)                                                \
+			return -1;                                       \
+		(t).v = nv_;                                             \
 	} while (0)
 
 /* Each decision journals at most 3 changes. More would be an engine bug:
@@ -78,10 +78,10 @@ static void appended(struct policy_state *st, size_t *count, void (*free_last)(s
 
 /* ------------------------------------------------------------------ lookups */
 
-#define FIND(table, field, key)                                       \
-	for (size_t i_ = 0; i_ < (table).n; i_++)                       \
+#define FIND(table, field, key)                                                   \
+	for (size_t i_ = 0; i_ < (table).n; i_++)                                 \
 		if ((table).v[i_].alive && strcmp((table).v[i_].field, key) == 0) \
-			return &(table).v[i_];                          \
+			return &(table).v[i_];                                    \
 	return NULL
 
 struct st_device *policy_st_find_device(struct policy_state *st, const char *target)
@@ -207,8 +207,8 @@ int policy_st_add_device(struct policy_state *st, const char *target, const uint
 	return 0;
 }
 
-int policy_st_add_overlay(struct policy_state *st, const char *target, const char *cid,
-		   const char *const *layers, size_t nlayers, const struct pol_set *cands)
+int policy_st_add_overlay(struct policy_state *st, const char *target, const char *cid, const char *const *layers,
+			  size_t nlayers, const struct pol_set *cands)
 {
 	TABLE_GROW(st->overlays);
 	struct st_overlay *o = &st->overlays.v[st->overlays.n];
@@ -242,8 +242,8 @@ int policy_st_add_container(struct policy_state *st, const char *id, const struc
 	return 0;
 }
 
-int policy_st_add_process(struct policy_state *st, const char *cid, const char *pid,
-		   const char *const *argv, size_t argc)
+int policy_st_add_process(struct policy_state *st, const char *cid, const char *pid, const char *const *argv,
+			  size_t argc)
 {
 	TABLE_GROW(st->processes);
 	struct st_process *p = &st->processes.v[st->processes.n];
@@ -277,17 +277,17 @@ int policy_st_add_scratch(struct policy_state *st, const char *target)
 
 /* ------------------------------------------------------------------ commit */
 
-#define COMPACT(table, dead, free_fn)                                   \
-	do {                                                            \
-		size_t k_ = 0;                                          \
-		for (size_t i_ = 0; i_ < (table).n; i_++) {             \
-			if (dead) {                                     \
-				free_fn(&(table).v[i_]);                \
-				continue;                               \
-			}                                               \
-			(table).v[k_++] = (table).v[i_];                \
-		}                                                       \
-		(table).n = k_;                                         \
+#define COMPACT(table, dead, free_fn)                       \
+	do {                                                \
+		size_t k_ = 0;                              \
+		for (size_t i_ = 0; i_ < (table).n; i_++) { \
+			if (dead) {                         \
+				free_fn(&(table).v[i_]);    \
+				continue;                   \
+			}                                   \
+			(table).v[k_++] = (table).v[i_];    \
+		}                                           \
+		(table).n = k_;                             \
 	} while (0)
 
 void policy_commit(struct policy_state *st)

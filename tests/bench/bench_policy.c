@@ -59,8 +59,10 @@ static char *make_policy(void)
 		json_w_end(&w);
 		json_w_key(&w, "env");
 		json_w_arr(&w);
-		const char *rules[][2] = {{"PATH=/usr/bin:/bin", "string"}, {"PORT=[0-9]{1,5}", "regex"},
-					  {"HOSTNAME=.+", "regex"}, {"LANG=C.UTF-8", "string"}};
+		const char *rules[][2] = {{"PATH=/usr/bin:/bin", "string"},
+					  {"PORT=[0-9]{1,5}", "regex"},
+					  {"HOSTNAME=.+", "regex"},
+					  {"LANG=C.UTF-8", "string"}};
 		for (int r = 0; r < 4; r++) {
 			json_w_obj(&w);
 			json_w_key(&w, "rule");
@@ -130,7 +132,8 @@ int main(void)
 		for (int l = 0; l < 3; l++) {
 			hash_of(c, l, h);
 			snprintf(req[k++], sizeof req[0],
-				 "{\"op\":\"mount_device\",\"target\":\"/run/layers/r%dl%d\",\"device_hash\":\"%s\"}", round, l, h);
+				 "{\"op\":\"mount_device\",\"target\":\"/run/layers/r%dl%d\",\"device_hash\":\"%s\"}",
+				 round, l, h);
 		}
 		snprintf(req[k++], sizeof req[0],
 			 "{\"op\":\"mount_overlay\",\"container_id\":\"c%d\",\"target\":\"/run/containers/c%d/rootfs\","
@@ -144,16 +147,18 @@ int main(void)
 			 "\"permitted\":[\"CAP_NET_BIND_SERVICE\"],\"ambient\":[]}}",
 			 round, c, round);
 		snprintf(req[k++], sizeof req[0],
-			 "{\"op\":\"exec_in_container\",\"container_id\":\"c%d\",\"process_id\":\"p\",\"argv\":[\"/bin/sh\"],"
-			 "\"env\":[\"PORT=1\"],\"working_dir\":\"/app\"}", round);
-		snprintf(req[k++], sizeof req[0],
-			 "{\"op\":\"signal_process\",\"container_id\":\"c%d\",\"signal\":15}", round);
+			 "{\"op\":\"exec_in_container\",\"container_id\":\"c%d\",\"process_id\":\"p\",\"argv\":[\"/bin/"
+			 "sh\"],"
+			 "\"env\":[\"PORT=1\"],\"working_dir\":\"/app\"}",
+			 round);
+		snprintf(req[k++], sizeof req[0], "{\"op\":\"signal_process\",\"container_id\":\"c%d\",\"signal\":15}",
+			 round);
 		snprintf(req[k++], sizeof req[0], "{\"op\":\"shutdown_container\",\"container_id\":\"c%d\"}", round);
 		snprintf(req[k++], sizeof req[0],
 			 "{\"op\":\"unmount_overlay\",\"target\":\"/run/containers/c%d/rootfs\"}", round);
 		for (int l = 0; l < 2; l++)
-			snprintf(req[k++], sizeof req[0], "{\"op\":\"unmount_device\",\"target\":\"/run/layers/r%dl%d\"}",
-				 round, l);
+			snprintf(req[k++], sizeof req[0],
+				 "{\"op\":\"unmount_device\",\"target\":\"/run/layers/r%dl%d\"}", round, l);
 		for (int i = 0; i < k; i++) {
 			struct policy_decision d;
 			double s = now();

@@ -16,8 +16,8 @@
 /* Whether flags[0..n) (NULL: none set) are exactly the items the reason
  * lists: list holds, in order, the flagged items' indices (env) or names
  * (capabilities). */
-static int flags_are_list(const unsigned char *flags, const struct req_strs *items,
-			  const struct json_value *list, int by_index)
+static int flags_are_list(const unsigned char *flags, const struct req_strs *items, const struct json_value *list,
+			  int by_index)
 {
 	size_t listed = 0;
 	for (size_t i = 0; i < items->n; i++) {
@@ -36,8 +36,7 @@ static int flags_are_list(const unsigned char *flags, const struct req_strs *ite
 
 /* The decision's drop arrays are the reason's drop lists (the agent applies
  * the arrays, users read the lists); a denial drops nothing. */
-static void check_drops(const struct json_value *req, const struct policy_decision *d,
-			const struct json_value *reason)
+static void check_drops(const struct json_value *req, const struct policy_decision *d, const struct json_value *reason)
 {
 	struct request r;
 	struct uvm_err err = {0, ""};

@@ -79,8 +79,8 @@ static void check_reconnect(void)
 	frame_header(hdr, sizeof ping - 1);
 	if (frame_feed(&rd, hdr, 4, &used, &body, &len) != FRAME_NEED_MORE || used != 4)
 		abort();
-	if (frame_feed(&rd, ping, sizeof ping - 1, &used, &body, &len) != FRAME_COMPLETE ||
-	    used != sizeof ping - 1 || len != sizeof ping - 1 || memcmp(body, ping, len) != 0)
+	if (frame_feed(&rd, ping, sizeof ping - 1, &used, &body, &len) != FRAME_COMPLETE || used != sizeof ping - 1 ||
+	    len != sizeof ping - 1 || memcmp(body, ping, len) != 0)
 		abort();
 }
 
@@ -110,9 +110,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			if (seen >= k || expect[seen].status != fs || expect[seen].len != len)
 				abort(); /* an event the reference does not have */
-			if (fs == FRAME_COMPLETE &&
-			    (body != rd.body || pos + off != expect[seen].off + len ||
-			     memcmp(body, s + expect[seen].off, len) != 0))
+			if (fs == FRAME_COMPLETE && (body != rd.body || pos + off != expect[seen].off + len ||
+						     memcmp(body, s + expect[seen].off, len) != 0))
 				abort(); /* the body is not exactly the bytes after its header */
 			if (fs == FRAME_OVERSIZE && pos + off != expect[seen].off)
 				abort(); /* reported somewhere other than right after its header */

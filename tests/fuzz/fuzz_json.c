@@ -15,9 +15,7 @@ static void write_value(struct json_writer *w, const struct json_value *v)
 	const char *s;
 	int b = 0;
 	switch (json_type(v)) {
-	case JSON_NULL:
-		json_w_null(w);
-		break;
+	case JSON_NULL: json_w_null(w); break;
 	case JSON_BOOL:
 		json_bool(v, &b);
 		json_w_bool(w, b);

@@ -16,9 +16,9 @@
 #define NAME_MAX_LEN 256
 
 struct ref {
-	int found;     /* a line with this name exists */
-	int nfields;   /* fields of that line, counted up to 4 */
-	int ok[2];     /* fields 2 and 3 are ids */
+	int found;   /* a line with this name exists */
+	int nfields; /* fields of that line, counted up to 4 */
+	int ok[2];   /* fields 2 and 3 are ids */
 	uint32_t id[2];
 };
 

@@ -13,19 +13,21 @@
 
 #include "fuzz_decide.h"
 
-#define MOUNTS_SECCOMP_REST                                                                      \
-	"\"argv\":[\"/bin/app\"],\"working_dir\":\"/\",\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"},"    \
+#define MOUNTS_SECCOMP_REST                                                                                \
+	"\"argv\":[\"/bin/app\"],\"working_dir\":\"/\",\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"}," \
 	"\"capabilities\":{\"bounding\":[],\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]}"
-#define MOUNTS_SECCOMP                                                                           \
-	"{\"name\":\"app\",\"layers\":[\"4444444444444444444444444444444444444444444444444444444444444444\"]," \
-	"\"mounts\":[{\"source\":\"tmpfs\",\"destination\":\"/etc\",\"type\":\"tmpfs\",\"options\":[\"ro\"]},"    \
+#define MOUNTS_SECCOMP                                                                                               \
+	"{\"name\":\"app\",\"layers\":[\"4444444444444444444444444444444444444444444444444444444444444444\"],"       \
+	"\"mounts\":[{\"source\":\"tmpfs\",\"destination\":\"/etc\",\"type\":\"tmpfs\",\"options\":[\"ro\"]},"       \
 	"{\"source\":\"sandbox:///d/.+\",\"source_strategy\":\"regex\",\"destination\":\"/data\",\"type\":\"bind\"," \
 	"\"options\":[\"rbind\"],\"optional\":true},{\"source\":\"sandbox:///d/1\",\"destination\":\"/data\","       \
-	"\"type\":\"bind\",\"options\":[\"rbind\"]},{\"source\":\"tmpfs\",\"destination\":\"/run\",\"type\":\"tmpfs\"," \
-	"\"options\":[],\"optional\":true}],"                                                            \
-	"\"seccomp\":{\"profile\":\"default\",\"allow\":[\"ptrace\"],\"deny\":[\"chmod\",\"fchmod\"]}," MOUNTS_SECCOMP_REST  \
-	"},{\"name\":\"app-unconfined\",\"layers\":[\"4444444444444444444444444444444444444444444444444444444444444444\"]," \
-	"\"mounts\":[{\"source\":\"tmpfs\",\"destination\":\"/etc\",\"type\":\"tmpfs\",\"options\":[\"ro\"]}],"   \
+	"\"type\":\"bind\",\"options\":[\"rbind\"]},{\"source\":\"tmpfs\",\"destination\":\"/"                       \
+	"run\",\"type\":\"tmpfs\","                                                                                  \
+	"\"options\":[],\"optional\":true}],"                                                                        \
+	"\"seccomp\":{\"profile\":\"default\",\"allow\":[\"ptrace\"],\"deny\":[\"chmod\",\"fchmod\"]}"               \
+	"," MOUNTS_SECCOMP_REST "},{\"name\":\"app-unconfined\",\"layers\":["                                        \
+	"\"4444444444444444444444444444444444444444444444444444444444444444\"],"                                     \
+	"\"mounts\":[{\"source\":\"tmpfs\",\"destination\":\"/etc\",\"type\":\"tmpfs\",\"options\":[\"ro\"]}],"      \
 	"\"seccomp\":{\"profile\":\"unconfined\"}," MOUNTS_SECCOMP_REST "}"
 
 static const char policy_text[] =

@@ -17,8 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uvm_verity_sb_encode(&sb, again);
 	if (memcmp(again, data, UVM_VERITY_SB_SIZE) != 0)
 		abort(); /* one encoding only */
-	if (uvm_verity_table(table, sizeof table, "/dev/vdb", "/dev/vdb", &sb,
-			     sb.data_blocks * UVM_VERITY_BLOCK, root, &err) < 0)
+	if (uvm_verity_table(table, sizeof table, "/dev/vdb", "/dev/vdb", &sb, sb.data_blocks * UVM_VERITY_BLOCK, root,
+			     &err) < 0)
 		abort();
 	return 0;
 }

@@ -55,8 +55,7 @@ static void put_file(const char *dir, const char *name, const void *data, size_t
 	close(fd);
 }
 
-static void put_text(const char *dir, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void put_text(const char *dir, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void put_text(const char *dir, const char *name, const char *fmt, ...)
 {
 	char text[64];
@@ -95,8 +94,7 @@ static void empty_dir(const char *dir, int remove_dir)
 
 /* A version-3 report as the firmware would make it; tag goes to report_id[0]
  * so a test can tell which request a report answered. */
-static void make_report(uint8_t out[SNP_REPORT_SIZE], const uint8_t rd[SNP_REPORT_DATA_LEN], uint32_t vmpl,
-			uint8_t tag)
+static void make_report(uint8_t out[SNP_REPORT_SIZE], const uint8_t rd[SNP_REPORT_DATA_LEN], uint32_t vmpl, uint8_t tag)
 {
 	struct snp_report r;
 	memset(&r, 0, sizeof r);
@@ -139,9 +137,9 @@ struct fake_tsm {
 	unsigned floor;
 	const uint8_t *aux;
 	size_t aux_len;
-	size_t outblob_len;       /* what outblob holds: SNP_REPORT_SIZE, or wrong */
-	int outblob_unreadable;   /* reading outblob fails (the firmware refused) */
-	int wrong_report_data;    /* the report carries other REPORT_DATA */
+	size_t outblob_len;          /* what outblob holds: SNP_REPORT_SIZE, or wrong */
+	int outblob_unreadable;      /* reading outblob fails (the firmware refused) */
+	int wrong_report_data;       /* the report carries other REPORT_DATA */
 	const char *generation_text; /* shown instead of the number */
 	int generation_lost;         /* generation cannot be read once a report was made */
 	const char *floor_text;      /* shown instead of the floor */
@@ -355,7 +353,8 @@ static void test_tsm_certificates(void)
 	f.aux_len = ATTEST_AUXBLOB_MAX + 1;
 	CHECK_EQ_INT(tsm_get(&f, rd, &out, &err), -1, "tsm: an auxblob over %u bytes is refused", ATTEST_AUXBLOB_MAX);
 	CHECK_EQ_INT(err.code, EFBIG, "tsm: ... with EFBIG");
-	CHECK_MSG(err.msg, "auxblob is larger than the limit of 65536", "tsm: ... the message names auxblob and the limit");
+	CHECK_MSG(err.msg, "auxblob is larger than the limit of 65536",
+		  "tsm: ... the message names auxblob and the limit");
 	CHECK(out.auxblob == NULL, "tsm: ... and nothing is kept");
 	CHECK(!exists(entry_path), "tsm: ... the entry is removed");
 	free(big);
@@ -393,7 +392,8 @@ static void test_tsm_privlevel(void)
 	tsm_setup(&f);
 	f.floor_text = "7\n";
 	CHECK_EQ_INT(tsm_get(&f, rd, &out, &err), -1, "tsm: privlevel_floor 7 is refused");
-	CHECK_MSG(err.msg, "privlevel_floor is 7, above the highest privilege level (3)", "tsm: ... the message says why");
+	CHECK_MSG(err.msg, "privlevel_floor is 7, above the highest privilege level (3)",
+		  "tsm: ... the message says why");
 	CHECK_EQ_INT(f.inblob_writes, 0, "tsm: ... before anything is requested");
 	tsm_setup(&f);
 	f.floor_text = "two\n";
@@ -415,8 +415,7 @@ static void test_tsm_generation(void)
 	f.intrude_after_inblob = 1;
 	CHECK_EQ_INT(tsm_get(&f, rd, &out, &err), 0, "tsm, a writer after our inblob: a report after a retry: %s",
 		     err.msg);
-	CHECK(snp_report_parse(out.raw, SNP_REPORT_SIZE, &r, &err) == 0 &&
-	      memcmp(r.report_data, rd, sizeof rd) == 0,
+	CHECK(snp_report_parse(out.raw, SNP_REPORT_SIZE, &r, &err) == 0 && memcmp(r.report_data, rd, sizeof rd) == 0,
 	      "tsm, a writer after our inblob: the report is ours, never the other writer's");
 	CHECK_EQ_INT(f.inblob_writes, 2, "tsm, a writer after our inblob: inblob written again");
 	attest_result_free(&out);
@@ -427,8 +426,8 @@ static void test_tsm_generation(void)
 	f.aux = table;
 	f.aux_len = 1000;
 	f.intrude_before_auxblob = 1;
-	CHECK_EQ_INT(tsm_get(&f, rd, &out, &err), 0, "tsm, a writer between outblob and auxblob: a report after a retry: %s",
-		     err.msg);
+	CHECK_EQ_INT(tsm_get(&f, rd, &out, &err), 0,
+		     "tsm, a writer between outblob and auxblob: a report after a retry: %s", err.msg);
 	make_report(want, rd, 0, (uint8_t)f.write_gen);
 	CHECK(memcmp(out.raw, want, SNP_REPORT_SIZE) == 0,
 	      "tsm, a writer between outblob and auxblob: the report is the last request's, with our REPORT_DATA");
@@ -445,7 +444,8 @@ static void test_tsm_generation(void)
 	CHECK_EQ_INT(tsm_get(&f, rd, &out, &err), -1, "tsm, a writer on every attempt: fails");
 	CHECK_EQ_INT(err.code, EBUSY, "tsm, a writer on every attempt: EBUSY");
 	CHECK_MSG(err.msg, entry_path, "tsm, a writer on every attempt: the message names the entry");
-	CHECK_MSG(err.msg, "another writer used this report entry", "tsm, a writer on every attempt: ... and what happened");
+	CHECK_MSG(err.msg, "another writer used this report entry",
+		  "tsm, a writer on every attempt: ... and what happened");
 	CHECK_EQ_INT(f.inblob_writes, 3, "tsm, a writer on every attempt: three attempts");
 	CHECK(out.auxblob == NULL, "tsm, a writer on every attempt: nothing kept");
 	CHECK(!exists(entry_path), "tsm, a writer on every attempt: the entry is removed");
@@ -552,8 +552,10 @@ static void test_tsm_through_attest(void)
 	f.aux = table;
 	f.aux_len = 800;
 	f.wrong_report_data = 1;
-	CHECK_EQ_INT(attest_get_report(rd, &out, &err), -1, "attest_get_report: a report for other REPORT_DATA is refused");
-	CHECK_MSG(err.msg, "report from configfs-tsm does not carry the requested REPORT_DATA", "attest_get_report: ... says so");
+	CHECK_EQ_INT(attest_get_report(rd, &out, &err), -1,
+		     "attest_get_report: a report for other REPORT_DATA is refused");
+	CHECK_MSG(err.msg, "report from configfs-tsm does not carry the requested REPORT_DATA",
+		  "attest_get_report: ... says so");
 	CHECK(out.auxblob == NULL, "attest_get_report: ... nothing kept");
 
 	tsm_setup(&f);
@@ -572,9 +574,9 @@ struct fake_sev {
 	/* the host's certificates (GHCB certificate table) */
 	const uint8_t *certs;
 	size_t certs_bytes;
-	size_t grow;          /* the host's certificates grow by this much per request */
-	size_t kernel_max;    /* the most certs_len the kernel takes (SEV_FW_BLOB_MAX_SIZE) */
-	uint32_t asks;        /* INVALID_LEN with this certs_len instead of the true need */
+	size_t grow;       /* the host's certificates grow by this much per request */
+	size_t kernel_max; /* the most certs_len the kernel takes (SEV_FW_BLOB_MAX_SIZE) */
+	uint32_t asks;     /* INVALID_LEN with this certs_len instead of the true need */
 	/* failures */
 	int fail_errno;
 	uint64_t fail_exitinfo2; /* what the kernel copies back (0: nothing) */
@@ -672,7 +674,8 @@ static void test_sev_report(void)
 	CHECK_EQ_INT(attest_backend_sev_guest.available(), 1, "sev-guest: available where the device opens");
 	CHECK_EQ_INT(sev_get(rd, &out, &err), 0, "sev-guest: a report: %s", err.msg);
 	make_report(want, rd, 0, 0);
-	CHECK(memcmp(out.raw, want, SNP_REPORT_SIZE) == 0, "sev-guest: the report is the bytes at 0x20 of the response");
+	CHECK(memcmp(out.raw, want, SNP_REPORT_SIZE) == 0,
+	      "sev-guest: the report is the bytes at 0x20 of the response");
 	CHECK(out.auxblob == NULL, "sev-guest: no certificates from the host, no auxblob");
 	CHECK_EQ_INT(f.calls, 1, "sev-guest: one request");
 	CHECK(f.cmd[0] == SNP_GET_EXT_REPORT, "sev-guest: SNP_GET_EXT_REPORT");
@@ -736,7 +739,8 @@ static void test_sev_too_small(void)
 	f.certs_bytes = 20000;
 	CHECK_EQ_INT(sev_get(rd, &out, &err), -1, "sev-guest, certificates over what the kernel takes: fails");
 	CHECK_EQ_INT(err.code, EINVAL, "sev-guest, ...: EINVAL");
-	CHECK_MSG(err.msg, "with a 20480-byte certificate buffer failed: Invalid argument", "sev-guest, ...: names the size");
+	CHECK_MSG(err.msg, "with a 20480-byte certificate buffer failed: Invalid argument",
+		  "sev-guest, ...: names the size");
 	CHECK_MSG(err.msg, "did not reach the firmware", "sev-guest, ...: and that the firmware was not asked");
 
 	/* Certificates that grow between the two requests. */
@@ -747,7 +751,8 @@ static void test_sev_too_small(void)
 	f.grow = PAGE;
 	CHECK_EQ_INT(sev_get(rd, &out, &err), -1, "sev-guest, still too small: fails");
 	CHECK_EQ_INT(f.calls, 2, "sev-guest, still too small: after one retry");
-	CHECK_MSG(err.msg, "still do not fit in the 20480 bytes it asked for (now 24576)", "sev-guest, still too small: says so");
+	CHECK_MSG(err.msg, "still do not fit in the 20480 bytes it asked for (now 24576)",
+		  "sev-guest, still too small: says so");
 	CHECK(out.auxblob == NULL, "sev-guest, still too small: nothing kept");
 
 	/* A host that asks for what cannot be: more than ATTEST_AUXBLOB_MAX, not whole pages, or no more. */
@@ -782,13 +787,15 @@ static void test_sev_errors(void)
 	CHECK_EQ_INT(err.code, EIO, "sev-guest, firmware error: EIO");
 	CHECK_MSG(err.msg, "SNP_GET_EXT_REPORT on ", "sev-guest, firmware error: names the request");
 	CHECK_MSG(err.msg, sev_dev, "sev-guest, firmware error: names the device");
-	CHECK_MSG(err.msg, "firmware error 0x16: INVALID_PARAM; VMM error 0", "sev-guest, firmware error: names the code");
+	CHECK_MSG(err.msg, "firmware error 0x16: INVALID_PARAM; VMM error 0",
+		  "sev-guest, firmware error: names the code");
 	CHECK_EQ_INT(f.calls, 1, "sev-guest, firmware error: no retry");
 
 	sev_setup(&f);
 	f.fail_errno = EIO;
 	CHECK_EQ_INT(sev_get(rd, &out, &err), -1, "sev-guest, EIO without a code: fails");
-	CHECK_MSG(err.msg, "Input/output error (no firmware or VMM error code)", "sev-guest, EIO without a code: says so");
+	CHECK_MSG(err.msg, "Input/output error (no firmware or VMM error code)",
+		  "sev-guest, EIO without a code: says so");
 
 	sev_setup(&f);
 	f.fail_errno = ENOTTY;
@@ -848,7 +855,8 @@ static void test_sev_through_attest(void)
 	f.fail_errno = EIO;
 	f.fail_exitinfo2 = FW_INVALID_PARAM;
 	CHECK_EQ_INT(attest_get_report(rd, &out, &err), -1, "attest_get_report: a firmware error fails");
-	CHECK_MSG(err.msg, "attestation report from sev-guest: SNP_GET_EXT_REPORT", "attest_get_report: ... names back-end and request");
+	CHECK_MSG(err.msg, "attestation report from sev-guest: SNP_GET_EXT_REPORT",
+		  "attest_get_report: ... names back-end and request");
 	free(table);
 }
 

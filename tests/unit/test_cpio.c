@@ -86,13 +86,29 @@ static void test_exact_bytes(void)
 	CHECK(write_to_buffer(&list, &buf, &len) == 0, "writes the archive");
 	CHECK(len % 512 == 0, "archive is padded to 512 bytes (%zu)", len);
 	/* First header: inode 1, directory 0755, uid/gid 0, nlink 2, mtime. */
-	CHECK(memcmp(buf, "070701" "00000001" "000041ED" "00000000" "00000000" "00000002" "6955B900", 54) == 0,
+	CHECK(memcmp(buf,
+		     "070701"
+		     "00000001"
+		     "000041ED"
+		     "00000000"
+		     "00000000"
+		     "00000002"
+		     "6955B900",
+		     54) == 0,
 	      "dir header: ino 1, mode 040755, owner 0:0, nlink 2, mtime SOURCE_DATE_EPOCH");
 	CHECK(memcmp(buf + 110, "dev\0", 4) == 0, "names are relative to the root");
-	const char *console = memmem(buf, len, "00000002" "00002180", 16);
+	const char *console = memmem(buf, len,
+				     "00000002"
+				     "00002180",
+				     16);
 	CHECK(console != NULL, "device node gets inode 2 and mode 020600");
 	if (console)
-		CHECK(memcmp(console + 8 * 7, "00000000" "00000000" "00000005" "00000001", 32) == 0,
+		CHECK(memcmp(console + 8 * 7,
+			     "00000000"
+			     "00000000"
+			     "00000005"
+			     "00000001",
+			     32) == 0,
 		      "device node: no host dev numbers, rdev 5:1 as listed");
 	CHECK(memmem(buf, len, "hello\n", 6) != NULL, "file contents are included");
 	CHECK(memmem(buf, len, "TRAILER!!!", 10) != NULL, "archive ends with the trailer");

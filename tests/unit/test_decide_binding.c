@@ -98,7 +98,8 @@ static const char policy_text_sq[] =
 	" 'framework': {'allow_environment_variable_dropping': true, 'allow_capability_dropping': true},"
 	" 'containers': [{'name': 'web',"
 	"   'layers': ['1111111111111111111111111111111111111111111111111111111111111111'],"
-	"   'argv': ['/bin/web'], 'env': [{'rule': 'PATH=/usr/bin:/bin'}, {'rule': 'PORT=[0-9]+', 'strategy': 'regex'}],"
+	"   'argv': ['/bin/web'], 'env': [{'rule': 'PATH=/usr/bin:/bin'}, {'rule': 'PORT=[0-9]+', 'strategy': "
+	"'regex'}],"
 	"   'working_dir': '/srv', 'user': {'uid': 1000, 'gid': 1000, 'umask': '0022'},"
 	"   'capabilities': {'bounding': ['CAP_NET_BIND_SERVICE'], 'effective': ['CAP_NET_BIND_SERVICE'],"
 	"                    'inheritable': [], 'permitted': ['CAP_NET_BIND_SERVICE'], 'ambient': []},"
@@ -222,7 +223,9 @@ static char *state(struct agent *a)
 	return a->pstate ? policy_state_json(a->pstate) : strdup("(no state)");
 }
 
-#define MOUNT_L1 "{'target': '/run/layers/l1', 'device_hash': '1111111111111111111111111111111111111111111111111111111111111111'}"
+#define MOUNT_L1                                       \
+	"{'target': '/run/layers/l1', 'device_hash': " \
+	"'1111111111111111111111111111111111111111111111111111111111111111'}"
 #define OVERLAY_C1 "{'container_id': 'c1', 'target': '/run/containers/c1/rootfs', 'layers': ['/run/layers/l1']}"
 
 /* ------------------------------------------------------------ binding */
@@ -263,8 +266,8 @@ static void test_bind(void)
 		  "... telling the host what to do");
 
 	psp.calls = 0;
-	CHECK_EQ_INT(set_policy(&a, policy_text, NULL, &e, &result), 0, "the policy whose SHA-256 is HOST_DATA binds: %s",
-		     e.err.msg);
+	CHECK_EQ_INT(set_policy(&a, policy_text, NULL, &e, &result), 0,
+		     "the policy whose SHA-256 is HOST_DATA binds: %s", e.err.msg);
 	uvm_sha256(policy_text, strlen(policy_text), sha);
 	uvm_hex_encode(sha, 32, hex);
 	snprintf(want, sizeof want, "{\"policy_sha256\":\"%s\",\"containers\":1}", hex);
@@ -287,7 +290,8 @@ static void test_bind(void)
 	/* Set exactly once: neither the same policy nor another. */
 	const struct policy *bound = a.policy;
 	psp.calls = 0;
-	CHECK_EQ_INT(set_policy(&a, policy_text, NULL, &e, &result), -1, "a second set_policy (the same policy) is refused");
+	CHECK_EQ_INT(set_policy(&a, policy_text, NULL, &e, &result), -1,
+		     "a second set_policy (the same policy) is refused");
 	CHECK_EQ_STR(e.kind, OP_ERR_DENIED, "... as denied");
 	CHECK_MSG(e.err.msg, "is already bound; it can be set exactly once", "... saying a policy is bound");
 	CHECK_MSG(e.err.msg, hex, "... naming its hash");
@@ -332,7 +336,8 @@ static void test_mismatch(void)
 	end(doc);
 
 	/* Not base64: malformed, still nothing bound. */
-	CHECK_EQ_INT(set_policy(&a, NULL, "not base64!", &e, &result), -1, "policy_base64 that is not base64 is refused");
+	CHECK_EQ_INT(set_policy(&a, NULL, "not base64!", &e, &result), -1,
+		     "policy_base64 that is not base64 is refused");
 	CHECK_EQ_STR(e.kind, OP_ERR_MALFORMED, "... as malformed");
 	CHECK_EQ_INT(a.binding, BINDING_NONE, "... nothing is bound");
 
@@ -400,8 +405,10 @@ static void test_decide_denied(void)
 	char *before = state(&a);
 	uint64_t decisions = a.decisions;
 	CHECK_EQ_INT(decide(&a, "mount_device",
-			    "{'target': '/run/layers/l1', 'device_hash': '9999999999999999999999999999999999999999999999999999999999999999'}",
-			    0, &e), -1, "a layer no container has: decide_begin denies");
+			    "{'target': '/run/layers/l1', 'device_hash': "
+			    "'9999999999999999999999999999999999999999999999999999999999999999'}",
+			    0, &e),
+		     -1, "a layer no container has: decide_begin denies");
 	CHECK_EQ_STR(e.kind, OP_ERR_DENIED, "... as denied");
 	CHECK_MSG(e.err.msg, "denied by policy (see reason)", "... pointing at the reason");
 	CHECK_MSG(e.reason_json, "\"op\":\"mount_device\"", "... the engine's reason goes to the response");
@@ -410,14 +417,17 @@ static void test_decide_denied(void)
 	char *after = state(&a);
 	CHECK_EQ_STR(after, before, "a denial leaves the policy state unchanged");
 	free(after);
-	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, 0, &e), 0, "... and nothing pending: the next request is decided");
+	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, 0, &e), 0,
+		     "... and nothing pending: the next request is decided");
 	free(before);
 
 	/* The host cannot choose the enforcement point: an "op" in args is a
 	 * member nobody asked for, refused before any decision. */
 	decisions = a.decisions;
-	CHECK_EQ_INT(decide(&a, "scratch_unmount", "{'op': 'mount_device', 'target': '/run/layers/l1',"
-			    " 'device_hash': '1111111111111111111111111111111111111111111111111111111111111111'}", 0, &e),
+	CHECK_EQ_INT(decide(&a, "scratch_unmount",
+			    "{'op': 'mount_device', 'target': '/run/layers/l1',"
+			    " 'device_hash': '1111111111111111111111111111111111111111111111111111111111111111'}",
+			    0, &e),
 		     -3, "an \"op\" member in args is refused by the decode");
 	CHECK_EQ_STR(e.kind, OP_ERR_MALFORMED, "... as malformed");
 	CHECK_EQ_INT(a.decisions, decisions, "... and the engine was not asked");
@@ -431,15 +441,18 @@ static void test_decide_rollback_commit(void)
 	struct op_error e = {0};
 	bound_agent(&a);
 	char *before = state(&a);
-	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, -1, &e), 1, "allowed, the action failed: decide_end returns -1");
+	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, -1, &e), 1,
+		     "allowed, the action failed: decide_end returns -1");
 	CHECK_EQ_STR(e.kind, OP_ERR_FAILED, "... the failure is what the op reported");
 	char *after = state(&a);
 	CHECK_EQ_STR(after, before, "... and the policy state is rolled back");
 	free(after);
-	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, -1, &e), 1, "the same request is allowed again (rolled back again)");
+	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, -1, &e), 1,
+		     "the same request is allowed again (rolled back again)");
 	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, 0, &e), 0, "... and again, this time committed");
 	after = state(&a);
-	CHECK(strcmp(after, before) != 0 && strstr(after, "/run/layers/l1"), "a commit keeps the change (the device is mounted)");
+	CHECK(strcmp(after, before) != 0 && strstr(after, "/run/layers/l1"),
+	      "a commit keeps the change (the device is mounted)");
 	free(after);
 	CHECK_EQ_INT(decide(&a, "mount_device", MOUNT_L1, 0, &e), -1, "... so the same mount is now denied");
 	CHECK_MSG(e.reason_json, "\"allowed\":false", "... by the engine");
@@ -448,21 +461,29 @@ static void test_decide_rollback_commit(void)
 	/* A longer chain: overlay committed, create rolled back, create committed. */
 	CHECK_EQ_INT(decide(&a, "mount_overlay", OVERLAY_C1, 0, &e), 0, "mount_overlay committed");
 	static const char create[] =
-		"{'container_id': 'c1', 'argv': ['/bin/web'], 'env': ['PATH=/usr/bin:/bin', 'PORT=80'], 'working_dir': '/srv',"
+		"{'container_id': 'c1', 'argv': ['/bin/web'], 'env': ['PATH=/usr/bin:/bin', 'PORT=80'], 'working_dir': "
+		"'/srv',"
 		" 'user': {'uid': 1000, 'gid': 1000, 'umask': '0022'},"
 		" 'capabilities': {'bounding': ['CAP_NET_BIND_SERVICE'], 'effective': ['CAP_NET_BIND_SERVICE'],"
 		"                  'inheritable': [], 'permitted': ['CAP_NET_BIND_SERVICE'], 'ambient': []}}";
 	before = state(&a);
-	CHECK_EQ_INT(decide(&a, "create_container", create, -1, &e), 1, "create allowed, the spawn failed: rolled back");
+	CHECK_EQ_INT(decide(&a, "create_container", create, -1, &e), 1,
+		     "create allowed, the spawn failed: rolled back");
 	after = state(&a);
 	CHECK_EQ_STR(after, before, "... the state is as before the create");
 	free(after);
-	CHECK_EQ_INT(decide(&a, "exec_in_container", "{'container_id': 'c1', 'process_id': 'p1', 'argv': ['/bin/sh'],"
-			    " 'working_dir': '/srv'}", 0, &e), -1, "... no container c1 runs: exec denied");
+	CHECK_EQ_INT(decide(&a, "exec_in_container",
+			    "{'container_id': 'c1', 'process_id': 'p1', 'argv': ['/bin/sh'],"
+			    " 'working_dir': '/srv'}",
+			    0, &e),
+		     -1, "... no container c1 runs: exec denied");
 	CHECK_EQ_INT(decide(&a, "create_container", create, 0, &e), 0, "the same create again: allowed, committed");
 	CHECK_EQ_INT(decide(&a, "create_container", create, 0, &e), -1, "... a second create of c1 is denied");
-	CHECK_EQ_INT(decide(&a, "exec_in_container", "{'container_id': 'c1', 'process_id': 'p1', 'argv': ['/bin/sh'],"
-			    " 'working_dir': '/srv'}", 0, &e), 0, "... c1 runs: exec allowed");
+	CHECK_EQ_INT(decide(&a, "exec_in_container",
+			    "{'container_id': 'c1', 'process_id': 'p1', 'argv': ['/bin/sh'],"
+			    " 'working_dir': '/srv'}",
+			    0, &e),
+		     0, "... c1 runs: exec allowed");
 	free(before);
 	error_reset(&e);
 	agent_free(&a);
@@ -486,21 +507,23 @@ static void test_drops_to_spec(void)
 			   " 'capabilities': {'bounding': ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'],"
 			   "   'effective': ['CAP_NET_BIND_SERVICE'], 'inheritable': [],"
 			   "   'permitted': ['CAP_NET_BIND_SERVICE', 'CAP_SYS_ADMIN'], 'ambient': []}}",
-			   &dc, &e, &doc), 0, "create with extra variables and capabilities: allowed with drops: %s", e.err.msg);
+			   &dc, &e, &doc),
+		     0, "create with extra variables and capabilities: allowed with drops: %s", e.err.msg);
 	CHECK(dc.d.drop_env && dc.d.drop_env[1] && dc.d.drop_env[3] && !dc.d.drop_env[0] && !dc.d.drop_env[2],
 	      "the decision drops SECRET and TOKEN (env[1], env[3])");
 	CHECK(dc.d.drop_caps[0] && dc.d.drop_caps[0][1] && !dc.d.drop_caps[0][0],
 	      "the decision drops one bounding capability (CAP_SYS_ADMIN)");
 	CHECK(dc.d.drop_caps[3] && dc.d.drop_caps[3][1] && !dc.d.drop_caps[3][0], "... and one permitted");
 	CHECK(dc.d.drop_caps[1] == NULL || !dc.d.drop_caps[1][0], "... and no effective one");
-	CHECK_MSG(dc.d.reason, "\"drop_env\":[{\"index\":1,\"name\":\"SECRET\"},{\"index\":3,\"name\":\"TOKEN\"}]", "the reason names the same drops");
+	CHECK_MSG(dc.d.reason, "\"drop_env\":[{\"index\":1,\"name\":\"SECRET\"},{\"index\":3,\"name\":\"TOKEN\"}]",
+		  "the reason names the same drops");
 	struct rt_spec s;
 	struct rt_spec_mem m;
 	struct uvm_err err = {0, ""};
-	CHECK_EQ_INT(rt_spec_container(&last_req, &dc.d, &s, &m, &err), 0, "the spec from the decision: %s",
-		     err.msg);
+	CHECK_EQ_INT(rt_spec_container(&last_req, &dc.d, &s, &m, &err), 0, "the spec from the decision: %s", err.msg);
 	CHECK(s.envp && s.envp[0] && !strcmp(s.envp[0], "PATH=/usr/bin:/bin") && s.envp[1] &&
-	      !strcmp(s.envp[1], "PORT=80") && !s.envp[2], "the spec's environment is PATH and PORT: SECRET and TOKEN dropped");
+		      !strcmp(s.envp[1], "PORT=80") && !s.envp[2],
+	      "the spec's environment is PATH and PORT: SECRET and TOKEN dropped");
 	CHECK_EQ_INT(s.caps[0], 1ull << 10, "bounding is CAP_NET_BIND_SERVICE: CAP_SYS_ADMIN dropped");
 	CHECK_EQ_INT(s.caps[3], 1ull << 10, "permitted is CAP_NET_BIND_SERVICE: CAP_SYS_ADMIN dropped");
 	rt_spec_free(&m);

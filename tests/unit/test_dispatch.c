@@ -43,8 +43,8 @@ static char *dq(const char *text)
 static struct {
 	int prepared, executed; /* calls */
 	int prepare_fails, execute_fails;
-	int saw_decision;       /* execute ran with c->d set */
-	int priv_seen;          /* execute read what prepare left in priv */
+	int saw_decision; /* execute ran with c->d set */
+	int priv_seen;    /* execute read what prepare left in priv */
 	unsigned char drop_env[8];
 	size_t nenv;
 } played;
@@ -216,8 +216,10 @@ static void test_decode_refusals(void)
 	CHECK_MSG(message(r), "mount_device: $.args.serial", "... naming the member");
 	CHECK(!played.prepared && !played.executed && a.decisions == decisions, "... before prepare or the engine");
 	json_free(doc);
-	r = ask(&a, "{'id': 1, 'op': 'mount_device', 'args': {'serial': 'l1', 'root_hash': '" L1 "', 'device_hash': '" L1
-		    "'}}", &doc);
+	r = ask(&a,
+		"{'id': 1, 'op': 'mount_device', 'args': {'serial': 'l1', 'root_hash': '" L1 "', 'device_hash': '" L1
+		"'}}",
+		&doc);
 	CHECK_EQ_STR(kind(r), "malformed", "the host states the device's hash (a fact): malformed");
 	CHECK_MSG(message(r), "device_hash", "... naming it");
 	CHECK(!played.prepared && a.decisions == decisions, "... nothing ran");
@@ -247,7 +249,8 @@ static void test_bracket(void)
 	memset(&played, 0, sizeof played);
 	played.prepare_fails = 1;
 	char *out = dispatch(&a, (const uint8_t *)t, strlen(t), &len);
-	CHECK(out && strstr(out, "no such disk (played)") && strstr(out, "\"failed\""), "a failing prepare answers its error");
+	CHECK(out && strstr(out, "no such disk (played)") && strstr(out, "\"failed\""),
+	      "a failing prepare answers its error");
 	CHECK(a.decisions == decisions && played.executed == 0, "... without a decision or execute");
 	free(out);
 
@@ -282,9 +285,11 @@ static void test_drops_reach_execute(void)
 	struct agent a;
 	struct json_doc *doc;
 	agent_new(&a, 1);
-	const struct json_value *r = ask(&a, "{'id': 9, 'op': 'exec_external', 'args': {'process_id': 'x1',"
-					     " 'argv': ['/bin/ls'], 'env': ['PATH=/bin', 'TOKEN=s3cr3t'], 'working_dir': '/'}}",
-					 &doc);
+	const struct json_value *r =
+		ask(&a,
+		    "{'id': 9, 'op': 'exec_external', 'args': {'process_id': 'x1',"
+		    " 'argv': ['/bin/ls'], 'env': ['PATH=/bin', 'TOKEN=s3cr3t'], 'working_dir': '/'}}",
+		    &doc);
 	CHECK(json_get(r, "result") != NULL, "an external process with an extra variable: allowed");
 	CHECK(played.saw_decision && played.nenv == 2 && !played.drop_env[0] && played.drop_env[1],
 	      "... execute gets the decision's drop of TOKEN (env[1])");

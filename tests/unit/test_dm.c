@@ -63,15 +63,13 @@ static void test_init(void)
 	uint64_t storage[64];
 	struct dm_ioctl *io = (struct dm_ioctl *)storage;
 	struct uvm_err err = {0};
-	CHECK(uvm_dm_init(io, sizeof storage, "layer-0", DM_READONLY_FLAG, &err) == 0 &&
-		      io->version[0] == 4 && io->data_size == sizeof storage &&
-		      io->data_start == sizeof *io && io->flags == DM_READONLY_FLAG &&
-		      strcmp(io->name, "layer-0") == 0,
+	CHECK(uvm_dm_init(io, sizeof storage, "layer-0", DM_READONLY_FLAG, &err) == 0 && io->version[0] == 4 &&
+		      io->data_size == sizeof storage && io->data_start == sizeof *io &&
+		      io->flags == DM_READONLY_FLAG && strcmp(io->name, "layer-0") == 0,
 	      "header filled");
 	const char *bad[] = {"", "a b", "../x", "x/y", "..", "\xc3\xa9"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK(uvm_dm_init(io, sizeof storage, bad[i], 0, &err) < 0, "name '%s' rejected",
-		      bad[i]);
+		CHECK(uvm_dm_init(io, sizeof storage, bad[i], 0, &err) < 0, "name '%s' rejected", bad[i]);
 	char longname[DM_NAME_LEN + 1];
 	memset(longname, 'a', DM_NAME_LEN);
 	longname[DM_NAME_LEN] = 0;
@@ -135,30 +133,29 @@ static void test_status_parse(void)
 	struct uvm_dm_target t = {0, 8, "verity", "V"};
 	uvm_dm_init(io, sizeof storage, "s", 0, &err);
 	uvm_dm_add_targets(io, sizeof storage, &t, 1, &err);
-	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status,
-				  &err) == 0 &&
+	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status, &err) == 0 &&
 		      strcmp(type, "verity") == 0 && strcmp(status, "V") == 0,
 	      "well-formed answer parsed");
 	io->data_start = 8;
-	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status,
-				  &err) < 0, "data_start inside the header rejected");
+	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status, &err) < 0,
+	      "data_start inside the header rejected");
 	io->data_start = sizeof *io;
 	io->data_size = sizeof storage + 8;
-	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status,
-				  &err) < 0, "data_size beyond buffer rejected");
+	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status, &err) < 0,
+	      "data_size beyond buffer rejected");
 	io->data_size = (uint32_t)(sizeof *io + sizeof(struct dm_target_spec) + 1);
 	struct dm_target_spec *s = (struct dm_target_spec *)(io + 1);
 	((char *)(s + 1))[0] = 'V'; /* no room for its NUL */
-	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status,
-				  &err) < 0, "unterminated status rejected: %s", err.msg);
+	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status, &err) < 0,
+	      "unterminated status rejected: %s", err.msg);
 	io->data_size = sizeof storage;
 	io->target_count = 2;
-	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status,
-				  &err) < 0, "two targets rejected");
+	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status, &err) < 0,
+	      "two targets rejected");
 	io->target_count = 1;
 	io->flags |= DM_BUFFER_FULL_FLAG;
-	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status,
-				  &err) < 0, "buffer-full flag reported");
+	CHECK(uvm_dm_parse_status(io, sizeof storage, type, sizeof type, status, sizeof status, &err) < 0,
+	      "buffer-full flag reported");
 	io->flags = 0;
 	CHECK(uvm_dm_parse_status(io, sizeof storage, type, 3, status, sizeof status, &err) < 0,
 	      "type longer than caller buffer rejected");
@@ -178,18 +175,16 @@ static void test_activate_sequence(void)
 	uvm_dm_control_path = "/dev/null"; /* opened, never really ioctl'ed */
 	uvm_dm_set_ioctl(fake_ioctl);
 	struct uvm_dm_target t = {0, 16, "verity", "1 /dev/vdb /dev/vdb 4096 4096 2 3 sha256 aa -"};
-	CHECK(uvm_dm_activate("layer-1", &t, 1, UVM_DM_READONLY, &dev, &err) == 0,
-	      "activate: %s", err.msg);
-	CHECK(ncalls == 3 && calls[0].request == DM_DEV_CREATE &&
-		      calls[1].request == DM_TABLE_LOAD && calls[2].request == DM_DEV_SUSPEND,
+	CHECK(uvm_dm_activate("layer-1", &t, 1, UVM_DM_READONLY, &dev, &err) == 0, "activate: %s", err.msg);
+	CHECK(ncalls == 3 && calls[0].request == DM_DEV_CREATE && calls[1].request == DM_TABLE_LOAD &&
+		      calls[2].request == DM_DEV_SUSPEND,
 	      "create, load, resume in that order");
 	CHECK((call_io(1)->flags & DM_READONLY_FLAG) && !(call_io(1)->flags & DM_SECURE_DATA_FLAG),
 	      "verity table loaded read-only, not secret");
 	CHECK(!(call_io(2)->flags & DM_SUSPEND_FLAG), "resume: DM_SUSPEND_FLAG clear");
 	CHECK(strcmp(call_io(0)->name, "layer-1") == 0 && strcmp(call_io(2)->name, "layer-1") == 0,
 	      "every call names the device");
-	CHECK(dev == makedev(253, 300) && uvm_dm_node(dev, node, sizeof node) == 0 &&
-		      strcmp(node, "/dev/dm-300") == 0,
+	CHECK(dev == makedev(253, 300) && uvm_dm_node(dev, node, sizeof node) == 0 && strcmp(node, "/dev/dm-300") == 0,
 	      "device number and node path (%s)", node);
 
 	/* A failing load removes the half-made device and reports the load. */
@@ -204,8 +199,7 @@ static void test_activate_sequence(void)
 	reset();
 	fail_request_nr = DM_DEV_REMOVE_CMD;
 	fail_errno = EBUSY;
-	CHECK(uvm_dm_remove("layer-1", &err) < 0 && err.code == EBUSY &&
-		      strstr(err.msg, "still open") != NULL,
+	CHECK(uvm_dm_remove("layer-1", &err) < 0 && err.code == EBUSY && strstr(err.msg, "still open") != NULL,
 	      "busy device: %s", err.msg);
 	uvm_dm_set_ioctl(NULL);
 }
@@ -217,17 +211,15 @@ static void test_secret_load(void)
 	char params[256];
 	for (size_t i = 0; i < sizeof key; i++)
 		key[i] = (uint8_t)(0xa0 + i);
-	CHECK(uvm_dm_crypt_params(params, sizeof params, key, sizeof key, "/dev/dm-0", &err) == 0,
-	      "crypt params: %s", err.msg);
+	CHECK(uvm_dm_crypt_params(params, sizeof params, key, sizeof key, "/dev/dm-0", &err) == 0, "crypt params: %s",
+	      err.msg);
 	CHECK_EQ_STR(params,
 		     "capi:gcm(aes)-random "
 		     "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf 0 "
 		     "/dev/dm-0 0 2 integrity:28:aead sector_size:4096",
 		     "crypt table: AES-256-GCM, random IV, 28-byte tags, 4 KiB sectors");
-	CHECK(uvm_dm_crypt_params(params, sizeof params, key, 16, "/dev/dm-0", &err) < 0,
-	      "16-byte key rejected");
-	CHECK(uvm_dm_crypt_params(params, 40, key, sizeof key, "/dev/dm-0", &err) < 0 &&
-		      params[0] == 0,
+	CHECK(uvm_dm_crypt_params(params, sizeof params, key, 16, "/dev/dm-0", &err) < 0, "16-byte key rejected");
+	CHECK(uvm_dm_crypt_params(params, 40, key, sizeof key, "/dev/dm-0", &err) < 0 && params[0] == 0,
 	      "too small buffer rejected and wiped");
 	uvm_dm_crypt_params(params, sizeof params, key, sizeof key, "/dev/dm-0", &err);
 
@@ -236,12 +228,10 @@ static void test_secret_load(void)
 	reset();
 	uvm_dm_control_path = "/dev/null";
 	uvm_dm_set_ioctl(fake_ioctl);
-	CHECK(uvm_dm_load_buf((struct dm_ioctl *)buf, UVM_DM_BUF_SIZE, "scratch", &t, 1,
-			      UVM_DM_SECRET, &err) == 0,
+	CHECK(uvm_dm_load_buf((struct dm_ioctl *)buf, UVM_DM_BUF_SIZE, "scratch", &t, 1, UVM_DM_SECRET, &err) == 0,
 	      "secret load: %s", err.msg);
 	CHECK(ncalls == 1 && (call_io(0)->flags & DM_SECURE_DATA_FLAG), "DM_SECURE_DATA_FLAG set");
-	CHECK(memmem(calls[0].buf, calls[0].size, "a0a1a2a3", 8) != NULL,
-	      "the kernel got the key");
+	CHECK(memmem(calls[0].buf, calls[0].size, "a0a1a2a3", 8) != NULL, "the kernel got the key");
 	int wiped = 1;
 	for (size_t i = 0; i < UVM_DM_BUF_SIZE / 8; i++)
 		wiped &= buf[i] == 0;
@@ -251,8 +241,8 @@ static void test_secret_load(void)
 	fail_request_nr = DM_TABLE_LOAD_CMD;
 	fail_errno = EINVAL;
 	memset(buf, 0x55, UVM_DM_BUF_SIZE);
-	CHECK(uvm_dm_load_buf((struct dm_ioctl *)buf, UVM_DM_BUF_SIZE, "scratch", &t, 1,
-			      UVM_DM_SECRET, &err) < 0, "failed secret load reported");
+	CHECK(uvm_dm_load_buf((struct dm_ioctl *)buf, UVM_DM_BUF_SIZE, "scratch", &t, 1, UVM_DM_SECRET, &err) < 0,
+	      "failed secret load reported");
 	wiped = 1;
 	for (size_t i = 0; i < UVM_DM_BUF_SIZE / 8; i++)
 		wiped &= buf[i] == 0;
@@ -269,33 +259,28 @@ static void test_integrity(void)
 	CHECK(uvm_dm_integrity_params(params, sizeof params, "/dev/vdc", &err) == 0, "params");
 	CHECK_EQ_STR(params, "/dev/vdc 0 28 D 1 block_size:4096",
 		     "integrity table: no journal, 28-byte tags, 4 KiB blocks");
-	CHECK(uvm_dm_integrity_params(params, sizeof params, "/dev/x y", &err) < 0,
-	      "space in device rejected");
+	CHECK(uvm_dm_integrity_params(params, sizeof params, "/dev/x y", &err) < 0, "space in device rejected");
 
 	reset();
 	uvm_dm_control_path = "/dev/null";
 	uvm_dm_set_ioctl(fake_ioctl);
-	CHECK(uvm_dm_status("scratch-int", status, sizeof status, &err) == 0 &&
-		      strcmp(status, "0 2088960 -") == 0,
+	CHECK(uvm_dm_status("scratch-int", status, sizeof status, &err) == 0 && strcmp(status, "0 2088960 -") == 0,
 	      "status through the hook: %s", err.msg);
 	CHECK(ncalls == 1 && !(call_io(0)->flags & DM_STATUS_TABLE_FLAG),
 	      "status asks for INFO, never the table (it may hold a key)");
 	uvm_dm_set_ioctl(NULL);
 	CHECK(uvm_dm_integrity_provided_sectors(status, &sectors, &err) == 0 && sectors == 2088960,
 	      "provided sectors parsed");
-	const char *bad[] = {"", "0", "0 0 -", "x 5 -", "0 5", "0 99999999999999999999999 -",
-			     "-1 5 -"};
+	const char *bad[] = {"", "0", "0 0 -", "x 5 -", "0 5", "0 99999999999999999999999 -", "-1 5 -"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK(uvm_dm_integrity_provided_sectors(bad[i], &sectors, &err) < 0,
-		      "status '%s' rejected", bad[i]);
+		CHECK(uvm_dm_integrity_provided_sectors(bad[i], &sectors, &err) < 0, "status '%s' rejected", bad[i]);
 }
 
 static void test_no_control_node(void)
 {
 	struct uvm_err err = {0};
 	uvm_dm_control_path = "/nonexistent/control";
-	CHECK(uvm_dm_create("x", &err) < 0 && err.code == ENOENT &&
-		      strstr(err.msg, "device-mapper") != NULL,
+	CHECK(uvm_dm_create("x", &err) < 0 && err.code == ENOENT && strstr(err.msg, "device-mapper") != NULL,
 	      "missing control node explained: %s", err.msg);
 }
 

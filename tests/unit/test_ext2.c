@@ -70,8 +70,7 @@ static void geometry_limits(void)
 	CHECK(uvm_ext2_geometry(1ull << 50, &g, &err) == 0 && g.blocks == 0xFFFFFFFFu,
 	      "a huge device is capped at 2^32-1 blocks");
 	/* 128 MiB + 100 KiB: a 25-block last group cannot hold its metadata. */
-	CHECK(uvm_ext2_geometry((128ull << 20) + (100u << 10), &g, &err) == 0 && g.groups == 1 &&
-		      g.blocks == 32768,
+	CHECK(uvm_ext2_geometry((128ull << 20) + (100u << 10), &g, &err) == 0 && g.groups == 1 && g.blocks == 32768,
 	      "a tiny last group is left out (%u groups, %u blocks)", g.groups, g.blocks);
 }
 

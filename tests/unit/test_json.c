@@ -17,17 +17,43 @@ static const struct json_value *parse(const char *s, struct json_doc **doc, stru
 
 /* Documents every strict parser must accept. */
 static const char *const accept[] = {
-	"0", "-0", "1", "-1", "123456789", "1.5", "-1.5e10", "1E+2", "1e-2", "0.0",
-	"9223372036854775807", "-9223372036854775808", "18446744073709551616", "1e400",
-	"true", "false", "null", "\"\"", "\"abc\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
-	"\"\\u00e9\"", "\"\\ud83d\\ude00\"", "\"\xc3\xa9\"", "\"\xf0\x9f\x98\x80\"",
-	"\"\xef\xbf\xbf\"", "\"\x7f\"", "[]", "{}", " \t\r\n[ 1 , 2 ]\n ", "{\"a\":{\"b\":[null]}}",
-	"{\"a\":1,\"b\":2,\"A\":3}", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	"0",
+	"-0",
+	"1",
+	"-1",
+	"123456789",
+	"1.5",
+	"-1.5e10",
+	"1E+2",
+	"1e-2",
+	"0.0",
+	"9223372036854775807",
+	"-9223372036854775808",
+	"18446744073709551616",
+	"1e400",
+	"true",
+	"false",
+	"null",
+	"\"\"",
+	"\"abc\"",
+	"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+	"\"\\u00e9\"",
+	"\"\\ud83d\\ude00\"",
+	"\"\xc3\xa9\"",
+	"\"\xf0\x9f\x98\x80\"",
+	"\"\xef\xbf\xbf\"",
+	"\"\x7f\"",
+	"[]",
+	"{}",
+	" \t\r\n[ 1 , 2 ]\n ",
+	"{\"a\":{\"b\":[null]}}",
+	"{\"a\":1,\"b\":2,\"A\":3}",
+	"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
 };
 
 struct reject_case {
 	const char *doc;
-	const char *why; /* substring of the message */
+	const char *why;   /* substring of the message */
 	const char *where; /* "at byte N (PATH)" substring */
 };
 
@@ -73,11 +99,10 @@ static const struct reject_case reject[] = {
 	{"\"\xed\xa0\x80\"", "invalid UTF-8", "($)"},     /* UTF-8 surrogate */
 	{"\"\xf4\x90\x80\x80\"", "invalid UTF-8", "($)"}, /* > U+10FFFF */
 	{"\"\xff\"", "invalid UTF-8", "($)"},
-	{"\"\xc3\"", "invalid UTF-8", "($)"},             /* truncated */
-	{"\"\x80\"", "invalid UTF-8", "($)"},             /* lone continuation */
+	{"\"\xc3\"", "invalid UTF-8", "($)"}, /* truncated */
+	{"\"\x80\"", "invalid UTF-8", "($)"}, /* lone continuation */
 	{"\xef\xbb\xbf{}", "byte order mark", "($)"},
-	{"{\"containers\":[{},{},{\"argv\":[\"a\",01]}]}", "leading zero",
-	 "($.containers[2].argv[1])"},
+	{"{\"containers\":[{},{},{\"argv\":[\"a\",01]}]}", "leading zero", "($.containers[2].argv[1])"},
 	{"{\"a b\":[\"\\q\"]}", "invalid escape", "($[\"a b\"][0])"},
 	{"[1,[2,{\"k\":\"\xff\"}]]", "invalid UTF-8", "($[1][1].k)"},
 	{"{\"k\":\"v\"", "expected ',' or '}'", "($)"},
@@ -127,8 +152,7 @@ static void test_depth(void)
 		if (depth <= JSON_MAX_DEPTH)
 			CHECK(v != NULL, "depth %d accepted", depth);
 		else
-			CHECK(!v && strstr(err.msg, "nesting deeper than 64"), "depth %d rejected: %s",
-			      depth, err.msg);
+			CHECK(!v && strstr(err.msg, "nesting deeper than 64"), "depth %d rejected: %s", depth, err.msg);
 		json_free(doc);
 	}
 }
@@ -183,7 +207,8 @@ static void test_accessors(void)
 	CHECK(json_uint64(json_get(r, "m"), &u) < 0, "negative is not uint64");
 	CHECK(json_int(json_get(r, "f"), 0, 10, &i, &err) < 0 && strstr(err.msg, "$.f: expected an integer, got 2.50"),
 	      "fraction is not an integer: %s", err.msg);
-	CHECK(json_int(json_at(a, 3), 0, 10, &i, &err) < 0 && strstr(err.msg, "$.a[3]: expected an integer, got string"),
+	CHECK(json_int(json_at(a, 3), 0, 10, &i, &err) < 0 &&
+		      strstr(err.msg, "$.a[3]: expected an integer, got string"),
 	      "string is not an integer: %s", err.msg);
 	CHECK_EQ_STR(json_number_text(json_get(r, "f"), NULL), "2.50", "number text kept verbatim");
 	CHECK_EQ_INT(json_offset(json_get(r, "m")), strstr(text, "-7") - text, "value offset");

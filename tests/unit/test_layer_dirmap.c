@@ -23,13 +23,11 @@ static void fill(struct dirmap *m, const char *const *paths, size_t n)
 		struct dirmeta d = meta(0700 + (uint32_t)i, (uint32_t)i);
 		dirmap_append(&batch, paths[i], &d, &err);
 	}
-	CHECK(dirmap_merge(m, &batch, &err) == 0 && m->n == n && batch.n == 0, "merge %zu: %s", n,
-	      err.msg);
+	CHECK(dirmap_merge(m, &batch, &err) == 0 && m->n == n && batch.n == 0, "merge %zu: %s", n, err.msg);
 	dirmap_free(&batch);
 }
 
-static const char *const tree[] = {"", "a", "a/b", "a/b/c", "a-b", "a.d", "a.d/x", "ab", "ab/c",
-				   "b"};
+static const char *const tree[] = {"", "a", "a/b", "a/b/c", "a-b", "a.d", "a.d/x", "ab", "ab/c", "b"};
 #define NTREE (sizeof tree / sizeof tree[0])
 
 static size_t live(const struct dirmap *m)
@@ -91,9 +89,8 @@ static void test_merge_replaces(void)
 	const uint8_t *value;
 	size_t len, pos = 0;
 	CHECK(d && d->mode == 0755 && d->uid == 42, "the batch wins");
-	CHECK(d && dirmeta_next_xattr(d, &pos, &name, &value, &len) == 1 &&
-		      strcmp(name, "user.k") == 0 && len == 1 && value[0] == 'v' &&
-		      dirmeta_next_xattr(d, &pos, &name, &value, &len) == 0,
+	CHECK(d && dirmeta_next_xattr(d, &pos, &name, &value, &len) == 1 && strcmp(name, "user.k") == 0 && len == 1 &&
+		      value[0] == 'v' && dirmeta_next_xattr(d, &pos, &name, &value, &len) == 0,
 	      "xattrs copied and packed");
 	CHECK(dirmap_find(&m, "c") && dirmap_find(&m, "b"), "new and old entries");
 	for (size_t i = 1; i < m.n; i++)
@@ -111,8 +108,7 @@ static void test_limits(void)
 	dirmap_init(&batch);
 	m.max_dirs = NTREE;
 	dirmap_append(&batch, "new", &d, &err);
-	CHECK(dirmap_merge(&m, &batch, &err) < 0 && m.n == NTREE, "over max_dirs refused, map kept: %s",
-	      err.msg);
+	CHECK(dirmap_merge(&m, &batch, &err) < 0 && m.n == NTREE, "over max_dirs refused, map kept: %s", err.msg);
 	dirmap_free(&batch);
 	dirmap_init(&batch);
 	batch.max_bytes = 200;

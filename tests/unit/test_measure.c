@@ -98,8 +98,8 @@ static int measure(const struct vector *v, uint8_t ld[SNP_LD_LEN], struct uvm_er
 	if (rc == 0) {
 		if (v->kernel)
 			kernel_hashes(&h, v->kernel, v->initrd, v->append);
-		struct snp_request r = {fw.data, &info, NULL, v->kernel ? &h : NULL, v->vcpus, v->sig,
-					v->features, v->vmm};
+		struct snp_request r = {fw.data,  &info,  NULL,        v->kernel ? &h : NULL,
+					v->vcpus, v->sig, v->features, v->vmm};
 		rc = snp_measure(&r, ld, NULL, err);
 	}
 	free(fw.data);
@@ -115,16 +115,16 @@ static void test_vectors(void)
 		struct uvm_err err = {0};
 		if (measure(v, ld, &err) == 0)
 			uvm_hex_encode(ld, sizeof ld, hex);
-		CHECK_EQ_STR(hex, v->want, "%s, %u vCPU(s), %s, kernel %s, features 0x%llx: %s", v->ovmf,
-			     v->vcpus, snp_vmm_name(v->vmm), v->kernel ? (*v->kernel ? v->kernel : "empty") : "none",
+		CHECK_EQ_STR(hex, v->want, "%s, %u vCPU(s), %s, kernel %s, features 0x%llx: %s", v->ovmf, v->vcpus,
+			     snp_vmm_name(v->vmm), v->kernel ? (*v->kernel ? v->kernel : "empty") : "none",
 			     (unsigned long long)v->features, err.msg[0] ? err.msg : "digest matches");
 	}
 }
 
 static void test_kernel_needs_hashes_section(void)
 {
-	const struct vector v = {"ovmf_OvmfX64_suffix.bin", 1, EPYC_V4, "kernel.bin", NULL, NULL, 0x1,
-				 SNP_VMM_QEMU, NULL};
+	const struct vector v = {
+		"ovmf_OvmfX64_suffix.bin", 1, EPYC_V4, "kernel.bin", NULL, NULL, 0x1, SNP_VMM_QEMU, NULL};
 	uint8_t ld[SNP_LD_LEN];
 	struct uvm_err err = {0};
 	CHECK(measure(&v, ld, &err) == -1 && strstr(err.msg, "SNP_KERNEL_HASHES"),
@@ -141,13 +141,15 @@ static void test_firmware_digest(void)
 	ovmf_parse(fw.data, fw.len, &info, &err);
 	snp_ld_firmware(ld, fw.data, &info, NULL);
 	uvm_hex_encode(ld, sizeof ld, hex);
-	CHECK_EQ_STR(hex, "086e2e9149ebf45abdc3445fba5b2da8270bdbb04094d7a2c37faaa4b24af3aa16aff8c374c2a55c467a50da6d466b74",
+	CHECK_EQ_STR(hex,
+		     "086e2e9149ebf45abdc3445fba5b2da8270bdbb04094d7a2c37faaa4b24af3aa16aff8c374c2a55c467a50da6d466b74",
 		     "digest after the firmware pages (sev-snp-measure's OVMF hash)");
 	/* --snp-ovmf-hash: a given firmware digest replaces hashing the pages */
 	struct snp_request r = {NULL, &info, ld, NULL, 1, EPYC_V4, 0x1, SNP_VMM_QEMU};
 	snp_measure(&r, ld2, NULL, &err);
 	uvm_hex_encode(ld2, sizeof ld2, hex);
-	CHECK_EQ_STR(hex, "19358ba9a7615534a9a1e2f0dfc29384dcd4dcb7062ff9c6013b26869a5fc6ecabe033c48dd6f6db5d6d76e7c5df632d",
+	CHECK_EQ_STR(hex,
+		     "19358ba9a7615534a9a1e2f0dfc29384dcd4dcb7062ff9c6013b26869a5fc6ecabe033c48dd6f6db5d6d76e7c5df632d",
 		     "a precomputed firmware digest gives the same measurement");
 	r.vcpus = 0;
 	CHECK(snp_measure(&r, ld2, NULL, &err) == -1 && strstr(err.msg, "vCPUs"), "0 vCPUs is refused");
@@ -188,8 +190,7 @@ static void test_hashes_page(void)
 	ovmf_guid_parse("9438d606-4f22-4cc9-b479-a793d411fd21", guid);
 	CHECK(memcmp(t, guid, 16) == 0 && t[16] == 168 && t[17] == 0, "table header GUID and length 168");
 	ovmf_guid_parse("97d02dd8-bd20-4c94-aa78-e7714d36ab2a", guid);
-	CHECK(memcmp(t + 18, guid, 16) == 0 && t[34] == 50 && t[36] == 0xc1 && t[67] == 0xc1,
-	      "cmdline entry first");
+	CHECK(memcmp(t + 18, guid, 16) == 0 && t[34] == 50 && t[36] == 0xc1 && t[67] == 0xc1, "cmdline entry first");
 	CHECK(t[68 + 18] == 0x1d && t[118 + 18] == 0x4e && t[118 + 49] == 0x4e, "then initrd, then kernel");
 	int rest_zero = 1;
 	for (size_t i = 0; i < sizeof page; i++)
@@ -218,9 +219,11 @@ static void test_cpu_sigs(void)
 	int consistent = 1;
 	for (size_t i = 0; i < snp_n_cpu_types; i++) {
 		const char *n = snp_cpu_types[i].name;
-		uint32_t want = strncmp(n, "EPYC-Rome", 9) == 0 ? 0x830f10 : strncmp(n, "EPYC-Milan", 10) == 0 ? 0xa00f11
-			: strncmp(n, "EPYC-Genoa", 10) == 0 ? 0xa10f10 : strncmp(n, "EPYC-Turin", 10) == 0 ? 0xb00f00
-			: 0x800f12;
+		uint32_t want = strncmp(n, "EPYC-Rome", 9) == 0     ? 0x830f10
+				: strncmp(n, "EPYC-Milan", 10) == 0 ? 0xa00f11
+				: strncmp(n, "EPYC-Genoa", 10) == 0 ? 0xa10f10
+				: strncmp(n, "EPYC-Turin", 10) == 0 ? 0xb00f00
+								    : 0x800f12;
 		if (snp_cpu_types[i].sig != want)
 			consistent = 0;
 	}

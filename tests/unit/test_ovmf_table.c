@@ -31,15 +31,15 @@ static uint8_t *read_file(const char *name, size_t *len)
 
 struct spec {
 	int no_reset, no_meta, no_hashes, dup_meta;
-	uint32_t meta_back;   /* metadata offset from the end; 0: the default */
-	uint32_t meta_size;   /* 0: exact */
+	uint32_t meta_back;    /* metadata offset from the end; 0: the default */
+	uint32_t meta_size;    /* 0: exact */
 	uint32_t meta_version; /* 0: 1 */
 	const char *signature;
 	uint32_t count;       /* sections used from secs */
 	uint32_t count_field; /* 0: count */
 	struct ovmf_section secs[8];
 	uint32_t hashes_base, hashes_size;
-	int stray;            /* bytes of junk at the start of the table */
+	int stray; /* bytes of junk at the start of the table */
 };
 
 static void put16(uint8_t *p, uint16_t v)
@@ -206,8 +206,7 @@ static void test_footer_table(void)
 	s.dup_meta = 1;
 	expect_reject(&s, "twice", "a duplicated metadata entry");
 	uint8_t tiny[PAGE] = {0};
-	CHECK(ovmf_parse(tiny, sizeof tiny, &info, &err) == -1 && strstr(err.msg, "footer"),
-	      "rejects a zero page");
+	CHECK(ovmf_parse(tiny, sizeof tiny, &info, &err) == -1 && strstr(err.msg, "footer"), "rejects a zero page");
 }
 
 static void test_metadata_header(void)

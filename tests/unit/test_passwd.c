@@ -21,11 +21,11 @@ static const char etc_passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
 struct user_case {
 	const char *what;
 	const char *text;
-	size_t len;       /* 0: strlen(text) */
+	size_t len; /* 0: strlen(text) */
 	const char *name;
 	int ok;
 	uint32_t uid, gid;
-	const char *why;  /* substring of the message when !ok */
+	const char *why; /* substring of the message when !ok */
 };
 
 static const struct user_case user_cases[] = {
@@ -33,7 +33,8 @@ static const struct user_case user_cases[] = {
 	{"app after apple", etc_passwd, 0, "app", 1, 1000, 1001, NULL},
 	{"apple", etc_passwd, 0, "apple", 1, 2000, 2001, NULL},
 	{"nobody", etc_passwd, 0, "nobody", 1, 65534, 65534, NULL},
-	{"a prefix of a name", etc_passwd, 0, "ap", 0, 0, 0, "user \"ap\" is not in the image's /etc/passwd (5 lines searched)"},
+	{"a prefix of a name", etc_passwd, 0, "ap", 0, 0, 0,
+	 "user \"ap\" is not in the image's /etc/passwd (5 lines searched)"},
 	{"a longer name", etc_passwd, 0, "apples", 0, 0, 0, "is not in"},
 	{"case matters", etc_passwd, 0, "App", 0, 0, 0, "is not in"},
 	{"absent", etc_passwd, 0, "www-data", 0, 0, 0, "user \"www-data\" is not in"},

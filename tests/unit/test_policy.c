@@ -107,10 +107,10 @@ static const char sample_policy[] =
 /* Mount lists and seccomp. Each container has its own layers, so an
  * overlay's candidates are exactly one container (the last two share theirs
  * and differ only in "seccomp"). */
-#define MP_REST                                                                                  \
-	"      'argv': ['/bin/app'],\n"                                                              \
-	"      'working_dir': '/',\n"                                                                \
-	"      'user': {'uid': 0, 'gid': 0, 'umask': '0022'},\n"                                    \
+#define MP_REST                                                                                        \
+	"      'argv': ['/bin/app'],\n"                                                                \
+	"      'working_dir': '/',\n"                                                                  \
+	"      'user': {'uid': 0, 'gid': 0, 'umask': '0022'},\n"                                       \
 	"      'capabilities': {'bounding': [], 'effective': [], 'inheritable': [], 'permitted': [], " \
 	"'ambient': []}\n"
 static const char mounts_policy[] =
@@ -124,20 +124,17 @@ static const char mounts_policy[] =
 	"        {'source': 'tmpfs', 'destination': '/etc', 'type': 'tmpfs', 'options': ['nosuid', 'ro']},\n"
 	"        {'source': 'sandbox:///data/.+', 'source_strategy': 'regex', 'destination': '/data',\n"
 	"         'type': 'bind', 'options': ['rbind', 'ro'], 'optional': true},\n"
-	"        {'source': 'tmpfs', 'destination': '/run', 'type': 'tmpfs', 'options': ['nosuid'], 'optional': false},\n"
+	"        {'source': 'tmpfs', 'destination': '/run', 'type': 'tmpfs', 'options': ['nosuid'], 'optional': "
+	"false},\n"
 	"        {'source': 'tmpfs', 'destination': '/tmp', 'type': 'tmpfs', 'options': [], 'optional': true}\n"
-	"      ],\n"
-	MP_REST
-	"    },\n"
+	"      ],\n" MP_REST "    },\n"
 	"    {\n"
 	"      'name': 'stacked',\n"
 	"      'layers': ['5555555555555555555555555555555555555555555555555555555555555555'],\n"
 	"      'mounts': [\n"
 	"        {'source': 'tmpfs', 'destination': '/x', 'type': 'tmpfs', 'options': ['size=1m']},\n"
 	"        {'source': 'tmpfs', 'destination': '/x', 'type': 'tmpfs', 'options': ['size=1m']}\n"
-	"      ],\n"
-	MP_REST
-	"    },\n"
+	"      ],\n" MP_REST "    },\n"
 	"    {\n"
 	"      'name': 'either',\n"
 	"      'layers': ['6666666666666666666666666666666666666666666666666666666666666666'],\n"
@@ -145,21 +142,16 @@ static const char mounts_policy[] =
 	"        {'source': 'sandbox:///.+', 'source_strategy': 'regex', 'destination': '/y', 'type': 'bind',\n"
 	"         'options': ['ro'], 'optional': true},\n"
 	"        {'source': 'sandbox:///y', 'destination': '/y', 'type': 'bind', 'options': ['ro']}\n"
-	"      ],\n"
-	MP_REST
-	"    },\n"
+	"      ],\n" MP_REST "    },\n"
 	"    {\n"
 	"      'name': 'filtered',\n"
 	"      'layers': ['7777777777777777777777777777777777777777777777777777777777777777'],\n"
-	"      'seccomp': {'profile': 'default', 'allow': ['ptrace', 'userfaultfd'], 'deny': ['chmod', 'fchmod']},\n"
-	MP_REST
-	"    },\n"
+	"      'seccomp': {'profile': 'default', 'allow': ['ptrace', 'userfaultfd'], 'deny': ['chmod', "
+	"'fchmod']},\n" MP_REST "    },\n"
 	"    {\n"
 	"      'name': 'unfiltered',\n"
 	"      'layers': ['7777777777777777777777777777777777777777777777777777777777777777'],\n"
-	"      'seccomp': {'profile': 'unconfined'},\n"
-	MP_REST
-	"    }\n"
+	"      'seccomp': {'profile': 'unconfined'},\n" MP_REST "    }\n"
 	"  ]\n"
 	"}\n";
 
@@ -174,34 +166,25 @@ static const char resources_policy[] =
 	"    {\n"
 	"      'name': 'bounded',\n"
 	"      'layers': ['4444444444444444444444444444444444444444444444444444444444444444'],\n"
-	"      'resources': {'memory_max': 33554432, 'pids_max': 64, 'scratch_max': 16777216},\n"
-	MP_REST
-	"    },\n"
+	"      'resources': {'memory_max': 33554432, 'pids_max': 64, 'scratch_max': 16777216},\n" MP_REST "    },\n"
 	"    {\n"
 	"      'name': 'small',\n"
 	"      'layers': ['5555555555555555555555555555555555555555555555555555555555555555'],\n"
 	"      'signals': [15],\n"
-	"      'resources': {'memory_max': 67108864, 'pids_max': 128, 'scratch_max': 67108864},\n"
-	MP_REST
-	"    },\n"
+	"      'resources': {'memory_max': 67108864, 'pids_max': 128, 'scratch_max': 67108864},\n" MP_REST "    },\n"
 	"    {\n"
 	"      'name': 'large',\n"
 	"      'layers': ['5555555555555555555555555555555555555555555555555555555555555555'],\n"
 	"      'signals': [9],\n"
-	"      'resources': {'memory_max': 1073741824, 'pids_max': 4096, 'scratch_max': 1073741824},\n"
-	MP_REST
+	"      'resources': {'memory_max': 1073741824, 'pids_max': 4096, 'scratch_max': 1073741824},\n" MP_REST
 	"    },\n"
 	"    {\n"
 	"      'name': 'defaults',\n"
-	"      'layers': ['6666666666666666666666666666666666666666666666666666666666666666'],\n"
-	MP_REST
-	"    },\n"
+	"      'layers': ['6666666666666666666666666666666666666666666666666666666666666666'],\n" MP_REST "    },\n"
 	"    {\n"
 	"      'name': 'pids-only',\n"
 	"      'layers': ['7777777777777777777777777777777777777777777777777777777777777777'],\n"
-	"      'resources': {'pids_max': 2048},\n"
-	MP_REST
-	"    }\n"
+	"      'resources': {'pids_max': 2048},\n" MP_REST "    }\n"
 	"  ]\n"
 	"}\n";
 
@@ -215,12 +198,12 @@ static const char resources_policy[] =
 #define H6 "6666666666666666666666666666666666666666666666666666666666666666"
 #define H7 "7777777777777777777777777777777777777777777777777777777777777777"
 /* create_container for mounts_policy's containers. */
-#define MP_CREATE_NO_MOUNTS(cid, extra)                                                          \
+#define MP_CREATE_NO_MOUNTS(cid, extra)                                                                     \
 	"{'op':'create_container','container_id':'" cid "','argv':['/bin/app'],'env':[],'working_dir':'/'," \
-	"'user':{'uid':0,'gid':0,'umask':'0022'},"                                                   \
+	"'user':{'uid':0,'gid':0,'umask':'0022'},"                                                          \
 	"'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]}" extra "}"
 /* mount_overlay on a scratch, with the guest's size fact. */
-#define SOVERLAY(cid, layers, bytes)                                                             \
+#define SOVERLAY(cid, layers, bytes)                                                                \
 	"{'op':'mount_overlay','container_id':'" cid "','target':'/run/containers/" cid "/rootfs'," \
 	"'layers':[" layers "],'scratch':'/run/scratch/s','upper_bytes':" #bytes "}"
 #define MP_CREATE(cid, mounts, extra) MP_CREATE_NO_MOUNTS(cid, ",'mounts':[" mounts "]" extra)
@@ -240,26 +223,26 @@ static const char resources_policy[] =
 /* Requests used by many scenarios. */
 #define MOUNT(name, hash) "{'op':'mount_device','target':'/run/layers/" name "','device_hash':'" hash "'}"
 #define UNMOUNT(name) "{'op':'unmount_device','target':'/run/layers/" name "'}"
-#define OVERLAY(cid, layers)                                                                     \
+#define OVERLAY(cid, layers)                                                                        \
 	"{'op':'mount_overlay','container_id':'" cid "','target':'/run/containers/" cid "/rootfs'," \
 	"'layers':[" layers "]}"
 #define CAPS_OK                                                                                  \
-	"{'bounding':['CAP_NET_BIND_SERVICE','CAP_CHOWN'],'effective':['CAP_NET_BIND_SERVICE'],"      \
+	"{'bounding':['CAP_NET_BIND_SERVICE','CAP_CHOWN'],'effective':['CAP_NET_BIND_SERVICE']," \
 	"'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}"
 #define MOUNTS_OK "[{'source':'sandbox:///tmp/data/x','destination':'/data','type':'bind','options':['rbind','ro']}]"
 #define USER_OK "{'uid':1000,'gid':1000,'umask':'0022'}"
 #define ENV_OK "'PATH=/usr/bin:/bin','PORT=8080'"
 /* create_container for c1 with each part replaceable. */
-#define CREATE(cid, argv, env, wd, mounts, user, caps, extra)                                    \
-	"{'op':'create_container','container_id':'" cid "','argv':[" argv "],'env':[" env "],"       \
-	"'working_dir':'" wd "','mounts':" mounts ",'user':" user ",'capabilities':" caps            \
+#define CREATE(cid, argv, env, wd, mounts, user, caps, extra)                                  \
+	"{'op':'create_container','container_id':'" cid "','argv':[" argv "],'env':[" env "]," \
+	"'working_dir':'" wd "','mounts':" mounts ",'user':" user ",'capabilities':" caps      \
 	",'no_new_privileges':true" extra "}"
 #define ARGV_OK "'/bin/web','--port','80'"
 #define CREATE_OK(cid) CREATE(cid, ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, "")
-#define EXEC(cid, pid, argv, env) \
-	"{'op':'exec_in_container','container_id':'" cid "','process_id':'" pid "','argv':[" argv "],'env':[" env "],'working_dir':'/srv'}"
-#define SIGNAL(cid, extra, sig) \
-	"{'op':'signal_process','container_id':'" cid "'" extra ",'signal':" #sig "}"
+#define EXEC(cid, pid, argv, env)                                                                                 \
+	"{'op':'exec_in_container','container_id':'" cid "','process_id':'" pid "','argv':[" argv "],'env':[" env \
+	"],'working_dir':'/srv'}"
+#define SIGNAL(cid, extra, sig) "{'op':'signal_process','container_id':'" cid "'" extra ",'signal':" #sig "}"
 
 enum after { COMMIT, ABORT, LEAVE };
 
@@ -272,9 +255,9 @@ struct step {
 };
 
 enum variant {
-	SAMPLE,          /* tests/data/policy/sample.json */
-	SAMPLE_DROPPING, /* the same with every allow_* flag on */
-	MOUNTS_POLICY,   /* mounts_policy below: mount lists and seccomp */
+	SAMPLE,           /* tests/data/policy/sample.json */
+	SAMPLE_DROPPING,  /* the same with every allow_* flag on */
+	MOUNTS_POLICY,    /* mounts_policy below: mount lists and seccomp */
 	RESOURCES_POLICY, /* resources_policy: resource bounds */
 };
 
@@ -285,480 +268,784 @@ struct scenario {
 };
 
 static const struct scenario scenarios[] = {
-	{"device mounts", SAMPLE, {
-		{MOUNT("l1", H1), 1, {"'op':'mount_device','allowed':true", "'failed':[]"}},
-		{MOUNT("l1", H2), 0, {"'rule':'state','field':'target'", "a device is already mounted there"}},
-		{MOUNT("x", H9), 0, {"'rule':'layers','field':'device_hash','value':'" H9 "'", "not a layer of any container"}},
-		{"{'op':'mount_device','target':'/tmp/evil','device_hash':'" H2 "'}", 0, {"'rule':'target'", "must be /run/layers/NAME"}},
-		{"{'op':'mount_device','target':'/run/layers/../etc','device_hash':'" H2 "'}", 0, {"'rule':'target'", "'value':'/run/layers/../etc'"}},
-		{"{'op':'mount_device','target':'/run/layers/..','device_hash':'" H2 "'}", 0, {"'rule':'target'"}},
-		{MOUNT("l2", H2), 1, {"'allowed':true"}},
-		{UNMOUNT("l2"), 1, {"'op':'unmount_device','allowed':true"}},
-		{UNMOUNT("l2"), 0, {"no device is mounted there"}},
-		{"{'op':'mount_device','target':'/run/layers/u','device_hash':'" "AB" H1 "'}", 0, {"'error':'$.device_hash: expected 64 lowercase hex digits (a SHA-256)'"}},
-		{"{'op':'mount_device','target':'/run/layers/u','device_hash':'" H1 "','extra':1}", 0, {"$.extra: unknown key"}},
-		{"{'op':'mount_device','target':'/run/layers/u'}", 0, {"$: missing required key \\\"device_hash\\\""}},
-		{"{'op':'mount_devices'}", 0, {"'op':null", "unknown \\\"op\\\""}},
-		{"[1]", 0, {"'error':'a request must be a JSON object'"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"overlays, create, narrowing, signals, shutdown", SAMPLE, {
-		{MOUNT("l1", H1), 1, {NULL}},
-		{MOUNT("l2", H2), 1, {NULL}},
-		{MOUNT("l3", H3), 1, {NULL}},
-		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {"'candidates':[0,1]"}},
-		/* Wrong order: the reason says which layer differs for each container. */
-		{OVERLAY("c2", "'/run/layers/l2','/run/layers/l1'"), 0,
-		 {"'container':0,'name':'web','failed':[{'rule':'layers','field':'layers[0]','value':'" H2 "','detail':'the policy expects " H1 "'}]",
-		  "'container':2,'name':'db'", "match no container"}},
-		{OVERLAY("c2", "'/run/layers/l1','/run/layers/nope'"), 0, {"'field':'layers[1]','value':'/run/layers/nope','detail':'no device is mounted there'"}},
-		{OVERLAY("c2", "'/run/layers/l1'"), 0, {"'field':'layers','value':1,'detail':'fewer layers than the policy"}},
-		{"{'op':'mount_overlay','container_id':'c2','target':'/run/containers/c3/rootfs','layers':['/run/layers/l3']}", 0,
-		 {"'rule':'target'", "must be /run/containers/CONTAINER_ID/rootfs"}},
-		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 0, {"an overlay is already mounted there", "this container already has a root file system"}},
-		{UNMOUNT("l1"), 0, {"'value':'/run/containers/c1/rootfs','detail':'the device is a layer of this mounted overlay'"}},
-		{CREATE_OK("c1"), 1, {"'matched':[0,1]", "'drop_env':[]", "'drop_capabilities':{'bounding':[],"}},
-		{CREATE_OK("c1"), 0, {"a container with this id already exists"}},
-		{CREATE_OK("c9"), 0, {"no root file system (overlay) is mounted for it"}},
-		/* exec of /bin/sh: only "web" allows it, so c1 narrows to [0]. */
-		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1, {"'matched':[0]", "'container':1,'name':'web-debug','failed':[{'rule':'exec_processes'"}},
-		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 0, {"a process with this id already exists"}},
-		/* /bin/bash would have been fine for web-debug, which is no longer a candidate. */
-		{EXEC("c1", "p2", "'/bin/bash'", "'PORT=1'"), 0, {"'candidates':[{'container':0,'name':'web','failed':[{'rule':'exec_processes','field':'argv','value':'/bin/bash'"}, "web-debug"},
-		{SIGNAL("c1", ",'process_id':'p1'", 9), 1, {"'process_id':'p1'", "'matched':[0]"}},
-		{SIGNAL("c1", ",'process_id':'p1'", 15), 0, {"'rule':'signals','field':'signal','value':15,'detail':'not an allowed signal of this exec process'"}},
-		{SIGNAL("c1", "", 2), 0, {"'value':2,'detail':'not an allowed signal of the container`s init process'"}, "web-debug"},
-		{SIGNAL("c1", "", 15), 1, {"'allowed':true"}},
-		{SIGNAL("c1", ",'process_id':'nope'", 15), 0, {"no such process in this container"}},
-		{SIGNAL("c1", "", 65), 0, {"$.signal: integer 65 out of range [1, 64]"}},
-		{"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 0, {"the container is still running"}},
-		{"{'op':'shutdown_container','container_id':'c1'}", 1, {"'op':'shutdown_container','allowed':true"}},
-		{EXEC("c1", "p3", "'/bin/sh'", "'PORT=1'"), 0, {"no such running container"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"overlay teardown", SAMPLE, {
-		{MOUNT("l1", H1), 1, {NULL}},
-		{MOUNT("l2", H2), 1, {NULL}},
-		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
-		{CREATE_OK("c1"), 1, {NULL}},
-		{"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}},
-		{"{'op':'shutdown_container','container_id':'c1'}", 0, {"no such running container"}},
-		{"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 1, {"'allowed':true"}},
-		{"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 0, {"no overlay is mounted there"}},
-		{UNMOUNT("l1"), 1, {NULL}},
-		/* The id can be used again once its root file system is gone. */
-		{OVERLAY("c1", "'/run/layers/l2'"), 0, {"'field':'layers[0]','value':'" H2 "'"}, "already has a root file system"},
-		{NULL, 0, {NULL}},
-	}},
-	{"create_container rules", SAMPLE, {
-		{MOUNT("l1", H1), 1, {NULL}},
-		{MOUNT("l2", H2), 1, {NULL}},
-		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
-		{CREATE("c1", "'/bin/web','--port','81'", ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'rule':'argv','field':'argv[2]','value':'81','detail':'80'"}},
-		{CREATE("c1", "'/bin/web'", ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'argv','detail':'the policy has 3 arguments, the request 1'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK ",'SECRET=hunter2'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'rule':'env','field':'env[2]','value':'SECRET=<redacted>','detail':'no environment rule allows this variable'"}, "hunter2"},
-		{CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'rule':'env_required','field':'env','value':'PORT=[0-9]+'"}},
-		/* Anchoring: a regex rule must match the whole variable. */
-		{CREATE("c1", ARGV_OK, "'PORT=80x'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'env[0]','value':'PORT=<redacted>'", "'rule':'env_required'"}},
-		{CREATE("c1", ARGV_OK, "'XPORT=80','PORT=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'env[0]','value':'XPORT=<redacted>'"}},
-		{CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin:/x','PORT=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'env[0]','value':'PATH=<redacted>'"}, "/x"},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/tmp", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'rule':'working_dir','field':'working_dir','value':'/tmp','detail':'/srv'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'/etc','destination':'/etc','type':'bind','options':[]}]", USER_OK, CAPS_OK, ""), 0,
-		 {"'rule':'mounts','field':'mounts[0].destination','value':'/etc','detail':'the policy has no mount at this destination'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'sandbox:///tmp/data/x','destination':'/data','type':'bind','options':['rbind','rw']}]", USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'mounts[0].options','value':'/data'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'sandbox:///tmp/data/x','destination':'/data','type':'bind','options':['rbind','ro','ro']}]", USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'mounts[0].options'"}},
-		/* The source regex is anchored too: a prefix match is not enough. */
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'/evil/sandbox:///tmp/data/x','destination':'/data','type':'bind','options':['rbind','ro']}]", USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'mounts[0].source','value':'/evil/sandbox:///tmp/data/x'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'sandbox:///tmp/data/x','destination':'/data','type':'tmpfs','options':['rbind','ro']}]", USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'mounts[0].type','value':'tmpfs'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':0,'gid':1000,'umask':'0022'}", CAPS_OK, ""), 0,
-		 {"'rule':'user','field':'user.uid','value':0,'detail':'the policy requires uid 1000'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':1000,'gid':0,'umask':'0000'}", CAPS_OK, ""), 0,
-		 {"'field':'user.gid','value':0", "'field':'user.umask','value':'0000','detail':'0022'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':-1,'gid':0,'umask':'0000'}", CAPS_OK, ""), 0,
-		 {"'error':'$.user.uid: integer -1 out of range"}},
-		{CREATE("c1", ARGV_OK, "'NOEQUALS'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'error':'$.env[0]: expected NAME=VALUE'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
-			"{'bounding':['CAP_NET_BIND_SERVICE','CAP_CHOWN','CAP_SYS_ADMIN'],'effective':['CAP_NET_BIND_SERVICE'],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}", ""), 0,
-		 {"'rule':'capabilities','field':'capabilities.bounding','value':'CAP_SYS_ADMIN','detail':'not in the policy`s set'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
-			"{'bounding':['CAP_NET_BIND_SERVICE'],'effective':['CAP_NET_BIND_SERVICE'],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}", ""), 0,
-		 {"'field':'capabilities.bounding','value':'CAP_CHOWN','detail':'in the policy`s set but not requested"}},
-		{"{'op':'create_container','container_id':'c1','argv':[" ARGV_OK "],'env':[" ENV_OK "],'working_dir':'/srv','mounts':" MOUNTS_OK ",'user':" USER_OK ",'capabilities':" CAPS_OK "}", 0,
-		 {"'rule':'no_new_privileges','field':'no_new_privileges'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ",'privileged':true"), 0,
-		 {"'rule':'allow_elevated','field':'privileged','value':'true'"}},
-		/* Several failures of one candidate are all listed. */
-		{CREATE("c1", "'/bin/x'", "'PORT=1'", "/", "[]", USER_OK, CAPS_OK, ""), 0,
-		 {"'field':'argv'", "'field':'working_dir','value':'/'"}},
-		/* stdio: only web-debug allows it, so c1 is created as web-debug. */
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", "[{'source':'sandbox:///tmp/data/y','destination':'/data','type':'bind','options':['ro','rbind']}]", USER_OK, CAPS_OK, ",'stdio':true"), 1,
-		 {"'matched':[1]", "'container':0,'name':'web','failed':[{'rule':'allow_stdio_access'"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"rollback", SAMPLE, {
-		{MOUNT("l1", H1), 1, {NULL}, NULL, ABORT},
-		{UNMOUNT("l1"), 0, {"no device is mounted there"}},
-		{MOUNT("l1", H1), 1, {NULL}},
-		{UNMOUNT("l1"), 1, {NULL}, NULL, ABORT},
-		{MOUNT("l1", H1), 0, {"a device is already mounted there"}},
-		{MOUNT("l2", H2), 1, {NULL}, NULL, LEAVE},
-		{MOUNT("l3", H3), 0, {"'error':'a previous allowed decision is pending"}},
-		{MOUNT("l3", H3), 0, {"pending"}, NULL, ABORT}, /* the harness aborts l2 here */
-		{MOUNT("l2", H2), 1, {NULL}},
-		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}, NULL, ABORT},
-		{UNMOUNT("l1"), 1, {NULL}, NULL, ABORT}, /* no overlay holds it after the abort */
-		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
-		/* Created as web-debug (stdio), aborted: the overlay must be back to [0,1]. */
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ",'stdio':true"), 1, {"'matched':[1]"}, NULL, ABORT},
-		{CREATE_OK("c1"), 1, {"'matched':[0,1]"}},
-		{EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1, {"'matched':[0]"}, NULL, ABORT},
-		/* After the abort web-debug is a candidate again and p1 is free. */
-		{EXEC("c1", "p1", "'/bin/bash'", "'PORT=1'"), 1, {"'matched':[1]"}},
-		{SIGNAL("c1", ",'process_id':'p1'", 15), 1, {NULL}, NULL, ABORT},
-		{"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}, NULL, ABORT},
-		{SIGNAL("c1", "", 2), 1, {"'matched':[1]"}},
-		{"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}},
-		{"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 1, {NULL}, NULL, ABORT},
-		{UNMOUNT("l1"), 0, {"the device is a layer of this mounted overlay"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"framework flags and scratch", SAMPLE, {
-		{"{'op':'get_properties'}", 1, {"{'op':'get_properties','allowed':true,'failed':[]}"}},
-		{"{'op':'dump_stacks'}", 0, {"'rule':'allow_dump_stacks','field':'allow_dump_stacks','value':'false'"}},
-		{"{'op':'runtime_logging'}", 0, {"'rule':'allow_runtime_logging'"}},
-		{"{'op':'get_properties','x':1}", 0, {"$.x: unknown key"}},
-		{"{'op':'scratch_mount','target':'/run/scratch/s1','encrypted':true}", 1, {"'allowed':true"}},
-		{"{'op':'scratch_mount','target':'/run/scratch/s1','encrypted':true}", 0, {"scratch space is already mounted there"}},
-		{"{'op':'scratch_mount','target':'/run/scratch/s2','encrypted':false}", 0, {"'rule':'allow_unencrypted_scratch','field':'encrypted'"}},
-		{"{'op':'scratch_mount','target':'/run/other','encrypted':true}", 0, {"must be /run/scratch/NAME"}},
-		{"{'op':'scratch_unmount','target':'/run/scratch/s1'}", 1, {NULL}},
-		{"{'op':'scratch_unmount','target':'/run/scratch/s1'}", 0, {"no scratch space is mounted there"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"external processes", SAMPLE, {
-		{"{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}", 1,
-		 {"'matched':[0]", "'drop_env':[]"}},
-		{"{'op':'exec_external','argv':['/bin/ls','-la'],'env':['PATH=/bin'],'working_dir':'/'}", 0,
-		 {"'external_process':0", "'field':'argv[1]','value':'-la','detail':'-l'"}},
-		{"{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin','LD_PRELOAD=/x.so'],'working_dir':'/'}", 0,
-		 {"'value':'LD_PRELOAD=<redacted>'"}, "x.so"},
-		{"{'op':'exec_external','argv':['/bin/ls','-l'],'env':[],'working_dir':'/tmp'}", 0, {"'field':'working_dir'"}},
-		{"{'op':'exec_external','argv':['/bin/ls','-l'],'working_dir':'/','stdio':true}", 0, {"'rule':'allow_stdio_access'"}},
-		{"{'op':'exec_external','argv':[],'working_dir':'/'}", 0, {"$.argv: expected 1 to 1024 strings"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"elevated container with anchored alternation", SAMPLE, {
-		{MOUNT("l3", H3), 1, {NULL}},
-		{OVERLAY("db", "'/run/layers/l3'"), 1, {"'candidates':[2]"}},
-		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1x'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}", 0,
-		 {"'field':'env[0]','value':'A=<redacted>'"}},
-		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['xB=2'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}", 0,
-		 {"'field':'env[0]','value':'xB=<redacted>'"}},
-		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'root','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]}}", 0,
-		 {"'field':'user.name','value':'root','detail':'postgres'"}},
-		{"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1','B=2','DB_HOST=h','DB_PORT=5'],'working_dir':'/','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}", 1,
-		 {"'matched':[2]"}},
-		{SIGNAL("db", "", 15), 0, {"not an allowed signal of the container`s init process"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"dropping (environment, capabilities) and permissive flags", SAMPLE_DROPPING, {
-		{"{'op':'dump_stacks'}", 1, {NULL}},
-		{"{'op':'runtime_logging'}", 1, {NULL}},
-		{"{'op':'scratch_mount','target':'/run/scratch/s2','encrypted':false}", 1, {NULL}},
-		{MOUNT("l1", H1), 1, {NULL}},
-		{MOUNT("l2", H2), 1, {NULL}},
-		{OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
-		{CREATE("c1", ARGV_OK, ENV_OK ",'EXTRA=secret'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 1,
-		 {"'drop_env':[{'index':2,'name':'EXTRA'}]", "'matched':[0,1]"}, "secret", ABORT},
-		/* Required rules still apply; dropped variables do not satisfy them. */
-		{CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin','PORTX=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 0,
-		 {"'rule':'env_required'"}},
-		{CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
-			"{'bounding':['CAP_SYS_ADMIN','CAP_NET_BIND_SERVICE'],'effective':[],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}", ""), 1,
-		 {"'drop_capabilities':{'bounding':['CAP_SYS_ADMIN'],'effective':[],"}, NULL, ABORT},
-		/* web drops DEBUG, web-debug drops nothing: the zero-drop plan wins
+	{"device mounts",
+	 SAMPLE,
+	 {
+		 {MOUNT("l1", H1), 1, {"'op':'mount_device','allowed':true", "'failed':[]"}},
+		 {MOUNT("l1", H2), 0, {"'rule':'state','field':'target'", "a device is already mounted there"}},
+		 {MOUNT("x", H9),
+		  0,
+		  {"'rule':'layers','field':'device_hash','value':'" H9 "'", "not a layer of any container"}},
+		 {"{'op':'mount_device','target':'/tmp/evil','device_hash':'" H2 "'}",
+		  0,
+		  {"'rule':'target'", "must be /run/layers/NAME"}},
+		 {"{'op':'mount_device','target':'/run/layers/../etc','device_hash':'" H2 "'}",
+		  0,
+		  {"'rule':'target'", "'value':'/run/layers/../etc'"}},
+		 {"{'op':'mount_device','target':'/run/layers/..','device_hash':'" H2 "'}", 0, {"'rule':'target'"}},
+		 {MOUNT("l2", H2), 1, {"'allowed':true"}},
+		 {UNMOUNT("l2"), 1, {"'op':'unmount_device','allowed':true"}},
+		 {UNMOUNT("l2"), 0, {"no device is mounted there"}},
+		 {"{'op':'mount_device','target':'/run/layers/u','device_hash':'"
+		  "AB" H1 "'}",
+		  0,
+		  {"'error':'$.device_hash: expected 64 lowercase hex digits (a SHA-256)'"}},
+		 {"{'op':'mount_device','target':'/run/layers/u','device_hash':'" H1 "','extra':1}",
+		  0,
+		  {"$.extra: unknown key"}},
+		 {"{'op':'mount_device','target':'/run/layers/u'}", 0, {"$: missing required key \\\"device_hash\\\""}},
+		 {"{'op':'mount_devices'}", 0, {"'op':null", "unknown \\\"op\\\""}},
+		 {"[1]", 0, {"'error':'a request must be a JSON object'"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"overlays, create, narrowing, signals, shutdown",
+	 SAMPLE,
+	 {
+		 {MOUNT("l1", H1), 1, {NULL}},
+		 {MOUNT("l2", H2), 1, {NULL}},
+		 {MOUNT("l3", H3), 1, {NULL}},
+		 {OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {"'candidates':[0,1]"}},
+		 /* Wrong order: the reason says which layer differs for each container. */
+		 {OVERLAY("c2", "'/run/layers/l2','/run/layers/l1'"),
+		  0,
+		  {"'container':0,'name':'web','failed':[{'rule':'layers','field':'layers[0]','value':'" H2
+		   "','detail':'the policy expects " H1 "'}]",
+		   "'container':2,'name':'db'", "match no container"}},
+		 {OVERLAY("c2", "'/run/layers/l1','/run/layers/nope'"),
+		  0,
+		  {"'field':'layers[1]','value':'/run/layers/nope','detail':'no device is mounted there'"}},
+		 {OVERLAY("c2", "'/run/layers/l1'"),
+		  0,
+		  {"'field':'layers','value':1,'detail':'fewer layers than the policy"}},
+		 {"{'op':'mount_overlay','container_id':'c2','target':'/run/containers/c3/rootfs','layers':['/run/"
+		  "layers/l3']}",
+		  0,
+		  {"'rule':'target'", "must be /run/containers/CONTAINER_ID/rootfs"}},
+		 {OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"),
+		  0,
+		  {"an overlay is already mounted there", "this container already has a root file system"}},
+		 {UNMOUNT("l1"),
+		  0,
+		  {"'value':'/run/containers/c1/rootfs','detail':'the device is a layer of this mounted overlay'"}},
+		 {CREATE_OK("c1"), 1, {"'matched':[0,1]", "'drop_env':[]", "'drop_capabilities':{'bounding':[],"}},
+		 {CREATE_OK("c1"), 0, {"a container with this id already exists"}},
+		 {CREATE_OK("c9"), 0, {"no root file system (overlay) is mounted for it"}},
+		 /* exec of /bin/sh: only "web" allows it, so c1 narrows to [0]. */
+		 {EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"),
+		  1,
+		  {"'matched':[0]", "'container':1,'name':'web-debug','failed':[{'rule':'exec_processes'"}},
+		 {EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 0, {"a process with this id already exists"}},
+		 /* /bin/bash would have been fine for web-debug, which is no longer a candidate. */
+		 {EXEC("c1", "p2", "'/bin/bash'", "'PORT=1'"),
+		  0,
+		  {"'candidates':[{'container':0,'name':'web','failed':[{'rule':'exec_processes','field':'argv','value'"
+		   ":'/bin/bash'"},
+		  "web-debug"},
+		 {SIGNAL("c1", ",'process_id':'p1'", 9), 1, {"'process_id':'p1'", "'matched':[0]"}},
+		 {SIGNAL("c1", ",'process_id':'p1'", 15),
+		  0,
+		  {"'rule':'signals','field':'signal','value':15,'detail':'not an allowed signal of this exec "
+		   "process'"}},
+		 {SIGNAL("c1", "", 2),
+		  0,
+		  {"'value':2,'detail':'not an allowed signal of the container`s init process'"},
+		  "web-debug"},
+		 {SIGNAL("c1", "", 15), 1, {"'allowed':true"}},
+		 {SIGNAL("c1", ",'process_id':'nope'", 15), 0, {"no such process in this container"}},
+		 {SIGNAL("c1", "", 65), 0, {"$.signal: integer 65 out of range [1, 64]"}},
+		 {"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}",
+		  0,
+		  {"the container is still running"}},
+		 {"{'op':'shutdown_container','container_id':'c1'}", 1, {"'op':'shutdown_container','allowed':true"}},
+		 {EXEC("c1", "p3", "'/bin/sh'", "'PORT=1'"), 0, {"no such running container"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"overlay teardown",
+	 SAMPLE,
+	 {
+		 {MOUNT("l1", H1), 1, {NULL}},
+		 {MOUNT("l2", H2), 1, {NULL}},
+		 {OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		 {CREATE_OK("c1"), 1, {NULL}},
+		 {"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}},
+		 {"{'op':'shutdown_container','container_id':'c1'}", 0, {"no such running container"}},
+		 {"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 1, {"'allowed':true"}},
+		 {"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 0, {"no overlay is mounted there"}},
+		 {UNMOUNT("l1"), 1, {NULL}},
+		 /* The id can be used again once its root file system is gone. */
+		 {OVERLAY("c1", "'/run/layers/l2'"),
+		  0,
+		  {"'field':'layers[0]','value':'" H2 "'"},
+		  "already has a root file system"},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"create_container rules",
+	 SAMPLE,
+	 {
+		 {MOUNT("l1", H1), 1, {NULL}},
+		 {MOUNT("l2", H2), 1, {NULL}},
+		 {OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		 {CREATE("c1", "'/bin/web','--port','81'", ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'rule':'argv','field':'argv[2]','value':'81','detail':'80'"}},
+		 {CREATE("c1", "'/bin/web'", ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'argv','detail':'the policy has 3 arguments, the request 1'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK ",'SECRET=hunter2'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'rule':'env','field':'env[2]','value':'SECRET=<redacted>','detail':'no environment rule allows "
+		   "this variable'"},
+		  "hunter2"},
+		 {CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'rule':'env_required','field':'env','value':'PORT=[0-9]+'"}},
+		 /* Anchoring: a regex rule must match the whole variable. */
+		 {CREATE("c1", ARGV_OK, "'PORT=80x'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'env[0]','value':'PORT=<redacted>'", "'rule':'env_required'"}},
+		 {CREATE("c1", ARGV_OK, "'XPORT=80','PORT=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'env[0]','value':'XPORT=<redacted>'"}},
+		 {CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin:/x','PORT=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'env[0]','value':'PATH=<redacted>'"},
+		  "/x"},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/tmp", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'rule':'working_dir','field':'working_dir','value':'/tmp','detail':'/srv'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv",
+			 "[{'source':'/etc','destination':'/etc','type':'bind','options':[]}]", USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'rule':'mounts','field':'mounts[0].destination','value':'/etc','detail':'the policy has no mount "
+		   "at this destination'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv",
+			 "[{'source':'sandbox:///tmp/data/x','destination':'/"
+			 "data','type':'bind','options':['rbind','rw']}]",
+			 USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'mounts[0].options','value':'/data'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv",
+			 "[{'source':'sandbox:///tmp/data/x','destination':'/"
+			 "data','type':'bind','options':['rbind','ro','ro']}]",
+			 USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'mounts[0].options'"}},
+		 /* The source regex is anchored too: a prefix match is not enough. */
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv",
+			 "[{'source':'/evil/sandbox:///tmp/data/x','destination':'/"
+			 "data','type':'bind','options':['rbind','ro']}]",
+			 USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'mounts[0].source','value':'/evil/sandbox:///tmp/data/x'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv",
+			 "[{'source':'sandbox:///tmp/data/x','destination':'/"
+			 "data','type':'tmpfs','options':['rbind','ro']}]",
+			 USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'mounts[0].type','value':'tmpfs'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':0,'gid':1000,'umask':'0022'}", CAPS_OK, ""),
+		  0,
+		  {"'rule':'user','field':'user.uid','value':0,'detail':'the policy requires uid 1000'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':1000,'gid':0,'umask':'0000'}", CAPS_OK, ""),
+		  0,
+		  {"'field':'user.gid','value':0", "'field':'user.umask','value':'0000','detail':'0022'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, "{'uid':-1,'gid':0,'umask':'0000'}", CAPS_OK, ""),
+		  0,
+		  {"'error':'$.user.uid: integer -1 out of range"}},
+		 {CREATE("c1", ARGV_OK, "'NOEQUALS'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'error':'$.env[0]: expected NAME=VALUE'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
+			 "{'bounding':['CAP_NET_BIND_SERVICE','CAP_CHOWN','CAP_SYS_ADMIN'],'effective':['CAP_NET_BIND_"
+			 "SERVICE'],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}",
+			 ""),
+		  0,
+		  {"'rule':'capabilities','field':'capabilities.bounding','value':'CAP_SYS_ADMIN','detail':'not in the "
+		   "policy`s set'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
+			 "{'bounding':['CAP_NET_BIND_SERVICE'],'effective':['CAP_NET_BIND_SERVICE'],'inheritable':[],'"
+			 "permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}",
+			 ""),
+		  0,
+		  {"'field':'capabilities.bounding','value':'CAP_CHOWN','detail':'in the policy`s set but not "
+		   "requested"}},
+		 {"{'op':'create_container','container_id':'c1','argv':[" ARGV_OK "],'env':[" ENV_OK
+		  "],'working_dir':'/srv','mounts':" MOUNTS_OK ",'user':" USER_OK ",'capabilities':" CAPS_OK "}",
+		  0,
+		  {"'rule':'no_new_privileges','field':'no_new_privileges'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ",'privileged':true"),
+		  0,
+		  {"'rule':'allow_elevated','field':'privileged','value':'true'"}},
+		 /* Several failures of one candidate are all listed. */
+		 {CREATE("c1", "'/bin/x'", "'PORT=1'", "/", "[]", USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'field':'argv'", "'field':'working_dir','value':'/'"}},
+		 /* stdio: only web-debug allows it, so c1 is created as web-debug. */
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv",
+			 "[{'source':'sandbox:///tmp/data/y','destination':'/"
+			 "data','type':'bind','options':['ro','rbind']}]",
+			 USER_OK, CAPS_OK, ",'stdio':true"),
+		  1,
+		  {"'matched':[1]", "'container':0,'name':'web','failed':[{'rule':'allow_stdio_access'"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"rollback",
+	 SAMPLE,
+	 {
+		 {MOUNT("l1", H1), 1, {NULL}, NULL, ABORT},
+		 {UNMOUNT("l1"), 0, {"no device is mounted there"}},
+		 {MOUNT("l1", H1), 1, {NULL}},
+		 {UNMOUNT("l1"), 1, {NULL}, NULL, ABORT},
+		 {MOUNT("l1", H1), 0, {"a device is already mounted there"}},
+		 {MOUNT("l2", H2), 1, {NULL}, NULL, LEAVE},
+		 {MOUNT("l3", H3), 0, {"'error':'a previous allowed decision is pending"}},
+		 {MOUNT("l3", H3), 0, {"pending"}, NULL, ABORT}, /* the harness aborts l2 here */
+		 {MOUNT("l2", H2), 1, {NULL}},
+		 {OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}, NULL, ABORT},
+		 {UNMOUNT("l1"), 1, {NULL}, NULL, ABORT}, /* no overlay holds it after the abort */
+		 {OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		 /* Created as web-debug (stdio), aborted: the overlay must be back to [0,1]. */
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ",'stdio':true"),
+		  1,
+		  {"'matched':[1]"},
+		  NULL,
+		  ABORT},
+		 {CREATE_OK("c1"), 1, {"'matched':[0,1]"}},
+		 {EXEC("c1", "p1", "'/bin/sh'", "'PORT=1'"), 1, {"'matched':[0]"}, NULL, ABORT},
+		 /* After the abort web-debug is a candidate again and p1 is free. */
+		 {EXEC("c1", "p1", "'/bin/bash'", "'PORT=1'"), 1, {"'matched':[1]"}},
+		 {SIGNAL("c1", ",'process_id':'p1'", 15), 1, {NULL}, NULL, ABORT},
+		 {"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}, NULL, ABORT},
+		 {SIGNAL("c1", "", 2), 1, {"'matched':[1]"}},
+		 {"{'op':'shutdown_container','container_id':'c1'}", 1, {NULL}},
+		 {"{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 1, {NULL}, NULL, ABORT},
+		 {UNMOUNT("l1"), 0, {"the device is a layer of this mounted overlay"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"framework flags and scratch",
+	 SAMPLE,
+	 {
+		 {"{'op':'get_properties'}", 1, {"{'op':'get_properties','allowed':true,'failed':[]}"}},
+		 {"{'op':'dump_stacks'}",
+		  0,
+		  {"'rule':'allow_dump_stacks','field':'allow_dump_stacks','value':'false'"}},
+		 {"{'op':'runtime_logging'}", 0, {"'rule':'allow_runtime_logging'"}},
+		 {"{'op':'get_properties','x':1}", 0, {"$.x: unknown key"}},
+		 {"{'op':'scratch_mount','target':'/run/scratch/s1','encrypted':true}", 1, {"'allowed':true"}},
+		 {"{'op':'scratch_mount','target':'/run/scratch/s1','encrypted':true}",
+		  0,
+		  {"scratch space is already mounted there"}},
+		 {"{'op':'scratch_mount','target':'/run/scratch/s2','encrypted':false}",
+		  0,
+		  {"'rule':'allow_unencrypted_scratch','field':'encrypted'"}},
+		 {"{'op':'scratch_mount','target':'/run/other','encrypted':true}", 0, {"must be /run/scratch/NAME"}},
+		 {"{'op':'scratch_unmount','target':'/run/scratch/s1'}", 1, {NULL}},
+		 {"{'op':'scratch_unmount','target':'/run/scratch/s1'}", 0, {"no scratch space is mounted there"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"external processes",
+	 SAMPLE,
+	 {
+		 {"{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}",
+		  1,
+		  {"'matched':[0]", "'drop_env':[]"}},
+		 {"{'op':'exec_external','argv':['/bin/ls','-la'],'env':['PATH=/bin'],'working_dir':'/'}",
+		  0,
+		  {"'external_process':0", "'field':'argv[1]','value':'-la','detail':'-l'"}},
+		 {"{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin','LD_PRELOAD=/"
+		  "x.so'],'working_dir':'/'}",
+		  0,
+		  {"'value':'LD_PRELOAD=<redacted>'"},
+		  "x.so"},
+		 {"{'op':'exec_external','argv':['/bin/ls','-l'],'env':[],'working_dir':'/tmp'}",
+		  0,
+		  {"'field':'working_dir'"}},
+		 {"{'op':'exec_external','argv':['/bin/ls','-l'],'working_dir':'/','stdio':true}",
+		  0,
+		  {"'rule':'allow_stdio_access'"}},
+		 {"{'op':'exec_external','argv':[],'working_dir':'/'}", 0, {"$.argv: expected 1 to 1024 strings"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"elevated container with anchored alternation",
+	 SAMPLE,
+	 {
+		 {MOUNT("l3", H3), 1, {NULL}},
+		 {OVERLAY("db", "'/run/layers/l3'"), 1, {"'candidates':[2]"}},
+		 {"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1x'],'working_dir':'/"
+		  "','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'"
+		  "bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}",
+		  0,
+		  {"'field':'env[0]','value':'A=<redacted>'"}},
+		 {"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['xB=2'],'working_dir':'/"
+		  "','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'"
+		  "bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}",
+		  0,
+		  {"'field':'env[0]','value':'xB=<redacted>'"}},
+		 {"{'op':'create_container','container_id':'db','argv':['/usr/bin/db'],'env':['A=1'],'working_dir':'/"
+		  "','user':{'uid':70,'gid':70,'name':'root','group':'postgres','umask':'0077'},'capabilities':{'"
+		  "bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]}}",
+		  0,
+		  {"'field':'user.name','value':'root','detail':'postgres'"}},
+		 {"{'op':'create_container','container_id':'db','argv':['/usr/bin/"
+		  "db'],'env':['A=1','B=2','DB_HOST=h','DB_PORT=5'],'working_dir':'/"
+		  "','user':{'uid':70,'gid':70,'name':'postgres','group':'postgres','umask':'0077'},'capabilities':{'"
+		  "bounding':[],'effective':[],'inheritable':[],'permitted':[],'ambient':[]},'privileged':true}",
+		  1,
+		  {"'matched':[2]"}},
+		 {SIGNAL("db", "", 15), 0, {"not an allowed signal of the container`s init process"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"dropping (environment, capabilities) and permissive flags",
+	 SAMPLE_DROPPING,
+	 {
+		 {"{'op':'dump_stacks'}", 1, {NULL}},
+		 {"{'op':'runtime_logging'}", 1, {NULL}},
+		 {"{'op':'scratch_mount','target':'/run/scratch/s2','encrypted':false}", 1, {NULL}},
+		 {MOUNT("l1", H1), 1, {NULL}},
+		 {MOUNT("l2", H2), 1, {NULL}},
+		 {OVERLAY("c1", "'/run/layers/l1','/run/layers/l2'"), 1, {NULL}},
+		 {CREATE("c1", ARGV_OK, ENV_OK ",'EXTRA=secret'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  1,
+		  {"'drop_env':[{'index':2,'name':'EXTRA'}]", "'matched':[0,1]"},
+		  "secret",
+		  ABORT},
+		 /* Required rules still apply; dropped variables do not satisfy them. */
+		 {CREATE("c1", ARGV_OK, "'PATH=/usr/bin:/bin','PORTX=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  0,
+		  {"'rule':'env_required'"}},
+		 {CREATE("c1", ARGV_OK, ENV_OK, "/srv", MOUNTS_OK, USER_OK,
+			 "{'bounding':['CAP_SYS_ADMIN','CAP_NET_BIND_SERVICE'],'effective':[],'inheritable':[],'"
+			 "permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}",
+			 ""),
+		  1,
+		  {"'drop_capabilities':{'bounding':['CAP_SYS_ADMIN'],'effective':[],"},
+		  NULL,
+		  ABORT},
+		 /* web drops DEBUG, web-debug drops nothing: the zero-drop plan wins
 		 * and only web-debug survives. */
-		{CREATE("c1", ARGV_OK, ENV_OK ",'DEBUG=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), 1,
-		 {"'matched':[1],'drop_env':[]"}},
-		{NULL, 0, {NULL}},
-	}},
+		 {CREATE("c1", ARGV_OK, ENV_OK ",'DEBUG=1'", "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""),
+		  1,
+		  {"'matched':[1],'drop_env':[]"}},
+		 {NULL, 0, {NULL}},
+	 }},
 	/* Mount lists: the request's mounts are the policy container's, in its
 	 * order; only "optional" ones may be left out. Each denied step names
 	 * the host's attack it stands for. */
-	{"mounts: exactly the policy's, in its order", MOUNTS_POLICY, {
-		{MOUNT("l4", H4), 1, {NULL}},
-		{OVERLAY("m1", "'/run/layers/l4'"), 1, {"'candidates':[0]"}},
-		/* Every policy mount, in order (options compare as a set). */
-		{MP_CREATE("m1", M_ETC "," M_DATA "," M_RUN "," M_TMP, ""), 1, {"'matched':[0]"}, NULL, ABORT},
-		/* Only optional mounts left out; the others keep their order. */
-		{MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
-		{MP_CREATE("m1", M_ETC "," M_DATA "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
-		/* Attack: drop the policy's tmpfs over /etc, so the image's (or a
+	{"mounts: exactly the policy's, in its order",
+	 MOUNTS_POLICY,
+	 {
+		 {MOUNT("l4", H4), 1, {NULL}},
+		 {OVERLAY("m1", "'/run/layers/l4'"), 1, {"'candidates':[0]"}},
+		 /* Every policy mount, in order (options compare as a set). */
+		 {MP_CREATE("m1", M_ETC "," M_DATA "," M_RUN "," M_TMP, ""), 1, {"'matched':[0]"}, NULL, ABORT},
+		 /* Only optional mounts left out; the others keep their order. */
+		 {MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
+		 {MP_CREATE("m1", M_ETC "," M_DATA "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
+		 /* Attack: drop the policy's tmpfs over /etc, so the image's (or a
 		 * planted) /etc shows through. */
-		{MP_CREATE("m1", M_DATA "," M_RUN "," M_TMP, ""), 0,
-		 {"'rule':'mounts','field':'mounts','value':'/etc','detail':'the policy requires a mount at this destination (not optional) and the request leaves it out'"},
-		 "mounts["},
-		/* Attack: drop the last required mount. */
-		{MP_CREATE("m1", M_ETC "," M_DATA, ""), 0, {"'field':'mounts','value':'/run'"}, "'/etc'"},
-		/* Attack: leave out the "mounts" key altogether. */
-		{MP_CREATE_NO_MOUNTS("m1", ""), 0, {"'field':'mounts','value':'/etc'", "'field':'mounts','value':'/run'"}},
-		/* Attack: reorder, so that a mount the policy puts later is shadowed
+		 {MP_CREATE("m1", M_DATA "," M_RUN "," M_TMP, ""),
+		  0,
+		  {"'rule':'mounts','field':'mounts','value':'/etc','detail':'the policy requires a mount at this "
+		   "destination (not optional) and the request leaves it out'"},
+		  "mounts["},
+		 /* Attack: drop the last required mount. */
+		 {MP_CREATE("m1", M_ETC "," M_DATA, ""), 0, {"'field':'mounts','value':'/run'"}, "'/etc'"},
+		 /* Attack: leave out the "mounts" key altogether. */
+		 {MP_CREATE_NO_MOUNTS("m1", ""),
+		  0,
+		  {"'field':'mounts','value':'/etc'", "'field':'mounts','value':'/run'"}},
+		 /* Attack: reorder, so that a mount the policy puts later is shadowed
 		 * by (or shadows) another. */
-		{MP_CREATE("m1", M_RUN "," M_ETC, ""), 0,
-		 {"'field':'mounts[1].destination','value':'/etc','detail':'out of order: the policy has this mount before mounts[0]"},
-		 "'field':'mounts',"},
-		/* Attack: reorder an optional mount after a required one. */
-		{MP_CREATE("m1", M_ETC "," M_TMP "," M_RUN, ""), 0,
-		 {"'field':'mounts[2].destination','value':'/run','detail':'out of order: the policy has this mount before mounts[1]"}},
-		{MP_CREATE("m1", M_ETC "," M_RUN "," M_DATA, ""), 0,
-		 {"'field':'mounts[2].destination','value':'/data','detail':'out of order: the policy has this mount before the request`s previous mounts"}},
-		/* Attack: an extra mount of a host path. */
-		{MP_CREATE("m1", M_ETC "," M_PROC "," M_RUN, ""), 0,
-		 {"'field':'mounts[1].destination','value':'/host-proc','detail':'the policy has no mount at this destination'"},
-		 "'field':'mounts',"},
-		/* Attack: a policy mount twice (one request mount per policy mount). */
-		{MP_CREATE("m1", M_ETC "," M_RUN "," M_RUN, ""), 0,
-		 {"'field':'mounts[2].destination','value':'/run','detail':'an extra mount: the policy has this mount, but an earlier request mount already stands for it'"}},
-		/* Attack: /etc writable (a differing option). */
-		{MP_CREATE("m1", M_ETC_RW "," M_RUN, ""), 0,
-		 {"'field':'mounts[0].options','value':'/etc','detail':'differs from the policy`s mount at this destination'"}},
-		/* Attack: a host directory where the policy's optional mount has a
+		 {MP_CREATE("m1", M_RUN "," M_ETC, ""),
+		  0,
+		  {"'field':'mounts[1].destination','value':'/etc','detail':'out of order: the policy has this mount "
+		   "before mounts[0]"},
+		  "'field':'mounts',"},
+		 /* Attack: reorder an optional mount after a required one. */
+		 {MP_CREATE("m1", M_ETC "," M_TMP "," M_RUN, ""),
+		  0,
+		  {"'field':'mounts[2].destination','value':'/run','detail':'out of order: the policy has this mount "
+		   "before mounts[1]"}},
+		 {MP_CREATE("m1", M_ETC "," M_RUN "," M_DATA, ""),
+		  0,
+		  {"'field':'mounts[2].destination','value':'/data','detail':'out of order: the policy has this mount "
+		   "before the request`s previous mounts"}},
+		 /* Attack: an extra mount of a host path. */
+		 {MP_CREATE("m1", M_ETC "," M_PROC "," M_RUN, ""),
+		  0,
+		  {"'field':'mounts[1].destination','value':'/host-proc','detail':'the policy has no mount at this "
+		   "destination'"},
+		  "'field':'mounts',"},
+		 /* Attack: a policy mount twice (one request mount per policy mount). */
+		 {MP_CREATE("m1", M_ETC "," M_RUN "," M_RUN, ""),
+		  0,
+		  {"'field':'mounts[2].destination','value':'/run','detail':'an extra mount: the policy has this "
+		   "mount, but an earlier request mount already stands for it'"}},
+		 /* Attack: /etc writable (a differing option). */
+		 {MP_CREATE("m1", M_ETC_RW "," M_RUN, ""),
+		  0,
+		  {"'field':'mounts[0].options','value':'/etc','detail':'differs from the policy`s mount at this "
+		   "destination'"}},
+		 /* Attack: a host directory where the policy's optional mount has a
 		 * sandbox one (optional does not mean anything goes). */
-		{MP_CREATE("m1", M_ETC "," M_DATA_HOST "," M_RUN, ""), 0,
-		 {"'field':'mounts[1].source','value':'/etc','detail':'differs from the policy`s mount at this destination'"}},
-		/* Malformed: the request cannot mark a mount optional. */
-		{MP_CREATE("m1", "{'source':'tmpfs','destination':'/etc','type':'tmpfs','options':[],'optional':true}", ""), 0,
-		 {"'error':'$.mounts[0].optional: unknown key"}},
-		{MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"mounts: two policy mounts at one destination", MOUNTS_POLICY, {
-		{MOUNT("l5", H5), 1, {NULL}},
-		{OVERLAY("m2", "'/run/layers/l5'"), 1, {"'candidates':[1]"}},
-		/* Attack: one request mount for both of the policy's mounts at /x
+		 {MP_CREATE("m1", M_ETC "," M_DATA_HOST "," M_RUN, ""),
+		  0,
+		  {"'field':'mounts[1].source','value':'/etc','detail':'differs from the policy`s mount at this "
+		   "destination'"}},
+		 /* Malformed: the request cannot mark a mount optional. */
+		 {MP_CREATE("m1", "{'source':'tmpfs','destination':'/etc','type':'tmpfs','options':[],'optional':true}",
+			    ""),
+		  0,
+		  {"'error':'$.mounts[0].optional: unknown key"}},
+		 {MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"mounts: two policy mounts at one destination",
+	 MOUNTS_POLICY,
+	 {
+		 {MOUNT("l5", H5), 1, {NULL}},
+		 {OVERLAY("m2", "'/run/layers/l5'"), 1, {"'candidates':[1]"}},
+		 /* Attack: one request mount for both of the policy's mounts at /x
 		 * (the old membership check allowed it). */
-		{MP_CREATE("m2", M_X, ""), 0,
-		 {"'field':'mounts','value':'/x','detail':'the policy requires a mount at this destination"}},
-		{MP_CREATE("m2", M_X "," M_X, ""), 1, {"'matched':[1]"}, NULL, ABORT},
-		/* Attack: a third one on top. */
-		{MP_CREATE("m2", M_X "," M_X "," M_X, ""), 0,
-		 {"'field':'mounts[2].destination','value':'/x','detail':'an extra mount"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"mounts: an optional and a required mount at one destination", MOUNTS_POLICY, {
-		{MOUNT("l6", H6), 1, {NULL}},
-		{OVERLAY("m3", "'/run/layers/l6'"), 1, {"'candidates':[2]"}},
-		/* The required mount alone: the optional one (whose regex accepts it
+		 {MP_CREATE("m2", M_X, ""),
+		  0,
+		  {"'field':'mounts','value':'/x','detail':'the policy requires a mount at this destination"}},
+		 {MP_CREATE("m2", M_X "," M_X, ""), 1, {"'matched':[1]"}, NULL, ABORT},
+		 /* Attack: a third one on top. */
+		 {MP_CREATE("m2", M_X "," M_X "," M_X, ""),
+		  0,
+		  {"'field':'mounts[2].destination','value':'/x','detail':'an extra mount"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"mounts: an optional and a required mount at one destination",
+	 MOUNTS_POLICY,
+	 {
+		 {MOUNT("l6", H6), 1, {NULL}},
+		 {OVERLAY("m3", "'/run/layers/l6'"), 1, {"'candidates':[2]"}},
+		 /* The required mount alone: the optional one (whose regex accepts it
 		 * too) is left out. A greedy walk that gives it to the optional
 		 * mount would deny it. */
-		{MP_CREATE("m3", M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
-		{MP_CREATE("m3", M_Z "," M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
-		{MP_CREATE("m3", M_Y "," M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
-		/* Attack: only a mount the optional one accepts; the required
+		 {MP_CREATE("m3", M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
+		 {MP_CREATE("m3", M_Z "," M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
+		 {MP_CREATE("m3", M_Y "," M_Y, ""), 1, {"'matched':[2]"}, NULL, ABORT},
+		 /* Attack: only a mount the optional one accepts; the required
 		 * sandbox:///y is dropped. */
-		{MP_CREATE("m3", M_Z, ""), 0,
-		 {"'field':'mounts','value':'/y','detail':'the policy requires a mount at this destination"}},
-		/* Attack: the required one first, then another over it. */
-		{MP_CREATE("m3", M_Y "," M_Z, ""), 0, {"'field':'mounts[1].source','value':'sandbox:///z'"}},
-		{NULL, 0, {NULL}},
-	}},
+		 {MP_CREATE("m3", M_Z, ""),
+		  0,
+		  {"'field':'mounts','value':'/y','detail':'the policy requires a mount at this destination"}},
+		 /* Attack: the required one first, then another over it. */
+		 {MP_CREATE("m3", M_Y "," M_Z, ""), 0, {"'field':'mounts[1].source','value':'sandbox:///z'"}},
+		 {NULL, 0, {NULL}},
+	 }},
 	/* Seccomp: a create is allowed only by a candidate whose "seccomp"
 	 * equals the request's (absent = {"profile":"default"}). */
-	{"seccomp: absent is the default profile", MOUNTS_POLICY, {
-		{MOUNT("l4", H4), 1, {NULL}},
-		{OVERLAY("m1", "'/run/layers/l4'"), 1, {NULL}},
-		/* Absent in the policy and the request: the default profile. */
-		{MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
-		{MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','allow':[],'deny':[]")), 1, {"'matched':[0]"}, NULL, ABORT},
-		/* Attack: run the container without a syscall filter. */
-		{MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'unconfined'")), 0,
-		 {"'rule':'seccomp','field':'seccomp.profile','value':'unconfined','detail':'the policy requires the \\\"default\\\" profile'"}},
-		/* Attack: loosen the default filter (ptrace allowed). */
-		{MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','allow':['ptrace']")), 0,
-		 {"'field':'seccomp.allow','value':'ptrace','detail':'not in the policy`s \\\"allow\\\" list'"}},
-		{MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','deny':['chmod']")), 0,
-		 {"'field':'seccomp.deny','value':'chmod','detail':'not in the policy`s \\\"deny\\\" list'"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"seccomp: a filtered and an unconfined candidate", MOUNTS_POLICY, {
-		{MOUNT("l7", H7), 1, {NULL}},
-		{OVERLAY("f1", "'/run/layers/l7'"), 1, {"'candidates':[3,4]"}},
-		/* The policy's lists, as given and in another order: sets. Only the
+	{"seccomp: absent is the default profile",
+	 MOUNTS_POLICY,
+	 {
+		 {MOUNT("l4", H4), 1, {NULL}},
+		 {OVERLAY("m1", "'/run/layers/l4'"), 1, {NULL}},
+		 /* Absent in the policy and the request: the default profile. */
+		 {MP_CREATE("m1", M_ETC "," M_RUN, ""), 1, {"'matched':[0]"}, NULL, ABORT},
+		 {MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','allow':[],'deny':[]")),
+		  1,
+		  {"'matched':[0]"},
+		  NULL,
+		  ABORT},
+		 /* Attack: run the container without a syscall filter. */
+		 {MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'unconfined'")),
+		  0,
+		  {"'rule':'seccomp','field':'seccomp.profile','value':'unconfined','detail':'the policy requires the "
+		   "\\\"default\\\" profile'"}},
+		 /* Attack: loosen the default filter (ptrace allowed). */
+		 {MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','allow':['ptrace']")),
+		  0,
+		  {"'field':'seccomp.allow','value':'ptrace','detail':'not in the policy`s \\\"allow\\\" list'"}},
+		 {MP_CREATE("m1", M_ETC "," M_RUN, SC("'profile':'default','deny':['chmod']")),
+		  0,
+		  {"'field':'seccomp.deny','value':'chmod','detail':'not in the policy`s \\\"deny\\\" list'"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"seccomp: a filtered and an unconfined candidate",
+	 MOUNTS_POLICY,
+	 {
+		 {MOUNT("l7", H7), 1, {NULL}},
+		 {OVERLAY("f1", "'/run/layers/l7'"), 1, {"'candidates':[3,4]"}},
+		 /* The policy's lists, as given and in another order: sets. Only the
 		 * candidate with this value survives. */
-		{MP_CREATE("f1", "", SC(SC_FILTERED)), 1, {"'matched':[3]"}, NULL, ABORT},
-		{MP_CREATE("f1", "", SC("'deny':['fchmod','chmod'],'allow':['userfaultfd','ptrace'],'profile':'default'")), 1,
-		 {"'matched':[3]", "'container':4,'name':'unfiltered','failed':[{'rule':'seccomp','field':'seccomp.profile','value':'default'"},
-		 NULL, ABORT},
-		/* Attack: drop the tenant's value (absent = default, lists empty). */
-		{MP_CREATE("f1", "", ""), 0,
-		 {"'field':'seccomp.allow','value':'ptrace','detail':'in the policy`s \\\"allow\\\" list but not requested (the lists must be equal)'",
-		  "'field':'seccomp.deny','value':'chmod'", "'field':'seccomp.deny','value':'fchmod'"}},
-		/* Attack: drop one of the tenant's denials. */
-		{MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','userfaultfd'],'deny':['chmod']")), 0,
-		 {"'field':'seccomp.deny','value':'fchmod'"}, "'value':'chmod'"},
-		/* Attack: add an allowance. */
-		{MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','userfaultfd','bpf'],'deny':['chmod','fchmod']")), 0,
-		 {"'field':'seccomp.allow','value':'bpf','detail':'not in the policy`s"}},
-		/* Attack: a repeated name, so that a list has the policy's length
+		 {MP_CREATE("f1", "", SC(SC_FILTERED)), 1, {"'matched':[3]"}, NULL, ABORT},
+		 {MP_CREATE("f1", "",
+			    SC("'deny':['fchmod','chmod'],'allow':['userfaultfd','ptrace'],'profile':'default'")),
+		  1,
+		  {"'matched':[3]", "'container':4,'name':'unfiltered','failed':[{'rule':'seccomp','field':'seccomp."
+				    "profile','value':'default'"},
+		  NULL,
+		  ABORT},
+		 /* Attack: drop the tenant's value (absent = default, lists empty). */
+		 {MP_CREATE("f1", "", ""),
+		  0,
+		  {"'field':'seccomp.allow','value':'ptrace','detail':'in the policy`s \\\"allow\\\" list but not "
+		   "requested (the lists must be equal)'",
+		   "'field':'seccomp.deny','value':'chmod'", "'field':'seccomp.deny','value':'fchmod'"}},
+		 /* Attack: drop one of the tenant's denials. */
+		 {MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','userfaultfd'],'deny':['chmod']")),
+		  0,
+		  {"'field':'seccomp.deny','value':'fchmod'"},
+		  "'value':'chmod'"},
+		 /* Attack: add an allowance. */
+		 {MP_CREATE("f1", "",
+			    SC("'profile':'default','allow':['ptrace','userfaultfd','bpf'],'deny':['chmod','fchmod']")),
+		  0,
+		  {"'field':'seccomp.allow','value':'bpf','detail':'not in the policy`s"}},
+		 /* Attack: a repeated name, so that a list has the policy's length
 		 * without its members: malformed. */
-		{MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','ptrace'],'deny':['chmod','fchmod']")), 0,
-		 {"'error':'$.seccomp.allow[1]: \\\"ptrace\\\" is already at index 0 (the list is a set)'"}},
-		/* Malformed: a name the filter's builder does not know. */
-		{MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','userfaultfd','no_such_call']")), 0,
-		 {"'error':'$.seccomp.allow[2]: unknown syscall name \\\"no_such_call\\\""}},
-		{MP_CREATE("f1", "", SC("'profile':'default','allow':['chmod'],'deny':['chmod']")), 0,
-		 {"'error':'$.seccomp.deny[0]: \\\"chmod\\\" is also in \\\"allow\\\" at index 0'"}},
-		{MP_CREATE("f1", "", SC("'profile':'unconfined','deny':['chmod']")), 0,
-		 {"'error':'$.seccomp.deny: must be empty with the \\\"unconfined\\\" profile"}},
-		{MP_CREATE("f1", "", SC("'profile':'none'")), 0, {"'error':'$.seccomp.profile: must be \\\"default\\\" or \\\"unconfined\\\"'"}},
-		{MP_CREATE("f1", "", SC("'allow':[]")), 0, {"'error':'$.seccomp: missing required key \\\"profile\\\"'"}},
-		{MP_CREATE("f1", "", SC("'profile':'default','allowlist':[]")), 0, {"'error':'$.seccomp.allowlist: unknown key"}},
-		{MP_CREATE("f1", "", ",'seccomp':'default'"), 0, {"'error':'$.seccomp: expected"}},
-		{"{'op':'exec_external','argv':['/bin/ls'],'working_dir':'/','seccomp':{'profile':'default'}}", 0,
-		 {"'error':'$.seccomp: unknown key"}},
-		/* The policy's unconfined container: the request must say so. */
-		{MP_CREATE("f1", "", SC("'profile':'default'")), 0,
-		 {"'container':4,'name':'unfiltered','failed':[{'rule':'seccomp','field':'seccomp.profile','value':'default','detail':'the policy requires the \\\"unconfined\\\" profile'"}},
-		{MP_CREATE("f1", "", SC("'profile':'unconfined','allow':[],'deny':[]")), 1, {"'matched':[4]"}},
-		{NULL, 0, {NULL}},
-	}},
+		 {MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','ptrace'],'deny':['chmod','fchmod']")),
+		  0,
+		  {"'error':'$.seccomp.allow[1]: \\\"ptrace\\\" is already at index 0 (the list is a set)'"}},
+		 /* Malformed: a name the filter's builder does not know. */
+		 {MP_CREATE("f1", "", SC("'profile':'default','allow':['ptrace','userfaultfd','no_such_call']")),
+		  0,
+		  {"'error':'$.seccomp.allow[2]: unknown syscall name \\\"no_such_call\\\""}},
+		 {MP_CREATE("f1", "", SC("'profile':'default','allow':['chmod'],'deny':['chmod']")),
+		  0,
+		  {"'error':'$.seccomp.deny[0]: \\\"chmod\\\" is also in \\\"allow\\\" at index 0'"}},
+		 {MP_CREATE("f1", "", SC("'profile':'unconfined','deny':['chmod']")),
+		  0,
+		  {"'error':'$.seccomp.deny: must be empty with the \\\"unconfined\\\" profile"}},
+		 {MP_CREATE("f1", "", SC("'profile':'none'")),
+		  0,
+		  {"'error':'$.seccomp.profile: must be \\\"default\\\" or \\\"unconfined\\\"'"}},
+		 {MP_CREATE("f1", "", SC("'allow':[]")),
+		  0,
+		  {"'error':'$.seccomp: missing required key \\\"profile\\\"'"}},
+		 {MP_CREATE("f1", "", SC("'profile':'default','allowlist':[]")),
+		  0,
+		  {"'error':'$.seccomp.allowlist: unknown key"}},
+		 {MP_CREATE("f1", "", ",'seccomp':'default'"), 0, {"'error':'$.seccomp: expected"}},
+		 {"{'op':'exec_external','argv':['/bin/ls'],'working_dir':'/','seccomp':{'profile':'default'}}",
+		  0,
+		  {"'error':'$.seccomp: unknown key"}},
+		 /* The policy's unconfined container: the request must say so. */
+		 {MP_CREATE("f1", "", SC("'profile':'default'")),
+		  0,
+		  {"'container':4,'name':'unfiltered','failed':[{'rule':'seccomp','field':'seccomp.profile','value':'"
+		   "default','detail':'the policy requires the \\\"unconfined\\\" profile'"}},
+		 {MP_CREATE("f1", "", SC("'profile':'unconfined','allow':[],'deny':[]")), 1, {"'matched':[4]"}},
+		 {NULL, 0, {NULL}},
+	 }},
 	/* Resources: the policy names upper bounds, the request the values the
 	 * guest applies; absent request values are the defaults (memory: all
 	 * of the workloads memory; pids: 1024), absent bounds are the defaults
 	 * too (memory: none; pids: 1024). */
-	{"resources: a bounded container", RESOURCES_POLICY, {
-		{MOUNT("l4", H4), 1, {NULL}},
-		{OVERLAY("r1", "'/run/layers/l4'"), 1, {NULL}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':64")), 1, {"'matched':[0]"}, NULL, ABORT},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'pids_max':1,'memory_max':4194304")), 1, {"'matched':[0]"}, NULL, ABORT},
-		/* Attack: a memory hog's host asks for more memory than the tenant
+	{"resources: a bounded container",
+	 RESOURCES_POLICY,
+	 {
+		 {MOUNT("l4", H4), 1, {NULL}},
+		 {OVERLAY("r1", "'/run/layers/l4'"), 1, {NULL}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':64")),
+		  1,
+		  {"'matched':[0]"},
+		  NULL,
+		  ABORT},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'pids_max':1,'memory_max':4194304")),
+		  1,
+		  {"'matched':[0]"},
+		  NULL,
+		  ABORT},
+		 /* Attack: a memory hog's host asks for more memory than the tenant
 		 * allowed this container (to starve its neighbours). */
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554433,'pids_max':64")), 0,
-		 {"'rule':'resources','field':'resources.memory_max','value':33554433,'detail':'more than the policy`s bound of 33554432 bytes'"},
-		 "resources.pids_max"},
-		/* Attack: leave memory_max out, so the default (all of the
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554433,'pids_max':64")),
+		  0,
+		  {"'rule':'resources','field':'resources.memory_max','value':33554433,'detail':'more than the "
+		   "policy`s bound of 33554432 bytes'"},
+		  "resources.pids_max"},
+		 /* Attack: leave memory_max out, so the default (all of the
 		 * workloads memory) would run. */
-		{MP_CREATE_NO_MOUNTS("r1", RES("'pids_max':64")), 0,
-		 {"'rule':'resources','field':'resources.memory_max','detail':'the policy bounds memory_max at 33554432 bytes; the default"},
-		 "resources.pids_max"},
-		/* Attack: no resources at all; neither default is within the bounds. */
-		{MP_CREATE_NO_MOUNTS("r1", ""), 0,
-		 {"'field':'resources.memory_max'",
-		  "'field':'resources.pids_max','value':1024,'detail':'the default 1024 exceeds the policy`s bound of 64, so the request must name a value'"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("")), 0, {"'field':'resources.memory_max'", "'field':'resources.pids_max'"}},
-		/* Attack: a fork bomb's host raises pids_max past the bound. */
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':65")), 0,
-		 {"'field':'resources.pids_max','value':65,'detail':'more than the policy`s bound of 64'"}, "resources.memory_max"},
-		/* Malformed: below the minimums, above the maxima, not integers,
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'pids_max':64")),
+		  0,
+		  {"'rule':'resources','field':'resources.memory_max','detail':'the policy bounds memory_max at "
+		   "33554432 bytes; the default"},
+		  "resources.pids_max"},
+		 /* Attack: no resources at all; neither default is within the bounds. */
+		 {MP_CREATE_NO_MOUNTS("r1", ""),
+		  0,
+		  {"'field':'resources.memory_max'",
+		   "'field':'resources.pids_max','value':1024,'detail':'the default 1024 exceeds the policy`s bound of "
+		   "64, so the request must name a value'"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("")),
+		  0,
+		  {"'field':'resources.memory_max'", "'field':'resources.pids_max'"}},
+		 /* Attack: a fork bomb's host raises pids_max past the bound. */
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':65")),
+		  0,
+		  {"'field':'resources.pids_max','value':65,'detail':'more than the policy`s bound of 64'"},
+		  "resources.memory_max"},
+		 /* Malformed: below the minimums, above the maxima, not integers,
 		 * unknown keys (a limit the engine does not know is not ignored). */
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':4194303,'pids_max':64")), 0,
-		 {"'error':'$.resources.memory_max: integer 4194303 out of range [4194304, 1125899906842624]'"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':1125899906842625")), 0, {"'error':'$.resources.memory_max: integer"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':0")), 0, {"'error':'$.resources.memory_max: integer 0 out of range"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':-1")), 0, {"'error':'$.resources.memory_max: integer -1 out of range"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':18446744073709551616")), 0, {"'error':'$.resources.memory_max: "}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432.5")), 0, {"'error':'$.resources.memory_max: "}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':'32M'")), 0, {"'error':'$.resources.memory_max: "}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':0")), 0,
-		 {"'error':'$.resources.pids_max: integer 0 out of range [1, 4194304]'"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':4194305")), 0, {"'error':'$.resources.pids_max: integer"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':64,'swap_max':0")), 0,
-		 {"'error':'$.resources.swap_max: unknown key"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'memory_max':33554432")), 0, {"duplicate key"}},
-		{MP_CREATE_NO_MOUNTS("r1", ",'resources':[]"), 0, {"'error':'$.resources: expected"}},
-		{"{'op':'exec_external','argv':['/bin/ls'],'working_dir':'/','resources':{'pids_max':1}}", 0,
-		 {"'error':'$.resources: unknown key"}},
-		{MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':16777216,'pids_max':32")), 1, {"'matched':[0]"}},
-		{NULL, 0, {NULL}},
-	}},
-	{"resources: candidates narrow to those whose bounds allow the values", RESOURCES_POLICY, {
-		{MOUNT("l5", H5), 1, {NULL}},
-		{OVERLAY("r2", "'/run/layers/l5'"), 1, {"'candidates':[1,2]"}},
-		{MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':67108864,'pids_max':128")), 1, {"'matched':[1,2]"}, NULL, ABORT},
-		{MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':67108864,'pids_max':129")), 1,
-		 {"'matched':[2]", "'container':1,'name':'small','failed':[{'rule':'resources','field':'resources.pids_max','value':129"},
-		 NULL, ABORT},
-		/* Attack: more than the largest candidate allows. */
-		{MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':2147483648,'pids_max':100")), 0,
-		 {"'container':1,'name':'small','failed':[{'rule':'resources','field':'resources.memory_max','value':2147483648",
-		  "'container':2,'name':'large','failed':[{'rule':'resources','field':'resources.memory_max','value':2147483648,'detail':'more than the policy`s bound of 1073741824 bytes'"}},
-		/* Both candidates bound memory: the default is not allowed. */
-		{MP_CREATE_NO_MOUNTS("r2", RES("'pids_max':100")), 0, {"'container':2,'name':'large','failed':[{'rule':'resources','field':'resources.memory_max'"}},
-		/* The values run as asked; only the large candidate survives, and
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':4194303,'pids_max':64")),
+		  0,
+		  {"'error':'$.resources.memory_max: integer 4194303 out of range [4194304, 1125899906842624]'"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':1125899906842625")),
+		  0,
+		  {"'error':'$.resources.memory_max: integer"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':0")),
+		  0,
+		  {"'error':'$.resources.memory_max: integer 0 out of range"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':-1")),
+		  0,
+		  {"'error':'$.resources.memory_max: integer -1 out of range"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':18446744073709551616")),
+		  0,
+		  {"'error':'$.resources.memory_max: "}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432.5")), 0, {"'error':'$.resources.memory_max: "}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':'32M'")), 0, {"'error':'$.resources.memory_max: "}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':0")),
+		  0,
+		  {"'error':'$.resources.pids_max: integer 0 out of range [1, 4194304]'"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':4194305")),
+		  0,
+		  {"'error':'$.resources.pids_max: integer"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'pids_max':64,'swap_max':0")),
+		  0,
+		  {"'error':'$.resources.swap_max: unknown key"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':33554432,'memory_max':33554432")), 0, {"duplicate key"}},
+		 {MP_CREATE_NO_MOUNTS("r1", ",'resources':[]"), 0, {"'error':'$.resources: expected"}},
+		 {"{'op':'exec_external','argv':['/bin/ls'],'working_dir':'/','resources':{'pids_max':1}}",
+		  0,
+		  {"'error':'$.resources: unknown key"}},
+		 {MP_CREATE_NO_MOUNTS("r1", RES("'memory_max':16777216,'pids_max':32")), 1, {"'matched':[0]"}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"resources: candidates narrow to those whose bounds allow the values",
+	 RESOURCES_POLICY,
+	 {
+		 {MOUNT("l5", H5), 1, {NULL}},
+		 {OVERLAY("r2", "'/run/layers/l5'"), 1, {"'candidates':[1,2]"}},
+		 {MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':67108864,'pids_max':128")),
+		  1,
+		  {"'matched':[1,2]"},
+		  NULL,
+		  ABORT},
+		 {MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':67108864,'pids_max':129")),
+		  1,
+		  {"'matched':[2]", "'container':1,'name':'small','failed':[{'rule':'resources','field':'resources."
+				    "pids_max','value':129"},
+		  NULL,
+		  ABORT},
+		 /* Attack: more than the largest candidate allows. */
+		 {MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':2147483648,'pids_max':100")),
+		  0,
+		  {"'container':1,'name':'small','failed':[{'rule':'resources','field':'resources.memory_max','value':"
+		   "2147483648",
+		   "'container':2,'name':'large','failed':[{'rule':'resources','field':'resources.memory_max','value':"
+		   "2147483648,'detail':'more than the policy`s bound of 1073741824 bytes'"}},
+		 /* Both candidates bound memory: the default is not allowed. */
+		 {MP_CREATE_NO_MOUNTS("r2", RES("'pids_max':100")),
+		  0,
+		  {"'container':2,'name':'large','failed':[{'rule':'resources','field':'resources.memory_max'"}},
+		 /* The values run as asked; only the large candidate survives, and
 		 * later decisions are the large one's (its signals, not small's). */
-		{MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':536870912,'pids_max':2000")), 1, {"'matched':[2]"}},
-		{SIGNAL("r2", "", 15), 0, {"'container':2,'name':'large','failed':[{'rule':'signals'"}, "'container':1"},
-		{SIGNAL("r2", "", 9), 1, {"'matched':[2]"}},
-		{NULL, 0, {NULL}},
-	}},
+		 {MP_CREATE_NO_MOUNTS("r2", RES("'memory_max':536870912,'pids_max':2000")), 1, {"'matched':[2]"}},
+		 {SIGNAL("r2", "", 15),
+		  0,
+		  {"'container':2,'name':'large','failed':[{'rule':'signals'"},
+		  "'container':1"},
+		 {SIGNAL("r2", "", 9), 1, {"'matched':[2]"}},
+		 {NULL, 0, {NULL}},
+	 }},
 	/* The writable layer: the guest states the size that will run
 	 * (upper_bytes); a candidate's scratch_max bounds it, a candidate
 	 * without one allows any size, a tmpfs upper dir has no size here. */
-	{"resources: scratch_max bounds the writable layer", RESOURCES_POLICY, {
-		{MOUNT("l4", H4), 1, {NULL}},
-		{MOUNT("l5", H5), 1, {NULL}},
-		{MOUNT("l6", H6), 1, {NULL}},
-		{SOVERLAY("s1", "'/run/layers/l4'", 16777216), 1, {"'upper_bytes':16777216", "'candidates':[0]"}, NULL, ABORT},
-		{SOVERLAY("s1", "'/run/layers/l4'", 4194304), 1, {"'candidates':[0]"}, NULL, ABORT},
-		/* Attack: a host that wants one container to take the scratch. */
-		{SOVERLAY("s1", "'/run/layers/l4'", 16777217), 0,
-		 {"'failed':[{'rule':'resources','field':'scratch_bytes','value':16777217,'detail':'the writable layer is larger than every matching container`s scratch_max (see candidates)'}]",
-		  "'candidates':[{'container':0,'name':'bounded','failed':[{'rule':'resources','field':'scratch_bytes','value':16777217,'detail':'more than the policy`s scratch_max of 16777216 bytes'}]}"},
-		 "'rule':'layers'"},
-		/* The layers rule comes first: a layer mismatch is not reported as a size. */
-		{SOVERLAY("s1", "'/run/layers/l4','/run/layers/l5'", 1125899906842624), 0, {"'rule':'layers'"}, "scratch_bytes"},
-		/* On a tmpfs (no scratch) the guest states no size: memory_max bounds it. */
-		{OVERLAY("s1", "'/run/layers/l4'"), 1, {"'candidates':[0]"}, "upper_bytes", ABORT},
-		/* Candidates narrow: 100 MiB is more than small's 64 MiB, within large's. */
-		{SOVERLAY("s2", "'/run/layers/l5'", 104857600), 1, {"'candidates':[2]"}},
-		{MP_CREATE_NO_MOUNTS("s2", RES("'memory_max':67108864,'pids_max':128")), 1, {"'matched':[2]"}, "'container':1"},
-		{SOVERLAY("s3", "'/run/layers/l5'", 67108864), 1, {"'candidates':[1,2]"}, NULL, ABORT},
-		{SOVERLAY("s3", "'/run/layers/l5'", 2147483648), 0,
-		 {"'container':1,'name':'small','failed':[{'rule':'resources','field':'scratch_bytes','value':2147483648",
-		  "'container':2,'name':'large','failed':[{'rule':'resources','field':'scratch_bytes','value':2147483648,'detail':'more than the policy`s scratch_max of 1073741824 bytes'"}},
-		/* No bound: any size the guest chose. */
-		{SOVERLAY("s4", "'/run/layers/l6'", 1125899906842624), 1, {"'candidates':[3]"}},
-		/* Malformed logs: the size and the scratch go together, in range. */
-		{"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/layers/l6'],'scratch':'/run/scratch/s'}", 0,
-		 {"needs the guest`s \\\"upper_bytes\\\""}},
-		{"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/layers/l6'],'upper_bytes':8388608}", 0,
-		 {"'error':'$.upper_bytes: names a writable layer on a scratch"}},
-		{SOVERLAY("s5", "'/run/layers/l6'", 4194303), 0, {"'error':'$.upper_bytes: integer 4194303 out of range [4194304, 1125899906842624]'"}},
-		{"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/layers/l6'],'scratch':'/run/scratch/s','scratch_bytes':8388608,'upper_bytes':8388608}", 1, {NULL}},
-		{NULL, 0, {NULL}},
-	}},
-	{"resources: without bounds the defaults bound", RESOURCES_POLICY, {
-		{MOUNT("l6", H6), 1, {NULL}},
-		{MOUNT("l7", H7), 1, {NULL}},
-		{OVERLAY("r3", "'/run/layers/l6'"), 1, {NULL}},
-		{OVERLAY("r4", "'/run/layers/l7'"), 1, {NULL}},
-		{MP_CREATE_NO_MOUNTS("r3", ""), 1, {"'matched':[3]"}, NULL, ABORT},
-		{MP_CREATE_NO_MOUNTS("r3", RES("")), 1, {"'matched':[3]"}, NULL, ABORT},
-		/* No memory bound: any valid value (the guest clamps it to the
+	{"resources: scratch_max bounds the writable layer",
+	 RESOURCES_POLICY,
+	 {
+		 {MOUNT("l4", H4), 1, {NULL}},
+		 {MOUNT("l5", H5), 1, {NULL}},
+		 {MOUNT("l6", H6), 1, {NULL}},
+		 {SOVERLAY("s1", "'/run/layers/l4'", 16777216),
+		  1,
+		  {"'upper_bytes':16777216", "'candidates':[0]"},
+		  NULL,
+		  ABORT},
+		 {SOVERLAY("s1", "'/run/layers/l4'", 4194304), 1, {"'candidates':[0]"}, NULL, ABORT},
+		 /* Attack: a host that wants one container to take the scratch. */
+		 {SOVERLAY("s1", "'/run/layers/l4'", 16777217),
+		  0,
+		  {"'failed':[{'rule':'resources','field':'scratch_bytes','value':16777217,'detail':'the writable "
+		   "layer is larger than every matching container`s scratch_max (see candidates)'}]",
+		   "'candidates':[{'container':0,'name':'bounded','failed':[{'rule':'resources','field':'scratch_bytes'"
+		   ",'value':16777217,'detail':'more than the policy`s scratch_max of 16777216 bytes'}]}"},
+		  "'rule':'layers'"},
+		 /* The layers rule comes first: a layer mismatch is not reported as a size. */
+		 {SOVERLAY("s1", "'/run/layers/l4','/run/layers/l5'", 1125899906842624),
+		  0,
+		  {"'rule':'layers'"},
+		  "scratch_bytes"},
+		 /* On a tmpfs (no scratch) the guest states no size: memory_max bounds it. */
+		 {OVERLAY("s1", "'/run/layers/l4'"), 1, {"'candidates':[0]"}, "upper_bytes", ABORT},
+		 /* Candidates narrow: 100 MiB is more than small's 64 MiB, within large's. */
+		 {SOVERLAY("s2", "'/run/layers/l5'", 104857600), 1, {"'candidates':[2]"}},
+		 {MP_CREATE_NO_MOUNTS("s2", RES("'memory_max':67108864,'pids_max':128")),
+		  1,
+		  {"'matched':[2]"},
+		  "'container':1"},
+		 {SOVERLAY("s3", "'/run/layers/l5'", 67108864), 1, {"'candidates':[1,2]"}, NULL, ABORT},
+		 {SOVERLAY("s3", "'/run/layers/l5'", 2147483648),
+		  0,
+		  {"'container':1,'name':'small','failed':[{'rule':'resources','field':'scratch_bytes','value':"
+		   "2147483648",
+		   "'container':2,'name':'large','failed':[{'rule':'resources','field':'scratch_bytes','value':"
+		   "2147483648,'detail':'more than the policy`s scratch_max of 1073741824 bytes'"}},
+		 /* No bound: any size the guest chose. */
+		 {SOVERLAY("s4", "'/run/layers/l6'", 1125899906842624), 1, {"'candidates':[3]"}},
+		 /* Malformed logs: the size and the scratch go together, in range. */
+		 {"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/"
+		  "layers/l6'],'scratch':'/run/scratch/s'}",
+		  0,
+		  {"needs the guest`s \\\"upper_bytes\\\""}},
+		 {"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/"
+		  "layers/l6'],'upper_bytes':8388608}",
+		  0,
+		  {"'error':'$.upper_bytes: names a writable layer on a scratch"}},
+		 {SOVERLAY("s5", "'/run/layers/l6'", 4194303),
+		  0,
+		  {"'error':'$.upper_bytes: integer 4194303 out of range [4194304, 1125899906842624]'"}},
+		 {"{'op':'mount_overlay','container_id':'s5','target':'/run/containers/s5/rootfs','layers':['/run/"
+		  "layers/l6'],'scratch':'/run/scratch/s','scratch_bytes':8388608,'upper_bytes':8388608}",
+		  1,
+		  {NULL}},
+		 {NULL, 0, {NULL}},
+	 }},
+	{"resources: without bounds the defaults bound",
+	 RESOURCES_POLICY,
+	 {
+		 {MOUNT("l6", H6), 1, {NULL}},
+		 {MOUNT("l7", H7), 1, {NULL}},
+		 {OVERLAY("r3", "'/run/layers/l6'"), 1, {NULL}},
+		 {OVERLAY("r4", "'/run/layers/l7'"), 1, {NULL}},
+		 {MP_CREATE_NO_MOUNTS("r3", ""), 1, {"'matched':[3]"}, NULL, ABORT},
+		 {MP_CREATE_NO_MOUNTS("r3", RES("")), 1, {"'matched':[3]"}, NULL, ABORT},
+		 /* No memory bound: any valid value (the guest clamps it to the
 		 * workloads limit, which is also the default). */
-		{MP_CREATE_NO_MOUNTS("r3", RES("'memory_max':1125899906842624,'pids_max':1024")), 1, {"'matched':[3]"}, NULL, ABORT},
-		/* Attack: more processes than the default, which the policy did not raise. */
-		{MP_CREATE_NO_MOUNTS("r3", RES("'pids_max':1025")), 0,
-		 {"'field':'resources.pids_max','value':1025,'detail':'more than the policy`s bound of 1024 (the policy names none: the default is the bound)'"}},
-		/* A bound above the default: the default and the bound are allowed. */
-		{MP_CREATE_NO_MOUNTS("r4", ""), 1, {"'matched':[4]"}, NULL, ABORT},
-		{MP_CREATE_NO_MOUNTS("r4", RES("'pids_max':2048,'memory_max':1073741824")), 1, {"'matched':[4]"}, NULL, ABORT},
-		{MP_CREATE_NO_MOUNTS("r4", RES("'pids_max':2049")), 0, {"'field':'resources.pids_max','value':2049"}},
-		{NULL, 0, {NULL}},
-	}},
+		 {MP_CREATE_NO_MOUNTS("r3", RES("'memory_max':1125899906842624,'pids_max':1024")),
+		  1,
+		  {"'matched':[3]"},
+		  NULL,
+		  ABORT},
+		 /* Attack: more processes than the default, which the policy did not raise. */
+		 {MP_CREATE_NO_MOUNTS("r3", RES("'pids_max':1025")),
+		  0,
+		  {"'field':'resources.pids_max','value':1025,'detail':'more than the policy`s bound of 1024 (the "
+		   "policy names none: the default is the bound)'"}},
+		 /* A bound above the default: the default and the bound are allowed. */
+		 {MP_CREATE_NO_MOUNTS("r4", ""), 1, {"'matched':[4]"}, NULL, ABORT},
+		 {MP_CREATE_NO_MOUNTS("r4", RES("'pids_max':2048,'memory_max':1073741824")),
+		  1,
+		  {"'matched':[4]"},
+		  NULL,
+		  ABORT},
+		 {MP_CREATE_NO_MOUNTS("r4", RES("'pids_max':2049")), 0, {"'field':'resources.pids_max','value':2049"}},
+		 {NULL, 0, {NULL}},
+	 }},
 };
 
 /* ' -> " so the tables above stay readable; ` stands for a literal '. */
@@ -888,20 +1175,26 @@ static const struct load_case load_cases[] = {
 	{"'signals': [15],", "'signals': [65],", "$.containers[0].signals[0]: integer 65 out of range [1, 64]"},
 	{"'uid': 1000, 'gid': 1000, 'umask': '0022'}", "'uid': -5, 'gid': 1000, 'umask': '0022'}",
 	 "$.containers[0].user.uid: integer -5 out of range"},
-	{"'name': 'postgres',", "'name': 'postgres', 'uid': 5,", "$.containers[2].user: exactly one of \"uid\" and \"name\""},
+	{"'name': 'postgres',", "'name': 'postgres', 'uid': 5,",
+	 "$.containers[2].user: exactly one of \"uid\" and \"name\""},
 	{"'umask': '0077'", "'umask': '77'", "$.containers[2].user.umask: expected 4 octal digits"},
 	{"'required': true", "'required': 'yes'", "$.containers[0].env[1].required: expected boolean, got string"},
-	{"'strategy': 'regex', 'required'", "'strategy': 're2', 'required'", "$.containers[0].env[1].strategy: must be \"string\" or \"regex\""},
+	{"'strategy': 'regex', 'required'", "'strategy': 're2', 'required'",
+	 "$.containers[0].env[1].strategy: must be \"string\" or \"regex\""},
 	{"{'rule': 'TERM=xterm'}", "{'rule': 'TERM'}", "$.containers[0].env[2].rule: a string rule must be NAME=VALUE"},
 	{"'working_dir': '/srv'", "'working_dir': 'srv'", "$.containers[0].working_dir: must be an absolute path"},
 	{"'CAP_CHOWN'", "'chown'", "$.containers[0].capabilities.bounding[1]: expected a capability name"},
-	{"'ambient': []\n      },\n      'no_new_privileges'", "'ambient': [], 'ambient': []\n      },\n      'no_new_privileges'",
-	 "duplicate key"},
-	{"'allow_elevated': true", "'allow_elevated': true, 'allow_elevated': true", "($.containers[2].allow_elevated): duplicate key"},
-	{"'allow_dump_stacks': false", "'allow_dump_stacks': 0", "$.framework.allow_dump_stacks: expected boolean, got the number 0"},
+	{"'ambient': []\n      },\n      'no_new_privileges'",
+	 "'ambient': [], 'ambient': []\n      },\n      'no_new_privileges'", "duplicate key"},
+	{"'allow_elevated': true", "'allow_elevated': true, 'allow_elevated': true",
+	 "($.containers[2].allow_elevated): duplicate key"},
+	{"'allow_dump_stacks': false", "'allow_dump_stacks': 0",
+	 "$.framework.allow_dump_stacks: expected boolean, got the number 0"},
 	{"'argv': ['/usr/bin/db']", "'argv': []", "$.containers[2].argv: must have 1 to 1024 entries"},
-	{"'destination': '/data'", "'destination': '/data', 'readonly': true", "$.containers[0].mounts[0].readonly: unknown key"},
-	{"'exec_processes': [{'argv': ['/bin/sh'], 'signals': [9]}]", "'exec_processes': [{'argv': ['/bin/sh'], 'signal': [9]}]",
+	{"'destination': '/data'", "'destination': '/data', 'readonly': true",
+	 "$.containers[0].mounts[0].readonly: unknown key"},
+	{"'exec_processes': [{'argv': ['/bin/sh'], 'signals': [9]}]",
+	 "'exec_processes': [{'argv': ['/bin/sh'], 'signal': [9]}]",
 	 "$.containers[0].exec_processes[0].signal: unknown key"},
 	/* "optional" on a policy mount: a boolean, nothing else. */
 	{"'options': ['rbind', 'ro']}", "'options': ['rbind', 'ro'], 'optional': false}", NULL},
@@ -910,13 +1203,15 @@ static const struct load_case load_cases[] = {
 	{"'options': ['rbind', 'ro']}", "'options': ['rbind', 'ro'], 'optional': 1}",
 	 "$.containers[0].mounts[0].optional: expected boolean, got the number 1"},
 	/* "seccomp" of a container: every name known, the lists sets. */
-	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['ptrace'], 'deny': ['chmod']},", NULL},
+	{"'signals': [15],",
+	 "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['ptrace'], 'deny': ['chmod']},", NULL},
 	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'unconfined', 'allow': [], 'deny': []},", NULL},
 	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['ptrace', 'no_such_call']},",
 	 "$.containers[0].seccomp.allow[1]: unknown syscall name \"no_such_call\""},
 	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'deny': ['chmod', 'chmod']},",
 	 "$.containers[0].seccomp.deny[1]: \"chmod\" is already at index 0 (the list is a set)"},
-	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['chmod'], 'deny': ['chmod']},",
+	{"'signals': [15],",
+	 "'signals': [15], 'seccomp': {'profile': 'default', 'allow': ['chmod'], 'deny': ['chmod']},",
 	 "$.containers[0].seccomp.deny[0]: \"chmod\" is also in \"allow\" at index 0"},
 	{"'signals': [15],", "'signals': [15], 'seccomp': {'profile': 'unconfined', 'allow': ['ptrace']},",
 	 "$.containers[0].seccomp.allow: must be empty with the \"unconfined\" profile"},
@@ -933,7 +1228,8 @@ static const struct load_case load_cases[] = {
 	 * ranges; a bound below the minimum would deny every create. */
 	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 33554432, 'pids_max': 64},", NULL},
 	{"'signals': [15],", "'signals': [15], 'resources': {},", NULL},
-	{"'signals': [15],", "'signals': [15], 'resources': {'pids_max': 4194304, 'memory_max': 1125899906842624},", NULL},
+	{"'signals': [15],", "'signals': [15], 'resources': {'pids_max': 4194304, 'memory_max': 1125899906842624},",
+	 NULL},
 	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 4194303},",
 	 "$.containers[0].resources.memory_max: integer 4194303 out of range [4194304, 1125899906842624]"},
 	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 1125899906842625},",
@@ -942,9 +1238,12 @@ static const struct load_case load_cases[] = {
 	 "$.containers[0].resources.pids_max: integer 0 out of range [1, 4194304]"},
 	{"'signals': [15],", "'signals': [15], 'resources': {'pids_max': 4194305},",
 	 "$.containers[0].resources.pids_max: integer 4194305 out of range"},
-	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': '32M'},", "$.containers[0].resources.memory_max: expected"},
-	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 3.5e7},", "$.containers[0].resources.memory_max: expected"},
-	{"'signals': [15],", "'signals': [15], 'resources': {'memory': 33554432},", "$.containers[0].resources.memory: unknown key"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': '32M'},",
+	 "$.containers[0].resources.memory_max: expected"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory_max': 3.5e7},",
+	 "$.containers[0].resources.memory_max: expected"},
+	{"'signals': [15],", "'signals': [15], 'resources': {'memory': 33554432},",
+	 "$.containers[0].resources.memory: unknown key"},
 	{"'signals': [15],", "'signals': [15], 'resources': [64],", "$.containers[0].resources: expected"},
 	{"'signals': [15],", "'signals': [15], 'resources': {'scratch_max': 4194304},", NULL},
 	{"'signals': [15],", "'signals': [15], 'resources': {'scratch_max': 4194303},",
@@ -974,9 +1273,11 @@ static void test_load_errors(void)
 	}
 	struct uvm_err err = {0, ""};
 	struct policy *pol = NULL;
-	CHECK(policy_load("{}", 2, &pol, &err) < 0 && strstr(err.msg, "invalid policy: $: missing required key \"version\""),
+	CHECK(policy_load("{}", 2, &pol, &err) < 0 &&
+		      strstr(err.msg, "invalid policy: $: missing required key \"version\""),
 	      "empty object rejected: %s", err.msg);
-	CHECK(policy_load("{\"version\":\"1\",\"containers\":[]} x", 33, &pol, &err) < 0 && strstr(err.msg, "trailing data"),
+	CHECK(policy_load("{\"version\":\"1\",\"containers\":[]} x", 33, &pol, &err) < 0 &&
+		      strstr(err.msg, "trailing data"),
 	      "trailing data rejected: %s", err.msg);
 }
 
@@ -1004,10 +1305,12 @@ static void test_seccomp_limits(void)
 	pol = load(MOUNTS_POLICY);
 	struct policy_state *st = pol ? policy_state_new(pol) : NULL;
 	struct policy_decision d = {0, NULL, 0};
-	sprintf(req, "{\"op\":\"create_container\",\"container_id\":\"c\",\"argv\":[\"/a\"],\"working_dir\":\"/\","
-		     "\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"},\"capabilities\":{\"bounding\":[],"
-		     "\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},"
-		     "\"seccomp\":{\"profile\":\"default\",\"allow\":[%s]}}", names);
+	sprintf(req,
+		"{\"op\":\"create_container\",\"container_id\":\"c\",\"argv\":[\"/a\"],\"working_dir\":\"/\","
+		"\"user\":{\"uid\":0,\"gid\":0,\"umask\":\"0022\"},\"capabilities\":{\"bounding\":[],"
+		"\"effective\":[],\"inheritable\":[],\"permitted\":[],\"ambient\":[]},"
+		"\"seccomp\":{\"profile\":\"default\",\"allow\":[%s]}}",
+		names);
 	CHECK(st && policy_decide_json(st, req, strlen(req), &d) == 0 && !d.allowed &&
 		      strstr(d.reason, "$.seccomp.allow[1]: \\\"ptrace\\\" is already at index 0"),
 	      "seccomp: 513 names in a request are malformed: %s", d.reason ? d.reason : "");
@@ -1102,8 +1405,8 @@ static char *args_of_log(const char *log)
 }
 
 /* Decodes a host request for op (dq'd args) with its facts. */
-static int decode_host(enum req_op op, const char *args_q, const char *target, const char *hash,
-		       struct json_doc **doc, struct request *r, struct uvm_err *err)
+static int decode_host(enum req_op op, const char *args_q, const char *target, const char *hash, struct json_doc **doc,
+		       struct request *r, struct uvm_err *err)
 {
 	char *text = dq(args_q);
 	const struct json_value *v = json_parse(text, strlen(text), 1 << 20, doc, err);
@@ -1111,8 +1414,7 @@ static int decode_host(enum req_op op, const char *args_q, const char *target, c
 	memset(r, 0, sizeof *r);
 	if (!v)
 		return -1;
-	if (request_decode(op, v, REQ_FROM_HOST, r, err) < 0 ||
-	    (target && request_set_target(r, target, err) < 0) ||
+	if (request_decode(op, v, REQ_FROM_HOST, r, err) < 0 || (target && request_set_target(r, target, err) < 0) ||
 	    (hash && request_set_device_hash(r, hash, err) < 0))
 		return -1;
 	return 0;
@@ -1138,8 +1440,8 @@ static void test_typed_equals_json(void)
 		 "{'op':'scratch_mount','target':'/run/scratch/s1','encrypted':false}", 0},
 		{REQ_SCRATCH_MOUNT, "{'serial':'s1'}", "/run/scratch/s1", NULL,
 		 "{'op':'scratch_mount','target':'/run/scratch/s1'}", 1},
-		{REQ_EXEC_EXTERNAL, "{'process_id':'x1','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}", NULL,
-		 NULL, "{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}", 1},
+		{REQ_EXEC_EXTERNAL, "{'process_id':'x1','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}",
+		 NULL, NULL, "{'op':'exec_external','argv':['/bin/ls','-l'],'env':['PATH=/bin'],'working_dir':'/'}", 1},
 		{REQ_SHUTDOWN_CONTAINER, NULL, NULL, NULL, "{'op':'shutdown_container','container_id':'c1'}", 1},
 		{REQ_UNMOUNT_OVERLAY, "{'target':'/run/containers/c1/rootfs'}", NULL, NULL,
 		 "{'op':'unmount_overlay','target':'/run/containers/c1/rootfs'}", 1},
@@ -1233,13 +1535,16 @@ static void test_drop_arrays(void)
 {
 	static const struct {
 		const char *req;
-		int env[4];  /* expected drop_env (all 0: NULL) */
+		int env[4]; /* expected drop_env (all 0: NULL) */
 		int bounding[3];
 	} cases[] = {
 		/* web and web-debug both drop EXTRA and CAP_SYS_ADMIN. */
 		{CREATE("c1", ARGV_OK, ENV_OK ",'EXTRA=secret'", "/srv", MOUNTS_OK, USER_OK,
-			"{'bounding':['CAP_SYS_ADMIN','CAP_NET_BIND_SERVICE'],'effective':[],'inheritable':[],'permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}", ""),
-		 {0, 0, 1}, {1, 0}},
+			"{'bounding':['CAP_SYS_ADMIN','CAP_NET_BIND_SERVICE'],'effective':[],'inheritable':[],'"
+			"permitted':['CAP_NET_BIND_SERVICE'],'ambient':[]}",
+			""),
+		 {0, 0, 1},
+		 {1, 0}},
 		/* Only the environment. */
 		{CREATE("c1", ARGV_OK, "'EXTRA=1'," ENV_OK, "/srv", MOUNTS_OK, USER_OK, CAPS_OK, ""), {1, 0, 0}, {0}},
 		/* Nothing to drop: every array NULL. */
@@ -1300,7 +1605,8 @@ static void test_drop_arrays(void)
 	request_free(&r);
 	json_free(doc);
 	rc = st ? decide_typed(st, EXEC("c1", "p1", "'/bin/sh'", "'EXTRA=x'"), &doc, &r, &d) : -1;
-	CHECK(rc == 0 && !d.allowed && !d.drop_env, "drops: a denied exec carries no drops: %s", d.reason ? d.reason : "");
+	CHECK(rc == 0 && !d.allowed && !d.drop_env, "drops: a denied exec carries no drops: %s",
+	      d.reason ? d.reason : "");
 	policy_decision_free(&d);
 	request_free(&r);
 	json_free(doc);
@@ -1312,10 +1618,11 @@ static void test_drop_arrays(void)
  * engine decides is denied when the agent did not set its facts. */
 static void test_undecided_ops(void)
 {
-	static const enum req_op decided[] = {
-		REQ_MOUNT_DEVICE, REQ_UNMOUNT_DEVICE, REQ_SCRATCH_MOUNT, REQ_SCRATCH_UNMOUNT, REQ_MOUNT_OVERLAY,
-		REQ_UNMOUNT_OVERLAY, REQ_CREATE_CONTAINER, REQ_EXEC_IN_CONTAINER, REQ_EXEC_EXTERNAL,
-		REQ_SIGNAL_PROCESS, REQ_SHUTDOWN_CONTAINER, REQ_GET_PROPERTIES, REQ_DUMP_STACKS, REQ_RUNTIME_LOGGING};
+	static const enum req_op decided[] = {REQ_MOUNT_DEVICE,     REQ_UNMOUNT_DEVICE,     REQ_SCRATCH_MOUNT,
+					      REQ_SCRATCH_UNMOUNT,  REQ_MOUNT_OVERLAY,      REQ_UNMOUNT_OVERLAY,
+					      REQ_CREATE_CONTAINER, REQ_EXEC_IN_CONTAINER,  REQ_EXEC_EXTERNAL,
+					      REQ_SIGNAL_PROCESS,   REQ_SHUTDOWN_CONTAINER, REQ_GET_PROPERTIES,
+					      REQ_DUMP_STACKS,      REQ_RUNTIME_LOGGING};
 	int table_ok = 1;
 	for (int op = 0; op < REQ_N; op++) {
 		int want = 0;
@@ -1334,8 +1641,9 @@ static void test_undecided_ops(void)
 	struct request r;
 	struct policy_decision d = {0};
 	struct uvm_err err = {0, ""};
-	int rc = st ? decode_host(REQ_READ_OUTPUT, "{'container_id':'c1','stream':'stdout'}", NULL, NULL, &doc, &r, &err)
-		    : -1;
+	int rc =
+		st ? decode_host(REQ_READ_OUTPUT, "{'container_id':'c1','stream':'stdout'}", NULL, NULL, &doc, &r, &err)
+		   : -1;
 	rc = rc == 0 ? policy_decide_request(st, &r, &d) : -1;
 	CHECK(rc == 0 && !d.allowed && strstr(d.reason, "{\"op\":\"read_output\",\"allowed\":false,\"error\":\"") &&
 		      strstr(d.reason, "\\\"read_output\\\" is not an enforcement point"),
@@ -1345,20 +1653,22 @@ static void test_undecided_ops(void)
 	json_free(doc);
 
 	/* The decision log's way. */
-	static const struct step ping = {"{'op':'ping'}", 0, {"'op':'ping','allowed':false", "not an enforcement point"}};
+	static const struct step ping = {
+		"{'op':'ping'}", 0, {"'op':'ping','allowed':false", "not an enforcement point"}};
 	if (st)
 		run_step(st, "undecided", 0, &ping);
 
 	/* mount_device from the host without the facts the agent must add. */
-	rc = st ? decode_host(REQ_MOUNT_DEVICE, "{'serial':'d1','root_hash':'" H1 "'}", NULL, NULL, &doc, &r, &err) : -1;
+	rc = st ? decode_host(REQ_MOUNT_DEVICE, "{'serial':'d1','root_hash':'" H1 "'}", NULL, NULL, &doc, &r, &err)
+		: -1;
 	rc = rc == 0 ? policy_decide_request(st, &r, &d) : -1;
-	CHECK(rc == 0 && !d.allowed && strstr(d.reason, "no \\\"target\\\""), "undecided: a missing target is denied: %s",
-	      d.reason ? d.reason : err.msg);
+	CHECK(rc == 0 && !d.allowed && strstr(d.reason, "no \\\"target\\\""),
+	      "undecided: a missing target is denied: %s", d.reason ? d.reason : err.msg);
 	policy_decision_free(&d);
 	request_free(&r);
 	json_free(doc);
-	rc = st ? decode_host(REQ_MOUNT_DEVICE, "{'serial':'d1','root_hash':'" H1 "'}", "/run/layers/l1", NULL, &doc, &r,
-			      &err)
+	rc = st ? decode_host(REQ_MOUNT_DEVICE, "{'serial':'d1','root_hash':'" H1 "'}", "/run/layers/l1", NULL, &doc,
+			      &r, &err)
 		: -1;
 	rc = rc == 0 ? policy_decide_request(st, &r, &d) : -1;
 	CHECK(rc == 0 && !d.allowed && strstr(d.reason, "no \\\"device_hash\\\""),

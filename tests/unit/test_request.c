@@ -73,7 +73,9 @@ static const struct refusal refusals[] = {
 	{"container id ..", REQ_START_CONTAINER, REQ_FROM_HOST, "{'container_id':'..'}", "$.container_id"},
 	{"container id with a slash", REQ_START_CONTAINER, REQ_FROM_HOST, "{'container_id':'a/b'}", "$.container_id"},
 	{"container id of 129 characters", REQ_START_CONTAINER, REQ_FROM_HOST,
-	 "{'container_id':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}",
+	 "{'container_id':'"
+	 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	 "aaaaaaaaaaaaaaaaaaaa'}",
 	 "1 to 128"},
 	{"container id as a number", REQ_START_CONTAINER, REQ_FROM_HOST, "{'container_id':7}", "container_id"},
 	{"no args at all", REQ_START_CONTAINER, REQ_FROM_HOST, NULL, "needs \"args\""},
@@ -89,8 +91,9 @@ static const struct refusal refusals[] = {
 	{"relative working dir", REQ_CREATE_CONTAINER, REQ_FROM_HOST,
 	 "{'container_id':'c1','argv':['/a'],'working_dir':'srv'," USER "," CAPS "}", "$.working_dir"},
 	{"uid 2^32-1", REQ_CREATE_CONTAINER, REQ_FROM_HOST,
-	 "{'container_id':'c1','argv':['/a'],'working_dir':'/','user':{'uid':4294967295,'gid':0,'umask':'0022'},"
-	 CAPS "}", "uid"},
+	 "{'container_id':'c1','argv':['/a'],'working_dir':'/','user':{'uid':4294967295,'gid':0,'umask':'0022'}," CAPS
+	 "}",
+	 "uid"},
 	{"negative gid", REQ_CREATE_CONTAINER, REQ_FROM_HOST,
 	 "{'container_id':'c1','argv':['/a'],'working_dir':'/','user':{'uid':0,'gid':-1,'umask':'0022'}," CAPS "}",
 	 "gid"},
@@ -119,8 +122,8 @@ static const struct refusal refusals[] = {
 	 CREATE(",'resources':{'memory_max':1048576}"), "memory_max"},
 	{"resources: zero pids", REQ_CREATE_CONTAINER, REQ_FROM_HOST, CREATE(",'resources':{'pids_max':0}"),
 	 "pids_max"},
-	{"resources: an unknown limit", REQ_CREATE_CONTAINER, REQ_FROM_HOST,
-	 CREATE(",'resources':{'cpu_max':1}"), "cpu_max"},
+	{"resources: an unknown limit", REQ_CREATE_CONTAINER, REQ_FROM_HOST, CREATE(",'resources':{'cpu_max':1}"),
+	 "cpu_max"},
 	{"signal 0", REQ_SIGNAL_PROCESS, REQ_FROM_HOST, "{'container_id':'c','signal':0}", "signal"},
 	{"signal 65", REQ_SIGNAL_PROCESS, REQ_FROM_HOST, "{'container_id':'c','signal':65}", "signal"},
 	{"signal 9.5", REQ_SIGNAL_PROCESS, REQ_FROM_HOST, "{'container_id':'c','signal':9.5}", "signal"},
@@ -144,7 +147,8 @@ static const struct refusal refusals[] = {
 	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':1125899906842625}",
 	 "scratch_bytes"},
 	{"scratch_bytes past 2^63", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
-	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':18446744073709551616}",
+	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/"
+	 "s','scratch_bytes':18446744073709551616}",
 	 "scratch_bytes"},
 	{"scratch_bytes negative", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
 	 "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':-8388608}",
@@ -155,7 +159,8 @@ static const struct refusal refusals[] = {
 	{"scratch_bytes without a scratch", REQ_MOUNT_OVERLAY, REQ_FROM_HOST,
 	 "{'container_id':'c','layers':['/run/layers/a'],'scratch_bytes':8388608}", "give \"scratch\" too"},
 	{"a log of a scratch overlay without upper_bytes", REQ_MOUNT_OVERLAY, REQ_FROM_LOG,
-	 "{'container_id':'c','layers':['/run/layers/a'],'target':'/run/containers/c/rootfs','scratch':'/run/scratch/s'}",
+	 "{'container_id':'c','layers':['/run/layers/a'],'target':'/run/containers/c/rootfs','scratch':'/run/scratch/"
+	 "s'}",
 	 "needs the guest's \"upper_bytes\""},
 	{"a log of upper_bytes without a scratch", REQ_MOUNT_OVERLAY, REQ_FROM_LOG,
 	 "{'container_id':'c','layers':['/run/layers/a'],'target':'/run/containers/c/rootfs','upper_bytes':8388608}",
@@ -206,7 +211,8 @@ static void test_long_lists(void)
 	n = (size_t)snprintf(text, 4400, "{'container_id':'c','process_id':'p','argv':['/a'],'working_dir':'/");
 	memset(text + n, 'a', 4096);
 	snprintf(text + n + 4096, 4400 - n - 4096, "'}");
-	CHECK_EQ_INT(decode(REQ_EXEC_IN_CONTAINER, text, REQ_FROM_HOST, &r, &err, &doc), -1, "a 4097-byte path refused");
+	CHECK_EQ_INT(decode(REQ_EXEC_IN_CONTAINER, text, REQ_FROM_HOST, &r, &err, &doc), -1,
+		     "a 4097-byte path refused");
 	CHECK_MSG(err.msg, "4096", "the refusal names the bound");
 	request_free(&r);
 	json_free(doc);
@@ -275,7 +281,8 @@ static void test_facts(void)
 	json_free(doc);
 
 	CHECK_EQ_INT(decode(REQ_MOUNT_DEVICE, "{'target':'/run/layers/" H64 "','device_hash':'" H64 "'}", REQ_FROM_LOG,
-			    &r, &err, &doc), 0, "a log states the facts: %s", err.msg);
+			    &r, &err, &doc),
+		     0, "a log states the facts: %s", err.msg);
 	CHECK_EQ_STR(r.device_hash, H64, "device_hash from the log");
 	request_free(&r);
 	json_free(doc);
@@ -287,8 +294,10 @@ static void test_scratch_bytes(void)
 	struct uvm_err err = {0, ""};
 	struct json_doc *doc;
 	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY,
-			    "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':8388608}",
-			    REQ_FROM_HOST, &r, &err, &doc), 0, "scratch_bytes decodes: %s", err.msg);
+			    "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/"
+			    "s','scratch_bytes':8388608}",
+			    REQ_FROM_HOST, &r, &err, &doc),
+		     0, "scratch_bytes decodes: %s", err.msg);
 	CHECK_EQ_INT(r.scratch_bytes, 8388608, "scratch_bytes");
 	CHECK_EQ_INT(r.upper_bytes, 0, "no size fact from the host");
 	CHECK_EQ_INT(request_set_upper_bytes(&r, 4194303, &err), -1, "a fact below 4 MiB fails");
@@ -297,19 +306,23 @@ static void test_scratch_bytes(void)
 	request_free(&r);
 	json_free(doc);
 	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY,
-			    "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/s','scratch_bytes':1125899906842624}",
-			    REQ_FROM_HOST, &r, &err, &doc), 0, "scratch_bytes of 1 PiB decodes: %s", err.msg);
+			    "{'container_id':'c','layers':['/run/layers/a'],'scratch':'/run/scratch/"
+			    "s','scratch_bytes':1125899906842624}",
+			    REQ_FROM_HOST, &r, &err, &doc),
+		     0, "scratch_bytes of 1 PiB decodes: %s", err.msg);
 	request_free(&r);
 	json_free(doc);
-	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY, "{'container_id':'c','layers':['/run/layers/a']}", REQ_FROM_HOST, &r, &err,
-			    &doc), 0, "a tmpfs overlay decodes");
+	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY, "{'container_id':'c','layers':['/run/layers/a']}", REQ_FROM_HOST, &r,
+			    &err, &doc),
+		     0, "a tmpfs overlay decodes");
 	CHECK(r.scratch_bytes == 0 && r.upper_bytes == 0, "without a scratch: no size");
 	request_free(&r);
 	json_free(doc);
 	CHECK_EQ_INT(decode(REQ_MOUNT_OVERLAY,
 			    "{'container_id':'c','layers':['/run/layers/a'],'target':'/run/containers/c/rootfs',"
 			    "'scratch':'/run/scratch/s','upper_bytes':268435456}",
-			    REQ_FROM_LOG, &r, &err, &doc), 0, "a log states upper_bytes: %s", err.msg);
+			    REQ_FROM_LOG, &r, &err, &doc),
+		     0, "a log states upper_bytes: %s", err.msg);
 	CHECK_EQ_INT(r.upper_bytes, 268435456, "upper_bytes from the log");
 	request_free(&r);
 	json_free(doc);

@@ -91,13 +91,13 @@ static void show_strv(const char *what, char *const *v)
 	printf("%s\n", v ? "" : " (null)");
 }
 
-#define CHECK_STRV(v, ...)                                                      \
-	do {                                                                    \
-		static const char *const want_[] = {__VA_ARGS__};               \
+#define CHECK_STRV(v, ...)                                                       \
+	do {                                                                     \
+		static const char *const want_[] = {__VA_ARGS__};                \
 		int same_ = strv_is((v), want_, sizeof want_ / sizeof want_[0]); \
-		CHECK(same_, "%s is %s", #v, #__VA_ARGS__);                     \
-		if (!same_)                                                     \
-			show_strv("got", (v));                                  \
+		CHECK(same_, "%s is %s", #v, #__VA_ARGS__);                      \
+		if (!same_)                                                      \
+			show_strv("got", (v));                                   \
 	} while (0)
 
 #define CAP(n) (1ull << (n))
@@ -151,7 +151,8 @@ static const char *small_text(const char *caps, const char *extra)
 {
 	static char text[2048];
 	snprintf(text, sizeof text,
-		 "{'container_id': 'c2', 'argv': ['/a'], 'working_dir': '/', 'user': {'uid': 0, 'gid': 0, 'umask': '0022'},"
+		 "{'container_id': 'c2', 'argv': ['/a'], 'working_dir': '/', 'user': {'uid': 0, 'gid': 0, 'umask': "
+		 "'0022'},"
 		 " 'capabilities': {%s}%s}",
 		 caps, extra);
 	return text;
@@ -164,9 +165,10 @@ static void test_process(void)
 	struct rt_spec s;
 	struct rt_spec_mem m;
 	struct uvm_err err = {0, ""};
-	const struct request *r = req(REQ_EXEC_IN_CONTAINER,
-				      "{'container_id': 'c1', 'process_id': 'p1', 'argv': ['/bin/sh', '-c', 'echo hi'],"
-				      " 'env': ['A=1', 'SECRET=x', 'B=2', 'TOKEN=y'], 'working_dir': '/srv', 'stdio': true}");
+	const struct request *r =
+		req(REQ_EXEC_IN_CONTAINER,
+		    "{'container_id': 'c1', 'process_id': 'p1', 'argv': ['/bin/sh', '-c', 'echo hi'],"
+		    " 'env': ['A=1', 'SECRET=x', 'B=2', 'TOKEN=y'], 'working_dir': '/srv', 'stdio': true}");
 	static const unsigned char drop[] = {0, 1, 0, 1}; /* SECRET and TOKEN */
 	CHECK_EQ_INT(rt_spec_process(r, drop, &s, &m, &err), 0, "exec: a spec: %s", err.msg);
 	CHECK_STRV(s.argv, "/bin/sh", "-c", "echo hi");
@@ -222,7 +224,8 @@ static void test_process_refused(void)
 	r = req(REQ_EXEC_EXTERNAL, "{'process_id': 'x1', 'argv': ['/bin/ls'], 'working_dir': '/'}");
 	r->argv.n = 0;
 	CHECK_EQ_INT(rt_spec_process(r, NULL, &s, &m, &err), -1, "a request with an empty argv is refused");
-	CHECK_MSG(err.msg, "argv (at least one string) and working_dir are required", "... the message says what is needed");
+	CHECK_MSG(err.msg, "argv (at least one string) and working_dir are required",
+		  "... the message says what is needed");
 	rt_spec_free(&m);
 	r = req(REQ_EXEC_EXTERNAL, "{'process_id': 'x1', 'argv': ['/bin/ls'], 'working_dir': '/'}");
 	r->working_dir = NULL;
@@ -239,9 +242,9 @@ static void test_drop_env(void)
 	struct rt_spec s;
 	struct rt_spec_mem m;
 	struct uvm_err err = {0, ""};
-	const struct request *r = req(REQ_EXEC_IN_CONTAINER,
-				      "{'container_id': 'c1', 'process_id': 'p1', 'argv': ['/bin/true'],"
-				      " 'env': ['A=1', 'B=2', 'A=3'], 'working_dir': '/'}");
+	const struct request *r =
+		req(REQ_EXEC_IN_CONTAINER, "{'container_id': 'c1', 'process_id': 'p1', 'argv': ['/bin/true'],"
+					   " 'env': ['A=1', 'B=2', 'A=3'], 'working_dir': '/'}");
 	static const unsigned char first[] = {1, 0, 0}, last[] = {0, 0, 1}, all[] = {1, 1, 1};
 	CHECK_EQ_INT(rt_spec_process(r, first, &s, &m, &err), 0, "drop env[0]: %s", err.msg);
 	CHECK_STRV(s.envp, "B=2", "A=3");
@@ -271,14 +274,14 @@ static void test_container(void)
 	struct uvm_err err = {0, ""};
 	size_t n;
 	struct sock_filter *want = expected_filter(NULL, 0, &n);
-	const struct request *r = create_req(
-		", 'mounts': [{'source': 'sandbox:///tmp/data/x', 'destination': '/data', 'type': 'bind',"
-		"   'options': ['rbind', 'ro']},"
-		"  {'source': 'tmpfs', 'destination': '/scratch', 'type': 'tmpfs', 'options': []}],"
-		" 'no_new_privileges': true, 'stdio': true");
-	static const unsigned char drop_env[] = {0, 0, 1};          /* TERM */
-	static const unsigned char drop_bounding[] = {0, 1, 0};     /* CAP_CHOWN */
-	static const unsigned char drop_permitted[] = {0, 1};       /* CAP_CHOWN */
+	const struct request *r =
+		create_req(", 'mounts': [{'source': 'sandbox:///tmp/data/x', 'destination': '/data', 'type': 'bind',"
+			   "   'options': ['rbind', 'ro']},"
+			   "  {'source': 'tmpfs', 'destination': '/scratch', 'type': 'tmpfs', 'options': []}],"
+			   " 'no_new_privileges': true, 'stdio': true");
+	static const unsigned char drop_env[] = {0, 0, 1};      /* TERM */
+	static const unsigned char drop_bounding[] = {0, 1, 0}; /* CAP_CHOWN */
+	static const unsigned char drop_permitted[] = {0, 1};   /* CAP_CHOWN */
 	struct policy_decision d = {.allowed = 1, .drop_env = (unsigned char *)drop_env};
 	d.drop_caps[B] = (unsigned char *)drop_bounding;
 	d.drop_caps[P] = (unsigned char *)drop_permitted;
@@ -298,7 +301,8 @@ static void test_container(void)
 	CHECK_EQ_INT(s.caps[A], CAP(10), "create: ambient NET_BIND_SERVICE");
 	CHECK_EQ_INT(s.no_new_privileges, 1, "create: no_new_privileges");
 	CHECK_EQ_INT(s.privileged, 0, "create: not privileged");
-	CHECK(same_program(s.seccomp, want, n), "create without seccomp: the default profile's program (%zu instructions)", n);
+	CHECK(same_program(s.seccomp, want, n),
+	      "create without seccomp: the default profile's program (%zu instructions)", n);
 	CHECK(n > 0, "create: the default program is not empty");
 	CHECK(s.memory_max == 0 && s.pids_max == 0, "create without resources: 0 = the defaults");
 	CHECK_EQ_INT(m.nmounts, 2, "create: two mounts");
@@ -308,7 +312,8 @@ static void test_container(void)
 		CHECK_EQ_STR(a->destination, "/data", "mounts[0].destination");
 		CHECK_EQ_STR(a->type, "bind", "mounts[0].type");
 		CHECK(a->noptions == 2 && !strcmp(a->options[0], "rbind") && !strcmp(a->options[1], "ro") &&
-		      a->options[2] == NULL, "mounts[0].options are rbind, ro (NULL-terminated)");
+			      a->options[2] == NULL,
+		      "mounts[0].options are rbind, ro (NULL-terminated)");
 		CHECK_EQ_STR(b->source, "tmpfs", "mounts[1].source");
 		CHECK_EQ_STR(b->destination, "/scratch", "mounts[1].destination");
 		CHECK_EQ_STR(b->type, "tmpfs", "mounts[1].type");
@@ -339,22 +344,25 @@ static void test_container(void)
 	every.drop_caps[E] = (unsigned char *)all1;
 	every.drop_caps[P] = (unsigned char *)all2;
 	every.drop_caps[A] = (unsigned char *)all1;
-	CHECK_EQ_INT(rt_spec_container(create_req(""), &every, &s, &m, &err), 0, "create, all dropped: a spec: %s", err.msg);
+	CHECK_EQ_INT(rt_spec_container(create_req(""), &every, &s, &m, &err), 0, "create, all dropped: a spec: %s",
+		     err.msg);
 	CHECK(s.caps[B] == 0 && s.caps[E] == 0 && s.caps[I] == 0 && s.caps[P] == 0 && s.caps[A] == 0,
 	      "create: every requested capability dropped leaves empty sets");
 	rt_spec_free(&m);
 
 	/* Every capability by its number. */
 	r = req(REQ_CREATE_CONTAINER,
-		small_text("'bounding': ['CAP_CHECKPOINT_RESTORE', 'CAP_SYS_ADMIN'], 'effective': [], 'inheritable': [],"
-			   " 'permitted': [], 'ambient': []", ""));
+		small_text(
+			"'bounding': ['CAP_CHECKPOINT_RESTORE', 'CAP_SYS_ADMIN'], 'effective': [], 'inheritable': [],"
+			" 'permitted': [], 'ambient': []",
+			""));
 	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), 0, "create, high capabilities: %s", err.msg);
 	CHECK_EQ_INT(s.caps[B], CAP(40) | CAP(21), "create: CAP_CHECKPOINT_RESTORE is bit 40, CAP_SYS_ADMIN bit 21");
 	CHECK_EQ_INT(s.umask, 022, "create: umask \"0022\"");
 	rt_spec_free(&m);
-	r = req(REQ_CREATE_CONTAINER,
-		"{'container_id': 'c3', 'argv': ['/a'], 'working_dir': '/', 'user': {'uid': 0, 'gid': 0, 'umask': '0000'},"
-		" 'capabilities': {" NO_CAPS "}}");
+	r = req(REQ_CREATE_CONTAINER, "{'container_id': 'c3', 'argv': ['/a'], 'working_dir': '/', 'user': {'uid': 0, "
+				      "'gid': 0, 'umask': '0000'},"
+				      " 'capabilities': {" NO_CAPS "}}");
 	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), 0, "create, umask 0000: %s", err.msg);
 	CHECK_EQ_INT(s.umask, 0, "create: umask \"0000\"");
 	rt_spec_free(&m);
@@ -385,7 +393,8 @@ static void test_drop_caps(void)
 	 * narrower set; the engine marks every copy of a refused name). */
 	const struct request *r = req(REQ_CREATE_CONTAINER,
 				      small_text("'bounding': ['CAP_CHOWN', 'CAP_KILL', 'CAP_CHOWN'], 'effective': [],"
-						 " 'inheritable': [], 'permitted': [], 'ambient': []", ""));
+						 " 'inheritable': [], 'permitted': [], 'ambient': []",
+						 ""));
 	static const unsigned char second_chown[] = {0, 0, 1};
 	struct policy_decision twice = {.allowed = 1};
 	twice.drop_caps[B] = (unsigned char *)second_chown;
@@ -403,40 +412,46 @@ static void test_container_refused_by_decode(void)
 	} cases[] = {
 		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '22'}", "", "user.umask", "a 2-digit umask"},
 		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0082'}", "", "user.umask", "a non-octal umask"},
-		{NO_CAPS, "{'uid': 4294967295, 'gid': 0, 'umask': '0022'}", "", "user.uid", "uid 2^32-1 (the kernel's \"no id\")"},
+		{NO_CAPS, "{'uid': 4294967295, 'gid': 0, 'umask': '0022'}", "", "user.uid",
+		 "uid 2^32-1 (the kernel's \"no id\")"},
 		{NO_CAPS, "{'uid': 0, 'umask': '0022'}", "", "user: missing required key \"gid\"", "no gid"},
-		{"'bounding': [], 'effective': []", "{'uid': 0, 'gid': 0, 'umask': '0022'}", "", "missing required key \"inheritable\"",
-		 "capabilities without every set"},
-		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'mounts': [{'source': 's', 'destination': '/d', 'options': []}]",
+		{"'bounding': [], 'effective': []", "{'uid': 0, 'gid': 0, 'umask': '0022'}", "",
+		 "missing required key \"inheritable\"", "capabilities without every set"},
+		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}",
+		 ", 'mounts': [{'source': 's', 'destination': '/d', 'options': []}]",
 		 "mounts[0]: missing required key \"type\"", "a mount without type"},
 		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}",
 		 ", 'mounts': [{'source': 's', 'destination': '/d', 'type': 'bind', 'options': []},"
 		 "            {'source': 's', 'type': 'bind', 'options': ['ro']}]",
 		 "mounts[1]: missing required key \"destination\"", "a second mount without destination"},
-		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'mounts': [{'source': 's', 'destination': '/d', 'type': 'bind'}]",
+		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}",
+		 ", 'mounts': [{'source': 's', 'destination': '/d', 'type': 'bind'}]",
 		 "missing required key \"options\"", "a mount without options"},
-		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'seccomp': {'profile': 'strict'}", "seccomp.profile",
-		 "an unknown seccomp profile"},
-		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'seccomp': {'profile': 'default', 'deny': ['no_such_call']}",
+		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'seccomp': {'profile': 'strict'}",
+		 "seccomp.profile", "an unknown seccomp profile"},
+		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}",
+		 ", 'seccomp': {'profile': 'default', 'deny': ['no_such_call']}",
 		 "unknown syscall name \"no_such_call\"", "an unknown syscall name in deny"},
-		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'seccomp': {'profile': 'unconfined', 'deny': ['chmod']}",
+		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}",
+		 ", 'seccomp': {'profile': 'unconfined', 'deny': ['chmod']}",
 		 "must be empty with the \"unconfined\" profile", "deny names with an unconfined profile"},
-		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'resources': {'memory_max': 1024}", "resources.memory_max",
-		 "memory_max below the minimum"},
-		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'resources': {'pids_max': 0}", "resources.pids_max",
-		 "pids_max 0"},
-		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'resources': {'pids_max': 4194305}", "resources.pids_max",
-		 "pids_max above the kernel's limit"},
+		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'resources': {'memory_max': 1024}",
+		 "resources.memory_max", "memory_max below the minimum"},
+		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'resources': {'pids_max': 0}",
+		 "resources.pids_max", "pids_max 0"},
+		{NO_CAPS, "{'uid': 0, 'gid': 0, 'umask': '0022'}", ", 'resources': {'pids_max': 4194305}",
+		 "resources.pids_max", "pids_max above the kernel's limit"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char text[2048];
 		struct request *r;
 		struct uvm_err err = {0, ""};
 		snprintf(text, sizeof text,
-			 "{'container_id': 'c2', 'argv': ['/a'], 'working_dir': '/', 'user': %s, 'capabilities': {%s}%s}",
+			 "{'container_id': 'c2', 'argv': ['/a'], 'working_dir': '/', 'user': %s, 'capabilities': "
+			 "{%s}%s}",
 			 cases[i].user, cases[i].caps, cases[i].extra);
-		CHECK_EQ_INT(decode(REQ_CREATE_CONTAINER, text, &r, &err), -1, "create with %s is refused by the decode",
-			     cases[i].what);
+		CHECK_EQ_INT(decode(REQ_CREATE_CONTAINER, text, &r, &err), -1,
+			     "create with %s is refused by the decode", cases[i].what);
 		CHECK_MSG(err.msg, cases[i].needle, "... the message names it");
 		free_docs();
 	}
@@ -449,15 +464,19 @@ static void test_container_refused(void)
 	struct rt_spec s;
 	struct rt_spec_mem m;
 	struct uvm_err err = {0, ""};
-	struct request *r = req(REQ_CREATE_CONTAINER,
-				small_text("'bounding': [], 'effective': ['CAP_FLY'], 'inheritable': [], 'permitted': [],"
-					   " 'ambient': []", ""));
+	struct request *r =
+		req(REQ_CREATE_CONTAINER,
+		    small_text("'bounding': [], 'effective': ['CAP_FLY'], 'inheritable': [], 'permitted': [],"
+			       " 'ambient': []",
+			       ""));
 	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), -1, "create with an unknown capability name is refused");
 	CHECK_MSG(err.msg, "capabilities.effective: unknown capability 'CAP_FLY'", "... the message names it");
 	rt_spec_free(&m);
 	r = req(REQ_CREATE_CONTAINER, small_text("'bounding': ['cap_chown'], 'effective': [], 'inheritable': [],"
-						 " 'permitted': [], 'ambient': []", ""));
-	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), -1, "create with a lower-case capability name is refused");
+						 " 'permitted': [], 'ambient': []",
+						 ""));
+	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), -1,
+		     "create with a lower-case capability name is refused");
 	CHECK_MSG(err.msg, "capabilities.bounding: unknown capability 'cap_chown'", "... the message names it");
 	rt_spec_free(&m);
 	/* Even a dropped unknown name: the request is not what the runtime knows. */
@@ -479,7 +498,8 @@ static void test_container_refused(void)
 	r = create_req(", 'mounts': [{'source': 's', 'destination': '/d', 'type': 'bind', 'options': []},"
 		       " {'source': 's', 'destination': '/e', 'type': 'bind', 'options': ['ro']}]");
 	r->mounts[1].destination = NULL;
-	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), -1, "create with a mount without destination is refused");
+	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), -1,
+		     "create with a mount without destination is refused");
 	CHECK_MSG(err.msg, "mounts[1]: source, destination, type and options are required", "... the message names it");
 	rt_spec_free(&m);
 	static const char *bogus[] = {"no_such_call"};
@@ -496,8 +516,9 @@ static void test_resources(void)
 	struct rt_spec s;
 	struct rt_spec_mem m;
 	struct uvm_err err = {0, ""};
-	CHECK_EQ_INT(rt_spec_container(create_req(", 'resources': {'memory_max': 268435456, 'pids_max': 64}"), NULL, &s, &m,
-				       &err), 0, "resources: a spec: %s", err.msg);
+	CHECK_EQ_INT(rt_spec_container(create_req(", 'resources': {'memory_max': 268435456, 'pids_max': 64}"), NULL, &s,
+				       &m, &err),
+		     0, "resources: a spec: %s", err.msg);
 	CHECK_EQ_INT(s.memory_max, 268435456, "resources: memory_max as approved");
 	CHECK_EQ_INT(s.pids_max, 64, "resources: pids_max as approved");
 	rt_spec_free(&m);
@@ -505,17 +526,21 @@ static void test_resources(void)
 		     "resources, pids only: %s", err.msg);
 	CHECK(s.memory_max == 0 && s.pids_max == 1, "resources: memory_max absent = 0 (the default), pids_max 1");
 	rt_spec_free(&m);
-	CHECK_EQ_INT(rt_spec_container(create_req(", 'resources': {}"), NULL, &s, &m, &err), 0, "resources {}: %s", err.msg);
+	CHECK_EQ_INT(rt_spec_container(create_req(", 'resources': {}"), NULL, &s, &m, &err), 0, "resources {}: %s",
+		     err.msg);
 	CHECK(s.memory_max == 0 && s.pids_max == 0, "resources {}: both defaults");
 	rt_spec_free(&m);
 	char extra[128];
 	snprintf(extra, sizeof extra, ", 'resources': {'memory_max': %llu, 'pids_max': %llu}",
 		 (unsigned long long)POLICY_MEMORY_LIMIT, (unsigned long long)POLICY_PIDS_LIMIT);
-	CHECK_EQ_INT(rt_spec_container(create_req(extra), NULL, &s, &m, &err), 0, "resources at the limits: %s", err.msg);
-	CHECK(s.memory_max == POLICY_MEMORY_LIMIT && s.pids_max == POLICY_PIDS_LIMIT, "resources: the limits themselves pass");
+	CHECK_EQ_INT(rt_spec_container(create_req(extra), NULL, &s, &m, &err), 0, "resources at the limits: %s",
+		     err.msg);
+	CHECK(s.memory_max == POLICY_MEMORY_LIMIT && s.pids_max == POLICY_PIDS_LIMIT,
+	      "resources: the limits themselves pass");
 	rt_spec_free(&m);
 	snprintf(extra, sizeof extra, ", 'resources': {'memory_max': %llu}", (unsigned long long)POLICY_MEMORY_MIN);
-	CHECK_EQ_INT(rt_spec_container(create_req(extra), NULL, &s, &m, &err), 0, "resources at the minimum: %s", err.msg);
+	CHECK_EQ_INT(rt_spec_container(create_req(extra), NULL, &s, &m, &err), 0, "resources at the minimum: %s",
+		     err.msg);
 	CHECK_EQ_INT(s.memory_max, POLICY_MEMORY_MIN, "resources: memory_max at the minimum (4 MiB)");
 	rt_spec_free(&m);
 	free_docs();
@@ -535,7 +560,8 @@ static void test_seccomp(void)
 	CHECK(!r->seccomp.present, "seccomp absent: the request says so");
 	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), 0, "seccomp absent: %s", err.msg);
 	CHECK(same_program(s.seccomp, def, n_default), "seccomp absent: the default profile's program");
-	CHECK(s.seccomp == &m.prog && m.prog.filter == m.filter, "seccomp absent: the program lives in the spec memory");
+	CHECK(s.seccomp == &m.prog && m.prog.filter == m.filter,
+	      "seccomp absent: the program lives in the spec memory");
 	rt_spec_free(&m);
 
 	CHECK_EQ_INT(rt_spec_container(create_req(", 'seccomp': {'profile': 'default'}"), NULL, &s, &m, &err), 0,
@@ -549,15 +575,18 @@ static void test_seccomp(void)
 	CHECK(s.seccomp == NULL, "seccomp unconfined: no program (NULL)");
 	rt_spec_free(&m);
 
-	CHECK_EQ_INT(rt_spec_container(create_req(", 'seccomp': {'profile': 'default', 'deny': ['chmod', 'fchmod']}"), NULL,
-				       &s, &m, &err), 0, "seccomp with a deny list: %s", err.msg);
+	CHECK_EQ_INT(rt_spec_container(create_req(", 'seccomp': {'profile': 'default', 'deny': ['chmod', 'fchmod']}"),
+				       NULL, &s, &m, &err),
+		     0, "seccomp with a deny list: %s", err.msg);
 	CHECK(same_program(s.seccomp, denied, n_deny), "seccomp deny chmod, fchmod: the program built with them");
 	CHECK(!same_program(s.seccomp, def, n_default), "seccomp deny chmod, fchmod: not the default program");
 	rt_spec_free(&m);
 
-	CHECK_EQ_INT(rt_spec_container(create_req(", 'seccomp': {'profile': 'default', 'allow': ['keyctl']}"), NULL, &s, &m,
-				       &err), 0, "seccomp with an allow list: %s", err.msg);
-	CHECK(s.seccomp && !same_program(s.seccomp, def, n_default), "seccomp allow keyctl: another program, not empty");
+	CHECK_EQ_INT(rt_spec_container(create_req(", 'seccomp': {'profile': 'default', 'allow': ['keyctl']}"), NULL, &s,
+				       &m, &err),
+		     0, "seccomp with an allow list: %s", err.msg);
+	CHECK(s.seccomp && !same_program(s.seccomp, def, n_default),
+	      "seccomp allow keyctl: another program, not empty");
 	rt_spec_free(&m);
 	free(def);
 	free(denied);
@@ -570,9 +599,11 @@ static void test_free(void)
 	struct rt_spec s;
 	struct rt_spec_mem m;
 	struct uvm_err err = {0, ""};
-	struct request *r = create_req(", 'mounts': [{'source': 's', 'destination': '/d', 'type': 'bind', 'options': ['ro']}]");
+	struct request *r =
+		create_req(", 'mounts': [{'source': 's', 'destination': '/d', 'type': 'bind', 'options': ['ro']}]");
 	r->mounts[0].type = NULL;
-	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), -1, "a mount failure after the seccomp program was built");
+	CHECK_EQ_INT(rt_spec_container(r, NULL, &s, &m, &err), -1,
+		     "a mount failure after the seccomp program was built");
 	CHECK(m.filter != NULL, "... the program memory is there to free");
 	rt_spec_free(&m);
 	rt_spec_free(&m);

@@ -109,7 +109,8 @@ static void test_fill_until_full(void)
 	CHECK(ordered, "... in creation order (seq)");
 	CHECK(rt_table_new(t, &err) == NULL, "entry %d: none while every process runs", RT_MAX_PROCS + 1);
 	CHECK_EQ_INT(err.code, EAGAIN, "... EAGAIN");
-	CHECK_MSG(err.msg, "the process table is full (256 running processes)", "... the message says the table is full");
+	CHECK_MSG(err.msg, "the process table is full (256 running processes)",
+		  "... the message says the table is full");
 	size_t containers, running, exited;
 	rt_counts(t, &containers, &running, &exited);
 	CHECK(containers == 0 && running == RT_MAX_PROCS && exited == 0, "counts: 0 containers, %d running, 0 exited",
@@ -257,7 +258,8 @@ static void test_reaped(void)
 	      "... its start and status pipes closed");
 	CHECK(nremoved == 1 && !strcmp(removed[0], "c1"), "... its cgroup removed (c1)");
 	rt_reaped(t, FAKE_PID(3), 0);
-	CHECK(nremoved == 2 && !strcmp(removed[1], "c1"), "a process reaped after its init: the cgroup removal is retried");
+	CHECK(nremoved == 2 && !strcmp(removed[1], "c1"),
+	      "a process reaped after its init: the cgroup removal is retried");
 	rt_reaped(t, FAKE_PID(4), 0);
 	CHECK_EQ_INT(nremoved, 2, "an external process: its shared cgroup stays");
 	close(in_r);
@@ -362,9 +364,11 @@ static void test_counts_and_tables(void)
 	rt_reaped(t, FAKE_PID(2), 0);
 	rt_reaped(t, FAKE_PID(4), 0);
 	rt_counts(t, &containers, &running, &exited);
-	CHECK(containers == 1 && running == 2 && exited == 2, "counts: 1 live container, 2 running (created counts), 2 exited");
+	CHECK(containers == 1 && running == 2 && exited == 2,
+	      "counts: 1 live container, 2 running (created counts), 2 exited");
 	rt_for_each(t, visit, &v);
-	CHECK(v.n == 4 && v.c1_init == 1 && v.p1_exited == 1 && v.e1 == 1, "rt_for_each visits every entry with its state");
+	CHECK(v.n == 4 && v.c1_init == 1 && v.p1_exited == 1 && v.e1 == 1,
+	      "rt_for_each visits every entry with its state");
 
 	/* Tables are independent. */
 	CHECK(rt_table_find(u, "c1", NULL) == NULL, "another table has none of this one's entries");
@@ -372,7 +376,8 @@ static void test_counts_and_tables(void)
 	CHECK(containers == 0 && running == 0 && exited == 0, "... and counts nothing");
 	struct rt_entry *ue = add(u, "c1", NULL, FAKE_PID(1));
 	CHECK(ue && ue->seq == 1, "... its sequence starts at 1");
-	CHECK(rt_table_by_pid(u, FAKE_PID(1)) == ue && rt_table_by_pid(t, FAKE_PID(1)) != ue, "... lookups stay in their table");
+	CHECK(rt_table_by_pid(u, FAKE_PID(1)) == ue && rt_table_by_pid(t, FAKE_PID(1)) != ue,
+	      "... lookups stay in their table");
 	rt_table_destroy(u);
 	rt_table_destroy(t);
 }
@@ -387,7 +392,8 @@ static void test_keep_filter(void)
 	CHECK_EQ_INT(rt_table_keep_filter(e, &prog, &err), 0, "the container's filter is kept: %s", err.msg);
 	insns[2].k = 0; /* the spec's memory is gone after create */
 	CHECK(e->creds.seccomp == &e->filter && e->filter.len == 3 && e->filter.filter != insns &&
-	      e->filter.filter[2].k == 0x7fff0000, "... as the entry's own copy");
+		      e->filter.filter[2].k == 0x7fff0000,
+	      "... as the entry's own copy");
 	struct rt_entry *f = add(t, "c2", NULL, FAKE_PID(2));
 	CHECK(rt_table_keep_filter(f, NULL, &err) == 0 && f->creds.seccomp == NULL, "unconfined: no filter kept");
 	rt_table_destroy(t); /* frees the copy (the leak check would say) */
@@ -483,7 +489,8 @@ static void test_stdio(void)
 
 	CHECK_EQ_INT(rt_write_stdin(t, "", "e1", (const uint8_t *)"abc", 3, &written, &err), 0, "write_stdin: %s",
 		     err.msg);
-	CHECK(written == 3 && read(in_r, buf, sizeof buf) == 3 && !memcmp(buf, "abc", 3), "... 3 bytes reach the process");
+	CHECK(written == 3 && read(in_r, buf, sizeof buf) == 3 && !memcmp(buf, "abc", 3),
+	      "... 3 bytes reach the process");
 	CHECK_EQ_INT(rt_close_stdin(t, "", "e1", &err), 0, "close_stdin");
 	CHECK(e->in_fd == -1 && read(in_r, buf, sizeof buf) == 0, "... the process sees EOF");
 	CHECK_EQ_INT(rt_write_stdin(t, "", "e1", (const uint8_t *)"x", 1, &written, &err), -1,

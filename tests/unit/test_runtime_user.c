@@ -52,8 +52,8 @@ static const char *dir(const char *name)
 }
 
 /* Resolves name/group over layers (base first); returns 0 or -1, err set. */
-static int resolve(const char *const *names, size_t n, const char *user, const char *group,
-		   struct rt_resolved_user *r, struct uvm_err *err)
+static int resolve(const char *const *names, size_t n, const char *user, const char *group, struct rt_resolved_user *r,
+		   struct uvm_err *err)
 {
 	const char *layers[8];
 	for (size_t i = 0; i < n; i++)

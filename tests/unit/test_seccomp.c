@@ -49,17 +49,29 @@ static void test_table(void)
 		const char *name;
 		int nr;
 	} known[] = {
-		{"read", 0},          {"write", 1},        {"clone", 56},      {"personality", 135},
-		{"_sysctl", 156},     {"keyctl", 250},     {"bpf", 321},       {"uretprobe", 335},
-		{"io_uring_setup", 425}, {"clone3", 435},  {"set_mempolicy_home_node", 450}, {"mseal", 462},
-		{"getpid", SYS_getpid}, {"socket", SYS_socket}, {"mount", SYS_mount}, {"openat2", SYS_openat2},
+		{"read", 0},
+		{"write", 1},
+		{"clone", 56},
+		{"personality", 135},
+		{"_sysctl", 156},
+		{"keyctl", 250},
+		{"bpf", 321},
+		{"uretprobe", 335},
+		{"io_uring_setup", 425},
+		{"clone3", 435},
+		{"set_mempolicy_home_node", 450},
+		{"mseal", 462},
+		{"getpid", SYS_getpid},
+		{"socket", SYS_socket},
+		{"mount", SYS_mount},
+		{"openat2", SYS_openat2},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(known); i++) {
 		CHECK_EQ_INT(seccomp_syscall_number(known[i].name), known[i].nr, "number of %s", known[i].name);
 		CHECK_EQ_STR(seccomp_syscall_name(known[i].nr), known[i].name, "name of %d", known[i].nr);
 	}
-	static const char *const unknown[] = {"", "nosuch", "KEYCTL", "keyctl ", " keyctl", "keyct", "x32_read",
-					      "sys_read", "umount", "stime", "mmap2"};
+	static const char *const unknown[] = {"",         "nosuch",   "KEYCTL", "keyctl ", " keyctl", "keyct",
+					      "x32_read", "sys_read", "umount", "stime",   "mmap2"};
 	for (size_t i = 0; i < ARRAY_LEN(unknown); i++)
 		CHECK_EQ_INT(seccomp_syscall_number(unknown[i]), -1, "\"%s\" is not an x86-64 syscall", unknown[i]);
 	CHECK_EQ_INT(seccomp_syscall_number(NULL), -1, "NULL name");
@@ -98,8 +110,9 @@ static void test_spec_check(void)
 	static const char *const unknown[] = {"read", "nosuch"};
 	static const char *const twice[] = {"getcwd", "read", "getcwd"};
 	static const char *const with_null[] = {"read", NULL};
-	static const char *const nasty[] = {"\x01\x1b[31mred\nline\xff"
-					    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	static const char *const nasty[] = {
+		"\x01\x1b[31mred\nline\xff"
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
 	const struct reject_case cases[] = {
 		{{0, unknown, 2, NULL, 0}, "\"allow\"[1]: \"nosuch\" is not an x86-64 system call name"},
 		{{0, NULL, 0, unknown, 2}, "\"deny\"[1]: \"nosuch\""},
@@ -159,25 +172,13 @@ static uint32_t interpret(const struct sock_filter *prog, size_t n, const struct
 				return BAD_PROGRAM;
 			memcpy(&a, (const char *)d + f->k, 4);
 			break;
-		case BPF_JMP | BPF_JA:
-			pc += f->k;
-			break;
-		case BPF_JMP | BPF_JEQ | BPF_K:
-			pc += a == f->k ? f->jt : f->jf;
-			break;
-		case BPF_JMP | BPF_JGE | BPF_K:
-			pc += a >= f->k ? f->jt : f->jf;
-			break;
-		case BPF_JMP | BPF_JGT | BPF_K:
-			pc += a > f->k ? f->jt : f->jf;
-			break;
-		case BPF_JMP | BPF_JSET | BPF_K:
-			pc += (a & f->k) ? f->jt : f->jf;
-			break;
-		case BPF_RET | BPF_K:
-			return f->k;
-		default:
-			return BAD_PROGRAM;
+		case BPF_JMP | BPF_JA: pc += f->k; break;
+		case BPF_JMP | BPF_JEQ | BPF_K: pc += a == f->k ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JGE | BPF_K: pc += a >= f->k ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JGT | BPF_K: pc += a > f->k ? f->jt : f->jf; break;
+		case BPF_JMP | BPF_JSET | BPF_K: pc += (a & f->k) ? f->jt : f->jf; break;
+		case BPF_RET | BPF_K: return f->k;
+		default: return BAD_PROGRAM;
 		}
 	}
 	return BAD_PROGRAM;
@@ -195,24 +196,114 @@ static uint32_t verdict(const struct sock_filter *prog, size_t n, uint32_t arch,
 
 /* What the brief and Docker's profile require the default to refuse. */
 static const char *const must_deny[] = {
-	"acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-	"finit_module", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp",
-	"kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "mount", "mount_setattr",
-	"move_mount", "move_pages", "name_to_handle_at", "nfsservctl", "open_by_handle_at", "open_tree", "fsopen",
-	"fsconfig", "fsmount", "fspick", "perf_event_open", "pivot_root", "process_vm_readv", "process_vm_writev",
-	"ptrace", "pidfd_getfd", "query_module", "quotactl", "quotactl_fd", "reboot", "request_key",
-	"set_mempolicy", "setns", "settimeofday", "swapon", "swapoff", "sysfs", "_sysctl", "syslog", "umount2",
-	"unshare", "uselib", "userfaultfd", "ustat", "vhangup", "io_uring_setup", "io_uring_enter",
-	"io_uring_register", "afs_syscall", "tuxcall", "security", "vserver", "sethostname", "setdomainname",
-	"fanotify_init", "process_madvise", "migrate_pages", "set_mempolicy_home_node",
+	"acct",
+	"add_key",
+	"bpf",
+	"clock_adjtime",
+	"clock_settime",
+	"create_module",
+	"delete_module",
+	"finit_module",
+	"get_kernel_syms",
+	"get_mempolicy",
+	"init_module",
+	"ioperm",
+	"iopl",
+	"kcmp",
+	"kexec_file_load",
+	"kexec_load",
+	"keyctl",
+	"lookup_dcookie",
+	"mbind",
+	"mount",
+	"mount_setattr",
+	"move_mount",
+	"move_pages",
+	"name_to_handle_at",
+	"nfsservctl",
+	"open_by_handle_at",
+	"open_tree",
+	"fsopen",
+	"fsconfig",
+	"fsmount",
+	"fspick",
+	"perf_event_open",
+	"pivot_root",
+	"process_vm_readv",
+	"process_vm_writev",
+	"ptrace",
+	"pidfd_getfd",
+	"query_module",
+	"quotactl",
+	"quotactl_fd",
+	"reboot",
+	"request_key",
+	"set_mempolicy",
+	"setns",
+	"settimeofday",
+	"swapon",
+	"swapoff",
+	"sysfs",
+	"_sysctl",
+	"syslog",
+	"umount2",
+	"unshare",
+	"uselib",
+	"userfaultfd",
+	"ustat",
+	"vhangup",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
+	"afs_syscall",
+	"tuxcall",
+	"security",
+	"vserver",
+	"sethostname",
+	"setdomainname",
+	"fanotify_init",
+	"process_madvise",
+	"migrate_pages",
+	"set_mempolicy_home_node",
 };
 
 /* What ordinary programs need (Docker allows all of these). */
 static const char *const must_allow[] = {
-	"read", "write", "openat", "close", "mmap", "execve", "exit_group", "futex", "rt_sigaction", "getcwd",
-	"chroot", "arch_prctl", "modify_ldt", "seccomp", "prctl", "fork", "vfork", "wait4", "landlock_create_ruleset",
-	"memfd_create", "fchmodat2", "futex_wait", "cachestat", "map_shadow_stack", "rseq", "mseal", "pidfd_open",
-	"statx", "io_setup", "getrandom", "clock_gettime", "adjtimex", "sched_setaffinity", "capset", "setuid",
+	"read",
+	"write",
+	"openat",
+	"close",
+	"mmap",
+	"execve",
+	"exit_group",
+	"futex",
+	"rt_sigaction",
+	"getcwd",
+	"chroot",
+	"arch_prctl",
+	"modify_ldt",
+	"seccomp",
+	"prctl",
+	"fork",
+	"vfork",
+	"wait4",
+	"landlock_create_ruleset",
+	"memfd_create",
+	"fchmodat2",
+	"futex_wait",
+	"cachestat",
+	"map_shadow_stack",
+	"rseq",
+	"mseal",
+	"pidfd_open",
+	"statx",
+	"io_setup",
+	"getrandom",
+	"clock_gettime",
+	"adjtimex",
+	"sched_setaffinity",
+	"capset",
+	"setuid",
 };
 
 static int build(const struct seccomp_profile_spec *spec, struct sock_filter *prog, size_t max, size_t *n)
@@ -292,7 +383,8 @@ static void test_default_program(void)
 		{"clone(CLONE_NEWPID)", AUDIT_ARCH_X86_64, 56, CLONE_NEWPID, RET_EPERM},
 		{"clone(CLONE_NEWNET)", AUDIT_ARCH_X86_64, 56, CLONE_NEWNET, RET_EPERM},
 		{"clone(CLONE_NEWCGROUP)", AUDIT_ARCH_X86_64, 56, CLONE_NEWCGROUP, RET_EPERM},
-		{"clone(CLONE_NEWNET) with high bits", AUDIT_ARCH_X86_64, 56, (0xffULL << 32) | CLONE_NEWNET, RET_EPERM},
+		{"clone(CLONE_NEWNET) with high bits", AUDIT_ARCH_X86_64, 56, (0xffULL << 32) | CLONE_NEWNET,
+		 RET_EPERM},
 		{"clone(exit signal 0x80: not CLONE_NEWTIME for clone)", AUDIT_ARCH_X86_64, 56, 0x80 | SIGCHLD,
 		 SECCOMP_RET_ALLOW},
 		{"personality(PER_LINUX)", AUDIT_ARCH_X86_64, 135, 0, SECCOMP_RET_ALLOW},
@@ -314,11 +406,10 @@ static void test_default_program(void)
 
 	size_t small = 99;
 	struct uvm_err err = {0, ""};
-	CHECK(seccomp_build(&default_spec, prog, 10, &small, &err) == -1 && small == 0 &&
-		      strstr(err.msg, "needs") && strstr(err.msg, "room for 10"),
+	CHECK(seccomp_build(&default_spec, prog, 10, &small, &err) == -1 && small == 0 && strstr(err.msg, "needs") &&
+		      strstr(err.msg, "room for 10"),
 	      "10 instructions of room is refused: %s", err.msg);
-	CHECK(build(&unconfined_spec, prog, ARRAY_LEN(prog), &small) == 0 && small == 0,
-	      "unconfined builds nothing");
+	CHECK(build(&unconfined_spec, prog, ARRAY_LEN(prog), &small) == 0 && small == 0, "unconfined builds nothing");
 	CHECK(build(&unconfined_spec, NULL, 0, &small) == 0 && small == 0, "unconfined needs no buffer");
 }
 
@@ -356,8 +447,8 @@ static void test_lists_program(void)
 		if (seccomp_syscall_name(nr))
 			everything[count++] = seccomp_syscall_name(nr);
 	const struct seccomp_profile_spec all = {0, NULL, 0, everything, count};
-	CHECK(build(&all, prog, ARRAY_LEN(prog), &n) == 0, "denying all %zu syscalls builds (%zu instructions)",
-	      count, n);
+	CHECK(build(&all, prog, ARRAY_LEN(prog), &n) == 0, "denying all %zu syscalls builds (%zu instructions)", count,
+	      n);
 	int ok = 1;
 	for (int nr = 0; nr <= 462; nr++) {
 		uint32_t want = !seccomp_syscall_name(nr) ? SECCOMP_RET_ALLOW : nr == 435 ? RET_ENOSYS : RET_EPERM;
@@ -395,7 +486,10 @@ static int raw_clone(unsigned long flags)
 	return wait_ok((pid_t)pid);
 }
 
-static int p_getpid(void) { return err_of(syscall(SYS_getpid)); }
+static int p_getpid(void)
+{
+	return err_of(syscall(SYS_getpid));
+}
 static int p_getcwd(void)
 {
 	char b[4096];
@@ -420,9 +514,18 @@ static int sock(long family)
 	close((int)fd);
 	return 0;
 }
-static int p_unix(void) { return sock(AF_UNIX); }
-static int p_vsock(void) { return sock(AF_VSOCK); }
-static int p_vsock_high(void) { return sock((long)((1ULL << 32) | AF_VSOCK)); }
+static int p_unix(void)
+{
+	return sock(AF_UNIX);
+}
+static int p_vsock(void)
+{
+	return sock(AF_VSOCK);
+}
+static int p_vsock_high(void)
+{
+	return sock((long)((1ULL << 32) | AF_VSOCK));
+}
 static int p_fork(void)
 {
 	pid_t pid = fork();
@@ -432,31 +535,88 @@ static int p_fork(void)
 		_exit(0);
 	return wait_ok(pid);
 }
-static int p_clone(void) { return raw_clone(SIGCHLD); }
-static int p_clone_newnet(void) { return raw_clone(CLONE_NEWNET | SIGCHLD); }
-static int p_clone_newuser(void) { return raw_clone(CLONE_NEWUSER | SIGCHLD); }
-static void *thread_main(void *arg) { return arg; }
+static int p_clone(void)
+{
+	return raw_clone(SIGCHLD);
+}
+static int p_clone_newnet(void)
+{
+	return raw_clone(CLONE_NEWNET | SIGCHLD);
+}
+static int p_clone_newuser(void)
+{
+	return raw_clone(CLONE_NEWUSER | SIGCHLD);
+}
+static void *thread_main(void *arg)
+{
+	return arg;
+}
 static int p_thread(void)
 {
 	pthread_t t;
 	int e = pthread_create(&t, NULL, thread_main, NULL);
 	return e ? e : pthread_join(t, NULL);
 }
-static int p_clone3(void) { return err_of(syscall(SYS_clone3, NULL, 0L)); }
-static int p_keyctl(void) { return err_of(syscall(SYS_keyctl, 0L /* GET_KEYRING_ID */, -1L /* thread */, 0L)); }
-static int p_bpf(void) { return err_of(syscall(SYS_bpf, 0x7fffffffL, NULL, 0L)); }
-static int p_perf(void) { return err_of(syscall(SYS_perf_event_open, NULL, 0L, -1L, -1L, 0L)); }
-static int p_uffd(void) { return err_of(syscall(SYS_userfaultfd, -1L)); }
-static int p_unshare_ns(void) { return err_of(syscall(SYS_unshare, (long)CLONE_NEWNS)); }
-static int p_unshare_0(void) { return err_of(syscall(SYS_unshare, 0L)); }
-static int p_setns(void) { return err_of(syscall(SYS_setns, -1L, 0L)); }
-static int p_mount(void) { return err_of(syscall(SYS_mount, NULL, NULL, NULL, 0L, NULL)); }
-static int p_traceme(void) { return err_of(syscall(SYS_ptrace, (long)PTRACE_TRACEME, 0L, 0L, 0L)); }
-static int p_463(void) { return err_of(syscall(463, -1L, NULL, 0L, NULL, 0L, 0L)); }
-static int p_minus1(void) { return err_of(syscall(-1L)); }
-static int p_pers_query(void) { return err_of(syscall(SYS_personality, 0xffffffffL)); }
-static int p_pers_query64(void) { return err_of(syscall(SYS_personality, -1L)); }
-static int p_pers_norandom(void) { return err_of(syscall(SYS_personality, 0x0040000L)); }
+static int p_clone3(void)
+{
+	return err_of(syscall(SYS_clone3, NULL, 0L));
+}
+static int p_keyctl(void)
+{
+	return err_of(syscall(SYS_keyctl, 0L /* GET_KEYRING_ID */, -1L /* thread */, 0L));
+}
+static int p_bpf(void)
+{
+	return err_of(syscall(SYS_bpf, 0x7fffffffL, NULL, 0L));
+}
+static int p_perf(void)
+{
+	return err_of(syscall(SYS_perf_event_open, NULL, 0L, -1L, -1L, 0L));
+}
+static int p_uffd(void)
+{
+	return err_of(syscall(SYS_userfaultfd, -1L));
+}
+static int p_unshare_ns(void)
+{
+	return err_of(syscall(SYS_unshare, (long)CLONE_NEWNS));
+}
+static int p_unshare_0(void)
+{
+	return err_of(syscall(SYS_unshare, 0L));
+}
+static int p_setns(void)
+{
+	return err_of(syscall(SYS_setns, -1L, 0L));
+}
+static int p_mount(void)
+{
+	return err_of(syscall(SYS_mount, NULL, NULL, NULL, 0L, NULL));
+}
+static int p_traceme(void)
+{
+	return err_of(syscall(SYS_ptrace, (long)PTRACE_TRACEME, 0L, 0L, 0L));
+}
+static int p_463(void)
+{
+	return err_of(syscall(463, -1L, NULL, 0L, NULL, 0L, 0L));
+}
+static int p_minus1(void)
+{
+	return err_of(syscall(-1L));
+}
+static int p_pers_query(void)
+{
+	return err_of(syscall(SYS_personality, 0xffffffffL));
+}
+static int p_pers_query64(void)
+{
+	return err_of(syscall(SYS_personality, -1L));
+}
+static int p_pers_norandom(void)
+{
+	return err_of(syscall(SYS_personality, 0x0040000L));
+}
 /* Not an errno: the Seccomp: mode of /proc/self/status (0 none, 2 filter). */
 static int p_mode(void)
 {
@@ -527,8 +687,7 @@ static int run_child(const struct seccomp_profile_spec *spec, const struct probe
 	return got == n * sizeof results[0] ? 0 : -1;
 }
 
-static void run_probes(const char *label, const struct seccomp_profile_spec *spec, const struct probe *probes,
-		       size_t n)
+static void run_probes(const char *label, const struct seccomp_profile_spec *spec, const struct probe *probes, size_t n)
 {
 	int results[MAX_PROBES];
 	if (n > MAX_PROBES)
@@ -582,12 +741,9 @@ static const struct probe default_probes[] = {
 /* Without a filter the same calls answer differently, which shows it is
  * the filter, not missing privilege, that refused them above. */
 static const struct probe baseline_probes[] = {
-	{"seccomp mode", p_mode, EQ, W(0)},
-	{"unshare(0)", p_unshare_0, EQ, W(0)},
-	{"setns(-1)", p_setns, EQ, W(EBADF)},
-	{"mount(NULL)", p_mount, EQ, W(EFAULT)},
-	{"clone3(NULL, 0)", p_clone3, NE, W(ENOSYS)},
-	{"personality(ADDR_NO_RANDOMIZE)", p_pers_norandom, EQ, W(0)},
+	{"seccomp mode", p_mode, EQ, W(0)},           {"unshare(0)", p_unshare_0, EQ, W(0)},
+	{"setns(-1)", p_setns, EQ, W(EBADF)},         {"mount(NULL)", p_mount, EQ, W(EFAULT)},
+	{"clone3(NULL, 0)", p_clone3, NE, W(ENOSYS)}, {"personality(ADDR_NO_RANDOMIZE)", p_pers_norandom, EQ, W(0)},
 };
 
 /* What keyctl, clone3 and socket(AF_VSOCK) answer with no filter of ours:

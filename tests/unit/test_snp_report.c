@@ -64,8 +64,7 @@ static void test_gsg_fields(void)
 	      "gsg firmware 1.49.3 (got %u.%u.%u)", r.current_major, r.current_minor, r.current_build);
 	struct snp_tcb t;
 	snp_tcb_decode(r.reported_tcb, SNP_TCB_MILAN_GENOA, &t);
-	CHECK(t.bootloader == 2 && t.tee == 0 && t.snp == 5 && t.microcode == 68,
-	      "gsg TCB bl 2 tee 0 snp 5 ucode 68");
+	CHECK(t.bootloader == 2 && t.tee == 0 && t.snp == 5 && t.microcode == 68, "gsg TCB bl 2 tee 0 snp 5 ucode 68");
 }
 
 static void test_round_trip(const char *name)
@@ -78,8 +77,7 @@ static void test_round_trip(const char *name)
 		return;
 	}
 	CHECK_EQ_INT(snp_report_parse(raw, sizeof raw, &r, &err), 0, "%s parses", name);
-	CHECK_EQ_INT(snp_report_check_reserved(raw, r.version, &err), 0,
-		     "%s: reserved bytes zero: %s", name, err.msg);
+	CHECK_EQ_INT(snp_report_check_reserved(raw, r.version, &err), 0, "%s: reserved bytes zero: %s", name, err.msg);
 	snp_report_serialize(&r, again);
 	CHECK(memcmp(raw, again, sizeof raw) == 0, "%s serialises back byte for byte", name);
 }
@@ -99,8 +97,7 @@ static void test_sizes_and_versions(void)
 	static const uint32_t good[] = {2, 3, 5}, bad[] = {0, 1, 4, 6, 0x02000000, 0xffffffff};
 	for (size_t i = 0; i < 3; i++) {
 		buf[0] = (uint8_t)good[i];
-		CHECK_EQ_INT(snp_report_parse(buf, SNP_REPORT_SIZE, &r, &err), 0, "version %u accepted",
-			     good[i]);
+		CHECK_EQ_INT(snp_report_parse(buf, SNP_REPORT_SIZE, &r, &err), 0, "version %u accepted", good[i]);
 		CHECK_EQ_INT(r.version, good[i], "version %u parsed", good[i]);
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -119,8 +116,8 @@ static void test_reserved(void)
 	buf[0] = 2;
 	CHECK_EQ_INT(snp_report_check_reserved(buf, 2, &err), 0, "all-zero v2 report is clean");
 	buf[0x4C] = 1;
-	CHECK(snp_report_check_reserved(buf, 2, &err) < 0 && strstr(err.msg, "0x04c"),
-	      "byte 0x4C is reserved: %s", err.msg);
+	CHECK(snp_report_check_reserved(buf, 2, &err) < 0 && strstr(err.msg, "0x04c"), "byte 0x4C is reserved: %s",
+	      err.msg);
 	buf[0x4C] = 0;
 	buf[SNP_OFF_CPUID_FMS] = 0x19;
 	CHECK(snp_report_check_reserved(buf, 2, &err) < 0, "CPUID family is reserved in version 2");
@@ -152,8 +149,7 @@ static void test_serialize_fields(void)
 	snp_report_serialize(&r, buf);
 	CHECK(buf[SNP_OFF_GUEST_SVN] == 4 && buf[SNP_OFF_GUEST_SVN + 3] == 1, "guest_svn little-endian");
 	CHECK(buf[SNP_OFF_POLICY + 2] == 3, "policy little-endian at 0x08");
-	CHECK(buf[SNP_OFF_MEASUREMENT] == 0xaa && buf[SNP_OFF_MEASUREMENT + 47] == 0xbb,
-	      "measurement at 0x90");
+	CHECK(buf[SNP_OFF_MEASUREMENT] == 0xaa && buf[SNP_OFF_MEASUREMENT + 47] == 0xbb, "measurement at 0x90");
 	CHECK(buf[SNP_OFF_HOST_DATA + 31] == 0xcc, "host_data at 0xC0");
 	CHECK(buf[SNP_OFF_CURRENT_MIT] == 0x88, "current mitigation vector at 0x200 (v5)");
 	CHECK_EQ_INT(snp_report_parse(buf, sizeof buf, &back, &err), 0, "serialised report parses");

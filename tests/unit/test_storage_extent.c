@@ -69,9 +69,11 @@ static void test_size(void)
 {
 	uint64_t out = 0;
 	CHECK(storage_extent_size(8 * MiB, 256 * MiB, 32 * MiB, 4 * MiB, &out) == STORAGE_EXTENT_SIZE_OK &&
-		      out == 8 * MiB, "the request's value runs");
+		      out == 8 * MiB,
+	      "the request's value runs");
 	CHECK(storage_extent_size(8 * MiB + 5, 256 * MiB, 32 * MiB, 4 * MiB, &out) == STORAGE_EXTENT_SIZE_OK &&
-		      out == 8 * MiB, "rounded down to 1 MiB, never above the request");
+		      out == 8 * MiB,
+	      "rounded down to 1 MiB, never above the request");
 	CHECK(storage_extent_size(33 * MiB, 256 * MiB, 32 * MiB, 4 * MiB, &out) == STORAGE_EXTENT_TOO_BIG,
 	      "more than the largest free run: too big");
 	CHECK(storage_extent_size(0, 256 * MiB, 32 * MiB, 4 * MiB, &out) == STORAGE_EXTENT_SIZE_OK && out == 32 * MiB,

@@ -65,10 +65,10 @@
 #define NFD 16
 
 struct m_disk {
-	char name[8];    /* vda, ... */
+	char name[8]; /* vda, ... */
 	char serial[24];
-	int fd;          /* the contents */
-	int corrupt;     /* reads through dm-verity fail with EIO */
+	int fd;      /* the contents */
+	int corrupt; /* reads through dm-verity fail with EIO */
 };
 
 struct m_dm {
@@ -78,11 +78,11 @@ struct m_dm {
 	char type[DM_MAX_TYPE_NAME];
 	char params[640];
 	uint64_t sectors;
-	int fd;          /* the mapped device's contents, once live */
+	int fd; /* the mapped device's contents, once live */
 };
 
 struct m_mount {
-	int used, busy;  /* busy: a process uses it (umount EBUSY, detach keeps the device) */
+	int used, busy; /* busy: a process uses it (umount EBUSY, detach keeps the device) */
 	char target[PATHLEN], source[PATHLEN], fstype[16], data[2048];
 	uint64_t dev;
 };
@@ -106,7 +106,7 @@ static struct kernel {
 		uint64_t dev;
 	} fds[NFD];
 	long long now_ms;
-	int insecure_key;   /* a crypt table loaded without DM_SECURE_DATA_FLAG */
+	int insecure_key; /* a crypt table loaded without DM_SECURE_DATA_FLAG */
 	unsigned char rnd;
 } K;
 
@@ -547,10 +547,10 @@ static int m_statfs(void *ctx, const char *path, struct statfs *sf)
 		return fail(ENOENT);
 	const struct m_mount *m = mount_of(p);
 	const char *t = m ? m->fstype : "tmpfs";
-	sf->f_type = !strcmp(t, "erofs") ? UVM_EROFS_MAGIC
-		   : !strcmp(t, "ext4")  ? EXT4_SUPER_MAGIC
-		   : !strcmp(t, "overlay") ? OVERLAYFS_SUPER_MAGIC
-					   : TMPFS_MAGIC;
+	sf->f_type = !strcmp(t, "erofs")     ? UVM_EROFS_MAGIC
+		     : !strcmp(t, "ext4")    ? EXT4_SUPER_MAGIC
+		     : !strcmp(t, "overlay") ? OVERLAYFS_SUPER_MAGIC
+					     : TMPFS_MAGIC;
 	return 0;
 }
 
@@ -653,9 +653,10 @@ static int dm_table_status(struct m_dm *d, struct dm_ioctl *io)
 
 static int m_dm_ioctl(int fd, unsigned long request, struct dm_ioctl *io)
 {
-	static const char *const names[] = {[DM_DEV_CREATE_CMD] = "dm_create", [DM_DEV_REMOVE_CMD] = "dm_remove",
-					    [DM_TABLE_LOAD_CMD] = "dm_load", [DM_DEV_SUSPEND_CMD] = "dm_resume",
-					    [DM_DEV_STATUS_CMD] = "dm_status", [DM_TABLE_STATUS_CMD] = "dm_table_status"};
+	static const char *const names[] = {
+		[DM_DEV_CREATE_CMD] = "dm_create", [DM_DEV_REMOVE_CMD] = "dm_remove",
+		[DM_TABLE_LOAD_CMD] = "dm_load",   [DM_DEV_SUSPEND_CMD] = "dm_resume",
+		[DM_DEV_STATUS_CMD] = "dm_status", [DM_TABLE_STATUS_CMD] = "dm_table_status"};
 	unsigned nr = _IOC_NR(request);
 	(void)fd;
 	if (nr < sizeof names / sizeof names[0] && names[nr] && faulted(names[nr], io->name))
@@ -677,15 +678,10 @@ static int m_dm_ioctl(int fd, unsigned long request, struct dm_ioctl *io)
 	if (!d)
 		return fail(ENXIO);
 	switch (request) {
-	case DM_TABLE_LOAD:
-		return dm_load(d, io);
-	case DM_DEV_SUSPEND:
-		return dm_resume(d, io);
-	case DM_DEV_STATUS:
-		io->dev = makedev(DM_MAJOR, d->minor);
-		return 0;
-	case DM_TABLE_STATUS:
-		return d->live ? dm_table_status(d, io) : fail(ENXIO);
+	case DM_TABLE_LOAD: return dm_load(d, io);
+	case DM_DEV_SUSPEND: return dm_resume(d, io);
+	case DM_DEV_STATUS: io->dev = makedev(DM_MAJOR, d->minor); return 0;
+	case DM_TABLE_STATUS: return d->live ? dm_table_status(d, io) : fail(ENXIO);
 	case DM_DEV_REMOVE:
 		if (dm_holders(d))
 			return fail(EBUSY);
@@ -700,10 +696,24 @@ static int m_dm_ioctl(int fd, unsigned long request, struct dm_ioctl *io)
 /* ---------------------------------------------------------------- set-up */
 
 static const struct storage_sys model_sys = {
-	.sys_block = K.sysdir, .mount = m_mount, .umount2 = m_umount2, .mkdir = m_mkdir, .rmdir = m_rmdir,
-	.chmod = m_chmod, .open = m_open, .pread = m_pread, .pwrite = m_pwrite, .fsync = m_fsync,
-	.close = m_close, .stat = m_stat, .lstat = m_stat, .statfs = m_statfs, .getrandom = m_getrandom,
-	.now_ms = m_now_ms, .pause_ms = m_pause_ms, .ctx = NULL,
+	.sys_block = K.sysdir,
+	.mount = m_mount,
+	.umount2 = m_umount2,
+	.mkdir = m_mkdir,
+	.rmdir = m_rmdir,
+	.chmod = m_chmod,
+	.open = m_open,
+	.pread = m_pread,
+	.pwrite = m_pwrite,
+	.fsync = m_fsync,
+	.close = m_close,
+	.stat = m_stat,
+	.lstat = m_stat,
+	.statfs = m_statfs,
+	.getrandom = m_getrandom,
+	.now_ms = m_now_ms,
+	.pause_ms = m_pause_ms,
+	.ctx = NULL,
 };
 
 static void write_attr(const char *disk, const char *attr, const char *value)
@@ -743,8 +753,8 @@ static int make_layer(unsigned char seed, char root_hex[2 * UVM_SHA256_LEN + 1])
 	struct uvm_err err = {0, ""};
 	uint8_t *s = blocks + UVM_EROFS_SB_OFFSET;
 	s[0] = 0xE2, s[1] = 0xE1, s[2] = 0xF5, s[3] = 0xE0; /* UVM_EROFS_MAGIC */
-	s[12] = 12;                                          /* 4096-byte blocks */
-	s[36] = 2;                                           /* blocks */
+	s[12] = 12;                                         /* 4096-byte blocks */
+	s[36] = 2;                                          /* blocks */
 	memset(blocks + UVM_EROFS_BLOCK, seed, UVM_EROFS_BLOCK);
 	memset(sb.salt, seed, sb.salt_len);
 	int fd = memfd_create("layer", MFD_CLOEXEC);
@@ -1020,7 +1030,8 @@ static int mapping_known(const struct storage_state *s, const char *name, const 
 	for (size_t i = 0; s && i < STORAGE_SCRATCH_MAX; i++) {
 		struct storage_scratch_names n;
 		storage_scratch_names_of(s->scratch[i].serial, &n);
-		if (s->scratch[i].alive && s->scratch[i].encrypted && (!strcmp(name, n.integrity) || !strcmp(name, n.crypt)))
+		if (s->scratch[i].alive && s->scratch[i].encrypted &&
+		    (!strcmp(name, n.integrity) || !strcmp(name, n.crypt)))
 			return 1;
 	}
 	return disagree("mapping %s belongs to nothing", name);
@@ -1032,12 +1043,15 @@ static int mount_known(const struct storage_state *s, const struct m_mount *m, c
 	char quoted[PATHLEN + 2];
 	snprintf(quoted, sizeof quoted, "\"%s\"", m->target);
 	if (under(m->target, "/run/layers"))
-		return strstr(engine, quoted) ? 1 : disagree("%s is mounted but the engine lists no layer there", m->target);
+		return strstr(engine, quoted)
+			       ? 1
+			       : disagree("%s is mounted but the engine lists no layer there", m->target);
 	for (size_t i = 0; s && i < STORAGE_OVERLAY_MAX; i++) {
 		char dir[PATHLEN];
 		snprintf(dir, sizeof dir, "%s%s", POLICY_CONTAINER_DIR, s->overlay[i].cid);
 		if (s->overlay[i].alive && under(m->target, dir))
-			return strstr(engine, "\"overlays\":[]") ? disagree("%s: the engine has no overlay", m->target) : 1;
+			return strstr(engine, "\"overlays\":[]") ? disagree("%s: the engine has no overlay", m->target)
+								 : 1;
 	}
 	return disagree("%s is mounted and belongs to nothing", m->target);
 }
@@ -1092,22 +1106,23 @@ static int consistent(const struct agent *a, const char *stray)
 #define UNMOUNT_DEV "{'id': 2, 'op': 'unmount_device', 'args': {'target': '/run/layers/%s'}}"
 #define SCRATCH "{'id': 3, 'op': 'scratch_mount', 'args': {'serial': '%s', 'encrypted': %s}}"
 #define SCRATCH_OFF "{'id': 4, 'op': 'scratch_unmount', 'args': {'target': '/run/scratch/%s', 'verify': %s}}"
-#define OVERLAY_WEB "{'id': 5, 'op': 'mount_overlay', 'args': {'container_id': '%s', 'layers': ['/run/layers/%s', " \
-		    "'/run/layers/%s'], 'scratch': '/run/scratch/%s'}}"
+#define OVERLAY_WEB                                                                                     \
+	"{'id': 5, 'op': 'mount_overlay', 'args': {'container_id': '%s', 'layers': ['/run/layers/%s', " \
+	"'/run/layers/%s'], 'scratch': '/run/scratch/%s'}}"
 #define OVERLAY_TMPFS "{'id': 6, 'op': 'mount_overlay', 'args': {'container_id': '%s', 'layers': ['/run/layers/%s']}}"
 #define OVERLAY_OFF "{'id': 7, 'op': 'unmount_overlay', 'args': {'target': '/run/containers/%s/rootfs'}}"
 
 /* Runs one request that must succeed; then the three views must agree. */
-#define OK(a, stray, what, ...)                                                                          \
-	do {                                                                                             \
-		struct json_doc *doc_;                                                                   \
-		const struct json_value *r_ = ask(a, &doc_, __VA_ARGS__);                                \
-		CHECK(json_get(r_, "result") != NULL, "%s: ok", what);                                   \
-		if (!json_get(r_, "result"))                                                             \
-			printf("#   %s\n", message(r_) ? message(r_) : "(no message)");                    \
-		json_free(doc_);                                                                         \
+#define OK(a, stray, what, ...)                                                                               \
+	do {                                                                                                  \
+		struct json_doc *doc_;                                                                        \
+		const struct json_value *r_ = ask(a, &doc_, __VA_ARGS__);                                     \
+		CHECK(json_get(r_, "result") != NULL, "%s: ok", what);                                        \
+		if (!json_get(r_, "result"))                                                                  \
+			printf("#   %s\n", message(r_) ? message(r_) : "(no message)");                       \
+		json_free(doc_);                                                                              \
 		CHECK(consistent(a, stray), "... engine, agent and kernel agree%s%s", *why ? ": " : "", why); \
-		why[0] = '\0';                                                                           \
+		why[0] = '\0';                                                                                \
 	} while (0)
 
 /* Runs one request that must fail with kind and a message containing
@@ -1297,8 +1312,8 @@ static void test_unmount_device_broken(void)
 	fails(&a, NULL, "unmount_device: mapping held and the remount fails", "failed", "the layer is unusable",
 	      UNMOUNT_DEV, LC);
 	const struct storage_broken *b = broken_of(a.storage, target);
-	CHECK(b && strstr(b->why, "busy") && strstr(b->why, "again"),
-	      "... noted as broken, saying both failures: %s", b ? b->why : "(none)");
+	CHECK(b && strstr(b->why, "busy") && strstr(b->why, "again"), "... noted as broken, saying both failures: %s",
+	      b ? b->why : "(none)");
 	CHECK(!mount_at(target), "... nothing is mounted there");
 	fails(&a, NULL, "mount_device of the broken layer", "denied", "", MOUNT_DEV, "lc", LC, "false");
 	fails(&a, NULL, "mount_overlay naming the broken layer", "failed", "is unusable", OVERLAY_TMPFS, "c1", LC);
@@ -1354,12 +1369,12 @@ static void overlay_step_fails(const char *call, const char *match, const char *
 
 static void test_overlay_undo(void)
 {
-	overlay_step_fails("fsync", "", "flushing /dev/dm-");          /* the fresh ext2 is not on the disk */
-	overlay_step_fails("mount", "/rw", "(ext2) at");               /* its mount */
-	overlay_step_fails("mkdir", "/rw/upper", "creating");          /* upper/ in it */
-	overlay_step_fails("mkdir", "/rw/work", "creating");           /* work/ in it */
+	overlay_step_fails("fsync", "", "flushing /dev/dm-");           /* the fresh ext2 is not on the disk */
+	overlay_step_fails("mount", "/rw", "(ext2) at");                /* its mount */
+	overlay_step_fails("mkdir", "/rw/upper", "creating");           /* upper/ in it */
+	overlay_step_fails("mkdir", "/rw/work", "creating");            /* work/ in it */
 	overlay_step_fails("mount", "/rootfs", "mounting the overlay"); /* the overlay itself */
-	overlay_step_fails("dm_load", "uvm-upper-", "load table");     /* the dm-linear mapping */
+	overlay_step_fails("dm_load", "uvm-upper-", "load table");      /* the dm-linear mapping */
 }
 
 static void test_overlay_leftover(void)
@@ -1368,8 +1383,8 @@ static void test_overlay_leftover(void)
 	boot_web(&a);
 	fault("mount", "/rw", EIO, 0, 1);
 	fault("dm_remove", "uvm-upper-c1", EBUSY, 0, 1000);
-	fails(&a, NULL, "mount_overlay fails and its mapping stays", "failed", "its extent stays reserved",
-	      OVERLAY_WEB, "c1", LA, LB, "s1");
+	fails(&a, NULL, "mount_overlay fails and its mapping stays", "failed", "its extent stays reserved", OVERLAY_WEB,
+	      "c1", LA, LB, "s1");
 	const struct storage_overlay *c1 = overlay_of(&a, "c1");
 	CHECK(c1 && c1->leftover && !c1->alive && dm_by_name("uvm-upper-c1"), "... a leftover holds the extent");
 	OK(&a, NULL, "mount_overlay c2 meanwhile", OVERLAY_WEB, "c2", LA, LB, "s1");
@@ -1392,8 +1407,8 @@ static void test_unmount_overlay_held(void)
 	OK(&a, NULL, "unmount_overlay while its writable layer is busy: the overlay goes", OVERLAY_OFF, "c1");
 	const struct storage_overlay *c1 = overlay_of(&a, "c1");
 	CHECK(c1 && c1->leftover && dm_by_name("uvm-upper-c1"), "... its mapping stays as a leftover");
-	fails(&a, NULL, "scratch_unmount while it is held", "failed", "the writable layer of container c1 is still held",
-	      SCRATCH_OFF, "s1", "false");
+	fails(&a, NULL, "scratch_unmount while it is held", "failed",
+	      "the writable layer of container c1 is still held", SCRATCH_OFF, "s1", "false");
 	dm_by_name("uvm-upper-c1")->held = 0;
 	OK(&a, NULL, "mount_overlay c1 again once let go: the leftover is cleared", OVERLAY_WEB, "c1", LA, LB, "s1");
 	CHECK(overlay_of(&a, "c1")->ext.start == 0, "... and its extent reused");
@@ -1405,8 +1420,8 @@ static void test_scratch_mount_undo(void)
 	struct agent a;
 	boot_with_disks(&a);
 	fault("dm_load", "crypt", EINVAL, 0, 1);
-	fails(&a, NULL, "scratch_mount whose crypt table fails", "failed", "load table uvm-scratch-s1-crypt",
-	      SCRATCH, "s1", "true");
+	fails(&a, NULL, "scratch_mount whose crypt table fails", "failed", "load table uvm-scratch-s1-crypt", SCRATCH,
+	      "s1", "true");
 	fault("pwrite", "253:", EIO, 0, 1);
 	fails(&a, NULL, "scratch_mount whose zeroing fails", "failed", "zeroing /dev/dm-", SCRATCH, "s1", "true");
 	fault("getrandom", "", EIO, 0, 1);
@@ -1437,7 +1452,8 @@ static void test_scratch_unmount_half(void)
 	      SCRATCH_OFF, "s1", "false");
 	CHECK(a.storage->scratch[0].broken && a.storage->scratch[0].crypt_gone && !dm_by_name("uvm-scratch-s1-crypt"),
 	      "... broken: the crypt mapping is gone");
-	fails(&a, NULL, "mount_overlay on the broken scratch", "failed", "is unusable", OVERLAY_WEB, "c1", LA, LB, "s1");
+	fails(&a, NULL, "mount_overlay on the broken scratch", "failed", "is unusable", OVERLAY_WEB, "c1", LA, LB,
+	      "s1");
 	fails(&a, NULL, "scratch_mount of the broken scratch", "denied", "", SCRATCH, "s1", "true");
 	fails(&a, NULL, "scratch_unmount, verified, of the broken scratch", "failed", "nothing left to verify",
 	      SCRATCH_OFF, "s1", "true");

@@ -26,7 +26,10 @@ static void make_header(uint8_t *b, const char *name, char type, unsigned long l
 	snprintf((char *)b + 124, 12, "%011llo", size);
 	memcpy(b + 136, "13727410000", 12); /* 1600000000 */
 	b[156] = (uint8_t)type;
-	memcpy(b + 257, "ustar\0" "00", 8);
+	memcpy(b + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	set_checksum(b);
 }
 
@@ -37,8 +40,8 @@ static void test_header(void)
 	struct uvm_err err = {0};
 	make_header(b, "etc/hosts", '0', 20);
 	CHECK(tar_parse_header(b, &h, &err) == 0, "ustar header: %s", err.msg);
-	CHECK(h.type == '0' && strcmp(h.path, "etc/hosts") == 0 && h.size == 20 && h.mode == 0644 &&
-		      h.uid == 1000 && h.gid == 1001 && h.mtime == 1600000000,
+	CHECK(h.type == '0' && strcmp(h.path, "etc/hosts") == 0 && h.size == 20 && h.mode == 0644 && h.uid == 1000 &&
+		      h.gid == 1001 && h.mtime == 1600000000,
 	      "fields decoded");
 	memcpy(b + 345, "some/prefix", 11);
 	set_checksum(b);
@@ -59,7 +62,7 @@ static void test_header(void)
 
 	make_header(b, "f", '0', 0);
 	memcpy(b + 257, "ustar  \0", 8); /* GNU */
-	b[124] = 0x80; /* base-256 size */
+	b[124] = 0x80;                   /* base-256 size */
 	memset(b + 125, 0, 11);
 	b[135] = 0x10;
 	set_checksum(b);
@@ -81,8 +84,7 @@ static void test_header(void)
 	memcpy(b + 329, "0000001", 8);
 	memcpy(b + 337, "0000003", 8);
 	set_checksum(b);
-	CHECK(tar_parse_header(b, &h, &err) == 0 && h.devmajor == 1 && h.devminor == 3,
-	      "device numbers");
+	CHECK(tar_parse_header(b, &h, &err) == 0 && h.devmajor == 1 && h.devminor == 3, "device numbers");
 	make_header(b, "old", '\0', 0);
 	CHECK(tar_parse_header(b, &h, &err) == 0 && h.type == '0', "NUL type is a regular file");
 }
@@ -100,7 +102,10 @@ static void test_pax(void)
 {
 	struct tar_override o;
 	struct uvm_err err = {0};
-	CHECK(pax("20 path=a/long/name\n" "19 mtime=1.5000000\n" "12 uid=4242\n", 0, &o, &err) == 0,
+	CHECK(pax("20 path=a/long/name\n"
+		  "19 mtime=1.5000000\n"
+		  "12 uid=4242\n",
+		  0, &o, &err) == 0,
 	      "pax records: %s", err.msg);
 	CHECK(o.has_path && strcmp(o.path, "a/long/name") == 0 && o.has_mtime && o.mtime == 1 &&
 		      o.mtime_nsec == 500000000 && o.has_uid && o.uid == 4242,
@@ -119,14 +124,19 @@ static void test_pax(void)
 	CHECK(pax("x path=a\n", 0, &o, &err) < 0, "non-numeric length rejected");
 	CHECK(pax("16 size=1x00000\n", 0, &o, &err) < 0, "bad size rejected");
 	CHECK(pax("21 size=999999999999\n", 0, &o, &err) < 0, "size over the limit rejected");
-	CHECK(pax("12 uname=me\n" "14 comment=hi\n", 0, &o, &err) == 0 && !o.has_uid,
+	CHECK(pax("12 uname=me\n"
+		  "14 comment=hi\n",
+		  0, &o, &err) == 0 &&
+		      !o.has_uid,
 	      "informational keys ignored");
 	CHECK(pax("14 comment=hi\n", 1, &o, &err) == 0, "global comment accepted");
 	CHECK(pax("12 path=abc\n", 1, &o, &err) < 0, "global path rejected");
 	CHECK(pax("18 mtime=-5.00000\n", 0, &o, &err) < 0, "negative mtime rejected");
 
 	struct tar_header h = {0};
-	pax("20 path=a/long/name\n" "12 gid=4343\n", 0, &o, &err);
+	pax("20 path=a/long/name\n"
+	    "12 gid=4343\n",
+	    0, &o, &err);
 	strcpy(h.path, "short");
 	tar_apply_override(&h, &o);
 	CHECK(strcmp(h.path, "a/long/name") == 0 && h.gid == 4343, "override applied");
@@ -139,18 +149,17 @@ static void test_paths(void)
 	struct {
 		const char *in, *want;
 	} ok[] = {
-		{"./etc/hosts", "etc/hosts"}, {"etc//x/./y/", "etc/x/y"}, {"./", ""}, {".", ""},
-		{"a", "a"}, {"..a/b..", "..a/b.."}, {".wh.x", ".wh.x"},
+		{"./etc/hosts", "etc/hosts"}, {"etc//x/./y/", "etc/x/y"}, {"./", ""}, {".", ""}, {"a", "a"},
+		{"..a/b..", "..a/b.."},       {".wh.x", ".wh.x"},
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		int r = tar_normalize_path(ok[i].in, out, sizeof out, &err);
-		CHECK(r == 0 && strcmp(out, ok[i].want) == 0, "'%s' -> '%s' (got '%s')", ok[i].in,
-		      ok[i].want, r == 0 ? out : err.msg);
+		CHECK(r == 0 && strcmp(out, ok[i].want) == 0, "'%s' -> '%s' (got '%s')", ok[i].in, ok[i].want,
+		      r == 0 ? out : err.msg);
 	}
 	const char *bad[] = {"/etc/passwd", "../x", "a/../../b", "a/..", "..", "//x"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK(tar_normalize_path(bad[i], out, sizeof out, &err) < 0, "'%s' rejected: %s",
-		      bad[i], err.msg);
+		CHECK(tar_normalize_path(bad[i], out, sizeof out, &err) < 0, "'%s' rejected: %s", bad[i], err.msg);
 	char longc[300];
 	memset(longc, 'a', 256);
 	longc[256] = 0;

@@ -91,8 +91,7 @@ static int run_cli(const char *first, ...)
 	return rc;
 }
 
-static void base_opts(struct verify_opts *o, const char *report, const char *vcek,
-		      const char *chain)
+static void base_opts(struct verify_opts *o, const char *report, const char *vcek, const char *chain)
 {
 	memset(o, 0, sizeof *o);
 	o->report_path = report;
@@ -112,7 +111,7 @@ static const struct verify_check *find(const struct verify_results *res, const c
 static enum verify_result result_of(const struct verify_results *res, const char *name)
 {
 	const struct verify_check *c = find(res, name);
-	return c ? c->result : (enum verify_result)-1;
+	return c ? c->result : (enum verify_result) - 1;
 }
 
 /* Names of failed checks, for diagnostics. */
@@ -141,8 +140,7 @@ static void test_real_reports_accept(void)
 {
 	base_opts(&opts, GSG, GSG_VCEK, MILAN);
 	opts.allow_debug = true;
-	CHECK_EQ_INT(run_opts(), 0, "gsg report verifies with the Milan chain (--allow-debug): %s",
-		     failures(&res));
+	CHECK_EQ_INT(run_opts(), 0, "gsg report verifies with the Milan chain (--allow-debug): %s", failures(&res));
 	CHECK_EQ_INT(result_of(&res, "report.signature"), VR_PASS, "gsg signature check passed");
 	CHECK_EQ_INT(result_of(&res, "report.chip_id"), VR_PASS, "gsg chip id equals hwID");
 	CHECK_EQ_INT(result_of(&res, "measurement"), VR_NOT_REQUESTED, "measurement not requested");
@@ -151,11 +149,10 @@ static void test_real_reports_accept(void)
 	CHECK_EQ_INT(run_opts(), 0, "virtee hex report verifies with its chain: %s", failures(&res));
 	CHECK_EQ_INT(result_of(&res, "report.reported_tcb"), VR_PASS, "virtee TCB equals its VCEK's");
 
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now",
-			     NOW_2026, "--allow-debug", "--measurement", GSG_MEASUREMENT,
-			     "--report-data", "0102030405", "--host-data",
-			     "0000000000000000000000000000000000000000000000000000000000000000",
-			     "--min-tcb", "bl=2,snp=5,ucode=68", "--vmpl", "0", NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--measurement", GSG_MEASUREMENT, "--report-data", "0102030405", "--host-data",
+			     "0000000000000000000000000000000000000000000000000000000000000000", "--min-tcb",
+			     "bl=2,snp=5,ucode=68", "--vmpl", "0", NULL),
 		     0, "CLI: gsg with every matching expectation exits 0");
 	CHECK(strstr(output, "ACCEPTED") && !strstr(output, "FAIL"), "CLI: summary says ACCEPTED");
 	CHECK(strstr(output, "NOT checked because not requested: policy.smt, guest_svn, id_key_digest"),
@@ -164,8 +161,7 @@ static void test_real_reports_accept(void)
 
 /* Flips every byte of the signed region (and some of the signature) in
  * turn; none of the variants may be accepted. */
-static void test_flips(const char *report, const char *vcek, const char *chain, bool debug,
-		       const char *trust_root)
+static void test_flips(const char *report, const char *vcek, const char *chain, bool debug, const char *trust_root)
 {
 	uint8_t raw[SNP_REPORT_SIZE];
 	struct uvm_err err = {0};
@@ -196,8 +192,7 @@ static void test_flips(const char *report, const char *vcek, const char *chain, 
 
 static void test_wrong_chains(void)
 {
-	static const char *wrong[] = {D "gsg_ask_ark_genoa.pem", D "gsg_ask_ark_turin.pem",
-				      D "gsg_asvk_ark_milan.pem"};
+	static const char *wrong[] = {D "gsg_ask_ark_genoa.pem", D "gsg_ask_ark_turin.pem", D "gsg_asvk_ark_milan.pem"};
 	for (size_t i = 0; i < 3; i++) {
 		base_opts(&opts, GSG, GSG_VCEK, wrong[i]);
 		opts.allow_debug = true;
@@ -221,48 +216,50 @@ static void test_wrong_chains(void)
 
 static void test_expectations(void)
 {
-	struct { const char *name; const char *flag; const char *value; } wrong[] = {
+	struct {
+		const char *name;
+		const char *flag;
+		const char *value;
+	} wrong[] = {
 		{"measurement", "--measurement",
 		 "a07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01"},
-		{"host_data", "--host-data",
-		 "0100000000000000000000000000000000000000000000000000000000000000"},
+		{"host_data", "--host-data", "0100000000000000000000000000000000000000000000000000000000000000"},
 		{"report_data", "--report-data", "0102030406"},
 		{"min_tcb", "--min-tcb", "ucode=69"},
 		{"vmpl", "--vmpl", "1"},
 		{"guest_svn", "--min-guest-svn", "1"},
 	};
 	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
-		int rc = run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now",
-				 NOW_2026, "--allow-debug", "--json", wrong[i].flag, wrong[i].value, NULL);
+		int rc = run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
+				 "--allow-debug", "--json", wrong[i].flag, wrong[i].value, NULL);
 		char want[128];
 		snprintf(want, sizeof want, "\"name\": \"%s\"", wrong[i].name);
 		char *at = strstr(output, want);
 		CHECK(rc == VERIFY_EXIT_FAILED && at && strstr(at, "\"result\": \"fail\"") &&
 			      strstr(at, "\"result\": \"fail\"") < strstr(at, "}"),
-		      "wrong %s %s: exit 1 and the %s check fails", wrong[i].flag, wrong[i].value,
-		      wrong[i].name);
+		      "wrong %s %s: exit 1 and the %s check fails", wrong[i].flag, wrong[i].value, wrong[i].name);
 	}
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
-			     NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, NULL),
 		     VERIFY_EXIT_FAILED, "gsg (policy allows debug) rejected without --allow-debug");
 	CHECK(strstr(output, "[FAIL] policy.debug") != NULL, "  ... the policy.debug check names it");
 	CHECK(strstr(output, "ACCEPTED") == NULL, "  ... and nothing says ACCEPTED");
 
 	/* --measurements: any entry of a file matches. */
 	const char *list = tmp_path("measurement.json");
-	const char *json = "{\"measurements\": [{\"vcpus\": 1, \"measurement\": "
-			   "\"a07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01\"},"
-			   " {\"vcpus\": 2, \"measurement\": \"" GSG_MEASUREMENT "\"}]}";
+	const char *json =
+		"{\"measurements\": [{\"vcpus\": 1, \"measurement\": "
+		"\"a07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01\"},"
+		" {\"vcpus\": 2, \"measurement\": \"" GSG_MEASUREMENT "\"}]}";
 	write_file(list, json, strlen(json));
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
-			     "--allow-debug", "--measurements", list, NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--measurements", list, NULL),
 		     0, "--measurements: the second entry matches");
 	write_file(list, json, strlen(json) - strlen(strstr(json, "}"))); /* only the wrong entry */
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
-			     "--allow-debug", "--measurements", list, NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--measurements", list, NULL),
 		     VERIFY_EXIT_FAILED, "--measurements: no entry matches");
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
-			     "--allow-debug", "--min-tcb", "0x4405000000000002", "--deny-smt", NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--min-tcb", "0x4405000000000002", "--deny-smt", NULL),
 		     VERIFY_EXIT_FAILED, "--deny-smt rejects the gsg policy (SMT allowed)");
 	CHECK(strstr(output, "[FAIL] policy.smt") && strstr(output, "[pass] min_tcb"),
 	      "  ... policy.smt fails, raw --min-tcb equal to reported passes");
@@ -272,16 +269,16 @@ static void test_validity(void)
 {
 	static const char *bad_times[] = {"2031-01-01", "2021-01-01T00:00:00Z", "1577836800"};
 	for (size_t i = 0; i < 3; i++) {
-		CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN,
-				     "--allow-debug", "--now", bad_times[i], NULL),
+		CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug", "--now",
+				     bad_times[i], NULL),
 			     VERIFY_EXIT_FAILED, "gsg at --now %s rejected", bad_times[i]);
 		CHECK(strstr(output, "[FAIL] chain.vcek_valid") != NULL, "  ... VCEK not valid then");
 	}
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug",
-			     "--now", "2029-09-24T00:55:27Z", NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug", "--now",
+			     "2029-09-24T00:55:27Z", NULL),
 		     0, "gsg one second before its VCEK expires");
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug",
-			     "--now", "2029-09-24T00:55:29Z", NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug", "--now",
+			     "2029-09-24T00:55:29Z", NULL),
 		     VERIFY_EXIT_FAILED, "gsg one second after its VCEK expires");
 }
 
@@ -318,29 +315,26 @@ static void test_sim_psp(void)
 	uvm_sha256(text, strlen(text), digest);
 	uvm_hex_encode(digest, sizeof digest, hex);
 	CHECK_EQ_INT(make_sim_report(report, digest), 0, "simulated PSP signs a report");
-	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
-			     PKI "test-ask-ark.pem", "--trust-root", PKI "test-ark.pem", "--policy",
-			     policy, "--report-data", "11111111", NULL),
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--policy", policy, "--report-data", "11111111", NULL),
 		     VERIFY_EXIT_FAILED, "sim report: --report-data 11111111 zero-padded does not match");
-	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
-			     PKI "test-ask-ark.pem", "--trust-root", PKI "test-ark.pem", "--policy",
-			     policy, "--host-data", hex, NULL),
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--policy", policy, "--host-data", hex, NULL),
 		     VERIFY_EXIT_USAGE, "--policy and --host-data together is a usage error");
-	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
-			     PKI "test-ask-ark.pem", "--trust-root", PKI "test-ark.pem", "--policy",
-			     policy, NULL),
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--policy", policy, NULL),
 		     0, "sim report accepted with --trust-root test ARK and its policy");
 	CHECK(strstr(output, "[pass] host_data") && strstr(output, "[pass] report.chip_id"),
 	      "  ... host_data is the policy's SHA-256 and chip id the test hwID");
-	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
-			     PKI "test-ask.pem", "--trust-root", PKI "test-ark.pem", NULL),
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask.pem",
+			     "--trust-root", PKI "test-ark.pem", NULL),
 		     0, "sim report accepted with the ASK alone and the ARK from --trust-root");
-	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
-			     PKI "test-ask-ark.pem", NULL),
-		     VERIFY_EXIT_FAILED, "sim report rejected with only the pinned AMD roots");
+	CHECK_EQ_INT(
+		run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem", NULL),
+		VERIFY_EXIT_FAILED, "sim report rejected with only the pinned AMD roots");
 	CHECK(strstr(output, "[FAIL] chain.ark_trusted") != NULL, "  ... because the ARK is not pinned");
-	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain",
-			     MILAN, "--trust-root", PKI "test-ark.pem", NULL),
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", MILAN, "--trust-root",
+			     PKI "test-ark.pem", NULL),
 		     VERIFY_EXIT_FAILED, "sim report with the test VCEK but AMD's chain rejected");
 	test_flips(report, PKI "test-vcek.pem", PKI "test-ask-ark.pem", false, PKI "test-ark.pem");
 }
@@ -385,15 +379,12 @@ static void test_cli_errors(void)
 		     "missing --report: exit 2");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--chain", MILAN, NULL), VERIFY_EXIT_USAGE,
 		     "missing --vcek (and no --certs): exit 2");
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--measurement",
-			     "abc", NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--measurement", "abc", NULL),
 		     VERIFY_EXIT_USAGE, "short --measurement: exit 2");
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", "soon",
-			     NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", "soon", NULL),
 		     VERIFY_EXIT_USAGE, "bad --now: exit 2");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--bogus", NULL), VERIFY_EXIT_USAGE, "unknown option: exit 2");
-	CHECK_EQ_INT(run_cli("--report", tmp_path("missing"), "--vcek", GSG_VCEK, "--chain", MILAN,
-			     NULL),
+	CHECK_EQ_INT(run_cli("--report", tmp_path("missing"), "--vcek", GSG_VCEK, "--chain", MILAN, NULL),
 		     VERIFY_EXIT_INPUT, "missing report file: exit 3");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG, "--chain", MILAN, NULL), VERIFY_EXIT_INPUT,
 		     "a report given as the VCEK: exit 3");
@@ -404,24 +395,22 @@ static void test_cli_errors(void)
 	CHECK_EQ_INT(verify_load_report(&opts, raw + 32, &err), 0, "load gsg");
 	const char *wrapped = tmp_path("wrapped.bin");
 	write_file(wrapped, raw, sizeof raw);
-	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--now",
-			     NOW_2026, "--allow-debug", "--offset", "32", NULL),
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
+			     "--allow-debug", "--offset", "32", NULL),
 		     0, "wrapped report verifies with --offset 32");
-	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--now",
-			     NOW_2026, "--allow-debug", NULL),
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
+			     "--allow-debug", NULL),
 		     VERIFY_EXIT_INPUT, "wrapped report without --offset: exit 3");
-	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--offset",
-			     "96", NULL),
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--offset", "96", NULL),
 		     VERIFY_EXIT_INPUT, "--offset past the end: exit 3");
 	raw[32] = 4; /* version 4 */
 	write_file(wrapped, raw + 32, SNP_REPORT_SIZE);
-	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, NULL),
-		     VERIFY_EXIT_INPUT, "version 4 report: exit 3");
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, NULL), VERIFY_EXIT_INPUT,
+		     "version 4 report: exit 3");
 	CHECK(strstr(output, "version 4 is not supported") != NULL, "  ... naming the version");
 }
 
-static size_t put_entry(uint8_t *table, size_t slot, const char *guid_hex, size_t off,
-			const uint8_t *der, size_t len)
+static size_t put_entry(uint8_t *table, size_t slot, const char *guid_hex, size_t off, const uint8_t *der, size_t len)
 {
 	uint8_t *e = table + 24 * slot;
 	uvm_hex_decode(guid_hex, e, 16);
@@ -436,8 +425,7 @@ static size_t put_entry(uint8_t *table, size_t slot, const char *guid_hex, size_
 /* A GHCB certificate table (auxblob) built from the gsg VCEK and chain. */
 static void test_cert_table(void)
 {
-	static const char *guids[] = {"63da758de6644564adc5f4b93be8accd",
-				      "4ab7b379bbac4fe4a02f05aef327c782",
+	static const char *guids[] = {"63da758de6644564adc5f4b93be8accd", "4ab7b379bbac4fe4a02f05aef327c782",
 				      "c0b406a4a803495297433fb6014cd0ae"};
 	X509 *certs[3];
 	size_t n;
@@ -459,20 +447,20 @@ static void test_cert_table(void)
 	}
 	const char *path = tmp_path("certs.bin");
 	write_file(path, table, off);
-	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, "--allow-debug", NULL),
-		     0, "gsg verifies with its certificates from a certificate table");
-	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--chain", D "gsg_ask_ark_genoa.pem",
-			     "--now", NOW_2026, "--allow-debug", NULL),
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, "--allow-debug", NULL), 0,
+		     "gsg verifies with its certificates from a certificate table");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--chain", D "gsg_ask_ark_genoa.pem", "--now", NOW_2026,
+			     "--allow-debug", NULL),
 		     VERIFY_EXIT_FAILED, "an explicit --chain overrides the table's");
 	table[24 + 20] = 0xff; /* ASK length past the end */
 	table[24 + 21] = 0xff;
 	write_file(path, table, off);
-	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, NULL),
-		     VERIFY_EXIT_INPUT, "table entry outside the table: exit 3");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, NULL), VERIFY_EXIT_INPUT,
+		     "table entry outside the table: exit 3");
 	CHECK(strstr(output, "lies outside") != NULL, "  ... saying so");
 	write_file(path, table, 24 * 2);
-	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, NULL),
-		     VERIFY_EXIT_INPUT, "table without an end entry: exit 3");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, NULL), VERIFY_EXIT_INPUT,
+		     "table without an end entry: exit 3");
 }
 
 int main(void)

@@ -30,19 +30,17 @@ static void test_geometry(void)
 	struct uvm_verity_geom g;
 	struct uvm_err err = {0};
 	CHECK(uvm_verity_geometry(0, &g, &err) < 0, "0 data blocks rejected");
-	CHECK(uvm_verity_geometry(UVM_VERITY_MAX_DATA_BLOCKS + 1, &g, &err) < 0,
-	      "too many data blocks rejected: %s", err.msg);
-	CHECK(uvm_verity_geometry(1, &g, &err) == 0 && g.levels == 0 && g.tree_blocks == 0,
-	      "1 block: no tree");
+	CHECK(uvm_verity_geometry(UVM_VERITY_MAX_DATA_BLOCKS + 1, &g, &err) < 0, "too many data blocks rejected: %s",
+	      err.msg);
+	CHECK(uvm_verity_geometry(1, &g, &err) == 0 && g.levels == 0 && g.tree_blocks == 0, "1 block: no tree");
 	CHECK(uvm_verity_geometry(128, &g, &err) == 0 && g.levels == 1 && g.tree_blocks == 1,
 	      "128 blocks: one hash block");
-	CHECK(uvm_verity_geometry(129, &g, &err) == 0 && g.levels == 2 && g.tree_blocks == 3 &&
-		      g.level_start[1] == 0 && g.level_start[0] == 1 && g.level_blocks[0] == 2,
+	CHECK(uvm_verity_geometry(129, &g, &err) == 0 && g.levels == 2 && g.tree_blocks == 3 && g.level_start[1] == 0 &&
+		      g.level_start[0] == 1 && g.level_blocks[0] == 2,
 	      "129 blocks: top level first, then 2 level-0 blocks");
 	/* 16385 = 128^2 + 1 needs a third level: 129 + 2 + 1 blocks. */
-	CHECK(uvm_verity_geometry(16385, &g, &err) == 0 && g.levels == 3 &&
-		      g.level_blocks[0] == 129 && g.level_blocks[1] == 2 &&
-		      g.level_blocks[2] == 1 && g.tree_blocks == 132 && g.level_start[0] == 3,
+	CHECK(uvm_verity_geometry(16385, &g, &err) == 0 && g.levels == 3 && g.level_blocks[0] == 129 &&
+		      g.level_blocks[1] == 2 && g.level_blocks[2] == 1 && g.tree_blocks == 132 && g.level_start[0] == 3,
 	      "16385 blocks: three levels");
 }
 
@@ -65,14 +63,12 @@ static void test_superblock(void)
 	make_sb(&sb, 3);
 	uvm_verity_sb_encode(&sb, buf);
 	/* Field offsets of cryptsetup's struct verity_sb. */
-	CHECK(memcmp(buf, "verity\0\0", 8) == 0 && buf[8] == 1 && buf[12] == 1 &&
-		      memcmp(buf + 32, "sha256", 7) == 0 && buf[65] == 0x10 && buf[69] == 0x10 &&
-		      buf[72] == 3 && buf[80] == 32 && buf[88] == 0xab && buf[119] == 0xab &&
-		      buf[120] == 0,
+	CHECK(memcmp(buf, "verity\0\0", 8) == 0 && buf[8] == 1 && buf[12] == 1 && memcmp(buf + 32, "sha256", 7) == 0 &&
+		      buf[65] == 0x10 && buf[69] == 0x10 && buf[72] == 3 && buf[80] == 32 && buf[88] == 0xab &&
+		      buf[119] == 0xab && buf[120] == 0,
 	      "superblock fields at veritysetup's offsets");
-	CHECK(uvm_verity_sb_decode(buf, sizeof buf, &back, &err) == 0 && back.data_blocks == 3 &&
-		      back.salt_len == 32 && memcmp(back.salt, sb.salt, 32) == 0 &&
-		      memcmp(back.uuid, sb.uuid, 16) == 0,
+	CHECK(uvm_verity_sb_decode(buf, sizeof buf, &back, &err) == 0 && back.data_blocks == 3 && back.salt_len == 32 &&
+		      memcmp(back.salt, sb.salt, 32) == 0 && memcmp(back.uuid, sb.uuid, 16) == 0,
 	      "superblock round trip");
 	CHECK(uvm_verity_sb_decode(buf, 511, &back, &err) < 0, "short buffer rejected");
 	struct {
@@ -80,18 +76,24 @@ static void test_superblock(void)
 		uint8_t val;
 		const char *what;
 	} flips[] = {
-		{0, 'V', "signature"},	  {8, 2, "version 2"},	      {12, 0, "hash type 0 (Chrome OS)"},
-		{33, 'm', "algorithm shm256"}, {65, 0x02, "data block size 512"},
-		{69, 0x02, "hash block size 512"}, {81, 0x01, "salt length 288"},
-		{84, 1, "non-zero padding after salt length"}, {200, 1, "non-zero bytes after the salt"},
-		{500, 1, "non-zero tail padding"}, {79, 0x80, "huge data block count"},
+		{0, 'V', "signature"},
+		{8, 2, "version 2"},
+		{12, 0, "hash type 0 (Chrome OS)"},
+		{33, 'm', "algorithm shm256"},
+		{65, 0x02, "data block size 512"},
+		{69, 0x02, "hash block size 512"},
+		{81, 0x01, "salt length 288"},
+		{84, 1, "non-zero padding after salt length"},
+		{200, 1, "non-zero bytes after the salt"},
+		{500, 1, "non-zero tail padding"},
+		{79, 0x80, "huge data block count"},
 	};
 	for (size_t i = 0; i < sizeof flips / sizeof flips[0]; i++) {
 		memcpy(bad, buf, sizeof bad);
 		bad[flips[i].off] = flips[i].val;
 		err.msg[0] = 0;
-		CHECK(uvm_verity_sb_decode(bad, sizeof bad, &back, &err) < 0 && err.msg[0],
-		      "rejected: %s (%s)", flips[i].what, err.msg);
+		CHECK(uvm_verity_sb_decode(bad, sizeof bad, &back, &err) < 0 && err.msg[0], "rejected: %s (%s)",
+		      flips[i].what, err.msg);
 	}
 	memcpy(bad, buf, sizeof bad);
 	memset(bad + 72, 0, 8);
@@ -105,10 +107,8 @@ static void test_superblock(void)
  * with the SHA-256 below: our output must be byte-identical. */
 static void test_veritysetup_vector(void)
 {
-	static const char want_root[] =
-		"ed36d3913f9d488531a0ba9fc69eeadeebd088aa542b2d41dfd44f8f9b74d02f";
-	static const char want_file[] =
-		"7842defa2baafcc06b231d6aca84507f1dad6e1f46904b251bd4a2e7fd6dd060";
+	static const char want_root[] = "ed36d3913f9d488531a0ba9fc69eeadeebd088aa542b2d41dfd44f8f9b74d02f";
+	static const char want_file[] = "7842defa2baafcc06b231d6aca84507f1dad6e1f46904b251bd4a2e7fd6dd060";
 	uint8_t data[3 * 4096], root[32], file[5 * 4096], digest[32];
 	char hex[65];
 	struct uvm_verity_sb sb;
@@ -133,13 +133,13 @@ static void test_veritysetup_vector(void)
 	struct uvm_verity_sb back;
 	CHECK(uvm_verity_read_sb(fd, 3 * 4096, &back, &err) == 0 && back.data_blocks == 3,
 	      "read_sb at the hash offset: %s", err.msg);
-	CHECK(uvm_verity_read_sb(fd, 2 * 4096, &back, &err) < 0, "read_sb at a wrong offset "
-	      "rejected: %s", err.msg);
-	CHECK(uvm_verity_read_sb(fd, 3 * 4096 + 512, &back, &err) < 0,
-	      "unaligned hash offset rejected");
+	CHECK(uvm_verity_read_sb(fd, 2 * 4096, &back, &err) < 0,
+	      "read_sb at a wrong offset "
+	      "rejected: %s",
+	      err.msg);
+	CHECK(uvm_verity_read_sb(fd, 3 * 4096 + 512, &back, &err) < 0, "unaligned hash offset rejected");
 	CHECK(ftruncate(fd, 4 * 4096) == 0, "truncate the tree away");
-	CHECK(uvm_verity_read_sb(fd, 3 * 4096, &back, &err) < 0,
-	      "device too short for the tree rejected: %s", err.msg);
+	CHECK(uvm_verity_read_sb(fd, 3 * 4096, &back, &err) < 0, "device too short for the tree rejected: %s", err.msg);
 	close(fd);
 }
 
@@ -164,11 +164,9 @@ static void test_two_blocks_by_hand(void)
 	CHECK(memcmp(root, want, 32) == 0, "root of 2 blocks matches the hand computation");
 	data[4097] ^= 1;
 	CHECK(pwrite(fd, data, sizeof data, 0) == (ssize_t)sizeof data, "flip one data bit");
-	CHECK(uvm_verity_compute(fd, 2, salt, 5, NULL, root, &err) == 0 &&
-		      memcmp(root, want, 32) != 0,
+	CHECK(uvm_verity_compute(fd, 2, salt, 5, NULL, root, &err) == 0 && memcmp(root, want, 32) != 0,
 	      "a flipped bit changes the root");
-	CHECK(uvm_verity_compute(fd, 3, salt, 5, NULL, root, &err) < 0,
-	      "more blocks than the file holds: %s", err.msg);
+	CHECK(uvm_verity_compute(fd, 3, salt, 5, NULL, root, &err) < 0, "more blocks than the file holds: %s", err.msg);
 	close(fd);
 }
 
@@ -184,25 +182,20 @@ static void test_table(void)
 	make_sb(&sb, 1000);
 	uvm_hex_encode(root, 32, roothex);
 	uvm_hex_encode(sb.salt, 32, salthex);
-	snprintf(want, sizeof want, "1 /dev/vdb /dev/vdb 4096 4096 1000 1001 sha256 %s %s",
-		 roothex, salthex);
-	CHECK(uvm_verity_table(out, sizeof out, "/dev/vdb", "/dev/vdb", &sb, 1000 * 4096ull, root,
-			       &err) == 0,
+	snprintf(want, sizeof want, "1 /dev/vdb /dev/vdb 4096 4096 1000 1001 sha256 %s %s", roothex, salthex);
+	CHECK(uvm_verity_table(out, sizeof out, "/dev/vdb", "/dev/vdb", &sb, 1000 * 4096ull, root, &err) == 0,
 	      "table: %s", err.msg);
 	CHECK_EQ_STR(out, want, "table: hash start is the block after the superblock");
 	sb.salt_len = 0;
-	CHECK(uvm_verity_table(out, sizeof out, "/dev/a", "/dev/b", &sb, 4096 * 1000ull, root,
-			       &err) == 0 &&
+	CHECK(uvm_verity_table(out, sizeof out, "/dev/a", "/dev/b", &sb, 4096 * 1000ull, root, &err) == 0 &&
 		      strcmp(out + strlen(out) - 2, " -") == 0,
 	      "empty salt is '-'");
 	CHECK(uvm_verity_table(out, sizeof out, "/dev/a b", "/dev/b", &sb, 4096000, root, &err) < 0,
 	      "device with a space rejected");
-	CHECK(uvm_verity_table(out, sizeof out, "", "/dev/b", &sb, 4096000, root, &err) < 0,
-	      "empty device rejected");
+	CHECK(uvm_verity_table(out, sizeof out, "", "/dev/b", &sb, 4096000, root, &err) < 0, "empty device rejected");
 	CHECK(uvm_verity_table(out, sizeof out, "/dev/a", "/dev/b", &sb, 4095, root, &err) < 0,
 	      "unaligned hash offset rejected");
-	CHECK(uvm_verity_table(out, 20, "/dev/a", "/dev/b", &sb, 4096000, root, &err) < 0,
-	      "small buffer rejected");
+	CHECK(uvm_verity_table(out, 20, "/dev/a", "/dev/b", &sb, 4096000, root, &err) < 0, "small buffer rejected");
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -217,15 +210,13 @@ static void test_erofs(void)
 	struct uvm_erofs_info info;
 	struct uvm_err err = {0};
 	/* crc32c("123456789") is 0xe3069283 with the final inversion. */
-	CHECK_EQ_INT(uvm_erofs_crc32c(~0u, (const uint8_t *)"123456789", 9), ~0xe3069283u,
-		     "crc32c check value");
+	CHECK_EQ_INT(uvm_erofs_crc32c(~0u, (const uint8_t *)"123456789", 9), ~0xe3069283u, "crc32c check value");
 	uint8_t *sb = head + 1024;
 	put32(sb, UVM_EROFS_MAGIC);
 	sb[12] = 12;
 	put32(sb + 36, 77);
 	sb[48] = 0x42;
-	CHECK(uvm_erofs_parse(head, sizeof head, &info, &err) == 0 && info.blocks == 77 &&
-		      info.uuid[0] == 0x42,
+	CHECK(uvm_erofs_parse(head, sizeof head, &info, &err) == 0 && info.blocks == 77 && info.uuid[0] == 0x42,
 	      "minimal superblock without checksum: %s", err.msg);
 	put32(sb + 8, 1); /* COMPAT_SB_CHKSUM */
 	put32(sb + 4, uvm_erofs_crc32c(~0u, sb, 3072));

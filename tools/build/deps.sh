@@ -15,7 +15,7 @@ packages=(
 	dpkg-dev perl
 	# host tools and tests
 	qemu-system-x86 cryptsetup-bin erofs-utils e2fsprogs openssl
-	python3 python3-pytest python3-cryptography clang libclang-rt-14-dev
+	python3 python3-pytest python3-cryptography clang libclang-rt-14-dev clang-format
 	ca-certificates gzip jq xxd
 )
 

@@ -7,8 +7,8 @@
 
 #include "cli.h"
 
-void cli_init(struct cli *c, const char *cmd, const char *help, const char *shortopts,
-	      const struct option *longopts, int argc, char **argv)
+void cli_init(struct cli *c, const char *cmd, const char *help, const char *shortopts, const struct option *longopts,
+	      int argc, char **argv)
 {
 	memset(c, 0, sizeof *c);
 	c->cmd = cmd;
@@ -23,8 +23,7 @@ void cli_init(struct cli *c, const char *cmd, const char *help, const char *shor
 	opterr = 0; /* the messages are ours */
 }
 
-static void vusage_error(const char *cmd, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+static void vusage_error(const char *cmd, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void vusage_error(const char *cmd, const char *fmt, va_list ap)
 {
@@ -77,11 +76,10 @@ static int refused(struct cli *c, int code, const char *text)
 	int n = 0;
 	for (const struct option *o = c->longopts; o && o->name; o++)
 		if (strncmp(o->name, name, len) == 0 && n++ < 4)
-			snprintf(some + strlen(some), sizeof some - strlen(some), "%s--%s",
-				 n > 1 ? ", " : "", o->name);
+			snprintf(some + strlen(some), sizeof some - strlen(some), "%s--%s", n > 1 ? ", " : "", o->name);
 	if (n > 1)
-		return cli_fail(c, "ambiguous option '--%.*s' (%s%s?)", (int)(len > 100 ? 100 : len),
-				name, some, n > 4 ? ", ..." : "");
+		return cli_fail(c, "ambiguous option '--%.*s' (%s%s?)", (int)(len > 100 ? 100 : len), name, some,
+				n > 4 ? ", ..." : "");
 	return cli_fail(c, "unknown option '--%.*s'", (int)(len > 100 ? 100 : len), name);
 }
 
@@ -105,12 +103,9 @@ int cli_next(struct cli *c)
 			return CLI_END;
 		c->operands = 1; /* stopped at `--`: optind is the first operand after it */
 		return cli_next(c);
-	case CLI_OPERAND:
-		return CLI_OPERAND;
+	case CLI_OPERAND: return CLI_OPERAND;
 	case '?':
-	case ':':
-		refused(c, code, text);
-		return CLI_EXIT;
+	case ':': refused(c, code, text); return CLI_EXIT;
 	case 'h':
 		fputs(c->help, stdout);
 		c->status = fflush(stdout) == 0 ? 0 : 1;

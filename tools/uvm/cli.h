@@ -32,7 +32,10 @@
 #define CLI_EXIT_USAGE 2
 
 /* The -h/--help entry every option table ends with (before the zero entry). */
-#define CLI_HELP_OPTION {"help", no_argument, NULL, 'h'}
+#define CLI_HELP_OPTION                        \
+	{                                      \
+		"help", no_argument, NULL, 'h' \
+	}
 
 enum {
 	CLI_END = -1,    /* no more arguments */
@@ -46,15 +49,15 @@ struct cli {
 	const struct option *longopts;
 	int argc;
 	char **argv;
-	const char *arg;  /* the option's value (NULL if it takes none), or the operand */
-	char opt[64];     /* the option as named in messages: "--image", "-o" */
-	int status;       /* with CLI_EXIT */
-	int operands;     /* after `--`: the rest are operands */
+	const char *arg; /* the option's value (NULL if it takes none), or the operand */
+	char opt[64];    /* the option as named in messages: "--image", "-o" */
+	int status;      /* with CLI_EXIT */
+	int operands;    /* after `--`: the rest are operands */
 	char shortopts[64];
 };
 
-void cli_init(struct cli *c, const char *cmd, const char *help, const char *shortopts,
-	      const struct option *longopts, int argc, char **argv);
+void cli_init(struct cli *c, const char *cmd, const char *help, const char *shortopts, const struct option *longopts,
+	      int argc, char **argv);
 
 /* The next option's code, CLI_OPERAND, CLI_END, or CLI_EXIT (message or
  * help printed, c->status set). */

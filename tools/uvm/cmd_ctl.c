@@ -23,22 +23,21 @@
 #define POLICY_FILE_MAX (512u << 10)
 #define SCRIPT_MAX (64u << 20)
 
-static const char HELP[] =
-	"usage: uvm ctl --socket PATH [--timeout SECONDS] OP [ARGS_JSON]\n"
-	"       uvm ctl --socket PATH [--timeout SECONDS] set_policy --policy FILE\n"
-	"       uvm ctl --socket PATH [--timeout SECONDS] --script FILE\n"
-	"\n"
-	"Sends one request {\"id\":N,\"op\":OP,\"args\":ARGS_JSON} to the agent of a running\n"
-	"UVM and prints its JSON response on one line. PATH is the unix socket of\n"
-	"`uvm launch --socket`, or vsock:CID[:PORT] (port 1024 by default).\n"
-	"set_policy --policy FILE sends FILE's exact bytes base64-encoded.\n"
-	"--script FILE sends every request of a JSON array in order, in the format\n"
-	"`uvm policy replay` reads ({\"op\": OP, ...args}, or {\"op\": OP, \"args\": {...}}),\n"
-	"and prints one response per line. --timeout bounds each wait (default 120 s).\n"
-	"Ops and their arguments: docs/protocol.md.\n"
-	"\n"
-	"exit status: 0 every response ok, 1 some response is an error (denied,\n"
-	"malformed, failed, unknown_op), 2 usage error or transport failure\n";
+static const char HELP[] = "usage: uvm ctl --socket PATH [--timeout SECONDS] OP [ARGS_JSON]\n"
+			   "       uvm ctl --socket PATH [--timeout SECONDS] set_policy --policy FILE\n"
+			   "       uvm ctl --socket PATH [--timeout SECONDS] --script FILE\n"
+			   "\n"
+			   "Sends one request {\"id\":N,\"op\":OP,\"args\":ARGS_JSON} to the agent of a running\n"
+			   "UVM and prints its JSON response on one line. PATH is the unix socket of\n"
+			   "`uvm launch --socket`, or vsock:CID[:PORT] (port 1024 by default).\n"
+			   "set_policy --policy FILE sends FILE's exact bytes base64-encoded.\n"
+			   "--script FILE sends every request of a JSON array in order, in the format\n"
+			   "`uvm policy replay` reads ({\"op\": OP, ...args}, or {\"op\": OP, \"args\": {...}}),\n"
+			   "and prints one response per line. --timeout bounds each wait (default 120 s).\n"
+			   "Ops and their arguments: docs/protocol.md.\n"
+			   "\n"
+			   "exit status: 0 every response ok, 1 some response is an error (denied,\n"
+			   "malformed, failed, unknown_op), 2 usage error or transport failure\n";
 
 static int connect_to(const char *path, int timeout_s)
 {
@@ -88,13 +87,15 @@ static int connect_to(const char *path, int timeout_s)
 static int io_all(int fd, void *buf, size_t len, int writing)
 {
 	for (size_t done = 0; done < len;) {
-		ssize_t n = writing ? write(fd, (char *)buf + done, len - done) : read(fd, (char *)buf + done, len - done);
+		ssize_t n =
+			writing ? write(fd, (char *)buf + done, len - done) : read(fd, (char *)buf + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			fprintf(stderr, "uvm ctl: %s the agent: %s\n", writing ? "writing to" : "reading from",
-				n == 0 ? "the connection was closed"
-				: errno == EAGAIN ? "timed out (raise --timeout?)" : strerror(errno));
+				n == 0            ? "the connection was closed"
+				: errno == EAGAIN ? "timed out (raise --timeout?)"
+						  : strerror(errno));
 			return -1;
 		}
 		done += (size_t)n;
@@ -144,8 +145,8 @@ static int exchange(int fd, const char *req, size_t len, uint64_t id)
 }
 
 /* {"id":ID,"op":OP[,"args":ARGS]} with args given as JSON text or value. */
-static char *build(uint64_t id, const char *op, size_t oplen, const char *args_text,
-		   const struct json_value *args, size_t *len)
+static char *build(uint64_t id, const char *op, size_t oplen, const char *args_text, const struct json_value *args,
+		   size_t *len)
 {
 	struct json_writer w;
 	json_writer_init(&w, FRAME_MAX);
@@ -175,7 +176,8 @@ static int send_one(int fd, uint64_t id, const char *op, const char *args_text)
 		int bad = !v || json_type(v) != JSON_OBJECT;
 		json_free(doc);
 		if (bad) {
-			fprintf(stderr, "uvm ctl: ARGS_JSON must be one JSON object: %s\n", v ? "not an object" : err.msg);
+			fprintf(stderr, "uvm ctl: ARGS_JSON must be one JSON object: %s\n",
+				v ? "not an object" : err.msg);
 			return 2;
 		}
 	}
@@ -255,7 +257,8 @@ static int run_script(int fd, const char *path)
 	const struct json_value *reqs = json_parse(buf.data, buf.len, buf.len, &doc, &err);
 	int worst = 0;
 	if (!reqs || json_type(reqs) != JSON_ARRAY) {
-		fprintf(stderr, "uvm ctl: --script %s: %s\n", path, reqs ? "expected a JSON array of requests" : err.msg);
+		fprintf(stderr, "uvm ctl: --script %s: %s\n", path,
+			reqs ? "expected a JSON array of requests" : err.msg);
 		worst = 2;
 	}
 	for (size_t i = 0; worst < 2 && i < json_len(reqs); i++) {
@@ -337,7 +340,7 @@ static int run(int argc, char **argv)
 	int fd = connect_to(a.sock, a.timeout);
 	if (fd < 0)
 		return 2;
-	int rc = a.script ? run_script(fd, a.script)
+	int rc = a.script   ? run_script(fd, a.script)
 		 : a.policy ? send_policy(fd, a.policy)
 			    : send_one(fd, 1, a.op, a.args);
 	close(fd);

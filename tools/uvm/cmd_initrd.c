@@ -10,11 +10,10 @@
 #include "cpio_newc.h"
 #include "file_util.h"
 
-static const char HELP[] =
-	"usage: uvm initrd --list FILE --mtime SECONDS [-D NAME=PATH]... -o OUT\n"
-	"Writes a reproducible cpio (newc) archive from an explicit, sorted file list\n"
-	"(format: tools/uvm/initrd/cpio_newc.h). -D resolves @NAME sources in the list.\n"
-	"Exit status: 0 written, 1 invalid list or source, 2 usage.\n";
+static const char HELP[] = "usage: uvm initrd --list FILE --mtime SECONDS [-D NAME=PATH]... -o OUT\n"
+			   "Writes a reproducible cpio (newc) archive from an explicit, sorted file list\n"
+			   "(format: tools/uvm/initrd/cpio_newc.h). -D resolves @NAME sources in the list.\n"
+			   "Exit status: 0 written, 1 invalid list or source, 2 usage.\n";
 
 enum { O_LIST = 256, O_MTIME };
 
@@ -78,8 +77,7 @@ static int parse_args(struct cli *cl, struct initrd_args *a)
 		case 'o': a->out_path = cl->arg; break;
 		case O_MTIME:
 			if (parse_mtime(cl->arg, &a->mtime))
-				bad = cli_fail(cl, "--mtime '%s' is not seconds since 1970 (0..2^32-1)",
-					       cl->arg);
+				bad = cli_fail(cl, "--mtime '%s' is not seconds since 1970 (0..2^32-1)", cl->arg);
 			a->have_mtime = 1;
 			break;
 		case 'D': bad = add_define(cl, a); break;
@@ -88,8 +86,10 @@ static int parse_args(struct cli *cl, struct initrd_args *a)
 		if (bad)
 			return CLI_EXIT;
 	}
-	const char *missing = !a->list_path ? "--list FILE" : !a->have_mtime ? "--mtime SECONDS"
-			      : !a->out_path ? "-o OUT" : NULL;
+	const char *missing = !a->list_path    ? "--list FILE"
+			      : !a->have_mtime ? "--mtime SECONDS"
+			      : !a->out_path   ? "-o OUT"
+					       : NULL;
 	if (missing) {
 		cli_fail(cl, "%s is required", missing);
 		return CLI_EXIT;

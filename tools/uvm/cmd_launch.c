@@ -50,20 +50,19 @@ struct argv_buf {
 	int nstore;
 };
 
-static const char HELP[] =
-	"usage: uvm launch [--image DIR] [--policy FILE | --host-data HEX] [--socket PATH]\n"
-	"                  [--vcpus N] [--memory MB] [--cpu TYPE] [--append STR] [--snp [--cid N]]\n"
-	"                  [--disk NAME=PATH[:ro]]... [--dry-run]\n"
-	"Starts the UVM in QEMU. Default: the test flavour (out/image-test) under TCG with\n"
-	"direct kernel boot, agent channel on the unix socket --socket (default uvm-agent.sock),\n"
-	"serial console on stdout. HOST_DATA is SHA-256 of --policy (or --host-data, for\n"
-	"negative tests); the test flavour's simulated PSP receives it and the predicted launch\n"
-	"measurement through fw_cfg. --snp: production image (out/image) as a real SEV-SNP\n"
-	"launch (KVM, OVMF.amdsev.fd, kernel-hashes=on, host-data, vsock guest port 1024).\n"
-	"--disk attaches PATH as a virtio-blk disk whose serial is NAME (the guest finds it\n"
-	"as /sys/block/vdX/serial; read-only with :ro). At most 8.\n"
-	"--dry-run prints the QEMU command line instead of running it.\n"
-	"Exit status: QEMU's, or 1 invalid input, 2 usage, 3 QEMU could not be started.\n";
+static const char HELP[] = "usage: uvm launch [--image DIR] [--policy FILE | --host-data HEX] [--socket PATH]\n"
+			   "                  [--vcpus N] [--memory MB] [--cpu TYPE] [--append STR] [--snp [--cid N]]\n"
+			   "                  [--disk NAME=PATH[:ro]]... [--dry-run]\n"
+			   "Starts the UVM in QEMU. Default: the test flavour (out/image-test) under TCG with\n"
+			   "direct kernel boot, agent channel on the unix socket --socket (default uvm-agent.sock),\n"
+			   "serial console on stdout. HOST_DATA is SHA-256 of --policy (or --host-data, for\n"
+			   "negative tests); the test flavour's simulated PSP receives it and the predicted launch\n"
+			   "measurement through fw_cfg. --snp: production image (out/image) as a real SEV-SNP\n"
+			   "launch (KVM, OVMF.amdsev.fd, kernel-hashes=on, host-data, vsock guest port 1024).\n"
+			   "--disk attaches PATH as a virtio-blk disk whose serial is NAME (the guest finds it\n"
+			   "as /sys/block/vdX/serial; read-only with :ro). At most 8.\n"
+			   "--dry-run prints the QEMU command line instead of running it.\n"
+			   "Exit status: QEMU's, or 1 invalid input, 2 usage, 3 QEMU could not be started.\n";
 
 static void add(struct argv_buf *a, const char *s)
 {
@@ -84,8 +83,18 @@ static void addf(struct argv_buf *a, const char *fmt, ...)
 }
 
 enum {
-	O_IMAGE = 256, O_POLICY, O_HOST_DATA, O_SOCKET, O_CPU, O_APPEND, O_DISK, O_VCPUS, O_MEMORY,
-	O_CID, O_SNP, O_DRY_RUN,
+	O_IMAGE = 256,
+	O_POLICY,
+	O_HOST_DATA,
+	O_SOCKET,
+	O_CPU,
+	O_APPEND,
+	O_DISK,
+	O_VCPUS,
+	O_MEMORY,
+	O_CID,
+	O_SNP,
+	O_DRY_RUN,
 };
 
 static const struct option OPTS[] = {
@@ -206,8 +215,7 @@ static int image_cmdline(const char *image, char *out, size_t size)
 
 /* The launch measurement the PSP would compute, from `uvm measure` (run as a
  * child of this same binary, so the algorithm exists once). */
-static int predicted_measurement(const struct launch_opts *o, const char *append, const char *cpu,
-				 char hex[97])
+static int predicted_measurement(const struct launch_opts *o, const char *append, const char *cpu, char hex[97])
 {
 	char ovmf[4096], kernel[4096], initrd[4096], vcpus[16];
 	snprintf(ovmf, sizeof ovmf, "%s/OVMF.amdsev.fd", o->image);
@@ -256,7 +264,9 @@ static int add_disks(struct argv_buf *a, const struct launch_opts *o)
 			spec[len - 3] = '\0';
 		if (!eq || eq == spec || eq - spec > 20 || !eq[1] || strpbrk(spec, ",") ||
 		    strspn(spec, "abcdefghijklmnopqrstuvwxyz0123456789-_") != (size_t)(eq - spec)) {
-			fprintf(stderr, "uvm launch: --disk '%s' must be NAME=PATH[:ro] (NAME: a-z0-9-_, up to 20; no commas)\n",
+			fprintf(stderr,
+				"uvm launch: --disk '%s' must be NAME=PATH[:ro] (NAME: a-z0-9-_, up to 20; no "
+				"commas)\n",
 				o->disks[i]);
 			return -1;
 		}

@@ -13,39 +13,38 @@
 #include "layer_build.h"
 #include "layer_oci.h"
 
-static const char HELP[] =
-	"usage: uvm layer (--tar LAYER.tar [--tar LAYER.tar ...] | --image OCI_LAYOUT)\n"
-	"                 --out DIR\n"
-	"\n"
-	"Builds one read-only image per container layer: the layer's files as an erofs\n"
-	"file system (OCI whiteouts turned into overlayfs whiteouts), followed by a\n"
-	"dm-verity superblock and hash tree (sha256, 4096-byte blocks). The same input\n"
-	"gives the same bytes. DIR/layers.json lists the layers base first with digest,\n"
-	"chain_id, path (inside DIR), root_hash, salt, data_blocks, hash_offset and\n"
-	"size; check an image with:\n"
-	"  veritysetup verify PATH PATH ROOT_HASH --hash-offset=HASH_OFFSET\n"
-	"\n"
-	"Layers are converted base first, each on top of those below it: a directory\n"
-	"a layer needs but does not list takes the metadata the lower layers give it.\n"
-	"So an image depends on the layers below it too, and is named by its chain id\n"
-	"(of its digest and those below; docs/layers.md).\n"
-	"\n"
-	"  --tar FILE     a layer, a tar or gzip'ed tar (digest: SHA-256 of FILE); repeat\n"
-	"                 for several layers of one image, base first. One --tar has no\n"
-	"                 layer below it\n"
-	"  --image DIR    an OCI image layout (index.json, blobs/sha256/...), as written\n"
-	"                 by 'skopeo copy docker://IMAGE oci:DIR:TAG' or umoci\n"
-	"  --out DIR      output directory (created if missing)\n"
-	"\n"
-	"Refused (exit 1): device nodes (a node in an image would open the guest's\n"
-	"device for the container), absolute or '..' paths, xattrs outside user.* and\n"
-	"security.*, and other hostile or unknown tar content (docs/layers.md).\n"
-	"\n"
-	"Needs root (file ownership, whiteout device nodes, trusted.* xattrs in the\n"
-	"staging directory, which lives in DIR) and mkfs.erofs (erofs-utils).\n"
-	"\n"
-	"exit status: 0 images built, 1 invalid input or a failed build step (the\n"
-	"message says which), 2 usage error\n";
+static const char HELP[] = "usage: uvm layer (--tar LAYER.tar [--tar LAYER.tar ...] | --image OCI_LAYOUT)\n"
+			   "                 --out DIR\n"
+			   "\n"
+			   "Builds one read-only image per container layer: the layer's files as an erofs\n"
+			   "file system (OCI whiteouts turned into overlayfs whiteouts), followed by a\n"
+			   "dm-verity superblock and hash tree (sha256, 4096-byte blocks). The same input\n"
+			   "gives the same bytes. DIR/layers.json lists the layers base first with digest,\n"
+			   "chain_id, path (inside DIR), root_hash, salt, data_blocks, hash_offset and\n"
+			   "size; check an image with:\n"
+			   "  veritysetup verify PATH PATH ROOT_HASH --hash-offset=HASH_OFFSET\n"
+			   "\n"
+			   "Layers are converted base first, each on top of those below it: a directory\n"
+			   "a layer needs but does not list takes the metadata the lower layers give it.\n"
+			   "So an image depends on the layers below it too, and is named by its chain id\n"
+			   "(of its digest and those below; docs/layers.md).\n"
+			   "\n"
+			   "  --tar FILE     a layer, a tar or gzip'ed tar (digest: SHA-256 of FILE); repeat\n"
+			   "                 for several layers of one image, base first. One --tar has no\n"
+			   "                 layer below it\n"
+			   "  --image DIR    an OCI image layout (index.json, blobs/sha256/...), as written\n"
+			   "                 by 'skopeo copy docker://IMAGE oci:DIR:TAG' or umoci\n"
+			   "  --out DIR      output directory (created if missing)\n"
+			   "\n"
+			   "Refused (exit 1): device nodes (a node in an image would open the guest's\n"
+			   "device for the container), absolute or '..' paths, xattrs outside user.* and\n"
+			   "security.*, and other hostile or unknown tar content (docs/layers.md).\n"
+			   "\n"
+			   "Needs root (file ownership, whiteout device nodes, trusted.* xattrs in the\n"
+			   "staging directory, which lives in DIR) and mkfs.erofs (erofs-utils).\n"
+			   "\n"
+			   "exit status: 0 images built, 1 invalid input or a failed build step (the\n"
+			   "message says which), 2 usage error\n";
 
 /* The layers in order through one chain: each sees those below it. */
 static int build_all(const struct oci_layer *in, size_t n, const char *out_dir)
@@ -61,8 +60,7 @@ static int build_all(const struct oci_layer *in, size_t n, const char *out_dir)
 	for (size_t i = 0; i < n; i++) {
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (layer_build(in[i].blob, in[i].digest, in[i].comp, out_dir, &chain, &res[i],
-				&err) < 0) {
+		if (layer_build(in[i].blob, in[i].digest, in[i].comp, out_dir, &chain, &res[i], &err) < 0) {
 			fprintf(stderr, "uvm layer: %s\n", err.msg);
 			layer_chain_free(&chain);
 			free(res);
@@ -74,8 +72,7 @@ static int build_all(const struct oci_layer *in, size_t n, const char *out_dir)
 		uvm_hex_encode(res[i].root, 32, root);
 		printf("layer %zu/%zu %s -> %s root_hash %s (%llu entries, %llu data blocks, "
 		       "%.3f s)\n",
-		       i + 1, n, res[i].digest, res[i].path, root,
-		       (unsigned long long)res[i].stats.entries,
+		       i + 1, n, res[i].digest, res[i].path, root, (unsigned long long)res[i].stats.entries,
 		       (unsigned long long)res[i].data_blocks, s);
 	}
 	layer_chain_free(&chain);
@@ -141,8 +138,7 @@ static int tar_layers(const struct layer_args *a, struct oci_layer *layers, stru
 	for (size_t i = 0; i < a->ntars; i++) {
 		if (layer_file_digest(a->tars[i], layers[i].digest, err) < 0)
 			return -1;
-		if (snprintf(layers[i].blob, sizeof layers[i].blob, "%s", a->tars[i]) >=
-		    (int)sizeof layers[i].blob)
+		if (snprintf(layers[i].blob, sizeof layers[i].blob, "%s", a->tars[i]) >= (int)sizeof layers[i].blob)
 			return uvm_fail(err, ENAMETOOLONG, "%.200s...: path too long", a->tars[i]);
 		layers[i].comp = LAYER_DETECT;
 	}
@@ -170,5 +166,5 @@ static int run(int argc, char **argv)
 	return build_all(layers, n, a.out);
 }
 
-const struct uvm_command uvm_command_layer = {
-	"layer", "build dm-verity protected erofs images from container layers", run};
+const struct uvm_command uvm_command_layer = {"layer", "build dm-verity protected erofs images from container layers",
+					      run};

@@ -80,21 +80,46 @@ static int input_error(const char *path, const struct uvm_err *err)
 
 /* ------------------------------------------------------------ arguments */
 
-enum { OPT_MODE = 256, OPT_VCPUS, OPT_TYPE, OPT_SIG, OPT_FAMILY, OPT_MODEL, OPT_STEPPING, OPT_VMM, OPT_OVMF,
-       OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_FEATURES, OPT_OUTPUT, OPT_OVMF_HASH, OPT_EXPLAIN, OPT_MATRIX };
+enum {
+	OPT_MODE = 256,
+	OPT_VCPUS,
+	OPT_TYPE,
+	OPT_SIG,
+	OPT_FAMILY,
+	OPT_MODEL,
+	OPT_STEPPING,
+	OPT_VMM,
+	OPT_OVMF,
+	OPT_KERNEL,
+	OPT_INITRD,
+	OPT_APPEND,
+	OPT_FEATURES,
+	OPT_OUTPUT,
+	OPT_OVMF_HASH,
+	OPT_EXPLAIN,
+	OPT_MATRIX
+};
 
 static const struct option LONGOPTS[] = {
-	{"mode", required_argument, 0, OPT_MODE},         {"vcpus", required_argument, 0, OPT_VCPUS},
-	{"vcpu-type", required_argument, 0, OPT_TYPE},    {"vcpu-sig", required_argument, 0, OPT_SIG},
-	{"vcpu-family", required_argument, 0, OPT_FAMILY}, {"vcpu-model", required_argument, 0, OPT_MODEL},
-	{"vcpu-stepping", required_argument, 0, OPT_STEPPING}, {"vmm-type", required_argument, 0, OPT_VMM},
-	{"ovmf", required_argument, 0, OPT_OVMF},         {"kernel", required_argument, 0, OPT_KERNEL},
-	{"initrd", required_argument, 0, OPT_INITRD},     {"append", required_argument, 0, OPT_APPEND},
+	{"mode", required_argument, 0, OPT_MODE},
+	{"vcpus", required_argument, 0, OPT_VCPUS},
+	{"vcpu-type", required_argument, 0, OPT_TYPE},
+	{"vcpu-sig", required_argument, 0, OPT_SIG},
+	{"vcpu-family", required_argument, 0, OPT_FAMILY},
+	{"vcpu-model", required_argument, 0, OPT_MODEL},
+	{"vcpu-stepping", required_argument, 0, OPT_STEPPING},
+	{"vmm-type", required_argument, 0, OPT_VMM},
+	{"ovmf", required_argument, 0, OPT_OVMF},
+	{"kernel", required_argument, 0, OPT_KERNEL},
+	{"initrd", required_argument, 0, OPT_INITRD},
+	{"append", required_argument, 0, OPT_APPEND},
 	{"guest-features", required_argument, 0, OPT_FEATURES},
 	{"output-format", required_argument, 0, OPT_OUTPUT},
 	{"snp-ovmf-hash", required_argument, 0, OPT_OVMF_HASH},
-	{"explain", no_argument, 0, OPT_EXPLAIN},         {"matrix", no_argument, 0, OPT_MATRIX},
-	{"verbose", no_argument, 0, 'v'},               CLI_HELP_OPTION,
+	{"explain", no_argument, 0, OPT_EXPLAIN},
+	{"matrix", no_argument, 0, OPT_MATRIX},
+	{"verbose", no_argument, 0, 'v'},
+	CLI_HELP_OPTION,
 	{0, 0, 0, 0},
 };
 
@@ -127,8 +152,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	cli_init(&cl, "uvm measure", USAGE, "v", LONGOPTS, argc, argv);
 	for (int c; (c = cli_next(&cl)) != CLI_END;) {
 		const char **slot = opt_slot(o, c);
-		if (c == CLI_EXIT || (slot && cli_once(&cl, slot)) ||
-		    (c == CLI_OPERAND && cli_unexpected(&cl)))
+		if (c == CLI_EXIT || (slot && cli_once(&cl, slot)) || (c == CLI_OPERAND && cli_unexpected(&cl)))
 			return cl.status;
 		if (c == 'v')
 			o->verbose = 1;
@@ -170,8 +194,8 @@ static int blob_map(const char *path, struct blob *b, int regular_only, struct u
 	/* the firmware size is bounded: do not read gigabytes only to refuse them */
 	if (regular_only && (uint64_t)st.st_size > OVMF_MAX_SIZE) {
 		close(fd);
-		return uvm_fail(err, 0, "the firmware is %lld bytes, more than the %u supported",
-				(long long)st.st_size, OVMF_MAX_SIZE);
+		return uvm_fail(err, 0, "the firmware is %lld bytes, more than the %u supported", (long long)st.st_size,
+				OVMF_MAX_SIZE);
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
 		close(fd);
@@ -293,16 +317,16 @@ static void explain_step(void *arg, const char *label, const uint8_t *value, siz
 static void explain_header(const struct opts *o, const struct inputs *in, const struct snp_request *r)
 {
 	const struct ovmf_info *i = &in->info;
-	fprintf(stderr, "firmware %s: %zu bytes, %zu pages at GPA 0x%llx, AP reset EIP 0x%x\n", o->ovmf,
-		i->size, i->size / OVMF_PAGE_SIZE, (unsigned long long)i->gpa, i->reset_eip);
+	fprintf(stderr, "firmware %s: %zu bytes, %zu pages at GPA 0x%llx, AP reset EIP 0x%x\n", o->ovmf, i->size,
+		i->size / OVMF_PAGE_SIZE, (unsigned long long)i->gpa, i->reset_eip);
 	if (i->has_hashes_table)
 		fprintf(stderr, "SEV hashes table: 0x%x (0x%x bytes)\n", i->hashes_base, i->hashes_size);
 	fprintf(stderr, "SEV metadata, %zu sections in table order:\n", i->n_sections);
 	for (size_t k = 0; k < i->n_sections; k++)
-		fprintf(stderr, "  %-18s 0x%x+0x%x\n", ovmf_section_name(i->sections[k].type),
-			i->sections[k].gpa, i->sections[k].size);
-	fprintf(stderr, "vcpus %u, vcpu signature 0x%x, guest features 0x%" PRIx64 ", VMM %s\n", r->vcpus,
-		r->vcpu_sig, r->guest_features, snp_vmm_name(r->vmm));
+		fprintf(stderr, "  %-18s 0x%x+0x%x\n", ovmf_section_name(i->sections[k].type), i->sections[k].gpa,
+			i->sections[k].size);
+	fprintf(stderr, "vcpus %u, vcpu signature 0x%x, guest features 0x%" PRIx64 ", VMM %s\n", r->vcpus, r->vcpu_sig,
+		r->guest_features, snp_vmm_name(r->vmm));
 	if (o->kernel)
 		fprintf(stderr, "kernel %s (%" PRIu64 " bytes), initrd %s (%" PRIu64 " bytes), append \"%s\"\n",
 			o->kernel, in->kernel_size, o->initrd ? o->initrd : "(none)", in->initrd_size,
@@ -354,8 +378,7 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static void json_artifact(const char *key, const char *path, uint64_t size, const uint8_t sha[UVM_SHA256_LEN],
-			  int last)
+static void json_artifact(const char *key, const char *path, uint64_t size, const uint8_t sha[UVM_SHA256_LEN], int last)
 {
 	char hex[2 * UVM_SHA256_LEN + 1];
 	uvm_hex_encode(sha, UVM_SHA256_LEN, hex);
@@ -379,7 +402,8 @@ static void json_qemu_args(const struct opts *o, unsigned vcpus, const char *cpu
 		put_json_string(o->append ? o->append : "");
 	}
 	printf(", \"-machine\", \"confidential-guest-support=sev0\", \"-object\", "
-	       "\"sev-snp-guest,id=sev0,kernel-hashes=%s\"]", o->kernel ? "on" : "off");
+	       "\"sev-snp-guest,id=sev0,kernel-hashes=%s\"]",
+	       o->kernel ? "on" : "off");
 }
 
 /* The five CPU generations of measurement.json (EPYC as EPYC-v4, what SNP guests use). */
@@ -446,7 +470,8 @@ static int check_vcpu_sig(const struct opts *o, enum snp_vmm vmm, uint32_t *sig)
 		return usage_error("%s", "give only one of --vcpu-type, --vcpu-sig, --vcpu-family/model/stepping");
 	if (forms == 0)
 		return vmm == SNP_VMM_QEMU ? usage_error("%s", "missing --vcpu-type or --vcpu-sig or "
-							 "--vcpu-family in guest mode 'snp'") : -1;
+							       "--vcpu-family in guest mode 'snp'")
+					   : -1;
 	if (o->vcpu_type) {
 		if (snp_cpu_sig_by_name(o->vcpu_type, sig))
 			return usage_error("unknown --vcpu-type '%s' (names as QEMU spells them, e.g. EPYC-v4)",
@@ -459,7 +484,7 @@ static int check_vcpu_sig(const struct opts *o, enum snp_vmm vmm, uint32_t *sig)
 		if (parse_uint(o->family_s, 10, 0x10e, &f) || parse_uint(o->model_s, 10, 255, &m) ||
 		    parse_uint(o->stepping_s, 10, 15, &s))
 			return usage_error("%s", "--vcpu-family (0..270), --vcpu-model (0..255) and "
-					   "--vcpu-stepping (0..15) must all be given, in decimal");
+						 "--vcpu-stepping (0..15) must all be given, in decimal");
 		*sig = snp_cpu_sig((unsigned)f, (unsigned)m, (unsigned)s);
 	}
 	return -1;
@@ -509,7 +534,7 @@ static int check_matrix(const struct opts *o, const struct snp_request *r)
 		return usage_error("%s", "--matrix chooses the vCPU counts and types itself; drop --vcpus/--vcpu-*");
 	if (r->vmm != SNP_VMM_QEMU || o->ovmf_hash || o->explain || o->verbose || o->output)
 		return usage_error("%s", "--matrix cannot be combined with --vmm-type, --snp-ovmf-hash, "
-				   "--explain, -v or --output-format");
+					 "--explain, -v or --output-format");
 	if (o->append && !printable_ascii(o->append))
 		return usage_error("%s", "--matrix needs an --append of printable ASCII");
 	const char *paths[3] = {o->ovmf, o->kernel, o->initrd};

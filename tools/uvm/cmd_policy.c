@@ -20,75 +20,69 @@
 #include "policy.h"
 #include "policy_gen.h"
 
-static const char HELP[] =
-	"usage: uvm policy hash FILE\n"
-	"       uvm policy host-data FILE\n"
-	"       uvm policy check FILE\n"
-	"       uvm policy replay --policy FILE --requests FILE [--state]\n"
-	"       uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
-	"                      [-o FILE]\n"
-	"\n"
-	"hash       prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA\n"
-	"           the attestation report must carry for this policy\n"
-	"host-data  prints the same digest in base64 (QEMU sev-snp-guest host-data=)\n"
-	"check      validates FILE strictly, as the guest will; prints the JSON path of\n"
-	"           the problem\n"
-	"replay     decides each request of the JSON array in --requests in order with\n"
-	"           the guest's engine, committing every allowed one, and prints one line\n"
-	"           of JSON per decision (op, allowed, reason); --state prints the final\n"
-	"           state as a last line\n"
-	"gen        writes (to stdout, or -o FILE) a policy for the container of the OCI\n"
-	"           image layout: argv (Entrypoint + Cmd), env, working_dir and user from\n"
-	"           the image config, the layers' dm-verity root hashes exactly as 'uvm\n"
-	"           layer --image' computes them (it builds them in $TMPDIR: needs root and\n"
-	"           mkfs.erofs), or taken from --layers DIR/layers.json written by 'uvm\n"
-	"           layer' for this image; defaults deny what running the image does not\n"
-	"           need; --config FILE overrides fields (docs/policy.md). The same inputs\n"
-	"           give the same bytes\n"
-	"\n"
-	"exit status: 0 success (replay: every request allowed), 1 invalid policy\n"
-	"(replay: some request denied; gen: invalid image, layers or overrides, or a\n"
-	"failed layer build), 2 usage error or unreadable input\n"
-	"\n"
-	"'uvm policy COMMAND --help' describes one command.\n";
+static const char HELP[] = "usage: uvm policy hash FILE\n"
+			   "       uvm policy host-data FILE\n"
+			   "       uvm policy check FILE\n"
+			   "       uvm policy replay --policy FILE --requests FILE [--state]\n"
+			   "       uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
+			   "                      [-o FILE]\n"
+			   "\n"
+			   "hash       prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA\n"
+			   "           the attestation report must carry for this policy\n"
+			   "host-data  prints the same digest in base64 (QEMU sev-snp-guest host-data=)\n"
+			   "check      validates FILE strictly, as the guest will; prints the JSON path of\n"
+			   "           the problem\n"
+			   "replay     decides each request of the JSON array in --requests in order with\n"
+			   "           the guest's engine, committing every allowed one, and prints one line\n"
+			   "           of JSON per decision (op, allowed, reason); --state prints the final\n"
+			   "           state as a last line\n"
+			   "gen        writes (to stdout, or -o FILE) a policy for the container of the OCI\n"
+			   "           image layout: argv (Entrypoint + Cmd), env, working_dir and user from\n"
+			   "           the image config, the layers' dm-verity root hashes exactly as 'uvm\n"
+			   "           layer --image' computes them (it builds them in $TMPDIR: needs root and\n"
+			   "           mkfs.erofs), or taken from --layers DIR/layers.json written by 'uvm\n"
+			   "           layer' for this image; defaults deny what running the image does not\n"
+			   "           need; --config FILE overrides fields (docs/policy.md). The same inputs\n"
+			   "           give the same bytes\n"
+			   "\n"
+			   "exit status: 0 success (replay: every request allowed), 1 invalid policy\n"
+			   "(replay: some request denied; gen: invalid image, layers or overrides, or a\n"
+			   "failed layer build), 2 usage error or unreadable input\n"
+			   "\n"
+			   "'uvm policy COMMAND --help' describes one command.\n";
 
-static const char HELP_HASH[] =
-	"usage: uvm policy hash FILE\n"
-	"Prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA the\n"
-	"attestation report must carry for this policy.\n"
-	"exit status: 0 printed, 2 usage error or unreadable input\n";
+static const char HELP_HASH[] = "usage: uvm policy hash FILE\n"
+				"Prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA the\n"
+				"attestation report must carry for this policy.\n"
+				"exit status: 0 printed, 2 usage error or unreadable input\n";
 
-static const char HELP_HOST_DATA[] =
-	"usage: uvm policy host-data FILE\n"
-	"Prints the SHA-256 of FILE's exact bytes in base64 (QEMU sev-snp-guest\n"
-	"host-data=).\n"
-	"exit status: 0 printed, 2 usage error or unreadable input\n";
+static const char HELP_HOST_DATA[] = "usage: uvm policy host-data FILE\n"
+				     "Prints the SHA-256 of FILE's exact bytes in base64 (QEMU sev-snp-guest\n"
+				     "host-data=).\n"
+				     "exit status: 0 printed, 2 usage error or unreadable input\n";
 
-static const char HELP_CHECK[] =
-	"usage: uvm policy check FILE\n"
-	"Validates FILE strictly, as the guest will; prints the JSON path of the problem.\n"
-	"exit status: 0 valid, 1 invalid policy, 2 usage error or unreadable input\n";
+static const char HELP_CHECK[] = "usage: uvm policy check FILE\n"
+				 "Validates FILE strictly, as the guest will; prints the JSON path of the problem.\n"
+				 "exit status: 0 valid, 1 invalid policy, 2 usage error or unreadable input\n";
 
-static const char HELP_REPLAY[] =
-	"usage: uvm policy replay --policy FILE --requests FILE [--state]\n"
-	"Decides each request of the JSON array in --requests in order with the guest's\n"
-	"engine, committing every allowed one, and prints one line of JSON per decision\n"
-	"(op, allowed, reason); --state prints the final state as a last line.\n"
-	"exit status: 0 every request allowed, 1 some request denied, 2 usage error or\n"
-	"unreadable (or invalid) policy or requests\n";
+static const char HELP_REPLAY[] = "usage: uvm policy replay --policy FILE --requests FILE [--state]\n"
+				  "Decides each request of the JSON array in --requests in order with the guest's\n"
+				  "engine, committing every allowed one, and prints one line of JSON per decision\n"
+				  "(op, allowed, reason); --state prints the final state as a last line.\n"
+				  "exit status: 0 every request allowed, 1 some request denied, 2 usage error or\n"
+				  "unreadable (or invalid) policy or requests\n";
 
-static const char HELP_GEN[] =
-	"usage: uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
-	"                      [-o FILE]\n"
-	"Writes (to stdout, or -o FILE) a policy for the container of the OCI image\n"
-	"layout: argv (Entrypoint + Cmd), env, working_dir and user from the image\n"
-	"config, the layers' dm-verity root hashes exactly as 'uvm layer --image'\n"
-	"computes them (it builds them in $TMPDIR: needs root and mkfs.erofs), or taken\n"
-	"from --layers DIR/layers.json written by 'uvm layer' for this image; defaults\n"
-	"deny what running the image does not need; --config FILE overrides fields\n"
-	"(docs/policy.md). The same inputs give the same bytes.\n"
-	"exit status: 0 written, 1 invalid image, layers or overrides, or a failed layer\n"
-	"build, 2 usage error\n";
+static const char HELP_GEN[] = "usage: uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
+			       "                      [-o FILE]\n"
+			       "Writes (to stdout, or -o FILE) a policy for the container of the OCI image\n"
+			       "layout: argv (Entrypoint + Cmd), env, working_dir and user from the image\n"
+			       "config, the layers' dm-verity root hashes exactly as 'uvm layer --image'\n"
+			       "computes them (it builds them in $TMPDIR: needs root and mkfs.erofs), or taken\n"
+			       "from --layers DIR/layers.json written by 'uvm layer' for this image; defaults\n"
+			       "deny what running the image does not need; --config FILE overrides fields\n"
+			       "(docs/policy.md). The same inputs give the same bytes.\n"
+			       "exit status: 0 written, 1 invalid image, layers or overrides, or a failed layer\n"
+			       "build, 2 usage error\n";
 
 static int read_policy_file(const char *path, struct file_buf *buf)
 {
@@ -104,9 +98,8 @@ static int cmd_digest(const char *path, int base64)
 {
 	struct file_buf buf;
 	uint8_t digest[UVM_SHA256_LEN];
-	char text[2 * UVM_SHA256_LEN + 1 > 4 * ((UVM_SHA256_LEN + 2) / 3) + 1
-			  ? 2 * UVM_SHA256_LEN + 1
-			  : 4 * ((UVM_SHA256_LEN + 2) / 3) + 1];
+	char text[2 * UVM_SHA256_LEN + 1 > 4 * ((UVM_SHA256_LEN + 2) / 3) + 1 ? 2 * UVM_SHA256_LEN + 1
+									      : 4 * ((UVM_SHA256_LEN + 2) / 3) + 1];
 	if (read_policy_file(path, &buf) < 0)
 		return 2;
 	uvm_sha256(buf.data, buf.len, digest);
@@ -310,7 +303,7 @@ static int run(int argc, char **argv)
 		return cl.status;
 	if (c == CLI_END)
 		return cli_usage_error("uvm policy", "a command is required: hash, host-data, check, "
-				       "replay or gen");
+						     "replay or gen");
 	if (strcmp(cl.arg, "help") == 0) {
 		fputs(HELP, stdout);
 		return 0;
@@ -319,12 +312,14 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
 		if (strcmp(cl.arg, CMDS[i].name) == 0) {
 			struct cli sub;
-			cli_init(&sub, CMDS[i].cmd, CMDS[i].help, CMDS[i].shortopts, CMDS[i].opts,
-				 argc - first, argv + first);
+			cli_init(&sub, CMDS[i].cmd, CMDS[i].help, CMDS[i].shortopts, CMDS[i].opts, argc - first,
+				 argv + first);
 			return CMDS[i].run(&sub);
 		}
-	return cli_usage_error("uvm policy", "unknown command '%s' (hash, host-data, check, replay "
-			       "or gen)", cl.arg);
+	return cli_usage_error("uvm policy",
+			       "unknown command '%s' (hash, host-data, check, replay "
+			       "or gen)",
+			       cl.arg);
 }
 
 const struct uvm_command uvm_command_policy = {"policy", "hash, check, replay and generate execution policies", run};

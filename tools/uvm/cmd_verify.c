@@ -49,9 +49,26 @@ static const char usage_text[] =
 	"acceptable); 2 usage error; 3 an input is unreadable or malformed.\n";
 
 enum {
-	O_REPORT = 256, O_OFFSET, O_VCEK, O_CHAIN, O_TRUST_ROOT, O_NOW, O_MEASUREMENT,
-	O_MEASUREMENTS, O_HOST_DATA, O_POLICY, O_REPORT_DATA, O_MIN_TCB, O_VMPL, O_MIN_SVN,
-	O_ID_KEY, O_CERTS, O_ALLOW_DEBUG, O_ALLOW_MA, O_DENY_SMT, O_JSON,
+	O_REPORT = 256,
+	O_OFFSET,
+	O_VCEK,
+	O_CHAIN,
+	O_TRUST_ROOT,
+	O_NOW,
+	O_MEASUREMENT,
+	O_MEASUREMENTS,
+	O_HOST_DATA,
+	O_POLICY,
+	O_REPORT_DATA,
+	O_MIN_TCB,
+	O_VMPL,
+	O_MIN_SVN,
+	O_ID_KEY,
+	O_CERTS,
+	O_ALLOW_DEBUG,
+	O_ALLOW_MA,
+	O_DENY_SMT,
+	O_JSON,
 };
 
 static const struct option long_opts[] = {
@@ -167,21 +184,19 @@ static int parse_option(int c, const char *arg, struct verify_args *cli)
 	case O_CERTS: o->certs_path = arg; return 0;
 	case O_NOW:
 		return verify_parse_time(arg, &o->now) == 0
-			       ? 0 : bad("--now", arg, "unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
+			       ? 0
+			       : bad("--now", arg, "unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
 	case O_MEASUREMENT: return parse_measurement(arg, o);
 	case O_MEASUREMENTS: o->measurement_source = arg; return 0; /* loaded after parsing */
 	case O_HOST_DATA: return parse_host_data(arg, o);
 	case O_POLICY: cli->policy_path = arg; return 0;
-	case O_REPORT_DATA:
-		o->have_report_data = true;
-		return parse_report_data(arg, o->report_data);
+	case O_REPORT_DATA: o->have_report_data = true; return parse_report_data(arg, o->report_data);
 	case O_MIN_TCB:
 		return verify_parse_min_tcb(arg, o) == 0
-			       ? 0 : bad("--min-tcb", arg, "0xRAW or bl=N,tee=N,snp=N,ucode=N[,fmc=N]");
+			       ? 0
+			       : bad("--min-tcb", arg, "0xRAW or bl=N,tee=N,snp=N,ucode=N[,fmc=N]");
 	case O_VMPL: o->have_vmpl = true; return parse_u32("--vmpl", arg, &o->vmpl);
-	case O_MIN_SVN:
-		o->have_min_guest_svn = true;
-		return parse_u32("--min-guest-svn", arg, &o->min_guest_svn);
+	case O_MIN_SVN: o->have_min_guest_svn = true; return parse_u32("--min-guest-svn", arg, &o->min_guest_svn);
 	case O_ID_KEY:
 		o->have_id_key_digest = true;
 		return parse_hex("--id-key-digest", arg, o->id_key_digest, SNP_KEY_DIGEST_LEN);
@@ -196,9 +211,10 @@ static int parse_option(int c, const char *arg, struct verify_args *cli)
 static int check_combination(const struct verify_args *cli, bool measurements_file)
 {
 	const struct verify_opts *o = &cli->o;
-	const char *missing = !o->report_path ? "--report"
-			      : !o->vcek_path && !o->certs_path ? "--vcek (or --certs)"
-			      : !o->chain_path && !o->certs_path ? "--chain (or --certs)" : NULL;
+	const char *missing = !o->report_path                    ? "--report"
+			      : !o->vcek_path && !o->certs_path  ? "--vcek (or --certs)"
+			      : !o->chain_path && !o->certs_path ? "--chain (or --certs)"
+								 : NULL;
 	if (missing)
 		cli_usage_error("uvm verify", "%s is required", missing);
 	else if (measurements_file && o->n_measurements)
@@ -260,8 +276,7 @@ static int run(int argc, char **argv)
 	int rc = parse_args(argc, argv, &cli, &measurements);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
-	if (load_expectation_files(&cli, measurements, &err) != 0 ||
-	    verify_run(&cli.o, &res, &err) != 0) {
+	if (load_expectation_files(&cli, measurements, &err) != 0 || verify_run(&cli.o, &res, &err) != 0) {
 		fprintf(stderr, "uvm verify: %s\n", err.msg);
 		return VERIFY_EXIT_INPUT;
 	}
@@ -272,5 +287,5 @@ static int run(int argc, char **argv)
 	return verify_exit_code(&res);
 }
 
-const struct uvm_command uvm_command_verify = {
-	"verify", "verify an SNP attestation report: chain, signature, expectations", run};
+const struct uvm_command uvm_command_verify = {"verify",
+					       "verify an SNP attestation report: chain, signature, expectations", run};

@@ -8,10 +8,9 @@
 #define UVM_VERSION "0.1.0"
 #endif
 
-static const char HELP[] =
-	"usage: uvm version\n"
-	"Prints the version of the host tools: \"uvm VERSION\".\n"
-	"exit status: 0 printed, 2 usage error\n";
+static const char HELP[] = "usage: uvm version\n"
+			   "Prints the version of the host tools: \"uvm VERSION\".\n"
+			   "exit status: 0 printed, 2 usage error\n";
 
 static const struct option OPTS[] = {CLI_HELP_OPTION, {NULL, 0, NULL, 0}};
 

@@ -43,8 +43,7 @@ static int path_is_normal(const char *path)
 	for (const char *comp = path + 1; comp;) {
 		const char *end = strchr(comp, '/');
 		size_t clen = end ? (size_t)(end - comp) : strlen(comp);
-		if (clen == 0 || (clen == 1 && comp[0] == '.') ||
-		    (clen == 2 && comp[0] == '.' && comp[1] == '.'))
+		if (clen == 0 || (clen == 1 && comp[0] == '.') || (clen == 2 && comp[0] == '.' && comp[1] == '.'))
 			return 0;
 		comp = end ? end + 1 : NULL;
 	}
@@ -66,22 +65,20 @@ static int copy_field(char *dst, const char *src, struct uvm_err *err, int line,
 {
 	size_t len = strlen(src);
 	if (len >= CPIO_MAX_PATH)
-		return uvm_fail(err, EINVAL, "line %d: %s is longer than %d bytes", line, what,
-				CPIO_MAX_PATH - 1);
+		return uvm_fail(err, EINVAL, "line %d: %s is longer than %d bytes", line, what, CPIO_MAX_PATH - 1);
 	memcpy(dst, src, len + 1);
 	return 0;
 }
 
-static int resolve_source(const char *word, const struct cpio_define *defines, size_t ndefines,
-			  struct cpio_entry *e, struct uvm_err *err)
+static int resolve_source(const char *word, const struct cpio_define *defines, size_t ndefines, struct cpio_entry *e,
+			  struct uvm_err *err)
 {
 	if (word[0] != '@')
 		return copy_field(e->arg, word, err, e->line, "source path");
 	for (size_t i = 0; i < ndefines; i++)
 		if (strcmp(defines[i].name, word + 1) == 0)
 			return copy_field(e->arg, defines[i].value, err, e->line, "source path");
-	return uvm_fail(err, EINVAL, "line %d: source %s is not defined (pass -D %s=PATH)", e->line, word,
-			word + 1);
+	return uvm_fail(err, EINVAL, "line %d: source %s is not defined (pass -D %s=PATH)", e->line, word, word + 1);
 }
 
 static const struct {
@@ -95,19 +92,18 @@ static const struct {
 	{"nod", CPIO_NOD, 5},
 };
 
-static int parse_entry(char **w, size_t n, const struct cpio_define *defines, size_t ndefines,
-		       struct cpio_entry *e, struct uvm_err *err)
+static int parse_entry(char **w, size_t n, const struct cpio_define *defines, size_t ndefines, struct cpio_entry *e,
+		       struct uvm_err *err)
 {
 	size_t k;
 	for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
 		if (strcmp(w[0], kinds[k].word) == 0)
 			break;
 	if (k == sizeof kinds / sizeof kinds[0])
-		return uvm_fail(err, EINVAL, "line %d: unknown entry kind '%s' (dir, file, slink, nod)",
-				e->line, w[0]);
+		return uvm_fail(err, EINVAL, "line %d: unknown entry kind '%s' (dir, file, slink, nod)", e->line, w[0]);
 	if (n != kinds[k].nargs + 1)
-		return uvm_fail(err, EINVAL, "line %d: '%s' takes %zu fields, found %zu", e->line, w[0],
-				kinds[k].nargs, n - 1);
+		return uvm_fail(err, EINVAL, "line %d: '%s' takes %zu fields, found %zu", e->line, w[0], kinds[k].nargs,
+				n - 1);
 	e->kind = kinds[k].kind;
 	if (copy_field(e->path, w[1], err, e->line, "path"))
 		return -1;
@@ -116,13 +112,10 @@ static int parse_entry(char **w, size_t n, const struct cpio_define *defines, si
 				"line %d: path '%s' must be absolute and normalised (no '.', '..', '//', trailing '/')",
 				e->line, e->path);
 	if (parse_u32(w[2], 8, 07777, &e->mode))
-		return uvm_fail(err, EINVAL, "line %d: mode '%s' is not octal permission bits <= 07777",
-				e->line, w[2]);
+		return uvm_fail(err, EINVAL, "line %d: mode '%s' is not octal permission bits <= 07777", e->line, w[2]);
 	switch (e->kind) {
-	case CPIO_FILE:
-		return resolve_source(w[3], defines, ndefines, e, err);
-	case CPIO_SLINK:
-		return copy_field(e->arg, w[3], err, e->line, "link target");
+	case CPIO_FILE: return resolve_source(w[3], defines, ndefines, e, err);
+	case CPIO_SLINK: return copy_field(e->arg, w[3], err, e->line, "link target");
 	case CPIO_NOD:
 		if (strcmp(w[3], "c") && strcmp(w[3], "b"))
 			return uvm_fail(err, EINVAL, "line %d: device type '%s' must be c or b", e->line, w[3]);
@@ -130,8 +123,7 @@ static int parse_entry(char **w, size_t n, const struct cpio_define *defines, si
 		if (parse_u32(w[4], 10, 4095, &e->major) || parse_u32(w[5], 10, 1048575, &e->minor))
 			return uvm_fail(err, EINVAL, "line %d: bad device numbers '%s %s'", e->line, w[4], w[5]);
 		return 0;
-	case CPIO_DIR:
-		return 0;
+	case CPIO_DIR: return 0;
 	}
 	return 0;
 }
@@ -171,19 +163,20 @@ static int check_order(const struct cpio_list *list, struct uvm_err *err)
 			if (c == 0)
 				return uvm_fail(err, EINVAL, "line %d: duplicate path %s", e->line, e->path);
 			if (c > 0)
-				return uvm_fail(err, EINVAL,
-						"line %d: %s is out of order (the list must be sorted bytewise; it follows %s)",
-						e->line, e->path, list->entries[i - 1].path);
+				return uvm_fail(
+					err, EINVAL,
+					"line %d: %s is out of order (the list must be sorted bytewise; it follows %s)",
+					e->line, e->path, list->entries[i - 1].path);
 		}
 		if (!parent_listed(list->entries, i))
-			return uvm_fail(err, EINVAL, "line %d: parent directory of %s is not listed as a dir",
-					e->line, e->path);
+			return uvm_fail(err, EINVAL, "line %d: parent directory of %s is not listed as a dir", e->line,
+					e->path);
 	}
 	return 0;
 }
 
-int cpio_list_parse(const char *text, size_t len, const struct cpio_define *defines,
-		    size_t ndefines, struct cpio_list *out, struct uvm_err *err)
+int cpio_list_parse(const char *text, size_t len, const struct cpio_define *defines, size_t ndefines,
+		    struct cpio_list *out, struct uvm_err *err)
 {
 	out->entries = calloc(CPIO_MAX_ENTRIES, sizeof *out->entries);
 	out->count = 0;
@@ -262,14 +255,13 @@ static int pad4(struct cpio_out *o, struct uvm_err *err)
 	return put(o, zeros, (4 - o->offset % 4) % 4, err);
 }
 
-static int put_header(struct cpio_out *o, uint32_t ino, uint32_t mode, uint32_t nlink,
-		      uint32_t mtime, uint32_t size, uint32_t rmaj, uint32_t rmin,
-		      const char *name, struct uvm_err *err)
+static int put_header(struct cpio_out *o, uint32_t ino, uint32_t mode, uint32_t nlink, uint32_t mtime, uint32_t size,
+		      uint32_t rmaj, uint32_t rmin, const char *name, struct uvm_err *err)
 {
 	char hdr[6 + 13 * 8 + 1];
 	uint32_t namesize = (uint32_t)strlen(name) + 1;
-	snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		 ino, mode, 0u, 0u, nlink, mtime, size, 0u, 0u, rmaj, rmin, namesize, 0u);
+	snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u, 0u,
+		 nlink, mtime, size, 0u, 0u, rmaj, rmin, namesize, 0u);
 	if (put(o, hdr, sizeof hdr - 1, err) || put(o, name, namesize, err))
 		return -1;
 	return pad4(o, err);
@@ -287,12 +279,12 @@ static int read_source(const struct cpio_entry *e, char **data, size_t *len, str
 	FILE *f = fopen(e->arg, "rb");
 	struct stat st;
 	if (!f)
-		return uvm_fail(err, errno, "line %d: cannot open source %s for %s: %s", e->line, e->arg,
-				e->path, strerror(errno));
+		return uvm_fail(err, errno, "line %d: cannot open source %s for %s: %s", e->line, e->arg, e->path,
+				strerror(errno));
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CPIO_MAX_FILE_SIZE) {
 		fclose(f);
-		return uvm_fail(err, EINVAL, "line %d: source %s is not a regular file of at most %u bytes",
-				e->line, e->arg, CPIO_MAX_FILE_SIZE);
+		return uvm_fail(err, EINVAL, "line %d: source %s is not a regular file of at most %u bytes", e->line,
+				e->arg, CPIO_MAX_FILE_SIZE);
 	}
 	*len = (size_t)st.st_size;
 	*data = malloc(*len ? *len : 1);
@@ -305,16 +297,15 @@ static int read_source(const struct cpio_entry *e, char **data, size_t *len, str
 	return 0;
 }
 
-static int write_entry(struct cpio_out *o, const struct cpio_entry *e, uint32_t ino,
-		       uint32_t mtime, struct uvm_err *err)
+static int write_entry(struct cpio_out *o, const struct cpio_entry *e, uint32_t ino, uint32_t mtime,
+		       struct uvm_err *err)
 {
 	const char *name = e->path + 1; /* archive names are relative to the root */
 	switch (e->kind) {
-	case CPIO_DIR:
-		return put_header(o, ino, S_IFDIR | e->mode, 2, mtime, 0, 0, 0, name, err);
+	case CPIO_DIR: return put_header(o, ino, S_IFDIR | e->mode, 2, mtime, 0, 0, 0, name, err);
 	case CPIO_NOD:
-		return put_header(o, ino, (e->devtype == 'c' ? S_IFCHR : S_IFBLK) | e->mode, 1, mtime, 0,
-				  e->major, e->minor, name, err);
+		return put_header(o, ino, (e->devtype == 'c' ? S_IFCHR : S_IFBLK) | e->mode, 1, mtime, 0, e->major,
+				  e->minor, name, err);
 	case CPIO_SLINK: {
 		size_t tlen = strlen(e->arg);
 		if (put_header(o, ino, S_IFLNK | e->mode, 1, mtime, (uint32_t)tlen, 0, 0, name, err))

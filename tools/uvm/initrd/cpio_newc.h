@@ -29,11 +29,11 @@ enum cpio_kind { CPIO_DIR, CPIO_FILE, CPIO_SLINK, CPIO_NOD };
 struct cpio_entry {
 	enum cpio_kind kind;
 	char path[CPIO_MAX_PATH];
-	uint32_t mode;             /* permission bits only */
-	char arg[CPIO_MAX_PATH];   /* file: source path (resolved); slink: target */
-	char devtype;              /* nod: 'c' or 'b' */
-	uint32_t major, minor;     /* nod */
-	int line;                  /* for error messages */
+	uint32_t mode;           /* permission bits only */
+	char arg[CPIO_MAX_PATH]; /* file: source path (resolved); slink: target */
+	char devtype;            /* nod: 'c' or 'b' */
+	uint32_t major, minor;   /* nod */
+	int line;                /* for error messages */
 };
 
 struct cpio_define {
@@ -48,8 +48,8 @@ struct cpio_list {
 
 /* Parses a list (text of length len, need not be NUL-terminated). @NAME
  * sources are resolved from defines. On error names the line and the rule. */
-int cpio_list_parse(const char *text, size_t len, const struct cpio_define *defines,
-		    size_t ndefines, struct cpio_list *out, struct uvm_err *err);
+int cpio_list_parse(const char *text, size_t len, const struct cpio_define *defines, size_t ndefines,
+		    struct cpio_list *out, struct uvm_err *err);
 void cpio_list_free(struct cpio_list *list);
 
 /* Writes the archive for a parsed list, reading file sources from disk. */

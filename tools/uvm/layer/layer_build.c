@@ -118,8 +118,8 @@ static int drain(int fd, struct uvm_err *err)
 }
 
 /* Extracts the blob into stage (a fresh directory). */
-static int unpack(const char *blob, enum layer_compression comp, const char *stage,
-		  struct tar_stats *st, struct tar_dirs *implicit, struct uvm_err *err)
+static int unpack(const char *blob, enum layer_compression comp, const char *stage, struct tar_stats *st,
+		  struct tar_dirs *implicit, struct uvm_err *err)
 {
 	int fd = open(blob, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -166,16 +166,14 @@ static void format_uuid(const uint8_t u[16], char out[37])
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-static int run_mkfs(const char *stage, const char *img, const uint8_t uuid[16], int64_t epoch,
-		    struct uvm_err *err)
+static int run_mkfs(const char *stage, const char *img, const uint8_t uuid[16], int64_t epoch, struct uvm_err *err)
 {
 	char uuid_s[37], epoch_s[32];
 	format_uuid(uuid, uuid_s);
 	/* mkfs.erofs clamps inode times to SOURCE_DATE_EPOCH and uses it as the
 	 * build time: one past the newest entry keeps every tar time. */
 	snprintf(epoch_s, sizeof epoch_s, "%lld", (long long)epoch + 1);
-	char *argv[] = {"mkfs.erofs", "--quiet", "-U", uuid_s, "--preserve-mtime",
-			(char *)img, (char *)stage, NULL};
+	char *argv[] = {"mkfs.erofs", "--quiet", "-U", uuid_s, "--preserve-mtime", (char *)img, (char *)stage, NULL};
 	pid_t pid = spawn(argv, -1, -1, epoch_s, err);
 	if (pid < 0)
 		return -1;
@@ -194,8 +192,8 @@ static int seal(const char *img, struct layer_result *res, struct uvm_err *err)
 	if (r == 0 && fstat(fd, &s) < 0)
 		r = uvm_fail(err, errno, "stat %s: %s", img, strerror(errno));
 	if (r == 0 && (uint64_t)s.st_size != (uint64_t)info.blocks * UVM_EROFS_BLOCK)
-		r = uvm_fail(err, EINVAL, "%s: %lld bytes but the erofs superblock says %u blocks",
-			     img, (long long)s.st_size, info.blocks);
+		r = uvm_fail(err, EINVAL, "%s: %lld bytes but the erofs superblock says %u blocks", img,
+			     (long long)s.st_size, info.blocks);
 	struct uvm_verity_sb sb = {.data_blocks = info.blocks, .salt_len = UVM_SHA256_LEN};
 	memcpy(sb.uuid, res->salt, 16);
 	memcpy(sb.salt, res->salt, UVM_SHA256_LEN);
@@ -214,8 +212,8 @@ static int seal(const char *img, struct layer_result *res, struct uvm_err *err)
 
 /* Extracts the blob into stage and, on top of a chain, gives its implicit
  * directories the lower layers' metadata. */
-static int stage_layer(const char *blob, enum layer_compression comp, const char *stage,
-		       struct layer_chain *chain, struct tar_stats *st, struct uvm_err *err)
+static int stage_layer(const char *blob, enum layer_compression comp, const char *stage, struct layer_chain *chain,
+		       struct tar_stats *st, struct uvm_err *err)
 {
 	struct tar_dirs implicit = {NULL, 0};
 	int r = unpack(blob, comp, stage, st, &implicit, err);
@@ -225,9 +223,8 @@ static int stage_layer(const char *blob, enum layer_compression comp, const char
 	return r;
 }
 
-int layer_build(const char *blob, const char *digest, enum layer_compression comp,
-		const char *out_dir, struct layer_chain *chain, struct layer_result *res,
-		struct uvm_err *err)
+int layer_build(const char *blob, const char *digest, enum layer_compression comp, const char *out_dir,
+		struct layer_chain *chain, struct layer_result *res, struct uvm_err *err)
 {
 	char stage[4096], tmp[4096], final[4096];
 	memset(res, 0, sizeof *res);
@@ -244,8 +241,7 @@ int layer_build(const char *blob, const char *digest, enum layer_compression com
 	    snprintf(final, sizeof final, "%s/%s", out_dir, res->path) >= (int)sizeof final)
 		return uvm_fail(err, ENAMETOOLONG, "output directory path too long");
 	if (!mkdtemp(stage))
-		return uvm_fail(err, errno, "create staging directory in %s: %s", out_dir,
-				strerror(errno));
+		return uvm_fail(err, errno, "create staging directory in %s: %s", out_dir, strerror(errno));
 	unlink(tmp);
 	int r = stage_layer(blob, comp, stage, chain, &res->stats, err);
 	if (r == 0)
@@ -290,8 +286,7 @@ static int write_index(FILE *f, void *ctx, struct uvm_err *err)
 	return 0;
 }
 
-int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n,
-		      struct uvm_err *err)
+int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n, struct uvm_err *err)
 {
 	char path[4096];
 	struct index_ctx x = {layers, n};

@@ -35,12 +35,10 @@ int layer_file_digest(const char *path, char out[LAYER_DIGEST_LEN + 1], struct u
  * it then advances. chain NULL: a base layer, nothing carried. An image's
  * layers must go through one chain in order, base first; after a failure
  * the chain is spent (layer_chain_free it). */
-int layer_build(const char *blob, const char *digest, enum layer_compression comp,
-		const char *out_dir, struct layer_chain *chain, struct layer_result *res,
-		struct uvm_err *err);
+int layer_build(const char *blob, const char *digest, enum layer_compression comp, const char *out_dir,
+		struct layer_chain *chain, struct layer_result *res, struct uvm_err *err);
 
 /* Writes out_dir/layers.json (base layer first). */
-int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n,
-		      struct uvm_err *err);
+int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n, struct uvm_err *err);
 
 #endif

@@ -40,8 +40,7 @@ void layer_chain_id(const char *below, const char *digest, char out[LAYER_DIGEST
 		snprintf(out, LAYER_DIGEST_LEN + 1, "%s", digest);
 		return;
 	}
-	int n = snprintf(buf, sizeof buf, "%.*s %.*s", LAYER_DIGEST_LEN, below, LAYER_DIGEST_LEN,
-			 digest);
+	int n = snprintf(buf, sizeof buf, "%.*s %.*s", LAYER_DIGEST_LEN, below, LAYER_DIGEST_LEN, digest);
 	uvm_sha256(buf, (size_t)n, d);
 	memcpy(out, "sha256:", 7);
 	uvm_hex_encode(d, sizeof d, out + 7);
@@ -51,8 +50,8 @@ enum walk_phase { WALK_HIDE, WALK_RECORD };
 
 struct walk {
 	enum walk_phase phase;
-	struct dirmap *map;   /* WALK_HIDE: the lower layers' map */
-	struct dirmap batch;  /* WALK_RECORD: this layer's directories */
+	struct dirmap *map;  /* WALK_HIDE: the lower layers' map */
+	struct dirmap batch; /* WALK_RECORD: this layer's directories */
 	size_t stage_len;
 	char hidden[TAR_PATH_MAX]; /* last subtree hidden: nothing below needs a search */
 	int have_hidden;
@@ -106,8 +105,7 @@ static int read_xattrs(const char *fpath, const char *rel, struct dirmeta *m, st
 			continue;
 		ssize_t v = lgetxattr(fpath, name, value, sizeof value);
 		if (v < 0)
-			return uvm_fail(err, errno, "'%.200s': read xattr %.64s: %s", rel, name,
-					strerror(errno));
+			return uvm_fail(err, errno, "'%.200s': read xattr %.64s: %s", rel, name, strerror(errno));
 		if (dirmeta_add_xattr(m, name, value, (size_t)v, err) < 0)
 			return -1;
 	}
@@ -116,8 +114,11 @@ static int read_xattrs(const char *fpath, const char *rel, struct dirmeta *m, st
 
 static int record(struct walk *w, const char *fpath, const char *rel, const struct stat *sb)
 {
-	struct dirmeta m = {.mode = sb->st_mode & 07777, .uid = sb->st_uid, .gid = sb->st_gid,
-			    .mtime = sb->st_mtim.tv_sec, .mtime_nsec = (uint32_t)sb->st_mtim.tv_nsec};
+	struct dirmeta m = {.mode = sb->st_mode & 07777,
+			    .uid = sb->st_uid,
+			    .gid = sb->st_gid,
+			    .mtime = sb->st_mtim.tv_sec,
+			    .mtime_nsec = (uint32_t)sb->st_mtim.tv_nsec};
 	int r = read_xattrs(fpath, rel, &m, w->err);
 	if (r == 0)
 		r = dirmap_append(&w->batch, rel, &m, w->err);
@@ -151,8 +152,7 @@ static int walk(struct walk *w, const char *stage)
 	if (r > 0)
 		return -1; /* on_entry set the message */
 	if (r < 0)
-		return uvm_fail(w->err, errno, "walk the staging directory %s: %s", stage,
-				strerror(errno));
+		return uvm_fail(w->err, errno, "walk the staging directory %s: %s", stage, strerror(errno));
 	return 0;
 }
 
@@ -173,8 +173,7 @@ static int open_dir(int stage_fd, const char *path, struct uvm_err *err)
 		fd = sub;
 	}
 	if (fd < 0)
-		return uvm_fail(err, errno, "'%.200s': open staged directory: %s", path,
-				strerror(errno));
+		return uvm_fail(err, errno, "'%.200s': open staged directory: %s", path, strerror(errno));
 	return fd;
 }
 
@@ -197,13 +196,13 @@ static int give_meta(int stage_fd, const char *path, const struct dirmeta *m, st
 	int e = errno;
 	close(fd);
 	if (r < 0)
-		return uvm_fail(err, e, "'%.200s': give it the lower layer's metadata: %s",
-				path[0] ? path : "/", strerror(e));
+		return uvm_fail(err, e, "'%.200s': give it the lower layer's metadata: %s", path[0] ? path : "/",
+				strerror(e));
 	return 0;
 }
 
-static int inherit(const struct dirmap *lower, const char *stage, const struct tar_dirs *implicit,
-		   int64_t *max_mtime, struct uvm_err *err)
+static int inherit(const struct dirmap *lower, const char *stage, const struct tar_dirs *implicit, int64_t *max_mtime,
+		   struct uvm_err *err)
 {
 	int sfd = open(stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sfd < 0)
@@ -221,8 +220,8 @@ static int inherit(const struct dirmap *lower, const char *stage, const struct t
 	return r;
 }
 
-int layer_chain_apply(struct layer_chain *c, const char *stage, const struct tar_dirs *implicit,
-		      int64_t *max_mtime, struct uvm_err *err)
+int layer_chain_apply(struct layer_chain *c, const char *stage, const struct tar_dirs *implicit, int64_t *max_mtime,
+		      struct uvm_err *err)
 {
 	struct walk w = {.phase = WALK_HIDE, .map = &c->dirs, .err = err};
 	dirmap_init(&w.batch);

@@ -42,7 +42,7 @@ void layer_chain_id(const char *below, const char *digest, char out[LAYER_DIGEST
  * and security.* xattrs) if there is one, raising *max_mtime to the times
  * it applies, then records this layer's directories for the next layer.
  * c->id is the caller's. */
-int layer_chain_apply(struct layer_chain *c, const char *stage, const struct tar_dirs *implicit,
-		      int64_t *max_mtime, struct uvm_err *err);
+int layer_chain_apply(struct layer_chain *c, const char *stage, const struct tar_dirs *implicit, int64_t *max_mtime,
+		      struct uvm_err *err);
 
 #endif

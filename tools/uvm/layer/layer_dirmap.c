@@ -131,14 +131,14 @@ static int reserve(struct dirmap *m, size_t n, struct uvm_err *err)
 static int over_limits(const struct dirmap *m, size_t n, uint64_t bytes, struct uvm_err *err)
 {
 	if (n > m->max_dirs || bytes > m->max_bytes)
-		return uvm_fail(err, E2BIG, "the layers hold more than %zu directories or %llu MiB of "
-				"directory names and xattrs; uvm layer does not carry more", m->max_dirs,
-				(unsigned long long)(m->max_bytes >> 20));
+		return uvm_fail(err, E2BIG,
+				"the layers hold more than %zu directories or %llu MiB of "
+				"directory names and xattrs; uvm layer does not carry more",
+				m->max_dirs, (unsigned long long)(m->max_bytes >> 20));
 	return 0;
 }
 
-int dirmap_append(struct dirmap *batch, const char *path, const struct dirmeta *meta,
-		  struct uvm_err *err)
+int dirmap_append(struct dirmap *batch, const char *path, const struct dirmeta *meta, struct uvm_err *err)
 {
 	struct dirmap_entry e = {.path = strdup(path), .m = *meta};
 	e.m.xattrs = NULL;
@@ -221,8 +221,7 @@ int dirmap_merge(struct dirmap *m, struct dirmap *batch, struct uvm_err *err)
 	return 0;
 }
 
-int dirmeta_add_xattr(struct dirmeta *meta, const char *name, const uint8_t *value, size_t len,
-		      struct uvm_err *err)
+int dirmeta_add_xattr(struct dirmeta *meta, const char *name, const uint8_t *value, size_t len, struct uvm_err *err)
 {
 	size_t nlen = strlen(name) + 1;
 	if (len > UINT32_MAX)
@@ -241,8 +240,7 @@ int dirmeta_add_xattr(struct dirmeta *meta, const char *name, const uint8_t *val
 	return 0;
 }
 
-int dirmeta_next_xattr(const struct dirmeta *meta, size_t *pos, const char **name,
-		       const uint8_t **value, size_t *len)
+int dirmeta_next_xattr(const struct dirmeta *meta, size_t *pos, const char **name, const uint8_t **value, size_t *len)
 {
 	size_t at = *pos, left = meta->xattrs_len - at;
 	if (at >= meta->xattrs_len)

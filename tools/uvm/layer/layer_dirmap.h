@@ -15,8 +15,8 @@
 
 #include "err.h"
 
-#define DIRMAP_MAX_DIRS 1000000u       /* directories in the merged view */
-#define DIRMAP_MAX_BYTES (256u << 20)  /* their paths, xattrs and entries */
+#define DIRMAP_MAX_DIRS 1000000u      /* directories in the merged view */
+#define DIRMAP_MAX_BYTES (256u << 20) /* their paths, xattrs and entries */
 
 struct dirmeta {
 	uint32_t mode; /* permission bits (07777) */
@@ -58,8 +58,7 @@ void dirmap_compact(struct dirmap *m);
 
 /* Appends to a batch (unsorted, for dirmap_merge): copies path and the
  * xattrs; fails past the limits. */
-int dirmap_append(struct dirmap *batch, const char *path, const struct dirmeta *meta,
-		  struct uvm_err *err);
+int dirmap_append(struct dirmap *batch, const char *path, const struct dirmeta *meta, struct uvm_err *err);
 
 /* Moves the batch into m (sorting it first); a batch entry replaces m's
  * entry of the same path. The batch is left empty. Fails past m's limits
@@ -67,12 +66,10 @@ int dirmap_append(struct dirmap *batch, const char *path, const struct dirmeta *
 int dirmap_merge(struct dirmap *m, struct dirmap *batch, struct uvm_err *err);
 
 /* Packs one xattr onto meta->xattrs; the caller bounds the sizes. */
-int dirmeta_add_xattr(struct dirmeta *meta, const char *name, const uint8_t *value, size_t len,
-		      struct uvm_err *err);
+int dirmeta_add_xattr(struct dirmeta *meta, const char *name, const uint8_t *value, size_t len, struct uvm_err *err);
 
 /* Walks packed xattrs: *pos starts at 0; returns 1 with the next one, 0 at
  * the end, -1 if the packing is broken. */
-int dirmeta_next_xattr(const struct dirmeta *meta, size_t *pos, const char **name,
-		       const uint8_t **value, size_t *len);
+int dirmeta_next_xattr(const struct dirmeta *meta, size_t *pos, const char **name, const uint8_t **value, size_t *len);
 
 #endif

@@ -34,7 +34,8 @@ static int rd_read(struct reader *r, void *dst, size_t n, struct uvm_err *err)
 			if (got < 0)
 				return uvm_fail(err, errno, "read the tar: %s", strerror(errno));
 			if (got == 0)
-				return uvm_fail(err, EINVAL, "tar ends in the middle of an entry "
+				return uvm_fail(err, EINVAL,
+						"tar ends in the middle of an entry "
 						"(truncated archive?)");
 			r->pos = 0;
 			r->len = (size_t)got;
@@ -89,8 +90,8 @@ struct extract {
 	size_t ndirs, cap;
 };
 
-static int remember_dir(struct extract *x, const char *path, int64_t sec, uint32_t nsec,
-			enum dir_kind kind, struct uvm_err *err)
+static int remember_dir(struct extract *x, const char *path, int64_t sec, uint32_t nsec, enum dir_kind kind,
+			struct uvm_err *err)
 {
 	if (x->ndirs == x->cap) {
 		size_t cap = x->cap ? 2 * x->cap : 256;
@@ -119,8 +120,8 @@ static int is_whiteout(const struct stat *s)
 /* Creates name in fd as an implicit parent directory (0755 root, time 0:
  * the default for a directory no lower layer has; layer_chain.c gives the
  * others the lower layer's metadata) and opens it; -1 with errno. */
-static int make_implicit(struct extract *x, int fd, const char *name, const char *path,
-			 enum dir_kind kind, struct uvm_err *err)
+static int make_implicit(struct extract *x, int fd, const char *name, const char *path, enum dir_kind kind,
+			 struct uvm_err *err)
 {
 	if (mkdirat(fd, name, 0755) < 0 || fchmodat(fd, name, 0755, 0) < 0)
 		return -1;
@@ -136,8 +137,7 @@ static int make_implicit(struct extract *x, int fd, const char *name, const char
  * the lower D and has a D of its own, in overlayfs an opaque directory,
  * which takes no lower metadata. Anything else that is not a directory
  * stays an error (ENOTDIR). */
-static int whiteout_to_dir(struct extract *x, int fd, const char *name, const char *path,
-			   struct uvm_err *err)
+static int whiteout_to_dir(struct extract *x, int fd, const char *name, const char *path, struct uvm_err *err)
 {
 	struct stat s;
 	if (fstatat(fd, name, &s, AT_SYMLINK_NOFOLLOW) < 0 || !is_whiteout(&s)) {
@@ -174,8 +174,10 @@ static int open_parent(struct extract *x, char *path, const char **base, struct 
 		close(fd);
 		fd = next;
 		if (fd < 0) {
-			return uvm_fail(err, e, "'%.200s': parent is not a directory (or a symlink): "
-					"%s", path, strerror(e));
+			return uvm_fail(err, e,
+					"'%.200s': parent is not a directory (or a symlink): "
+					"%s",
+					path, strerror(e));
 		}
 		p = slash + 1;
 	}
@@ -188,8 +190,7 @@ static int open_parent(struct extract *x, char *path, const char **base, struct 
 /* Removes a non-directory in the way of a new entry (a later entry wins).
  * 1: an existing directory (keep it, update its metadata); 2: a whiteout of
  * this layer made way for a directory, which must be opaque. */
-static int clear_slot(int dfd, const char *base, char type, const char *path,
-		      struct uvm_err *err)
+static int clear_slot(int dfd, const char *base, char type, const char *path, struct uvm_err *err)
 {
 	struct stat s;
 	if (fstatat(dfd, base, &s, AT_SYMLINK_NOFOLLOW) < 0)
@@ -204,8 +205,7 @@ static int clear_slot(int dfd, const char *base, char type, const char *path,
 	return type == '5' && is_whiteout(&s) ? 2 : 0;
 }
 
-static int set_xattrs(int dfd, const char *base, const struct tar_override *o, const char *path,
-		      struct uvm_err *err)
+static int set_xattrs(int dfd, const char *base, const struct tar_override *o, const char *path, struct uvm_err *err)
 {
 	char proc[64 + 256];
 	if (!o->nxattr)
@@ -213,13 +213,12 @@ static int set_xattrs(int dfd, const char *base, const struct tar_override *o, c
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d/%s", dfd, base);
 	for (size_t i = 0; i < o->nxattr; i++)
 		if (lsetxattr(proc, o->xattr[i].name, o->xattr[i].value, o->xattr[i].len, 0) < 0)
-			return uvm_fail(err, errno, "'%.200s': set xattr %.64s: %s", path,
-					o->xattr[i].name, strerror(errno));
+			return uvm_fail(err, errno, "'%.200s': set xattr %.64s: %s", path, o->xattr[i].name,
+					strerror(errno));
 	return 0;
 }
 
-static int copy_data(struct extract *x, int out, uint64_t size, const char *path,
-		     struct uvm_err *err)
+static int copy_data(struct extract *x, int out, uint64_t size, const char *path, struct uvm_err *err)
 {
 	static uint8_t buf[1 << 16];
 	uint64_t left = size;
@@ -242,8 +241,8 @@ static int copy_data(struct extract *x, int out, uint64_t size, const char *path
 }
 
 /* Ownership, then mode (chown clears set-id bits), then time. */
-static int set_meta(int dfd, const char *base, const struct tar_header *h, int is_link,
-		    const char *path, struct uvm_err *err)
+static int set_meta(int dfd, const char *base, const struct tar_header *h, int is_link, const char *path,
+		    struct uvm_err *err)
 {
 	struct timespec ts[2] = {{.tv_sec = h->mtime, .tv_nsec = h->mtime_nsec},
 				 {.tv_sec = h->mtime, .tv_nsec = h->mtime_nsec}};
@@ -259,16 +258,17 @@ static int set_meta(int dfd, const char *base, const struct tar_header *h, int i
 static int make_opaque(int dfd, const char *path, struct uvm_err *err)
 {
 	if (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-		return uvm_fail(err, errno, "'%.200s': set trusted.overlay.opaque: %s (root and a "
-				"file system with trusted xattrs are needed)", path, strerror(errno));
+		return uvm_fail(err, errno,
+				"'%.200s': set trusted.overlay.opaque: %s (root and a "
+				"file system with trusted xattrs are needed)",
+				path, strerror(errno));
 	return 0;
 }
 
 /* The whiteout of a directory this layer has too (OCI: a whiteout hides
  * only lower layers): the directory stays, made opaque so that nothing of
  * the lower one shows through, and it takes no lower metadata. */
-static int whiteout_dir(struct extract *x, int dfd, const char *name, const char *dir,
-			struct uvm_err *err)
+static int whiteout_dir(struct extract *x, int dfd, const char *name, const char *dir, struct uvm_err *err)
 {
 	int d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (d < 0)
@@ -278,8 +278,8 @@ static int whiteout_dir(struct extract *x, int dfd, const char *name, const char
 	return r < 0 ? -1 : remember_dir(x, dir, 0, 0, DIR_WHITED, err);
 }
 
-static int make_whiteout(struct extract *x, int dfd, const char *name, const struct tar_header *h,
-			 const char *path, struct uvm_err *err)
+static int make_whiteout(struct extract *x, int dfd, const char *name, const struct tar_header *h, const char *path,
+			 struct uvm_err *err)
 {
 	struct stat s;
 	if (fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -292,8 +292,7 @@ static int make_whiteout(struct extract *x, int dfd, const char *name, const str
 		return whiteout_dir(x, dfd, name, dir, err);
 	}
 	if (mknodat(dfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
-		return uvm_fail(err, errno, "'%.200s': make whiteout device: %s (run as root)",
-				path, strerror(errno));
+		return uvm_fail(err, errno, "'%.200s': make whiteout device: %s (run as root)", path, strerror(errno));
 	struct tar_header w = *h;
 	w.uid = w.gid = 0;
 	w.mode = 0;
@@ -301,8 +300,8 @@ static int make_whiteout(struct extract *x, int dfd, const char *name, const str
 	return set_meta(dfd, name, &w, 0, path, err);
 }
 
-static int create_node(struct extract *x, int dfd, const char *base, const struct tar_header *h,
-		       const char *path, struct uvm_err *err)
+static int create_node(struct extract *x, int dfd, const char *base, const struct tar_header *h, const char *path,
+		       struct uvm_err *err)
 {
 	switch (h->type) {
 	case '0': {
@@ -340,15 +339,16 @@ static int create_node(struct extract *x, int dfd, const char *base, const struc
 static int refuse_device(const struct tar_header *h, const char *path, struct uvm_err *err)
 {
 	int whiteout = h->type == '3' && h->devmajor == 0 && h->devminor == 0;
-	return uvm_fail(err, EPERM, "'%.120s': %s device %u:%u refused: a device node in an image "
+	return uvm_fail(err, EPERM,
+			"'%.120s': %s device %u:%u refused: a device node in an image "
 			"would open the guest's device for any container user; remove it from the "
-			"image (the runtime provides /dev)%s", path,
-			h->type == '3' ? "character" : "block", h->devmajor, h->devminor,
+			"image (the runtime provides /dev)%s",
+			path, h->type == '3' ? "character" : "block", h->devmajor, h->devminor,
 			whiteout ? "; for a deletion, OCI layers use a .wh.NAME file" : "");
 }
 
-static int hard_link(struct extract *x, int dfd, const char *base, const struct tar_header *h,
-		     const char *path, struct uvm_err *err)
+static int hard_link(struct extract *x, int dfd, const char *base, const struct tar_header *h, const char *path,
+		     struct uvm_err *err)
 {
 	char target[TAR_PATH_MAX];
 	const char *tbase;
@@ -363,16 +363,20 @@ static int hard_link(struct extract *x, int dfd, const char *base, const struct 
 	int r = fstatat(tfd, tbase, &s, AT_SYMLINK_NOFOLLOW);
 	if (r == 0 && (S_ISCHR(s.st_mode) || S_ISBLK(s.st_mode))) {
 		close(tfd);
-		return uvm_fail(err, EPERM, "'%.200s': hard link to '%.200s', a whiteout, refused "
-				"(link to a file)", path, target);
+		return uvm_fail(err, EPERM,
+				"'%.200s': hard link to '%.200s', a whiteout, refused "
+				"(link to a file)",
+				path, target);
 	}
 	if (r == 0)
 		r = linkat(tfd, tbase, dfd, base, 0);
 	int e = errno;
 	close(tfd);
 	if (r < 0)
-		return uvm_fail(err, e, "'%.200s': hard link to '%.200s': %s (target must come "
-				"earlier in the layer)", path, target, strerror(e));
+		return uvm_fail(err, e,
+				"'%.200s': hard link to '%.200s': %s (target must come "
+				"earlier in the layer)",
+				path, target, strerror(e));
 	return 0;
 }
 
@@ -380,8 +384,7 @@ static int root_entry(struct extract *x, const struct tar_header *h, struct uvm_
 {
 	if (h->type != '5')
 		return uvm_fail(err, EINVAL, "the layer root must be a directory");
-	if (fchown(x->root_fd, (uid_t)h->uid, (gid_t)h->gid) < 0 ||
-	    fchmod(x->root_fd, h->mode) < 0)
+	if (fchown(x->root_fd, (uid_t)h->uid, (gid_t)h->gid) < 0 || fchmod(x->root_fd, h->mode) < 0)
 		return uvm_fail(err, errno, "layer root: %s", strerror(errno));
 	return remember_dir(x, ".", h->mtime, h->mtime_nsec, DIR_LISTED, err);
 }
@@ -395,18 +398,17 @@ static int header_only_sized(const struct tar_header *h, const char *path, struc
 {
 	if (!h->type || !strchr("123456", h->type) || h->size == 0)
 		return 0;
-	return uvm_fail(err, EINVAL, "'%.200s': entry of type '%c' with %llu bytes of data refused "
-			"(tar readers disagree on whether data follows such a header)", path,
-			h->type, (unsigned long long)h->size);
+	return uvm_fail(err, EINVAL,
+			"'%.200s': entry of type '%c' with %llu bytes of data refused "
+			"(tar readers disagree on whether data follows such a header)",
+			path, h->type, (unsigned long long)h->size);
 }
 
-static int extract_entry(struct extract *x, struct tar_header *h, const struct tar_override *o,
-			 struct uvm_err *err)
+static int extract_entry(struct extract *x, struct tar_header *h, const struct tar_override *o, struct uvm_err *err)
 {
 	char path[TAR_PATH_MAX];
 	const char *base;
-	if (tar_normalize_path(h->path, path, sizeof path, err) < 0 ||
-	    header_only_sized(h, path, err) < 0)
+	if (tar_normalize_path(h->path, path, sizeof path, err) < 0 || header_only_sized(h, path, err) < 0)
 		return -1;
 	if (h->mtime > x->st->max_mtime)
 		x->st->max_mtime = h->mtime;
@@ -455,8 +457,7 @@ static int extract_entry(struct extract *x, struct tar_header *h, const struct t
 static char *read_meta_body(struct extract *x, uint64_t size, struct uvm_err *err)
 {
 	if (size > TAR_PAX_MAX) {
-		uvm_fail(err, E2BIG, "extended header of %llu bytes (limit %u)",
-			 (unsigned long long)size, TAR_PAX_MAX);
+		uvm_fail(err, E2BIG, "extended header of %llu bytes (limit %u)", (unsigned long long)size, TAR_PAX_MAX);
 		return NULL;
 	}
 	char *buf = malloc((size_t)size + 1);
@@ -464,8 +465,7 @@ static char *read_meta_body(struct extract *x, uint64_t size, struct uvm_err *er
 		uvm_fail(err, ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (rd_read(x->rd, buf, (size_t)size, err) < 0 ||
-	    rd_skip(x->rd, padded(size) - size, err) < 0) {
+	if (rd_read(x->rd, buf, (size_t)size, err) < 0 || rd_skip(x->rd, padded(size) - size, err) < 0) {
 		free(buf);
 		return NULL;
 	}
@@ -480,8 +480,7 @@ static int apply_dir_times(struct extract *x, struct uvm_err *err)
 		if (x->dirs[i].kind == DIR_WHITED)
 			continue;
 		if (utimensat(x->root_fd, x->dirs[i].path, ts, AT_SYMLINK_NOFOLLOW) < 0)
-			return uvm_fail(err, errno, "'%.200s': set time: %s", x->dirs[i].path,
-					strerror(errno));
+			return uvm_fail(err, errno, "'%.200s': set time: %s", x->dirs[i].path, strerror(errno));
 	}
 	return 0;
 }
@@ -561,8 +560,7 @@ out:
 
 static int by_path(const void *a, const void *b)
 {
-	return strcmp((*(const struct dir_time *const *)a)->path,
-		      (*(const struct dir_time *const *)b)->path);
+	return strcmp((*(const struct dir_time *const *)a)->path, (*(const struct dir_time *const *)b)->path);
 }
 
 /* The paths whose every record is implicit, sorted ("." becomes ""). */
@@ -604,8 +602,7 @@ void tar_dirs_free(struct tar_dirs *d)
 	d->n = 0;
 }
 
-int tar_extract(int fd, int root_fd, struct tar_stats *st, struct tar_dirs *implicit,
-		struct uvm_err *err)
+int tar_extract(int fd, int root_fd, struct tar_stats *st, struct tar_dirs *implicit, struct uvm_err *err)
 {
 	struct reader *rd = malloc(sizeof *rd);
 	if (!rd)

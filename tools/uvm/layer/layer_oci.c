@@ -56,15 +56,14 @@ static char *read_small(const char *path, size_t *len, struct uvm_err *err)
 }
 
 /* Checks a descriptor's digest and size and gives the blob's path. */
-static int descriptor_blob(const char *dir, const struct json_value *desc, char *digest,
-			   char *path, size_t path_len, struct uvm_err *err)
+static int descriptor_blob(const char *dir, const struct json_value *desc, char *digest, char *path, size_t path_len,
+			   struct uvm_err *err)
 {
 	size_t dlen;
 	uint64_t size;
 	struct stat s;
 	const char *d = json_str(json_get(desc, "digest"), &dlen);
-	if (!d || dlen != LAYER_DIGEST_LEN || strncmp(d, "sha256:", 7) != 0 ||
-	    strspn(d + 7, "0123456789abcdef") != 64)
+	if (!d || dlen != LAYER_DIGEST_LEN || strncmp(d, "sha256:", 7) != 0 || strspn(d + 7, "0123456789abcdef") != 64)
 		return json_fail_at(desc, err, "digest missing or not sha256:<64 lowercase hex>");
 	if (json_uint64(json_get(desc, "size"), &size) < 0)
 		return json_fail_at(desc, err, "size missing or not a non-negative integer");
@@ -79,8 +78,7 @@ static int descriptor_blob(const char *dir, const struct json_value *desc, char 
 	if (layer_file_digest(path, got, err) < 0)
 		return -1;
 	if (strcmp(got, d) != 0)
-		return uvm_fail(err, EINVAL, "blob %s: content digest %s does not match its name",
-				path, got);
+		return uvm_fail(err, EINVAL, "blob %s: content digest %s does not match its name", path, got);
 	memcpy(digest, d, LAYER_DIGEST_LEN + 1);
 	return 0;
 }
@@ -108,7 +106,8 @@ static const struct json_value *pick_manifest(const struct json_value *index, st
 		if (!is_amd64(json_at(ms, i)))
 			continue;
 		if (found) {
-			json_fail_at(ms, err, "several linux/amd64 manifests; copy one image "
+			json_fail_at(ms, err,
+				     "several linux/amd64 manifests; copy one image "
 				     "(skopeo copy docker://IMAGE oci:DIR:TAG)");
 			return NULL;
 		}
@@ -128,8 +127,7 @@ struct oci_out {
 };
 
 /* The manifest's config descriptor -> the config blob's checked path. */
-static int read_config(const char *dir, const struct json_value *man, const struct oci_out *o,
-		       struct uvm_err *err)
+static int read_config(const char *dir, const struct json_value *man, const struct oci_out *o, struct uvm_err *err)
 {
 	char digest[LAYER_DIGEST_LEN + 1];
 	const struct json_value *c = json_get(man, "config");
@@ -137,13 +135,12 @@ static int read_config(const char *dir, const struct json_value *man, const stru
 	if (json_type(c) != JSON_OBJECT)
 		return json_fail_at(man, err, "no \"config\" descriptor in the manifest");
 	if (!mt || (strcmp(mt, MT_CONFIG) != 0 && strcmp(mt, MT_DOCKER_CONFIG) != 0))
-		return json_fail_at(c, err, "config media type '%.100s' is not an image config",
-				    mt ? mt : "(missing)");
+		return json_fail_at(c, err, "config media type '%.100s' is not an image config", mt ? mt : "(missing)");
 	return descriptor_blob(dir, c, digest, o->config, o->config_len, err);
 }
 
-static int read_layers(const char *dir, const struct json_value *man, struct oci_layer *layers,
-		       size_t *n, struct uvm_err *err)
+static int read_layers(const char *dir, const struct json_value *man, struct oci_layer *layers, size_t *n,
+		       struct uvm_err *err)
 {
 	const struct json_value *ls = json_get(man, "layers");
 	if (json_type(ls) != JSON_ARRAY || json_len(ls) == 0)
@@ -158,11 +155,12 @@ static int read_layers(const char *dir, const struct json_value *man, struct oci
 			if (strcmp(mt, layer_types[t].media_type) == 0)
 				break;
 		if (!mt || t == sizeof layer_types / sizeof layer_types[0])
-			return json_fail_at(l, err, "layer media type '%.100s' is not supported "
-					    "(plain or gzip tar only)", mt ? mt : "(missing)");
+			return json_fail_at(l, err,
+					    "layer media type '%.100s' is not supported "
+					    "(plain or gzip tar only)",
+					    mt ? mt : "(missing)");
 		layers[i].comp = layer_types[t].comp;
-		if (descriptor_blob(dir, l, layers[i].digest, layers[i].blob,
-				    sizeof layers[i].blob, err) < 0)
+		if (descriptor_blob(dir, l, layers[i].digest, layers[i].blob, sizeof layers[i].blob, err) < 0)
 			return -1;
 	}
 	*n = json_len(ls);
@@ -171,16 +169,18 @@ static int read_layers(const char *dir, const struct json_value *man, struct oci
 
 /* Loads a JSON document (a blob named by desc, or index.json if desc is
  * NULL) and follows it down to the layers. depth bounds nested indexes. */
-static int follow(const char *dir, const struct json_value *desc, int depth,
-		  const struct oci_out *o, struct uvm_err *err)
+static int follow(const char *dir, const struct json_value *desc, int depth, const struct oci_out *o,
+		  struct uvm_err *err)
 {
 	char path[4096], digest[LAYER_DIGEST_LEN + 1];
 	const char *mt = desc ? json_str(json_get(desc, "mediaType"), NULL) : MT_INDEX;
 	if (depth > 2)
 		return uvm_fail(err, ELOOP, "indexes nested too deeply");
 	if (!mt || (strcmp(mt, MT_INDEX) && strcmp(mt, MT_MANIFEST) && strcmp(mt, MT_DOCKER_MANIFEST)))
-		return json_fail_at(desc, err, "media type '%.100s' is not an image index or "
-				    "manifest", mt ? mt : "(missing)");
+		return json_fail_at(desc, err,
+				    "media type '%.100s' is not an image index or "
+				    "manifest",
+				    mt ? mt : "(missing)");
 	if (!desc)
 		snprintf(path, sizeof path, "%s/index.json", dir);
 	else if (descriptor_blob(dir, desc, digest, path, sizeof path, err) < 0)
@@ -214,8 +214,8 @@ int oci_read_layers(const char *dir, struct oci_layer *layers, size_t *n, struct
 	return oci_read_image(dir, layers, n, NULL, 0, err);
 }
 
-int oci_read_image(const char *dir, struct oci_layer *layers, size_t *n, char *config,
-		   size_t config_len, struct uvm_err *err)
+int oci_read_image(const char *dir, struct oci_layer *layers, size_t *n, char *config, size_t config_len,
+		   struct uvm_err *err)
 {
 	const struct oci_out o = {layers, n, config, config_len};
 	char path[4096];

@@ -23,7 +23,7 @@ int oci_read_layers(const char *dir, struct oci_layer *layers, size_t *n, struct
 
 /* The same, and also the path of the image's config blob (checked against
  * its digest and size) into config (config_len bytes). */
-int oci_read_image(const char *dir, struct oci_layer *layers, size_t *n, char *config,
-		   size_t config_len, struct uvm_err *err);
+int oci_read_image(const char *dir, struct oci_layer *layers, size_t *n, char *config, size_t config_len,
+		   struct uvm_err *err);
 
 #endif

@@ -85,15 +85,17 @@ int tar_parse_header(const uint8_t block[TAR_BLOCK], struct tar_header *h, struc
 	if (i == TAR_BLOCK)
 		return 1;
 	memset(h, 0, sizeof *h);
-	int posix = memcmp(block + OFF_MAGIC, "ustar\0" "00", 8) == 0;
+	int posix = memcmp(block + OFF_MAGIC,
+			   "ustar\0"
+			   "00",
+			   8) == 0;
 	int gnu = memcmp(block + OFF_MAGIC, "ustar  \0", 8) == 0;
 	if (!posix && !gnu)
 		return uvm_fail(err, EINVAL, "not a ustar/pax/GNU tar header (pre-POSIX tar?)");
 	if (!checksum_ok(block))
 		return uvm_fail(err, EINVAL, "tar header checksum mismatch (corrupt archive?)");
 	uint64_t mode, uid, gid, size, mtime, maj = 0, min = 0;
-	if (parse_num(block, F_MODE, 07777777, &mode) < 0 ||
-	    parse_num(block, F_UID, UINT32_MAX - 1, &uid) < 0 ||
+	if (parse_num(block, F_MODE, 07777777, &mode) < 0 || parse_num(block, F_UID, UINT32_MAX - 1, &uid) < 0 ||
 	    parse_num(block, F_GID, UINT32_MAX - 1, &gid) < 0 ||
 	    parse_num(block, F_SIZE, TAR_MAX_FILE_SIZE, &size) < 0 ||
 	    parse_num(block, F_MTIME, TAR_MAX_TIME, &mtime) < 0)
@@ -102,8 +104,7 @@ int tar_parse_header(const uint8_t block[TAR_BLOCK], struct tar_header *h, struc
 	if (h->type == 0 || h->type == '7')
 		h->type = '0'; /* old regular file / contiguous file */
 	if ((h->type == '3' || h->type == '4') &&
-	    (parse_num(block, F_DEVMAJOR, 0xfff, &maj) < 0 ||
-	     parse_num(block, F_DEVMINOR, 0xfffff, &min) < 0))
+	    (parse_num(block, F_DEVMAJOR, 0xfff, &maj) < 0 || parse_num(block, F_DEVMINOR, 0xfffff, &min) < 0))
 		return uvm_fail(err, EINVAL, "tar header: bad device number");
 	h->mode = (uint32_t)(mode & 07777);
 	h->uid = uid;
@@ -183,22 +184,22 @@ static int set_string(char *dst, const char *val, size_t vlen)
  * map (ownership is numeric), and informational ones. */
 static int ignored_key(const char *key)
 {
-	static const char *const keys[] = {"atime", "ctime", "uname", "gname", "comment",
-					   "charset", "hdrcharset"};
+	static const char *const keys[] = {"atime", "ctime", "uname", "gname", "comment", "charset", "hdrcharset"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strcmp(key, keys[i]) == 0)
 			return 1;
 	return 0;
 }
 
-static int pax_record(char *key, char *val, size_t vlen, struct tar_override *o,
-		      struct uvm_err *err)
+static int pax_record(char *key, char *val, size_t vlen, struct tar_override *o, struct uvm_err *err)
 {
 	if (strncmp(key, "SCHILY.xattr.", 13) == 0) {
 		const char *name = key + 13;
 		if (strncmp(name, "user.", 5) != 0 && strncmp(name, "security.", 9) != 0)
-			return uvm_fail(err, EPERM, "pax: xattr '%.64s' refused (only user.* and "
-					"security.* may come from a layer)", name);
+			return uvm_fail(err, EPERM,
+					"pax: xattr '%.64s' refused (only user.* and "
+					"security.* may come from a layer)",
+					name);
 		if (o->nxattr >= TAR_XATTR_MAX || strlen(name) > 255 || vlen > 65536)
 			return uvm_fail(err, E2BIG, "pax: too many or too large xattrs");
 		o->xattr[o->nxattr++] = (struct tar_xattr){name, (const uint8_t *)val, vlen};
@@ -220,15 +221,16 @@ static int pax_record(char *key, char *val, size_t vlen, struct tar_override *o,
 	else if (strcmp(key, "mtime") == 0)
 		r = parse_time(val, &o->mtime, &o->mtime_nsec), o->has_mtime = 1;
 	else if (!ignored_key(key))
-		return uvm_fail(err, EINVAL, "pax: unsupported key '%.64s' (sparse or vendor "
-				"extension?)", key);
+		return uvm_fail(err, EINVAL,
+				"pax: unsupported key '%.64s' (sparse or vendor "
+				"extension?)",
+				key);
 	if (r < 0)
 		return uvm_fail(err, EINVAL, "pax: bad value for '%.64s'", key);
 	return 0;
 }
 
-int tar_parse_pax(char *buf, size_t len, int is_global, struct tar_override *o,
-		  struct uvm_err *err)
+int tar_parse_pax(char *buf, size_t len, int is_global, struct tar_override *o, struct uvm_err *err)
 {
 	size_t pos = 0;
 	while (pos < len) {
@@ -236,8 +238,8 @@ int tar_parse_pax(char *buf, size_t len, int is_global, struct tar_override *o,
 		size_t rlen = 0, i = pos;
 		while (i < len && buf[i] >= '0' && buf[i] <= '9' && i - pos < 8)
 			rlen = rlen * 10 + (size_t)(buf[i++] - '0');
-		if (i == pos || i >= len || buf[i] != ' ' || rlen <= i - pos + 1 ||
-		    rlen > len - pos || buf[pos + rlen - 1] != '\n')
+		if (i == pos || i >= len || buf[i] != ' ' || rlen <= i - pos + 1 || rlen > len - pos ||
+		    buf[pos + rlen - 1] != '\n')
 			return uvm_fail(err, EINVAL, "pax: malformed record at byte %zu", pos);
 		char *key = buf + i + 1, *end = buf + pos + rlen - 1;
 		char *eq = memchr(key, '=', (size_t)(end - key));
@@ -247,8 +249,10 @@ int tar_parse_pax(char *buf, size_t len, int is_global, struct tar_override *o,
 		*end = 0; /* replaces the newline: values become C strings */
 		if (is_global) {
 			if (strcmp(key, "comment") != 0)
-				return uvm_fail(err, EINVAL, "pax: global header key '%.64s' is "
-						"not supported", key);
+				return uvm_fail(err, EINVAL,
+						"pax: global header key '%.64s' is "
+						"not supported",
+						key);
 		} else if (pax_record(key, eq + 1, (size_t)(end - eq - 1), o, err) < 0) {
 			return -1;
 		}
@@ -296,8 +300,7 @@ int tar_normalize_path(const char *in, char *out, size_t out_len, struct uvm_err
 		if (clen == 2 && start[0] == '.' && start[1] == '.')
 			return uvm_fail(err, EPERM, "path '%.200s' contains '..'", in);
 		if (clen > 255)
-			return uvm_fail(err, ENAMETOOLONG, "path '%.200s': component over 255 bytes",
-					in);
+			return uvm_fail(err, ENAMETOOLONG, "path '%.200s': component over 255 bytes", in);
 		if (n + (n ? 1 : 0) + clen + 1 > out_len)
 			return uvm_fail(err, ENAMETOOLONG, "path '%.200s' too long", in);
 		if (n)

@@ -18,9 +18,9 @@
 #include "err.h"
 
 #define TAR_BLOCK 512
-#define TAR_PATH_MAX 4096        /* normalised path or link target, NUL included */
-#define TAR_PAX_MAX (1u << 20)   /* one pax extended header */
-#define TAR_XATTR_MAX 64         /* xattrs on one entry */
+#define TAR_PATH_MAX 4096      /* normalised path or link target, NUL included */
+#define TAR_PAX_MAX (1u << 20) /* one pax extended header */
+#define TAR_XATTR_MAX 64       /* xattrs on one entry */
 #define TAR_MAX_ENTRIES 1000000u
 #define TAR_MAX_FILE_SIZE (1ull << 36) /* 64 GiB, the largest layer we accept */
 #define TAR_MAX_TIME (1ll << 40)
@@ -44,12 +44,12 @@ struct tar_override {
 };
 
 struct tar_header {
-	char type;          /* '0' file, '1' hard link, '2' symlink, '3' chr, '4' blk (parsed
+	char type;               /* '0' file, '1' hard link, '2' symlink, '3' chr, '4' blk (parsed
 			       to be refused by name), '5' dir, '6' fifo; 'x' 'g' pax,
 			       'L' 'K' GNU long name/link */
 	char path[TAR_PATH_MAX]; /* raw (not yet normalised) */
 	char link[TAR_PATH_MAX];
-	uint32_t mode;      /* permission bits only (07777) */
+	uint32_t mode; /* permission bits only (07777) */
 	uint64_t uid, gid, size;
 	int64_t mtime;
 	uint32_t mtime_nsec;
@@ -63,8 +63,7 @@ int tar_parse_header(const uint8_t block[TAR_BLOCK], struct tar_header *h, struc
  * pointers refer into buf, which must stay alive (and is modified: values
  * get NUL-terminated in place). Global headers ('g') may only carry
  * comments; is_global selects that check. */
-int tar_parse_pax(char *buf, size_t len, int is_global, struct tar_override *o,
-		  struct uvm_err *err);
+int tar_parse_pax(char *buf, size_t len, int is_global, struct tar_override *o, struct uvm_err *err);
 
 /* Applies overrides to a header. */
 void tar_apply_override(struct tar_header *h, const struct tar_override *o);
@@ -94,7 +93,6 @@ void tar_dirs_free(struct tar_dirs *d);
  * directory root_fd. Needs root (ownership, whiteout device nodes, trusted.*
  * xattrs). implicit (may be NULL) receives the directories the layer did not
  * list, for the caller to give them a lower layer's metadata. */
-int tar_extract(int fd, int root_fd, struct tar_stats *st, struct tar_dirs *implicit,
-		struct uvm_err *err);
+int tar_extract(int fd, int root_fd, struct tar_stats *st, struct tar_dirs *implicit, struct uvm_err *err);
 
 #endif

@@ -68,8 +68,8 @@ struct footer_entries {
 	size_t reset_len, hashes_len, meta_len;
 };
 
-static int take_entry(const uint8_t **slot, size_t *slot_len, const uint8_t *data, size_t len,
-		      const char *what, struct uvm_err *err)
+static int take_entry(const uint8_t **slot, size_t *slot_len, const uint8_t *data, size_t len, const char *what,
+		      struct uvm_err *err)
 {
 	if (*slot)
 		return uvm_fail(err, 0, "the footer table lists the %s twice; the firmware is ambiguous", what);
@@ -78,8 +78,8 @@ static int take_entry(const uint8_t **slot, size_t *slot_len, const uint8_t *dat
 	return 0;
 }
 
-static int classify_entry(struct footer_entries *e, const uint8_t *guid, const uint8_t *data,
-			  size_t len, struct uvm_err *err)
+static int classify_entry(struct footer_entries *e, const uint8_t *guid, const uint8_t *data, size_t len,
+			  struct uvm_err *err)
 {
 	if (guid_is(guid, RESET_BLOCK_GUID))
 		return take_entry(&e->reset, &e->reset_len, data, len, "SEV-ES reset block", err);
@@ -97,26 +97,29 @@ static int walk_footer(const uint8_t *data, size_t len, struct footer_entries *e
 		return uvm_fail(err, 0, "no OVMF footer table: the file is only %zu bytes", len);
 	size_t hdr = len - FOOTER_GAP - ENTRY_HDR;
 	if (!guid_is(data + hdr + 2, FOOTER_GUID))
-		return uvm_fail(err, 0, "no OVMF footer table (GUID %s expected at offset 0x%zx); "
+		return uvm_fail(err, 0,
+				"no OVMF footer table (GUID %s expected at offset 0x%zx); "
 				"is this an OVMF build with SEV support (e.g. OvmfPkg/AmdSev)?",
 				FOOTER_GUID, hdr + 2);
 	size_t table_len = le16_get(data + hdr);
 	if (table_len < ENTRY_HDR || table_len - ENTRY_HDR > hdr)
-		return uvm_fail(err, 0, "the OVMF footer table length %zu is out of range (18..%zu)",
-				table_len, hdr + ENTRY_HDR);
+		return uvm_fail(err, 0, "the OVMF footer table length %zu is out of range (18..%zu)", table_len,
+				hdr + ENTRY_HDR);
 	size_t start = hdr - (table_len - ENTRY_HDR), end = hdr;
 	while (end - start >= ENTRY_HDR) {
 		size_t entry_len = le16_get(data + end - ENTRY_HDR);
 		if (entry_len < ENTRY_HDR || entry_len > end - start)
-			return uvm_fail(err, 0, "the OVMF footer table entry ending at offset 0x%zx has "
-					"length %zu, outside 18..%zu", end, entry_len, end - start);
+			return uvm_fail(err, 0,
+					"the OVMF footer table entry ending at offset 0x%zx has "
+					"length %zu, outside 18..%zu",
+					end, entry_len, end - start);
 		if (classify_entry(e, data + end - 16, data + end - entry_len, entry_len - ENTRY_HDR, err))
 			return -1;
 		end -= entry_len;
 	}
 	if (end != start)
-		return uvm_fail(err, 0, "the OVMF footer table has %zu stray bytes at offset 0x%zx",
-				end - start, start);
+		return uvm_fail(err, 0, "the OVMF footer table has %zu stray bytes at offset 0x%zx", end - start,
+				start);
 	return 0;
 }
 
@@ -126,16 +129,16 @@ static int check_section(const struct ovmf_section *s, size_t i, struct uvm_err 
 	if (strcmp(name, "UNKNOWN") == 0)
 		return uvm_fail(err, 0, "SEV metadata section %zu has unknown type 0x%x", i, s->type);
 	if (s->gpa % OVMF_PAGE_SIZE || s->size % OVMF_PAGE_SIZE || s->size == 0)
-		return uvm_fail(err, 0, "SEV metadata section %zu (%s at 0x%x, 0x%x bytes) is not a "
-				"whole number of 4 KiB pages", i, name, s->gpa, s->size);
-	if ((uint64_t)s->gpa + s->size > FOUR_GIB)
-		return uvm_fail(err, 0, "SEV metadata section %zu (%s at 0x%x, 0x%x bytes) ends above 4 GiB",
+		return uvm_fail(err, 0,
+				"SEV metadata section %zu (%s at 0x%x, 0x%x bytes) is not a "
+				"whole number of 4 KiB pages",
 				i, name, s->gpa, s->size);
+	if ((uint64_t)s->gpa + s->size > FOUR_GIB)
+		return uvm_fail(err, 0, "SEV metadata section %zu (%s at 0x%x, 0x%x bytes) ends above 4 GiB", i, name,
+				s->gpa, s->size);
 	/* QEMU would measure every page of these; sev-snp-measure only the first. */
-	if ((s->type == OVMF_SECTION_SNP_SECRETS || s->type == OVMF_SECTION_CPUID) &&
-	    s->size != OVMF_PAGE_SIZE)
-		return uvm_fail(err, 0, "SEV metadata section %zu (%s) is 0x%x bytes, not one page",
-				i, name, s->size);
+	if ((s->type == OVMF_SECTION_SNP_SECRETS || s->type == OVMF_SECTION_CPUID) && s->size != OVMF_PAGE_SIZE)
+		return uvm_fail(err, 0, "SEV metadata section %zu (%s) is 0x%x bytes, not one page", i, name, s->size);
 	return 0;
 }
 
@@ -150,14 +153,15 @@ static int check_overlaps(const struct ovmf_info *info, struct uvm_err *err)
 	for (size_t i = 0; i < info->n_sections; i++) {
 		const struct ovmf_section *s = &info->sections[i];
 		if (ranges_overlap(s->gpa, s->size, info->gpa, info->size))
-			return uvm_fail(err, 0, "SEV metadata section %zu (%s at 0x%x) overlaps the "
-					"firmware image at 0x%llx", i, ovmf_section_name(s->type),
-					s->gpa, (unsigned long long)info->gpa);
+			return uvm_fail(err, 0,
+					"SEV metadata section %zu (%s at 0x%x) overlaps the "
+					"firmware image at 0x%llx",
+					i, ovmf_section_name(s->type), s->gpa, (unsigned long long)info->gpa);
 		for (size_t j = 0; j < i; j++) {
 			const struct ovmf_section *t = &info->sections[j];
 			if (ranges_overlap(s->gpa, s->size, t->gpa, t->size))
-				return uvm_fail(err, 0, "SEV metadata sections %zu and %zu overlap (0x%x, 0x%x)",
-						j, i, t->gpa, s->gpa);
+				return uvm_fail(err, 0, "SEV metadata sections %zu and %zu overlap (0x%x, 0x%x)", j, i,
+						t->gpa, s->gpa);
 		}
 	}
 	return 0;
@@ -178,11 +182,12 @@ static int parse_metadata(const uint8_t *data, size_t len, const uint8_t *entry,
 	if (version != 1)
 		return uvm_fail(err, 0, "SEV metadata version %u is not supported (only 1)", version);
 	if (count == 0 || count > OVMF_MAX_SECTIONS)
-		return uvm_fail(err, 0, "SEV metadata lists %u sections (1..%d supported)", count,
-				OVMF_MAX_SECTIONS);
+		return uvm_fail(err, 0, "SEV metadata lists %u sections (1..%d supported)", count, OVMF_MAX_SECTIONS);
 	if (size < META_HDR + (size_t)count * META_ITEM || size > back)
-		return uvm_fail(err, 0, "SEV metadata size %u does not fit %u sections in the %zu bytes "
-				"before the end of the file", size, count, back);
+		return uvm_fail(err, 0,
+				"SEV metadata size %u does not fit %u sections in the %zu bytes "
+				"before the end of the file",
+				size, count, back);
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *p = h + META_HDR + (size_t)i * META_ITEM;
 		struct ovmf_section *s = &info->sections[i];
@@ -201,11 +206,11 @@ static int parse_metadata(const uint8_t *data, size_t len, const uint8_t *entry,
 static int parse_small_entries(const struct footer_entries *e, struct ovmf_info *info, struct uvm_err *err)
 {
 	if (!e->reset)
-		return uvm_fail(err, 0, "no SEV-ES reset block in the footer table; the firmware cannot "
+		return uvm_fail(err, 0,
+				"no SEV-ES reset block in the footer table; the firmware cannot "
 				"start application processors under SEV-ES/SNP");
 	if (e->reset_len < 4)
-		return uvm_fail(err, 0, "the SEV-ES reset block entry is %zu bytes, expected 4 or more",
-				e->reset_len);
+		return uvm_fail(err, 0, "the SEV-ES reset block entry is %zu bytes, expected 4 or more", e->reset_len);
 	info->reset_eip = le32_get(e->reset);
 	if (!e->hashes)
 		return 0;
@@ -222,17 +227,19 @@ int ovmf_parse(const uint8_t *data, size_t len, struct ovmf_info *out, struct uv
 	struct footer_entries e = {0};
 	memset(out, 0, sizeof *out);
 	if (len == 0 || len % OVMF_PAGE_SIZE)
-		return uvm_fail(err, 0, "the firmware is %zu bytes, not a non-zero multiple of 4096 "
-				"(truncated or not a firmware image?)", len);
+		return uvm_fail(err, 0,
+				"the firmware is %zu bytes, not a non-zero multiple of 4096 "
+				"(truncated or not a firmware image?)",
+				len);
 	if (len > OVMF_MAX_SIZE)
-		return uvm_fail(err, 0, "the firmware is %zu bytes, more than the %u supported", len,
-				OVMF_MAX_SIZE);
+		return uvm_fail(err, 0, "the firmware is %zu bytes, more than the %u supported", len, OVMF_MAX_SIZE);
 	out->size = len;
 	out->gpa = FOUR_GIB - len;
 	if (walk_footer(data, len, &e, err) || parse_small_entries(&e, out, err))
 		return -1;
 	if (!e.meta)
-		return uvm_fail(err, 0, "no SEV metadata in the footer table: QEMU refuses to launch such "
+		return uvm_fail(err, 0,
+				"no SEV metadata in the footer table: QEMU refuses to launch such "
 				"firmware as an SEV-SNP guest; use an AmdSev/OVMF build with SNP support");
 	return parse_metadata(data, len, e.meta, e.meta_len, out, err);
 }
@@ -244,18 +251,21 @@ int ovmf_check_kernel_hashes(const struct ovmf_info *info, struct uvm_err *err)
 		if (info->sections[i].type == OVMF_SECTION_SNP_KERNEL_HASHES)
 			sec = &info->sections[i];
 	if (!sec)
-		return uvm_fail(err, 0, "a kernel was given but the firmware has no SNP_KERNEL_HASHES "
+		return uvm_fail(err, 0,
+				"a kernel was given but the firmware has no SNP_KERNEL_HASHES "
 				"section, so QEMU cannot measure it; use an AmdSev OVMF build or drop --kernel");
 	if (sec->size != OVMF_PAGE_SIZE)
 		return uvm_fail(err, 0, "the SNP_KERNEL_HASHES section is 0x%x bytes, not one page", sec->size);
 	if (!info->has_hashes_table)
 		return uvm_fail(err, 0, "a kernel was given but the firmware has no SEV hashes table entry");
 	if (info->hashes_size < HASHES_TABLE_LEN)
-		return uvm_fail(err, 0, "the SEV hashes table area is %u bytes, QEMU needs %u",
-				info->hashes_size, HASHES_TABLE_LEN);
+		return uvm_fail(err, 0, "the SEV hashes table area is %u bytes, QEMU needs %u", info->hashes_size,
+				HASHES_TABLE_LEN);
 	if (info->hashes_base < sec->gpa ||
 	    (uint64_t)info->hashes_base + HASHES_TABLE_LEN > (uint64_t)sec->gpa + OVMF_PAGE_SIZE)
-		return uvm_fail(err, 0, "the SEV hashes table at 0x%x does not fit in the SNP_KERNEL_HASHES "
-				"page at 0x%x", info->hashes_base, sec->gpa);
+		return uvm_fail(err, 0,
+				"the SEV hashes table at 0x%x does not fit in the SNP_KERNEL_HASHES "
+				"page at 0x%x",
+				info->hashes_base, sec->gpa);
 	return 0;
 }

@@ -35,13 +35,13 @@ struct ovmf_section {
 };
 
 struct ovmf_info {
-	uint64_t gpa;           /* where the image is mapped: 4 GiB - size */
-	size_t size;            /* bytes, a multiple of OVMF_PAGE_SIZE */
-	uint32_t reset_eip;     /* SEV-ES reset block: the APs' entry point */
-	int has_hashes_table;   /* SEV hashes table entry present */
-	uint32_t hashes_base;   /* its GPA ... */
-	uint32_t hashes_size;   /* ... and size */
-	int has_kernel_hashes;  /* an SNP_KERNEL_HASHES metadata section exists */
+	uint64_t gpa;          /* where the image is mapped: 4 GiB - size */
+	size_t size;           /* bytes, a multiple of OVMF_PAGE_SIZE */
+	uint32_t reset_eip;    /* SEV-ES reset block: the APs' entry point */
+	int has_hashes_table;  /* SEV hashes table entry present */
+	uint32_t hashes_base;  /* its GPA ... */
+	uint32_t hashes_size;  /* ... and size */
+	int has_kernel_hashes; /* an SNP_KERNEL_HASHES metadata section exists */
 	size_t n_sections;
 	struct ovmf_section sections[OVMF_MAX_SECTIONS]; /* in table order */
 };

@@ -11,12 +11,12 @@
 
 const struct snp_cpu_type snp_cpu_types[] = {
 	/* the signatures as sev-snp-measure derives them from family/model/stepping */
-	{"EPYC", 0x800f12},         {"EPYC-v1", 0x800f12},      {"EPYC-v2", 0x800f12},
-	{"EPYC-IBPB", 0x800f12},    {"EPYC-v3", 0x800f12},      {"EPYC-v4", 0x800f12},
-	{"EPYC-Rome", 0x830f10},    {"EPYC-Rome-v1", 0x830f10}, {"EPYC-Rome-v2", 0x830f10},
-	{"EPYC-Rome-v3", 0x830f10}, {"EPYC-Rome-v4", 0x830f10}, {"EPYC-Milan", 0xa00f11},
+	{"EPYC", 0x800f12},          {"EPYC-v1", 0x800f12},       {"EPYC-v2", 0x800f12},
+	{"EPYC-IBPB", 0x800f12},     {"EPYC-v3", 0x800f12},       {"EPYC-v4", 0x800f12},
+	{"EPYC-Rome", 0x830f10},     {"EPYC-Rome-v1", 0x830f10},  {"EPYC-Rome-v2", 0x830f10},
+	{"EPYC-Rome-v3", 0x830f10},  {"EPYC-Rome-v4", 0x830f10},  {"EPYC-Milan", 0xa00f11},
 	{"EPYC-Milan-v1", 0xa00f11}, {"EPYC-Milan-v2", 0xa00f11}, {"EPYC-Genoa", 0xa10f10},
-	{"EPYC-Genoa-v1", 0xa10f10}, {"EPYC-Turin", 0xb00f00},  {"EPYC-Turin-v1", 0xb00f00},
+	{"EPYC-Genoa-v1", 0xa10f10}, {"EPYC-Turin", 0xb00f00},    {"EPYC-Turin-v1", 0xb00f00},
 };
 const size_t snp_n_cpu_types = sizeof snp_cpu_types / sizeof snp_cpu_types[0];
 
@@ -37,8 +37,8 @@ uint32_t snp_cpu_sig(unsigned family, unsigned model, unsigned stepping)
 		fam_low = 0xf;
 		fam_high = (family - 0xf) & 0xff;
 	}
-	return (uint32_t)(fam_high << 20 | ((model >> 4) & 0xf) << 16 | fam_low << 8 |
-			  (model & 0xf) << 4 | (stepping & 0xf));
+	return (uint32_t)(fam_high << 20 | ((model >> 4) & 0xf) << 16 | fam_low << 8 | (model & 0xf) << 4 |
+			  (stepping & 0xf));
 }
 
 int snp_vmm_parse(const char *name, enum snp_vmm *out)
@@ -151,32 +151,26 @@ static void ld_section(uint8_t ld[SNP_LD_LEN], const struct ovmf_info *info, con
 		/* GCE accepts the pre-validated memory without measuring it */
 		ld_blank_pages(ld, vmm == SNP_VMM_GCE ? SNP_PAGE_UNMEASURED : SNP_PAGE_ZERO, s->gpa, s->size);
 		break;
-	case OVMF_SECTION_SNP_SECRETS:
-		snp_ld_update(ld, NULL, SNP_PAGE_SECRETS, s->gpa);
-		break;
+	case OVMF_SECTION_SNP_SECRETS: snp_ld_update(ld, NULL, SNP_PAGE_SECRETS, s->gpa); break;
 	case OVMF_SECTION_CPUID:
 		if (vmm == SNP_VMM_EC2)
 			return; /* EC2 measures the CPUID page after all other sections */
 		snp_ld_update(ld, NULL, SNP_PAGE_CPUID, s->gpa);
 		break;
-	case OVMF_SECTION_SVSM_CAA:
-		ld_blank_pages(ld, SNP_PAGE_ZERO, s->gpa, s->size);
-		break;
+	case OVMF_SECTION_SVSM_CAA: ld_blank_pages(ld, SNP_PAGE_ZERO, s->gpa, s->size); break;
 	case OVMF_SECTION_SNP_KERNEL_HASHES:
 		if (h)
 			ld_kernel_hashes(ld, info, s, h, trace);
 		else
 			ld_blank_pages(ld, SNP_PAGE_ZERO, s->gpa, s->size);
 		break;
-	default:
-		return; /* ovmf_parse() rejected unknown types */
+	default: return; /* ovmf_parse() rejected unknown types */
 	}
 	trace_step(trace, ld, SNP_LD_LEN, "after %s 0x%x+0x%x", ovmf_section_name(s->type), s->gpa, s->size);
 }
 
-int snp_ld_metadata(uint8_t ld[SNP_LD_LEN], const struct ovmf_info *info,
-		    const struct snp_kernel_hashes *hashes, enum snp_vmm vmm,
-		    const struct snp_trace *trace, struct uvm_err *err)
+int snp_ld_metadata(uint8_t ld[SNP_LD_LEN], const struct ovmf_info *info, const struct snp_kernel_hashes *hashes,
+		    enum snp_vmm vmm, const struct snp_trace *trace, struct uvm_err *err)
 {
 	if (hashes && ovmf_check_kernel_hashes(info, err))
 		return -1;
@@ -224,39 +218,39 @@ static struct vmm_regs vmm_regs(enum snp_vmm vmm, uint32_t eip, uint32_t vcpu_si
 	return r;
 }
 
-void snp_vmsa_page(uint8_t page[OVMF_PAGE_SIZE], uint32_t eip, uint64_t guest_features,
-		   uint32_t vcpu_sig, enum snp_vmm vmm)
+void snp_vmsa_page(uint8_t page[OVMF_PAGE_SIZE], uint32_t eip, uint64_t guest_features, uint32_t vcpu_sig,
+		   enum snp_vmm vmm)
 {
 	/* Offsets of Linux's struct sev_es_save_area. */
 	struct vmm_regs r = vmm_regs(vmm, eip, vcpu_sig);
 	memset(page, 0, OVMF_PAGE_SIZE);
-	put_seg(page + 0x00, 0, 0x93, 0xffff, 0);                  /* es */
+	put_seg(page + 0x00, 0, 0x93, 0xffff, 0);                      /* es */
 	put_seg(page + 0x10, 0xf000, r.cs, 0xffff, eip & 0xffff0000u); /* cs */
-	put_seg(page + 0x20, 0, r.ss, 0xffff, 0);                  /* ss */
-	put_seg(page + 0x30, 0, 0x93, 0xffff, 0);                  /* ds */
-	put_seg(page + 0x40, 0, 0x93, 0xffff, 0);                  /* fs */
-	put_seg(page + 0x50, 0, 0x93, 0xffff, 0);                  /* gs */
-	put_seg(page + 0x60, 0, 0, 0xffff, 0);                     /* gdtr */
-	put_seg(page + 0x70, 0, 0x82, 0xffff, 0);                  /* ldtr */
-	put_seg(page + 0x80, 0, 0, 0xffff, 0);                     /* idtr */
-	put_seg(page + 0x90, 0, r.tr, 0xffff, 0);                  /* tr */
-	le64_put(page + 0xd0, 0x1000);       /* efer: KVM sets SVME */
-	le64_put(page + 0x148, 0x40);        /* cr4: KVM sets MCE */
-	le64_put(page + 0x158, 0x10);        /* cr0 */
-	le64_put(page + 0x160, 0x400);       /* dr7 */
-	le64_put(page + 0x168, 0xffff0ff0);  /* dr6 */
-	le64_put(page + 0x170, 0x2);         /* rflags */
-	le64_put(page + 0x178, eip & 0xffff); /* rip */
+	put_seg(page + 0x20, 0, r.ss, 0xffff, 0);                      /* ss */
+	put_seg(page + 0x30, 0, 0x93, 0xffff, 0);                      /* ds */
+	put_seg(page + 0x40, 0, 0x93, 0xffff, 0);                      /* fs */
+	put_seg(page + 0x50, 0, 0x93, 0xffff, 0);                      /* gs */
+	put_seg(page + 0x60, 0, 0, 0xffff, 0);                         /* gdtr */
+	put_seg(page + 0x70, 0, 0x82, 0xffff, 0);                      /* ldtr */
+	put_seg(page + 0x80, 0, 0, 0xffff, 0);                         /* idtr */
+	put_seg(page + 0x90, 0, r.tr, 0xffff, 0);                      /* tr */
+	le64_put(page + 0xd0, 0x1000);                                 /* efer: KVM sets SVME */
+	le64_put(page + 0x148, 0x40);                                  /* cr4: KVM sets MCE */
+	le64_put(page + 0x158, 0x10);                                  /* cr0 */
+	le64_put(page + 0x160, 0x400);                                 /* dr7 */
+	le64_put(page + 0x168, 0xffff0ff0);                            /* dr6 */
+	le64_put(page + 0x170, 0x2);                                   /* rflags */
+	le64_put(page + 0x178, eip & 0xffff);                          /* rip */
 	le64_put(page + 0x268, r.g_pat);
-	le64_put(page + 0x310, r.rdx);       /* rdx: CPUID signature at reset */
+	le64_put(page + 0x310, r.rdx);          /* rdx: CPUID signature at reset */
 	le64_put(page + 0x3b0, guest_features); /* sev_features */
-	le64_put(page + 0x3e8, 1);           /* xcr0 */
+	le64_put(page + 0x3e8, 1);              /* xcr0 */
 	le32_put(page + 0x408, r.mxcsr);
-	le16_put(page + 0x410, r.fcw);       /* x87 fcw */
+	le16_put(page + 0x410, r.fcw); /* x87 fcw */
 }
 
-void snp_vmsa_hashes(struct snp_vmsa_hashes *out, uint32_t ap_eip, uint64_t guest_features,
-		     uint32_t vcpu_sig, enum snp_vmm vmm)
+void snp_vmsa_hashes(struct snp_vmsa_hashes *out, uint32_t ap_eip, uint64_t guest_features, uint32_t vcpu_sig,
+		     enum snp_vmm vmm)
 {
 	uint8_t page[OVMF_PAGE_SIZE];
 	snp_vmsa_page(page, SNP_BSP_EIP, guest_features, vcpu_sig, vmm);

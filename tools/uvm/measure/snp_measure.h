@@ -75,24 +75,23 @@ void snp_ld_firmware(uint8_t ld[SNP_LD_LEN], const uint8_t *fw, const struct ovm
 /* Measures the metadata sections in table order. hashes is NULL when no
  * kernel is given (the kernel-hashes page is then a zero page). Returns 0,
  * or -1 with err set (e.g. a kernel with firmware that cannot hash it). */
-int snp_ld_metadata(uint8_t ld[SNP_LD_LEN], const struct ovmf_info *info,
-		    const struct snp_kernel_hashes *hashes, enum snp_vmm vmm,
-		    const struct snp_trace *trace, struct uvm_err *err);
+int snp_ld_metadata(uint8_t ld[SNP_LD_LEN], const struct ovmf_info *info, const struct snp_kernel_hashes *hashes,
+		    enum snp_vmm vmm, const struct snp_trace *trace, struct uvm_err *err);
 
 /* Builds QEMU's kernel-hashes table page with the table at offset. */
 void snp_hashes_page(uint8_t page[OVMF_PAGE_SIZE], size_t offset, const struct snp_kernel_hashes *h);
 
 /* Builds one vCPU save area (VMSA) page as the given VMM initializes it. */
-void snp_vmsa_page(uint8_t page[OVMF_PAGE_SIZE], uint32_t eip, uint64_t guest_features,
-		   uint32_t vcpu_sig, enum snp_vmm vmm);
+void snp_vmsa_page(uint8_t page[OVMF_PAGE_SIZE], uint32_t eip, uint64_t guest_features, uint32_t vcpu_sig,
+		   enum snp_vmm vmm);
 
 /* SHA-384 of the BSP and AP VMSA pages for one CPU configuration. */
 struct snp_vmsa_hashes {
 	uint8_t bsp[SNP_LD_LEN];
 	uint8_t ap[SNP_LD_LEN];
 };
-void snp_vmsa_hashes(struct snp_vmsa_hashes *out, uint32_t ap_eip, uint64_t guest_features,
-		     uint32_t vcpu_sig, enum snp_vmm vmm);
+void snp_vmsa_hashes(struct snp_vmsa_hashes *out, uint32_t ap_eip, uint64_t guest_features, uint32_t vcpu_sig,
+		     enum snp_vmm vmm);
 
 /* Extends ld with vcpus VMSA pages (vCPU 0 the BSP, the others APs). */
 void snp_ld_vmsas(uint8_t ld[SNP_LD_LEN], unsigned vcpus, const struct snp_vmsa_hashes *vh,
@@ -100,9 +99,9 @@ void snp_ld_vmsas(uint8_t ld[SNP_LD_LEN], unsigned vcpus, const struct snp_vmsa_
 
 /* Everything needed for one measurement. */
 struct snp_request {
-	const uint8_t *fw;                     /* firmware bytes (info->size of them) */
-	const struct ovmf_info *info;          /* ovmf_parse() of fw */
-	const uint8_t *fw_digest;              /* precomputed firmware digest, or NULL */
+	const uint8_t *fw;                      /* firmware bytes (info->size of them) */
+	const struct ovmf_info *info;           /* ovmf_parse() of fw */
+	const uint8_t *fw_digest;               /* precomputed firmware digest, or NULL */
 	const struct snp_kernel_hashes *hashes; /* NULL: no kernel */
 	unsigned vcpus;
 	uint32_t vcpu_sig;

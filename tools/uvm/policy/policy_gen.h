@@ -20,11 +20,11 @@
 #define GEN_CONFIG_MAX (4u << 20) /* image config and overrides files */
 
 struct gen_image {
-	struct json_doc *doc;  /* the parsed image config; the fields point into it */
+	struct json_doc *doc;                            /* the parsed image config; the fields point into it */
 	const struct json_value *entrypoint, *cmd, *env; /* string arrays, or NULL */
-	const char *working_dir, *user;                   /* "" when not set */
+	const char *working_dir, *user;                  /* "" when not set */
 	size_t nlayers;
-	uint8_t roots[OCI_MAX_LAYERS][UVM_SHA256_LEN];    /* base layer first */
+	uint8_t roots[OCI_MAX_LAYERS][UVM_SHA256_LEN]; /* base layer first */
 };
 
 /* What `uvm policy gen` was asked (cmd_policy.c parses the command line):
@@ -42,14 +42,12 @@ int policy_gen_run(const struct gen_args *a);
  * manifest's) or, when it is NULL, by building every layer with
  * layer_build() into a temporary directory under $TMPDIR (needs root and
  * mkfs.erofs, like `uvm layer`). */
-int gen_image_read(const char *layout, const char *layers_json, struct gen_image *img,
-		   struct uvm_err *err);
+int gen_image_read(const char *layout, const char *layers_json, struct gen_image *img, struct uvm_err *err);
 void gen_image_free(struct gen_image *img);
 
 /* The policy for img with the overrides (a parsed JSON object, or NULL);
  * returns malloc'ed compact JSON that policy_load accepts, or NULL with err. */
-char *gen_policy_json(const struct gen_image *img, const struct json_value *overrides,
-		      struct uvm_err *err);
+char *gen_policy_json(const struct gen_image *img, const struct json_value *overrides, struct uvm_err *err);
 
 /* Re-writes compact JSON in the fixed indented form (2 spaces, arrays of
  * scalars on one line, trailing newline); malloc'ed, NULL with err. */

@@ -13,8 +13,7 @@
 #include "policy_gen.h"
 
 /* An optional array of strings (null counts as absent). */
-static int str_array(const struct json_value *v, const struct json_value **out,
-		     struct uvm_err *err)
+static int str_array(const struct json_value *v, const struct json_value **out, struct uvm_err *err)
 {
 	*out = NULL;
 	if (!v || json_type(v) == JSON_NULL)
@@ -56,8 +55,7 @@ static int read_config(const char *path, struct gen_image *img, struct uvm_err *
 	if (c && json_type(c) != JSON_NULL && json_type(c) != JSON_OBJECT)
 		return json_fail_at(c, err, "expected an object");
 	if (str_array(json_get(c, "Entrypoint"), &img->entrypoint, err) < 0 ||
-	    str_array(json_get(c, "Cmd"), &img->cmd, err) < 0 ||
-	    str_array(json_get(c, "Env"), &img->env, err) < 0 ||
+	    str_array(json_get(c, "Cmd"), &img->cmd, err) < 0 || str_array(json_get(c, "Env"), &img->env, err) < 0 ||
 	    opt_str(json_get(c, "WorkingDir"), &img->working_dir, err) < 0 ||
 	    opt_str(json_get(c, "User"), &img->user, err) < 0)
 		return -1;
@@ -68,33 +66,37 @@ static int read_config(const char *path, struct gen_image *img, struct uvm_err *
  * and the chain id of the layers up to it, which a layers.json written
  * before layers were converted on top of each other lacks (its root hashes
  * may differ from today's). */
-static int check_entry(const struct json_value *e, const struct oci_layer *layer, size_t i,
-		       const char *chain_id, struct uvm_err *err)
+static int check_entry(const struct json_value *e, const struct oci_layer *layer, size_t i, const char *chain_id,
+		       struct uvm_err *err)
 {
 	const char *got = json_str(json_get(e, "chain_id"), NULL);
 	if (strcmp(json_str(json_get(e, "digest"), NULL), layer->digest) != 0)
-		return json_fail_at(e, err, "digest differs from the image's layer %zu (%s): "
-				    "run 'uvm layer --image' on this image again", i, layer->digest);
+		return json_fail_at(e, err,
+				    "digest differs from the image's layer %zu (%s): "
+				    "run 'uvm layer --image' on this image again",
+				    i, layer->digest);
 	if (!got)
-		return json_fail_at(e, err, "no chain_id: written by an older uvm layer, whose "
+		return json_fail_at(e, err,
+				    "no chain_id: written by an older uvm layer, whose "
 				    "images may differ; run 'uvm layer --image' on this image again");
 	if (strcmp(got, chain_id) != 0)
-		return json_fail_at(e, err, "chain_id differs from the image's layers 0..%zu (%s): "
-				    "run 'uvm layer --image' on this image again", i, chain_id);
+		return json_fail_at(e, err,
+				    "chain_id differs from the image's layers 0..%zu (%s): "
+				    "run 'uvm layer --image' on this image again",
+				    i, chain_id);
 	return 0;
 }
 
 /* Root hashes from a `uvm layer` layers.json; its layers must be exactly
  * the manifest's (same digests, same order, same chain ids), or the policy
  * would name images of another image. */
-static int roots_from_index(const char *path, const struct oci_layer *layers, size_t n,
-			    struct gen_image *img, struct uvm_err *err)
+static int roots_from_index(const char *path, const struct oci_layer *layers, size_t n, struct gen_image *img,
+			    struct uvm_err *err)
 {
-	static const struct json_field f[] = {
-		{"digest", JSON_T_STRING, 1},    {"chain_id", JSON_T_STRING, 0},
-		{"path", JSON_T_STRING, 0},      {"root_hash", JSON_T_STRING, 1},
-		{"salt", JSON_T_STRING, 0},      {"data_blocks", JSON_T_INT, 0},
-		{"hash_offset", JSON_T_INT, 0},  {"size", JSON_T_INT, 0}};
+	static const struct json_field f[] = {{"digest", JSON_T_STRING, 1},   {"chain_id", JSON_T_STRING, 0},
+					      {"path", JSON_T_STRING, 0},     {"root_hash", JSON_T_STRING, 1},
+					      {"salt", JSON_T_STRING, 0},     {"data_blocks", JSON_T_INT, 0},
+					      {"hash_offset", JSON_T_INT, 0}, {"size", JSON_T_INT, 0}};
 	char chain[LAYER_DIGEST_LEN + 1] = "";
 	struct file_buf buf;
 	struct json_doc *doc = NULL;
@@ -105,8 +107,8 @@ static int roots_from_index(const char *path, const struct oci_layer *layers, si
 	if (!a)
 		goto out;
 	if (json_type(a) != JSON_ARRAY || json_len(a) != n) {
-		json_fail_at(a, err, "expected an array of %zu layers (the image's), found %s of %zu",
-			     n, json_type_name(json_type(a)), json_len(a));
+		json_fail_at(a, err, "expected an array of %zu layers (the image's), found %s of %zu", n,
+			     json_type_name(json_type(a)), json_len(a));
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -115,8 +117,7 @@ static int roots_from_index(const char *path, const struct oci_layer *layers, si
 		if (json_check_object(e, f, sizeof f / sizeof f[0], err) < 0 ||
 		    check_entry(e, &layers[i], i, chain, err) < 0)
 			goto out;
-		if (uvm_hex_decode(json_str(json_get(e, "root_hash"), NULL), img->roots[i],
-				   UVM_SHA256_LEN) < 0) {
+		if (uvm_hex_decode(json_str(json_get(e, "root_hash"), NULL), img->roots[i], UVM_SHA256_LEN) < 0) {
 			json_fail_at(json_get(e, "root_hash"), err, "not 64 hex digits");
 			goto out;
 		}
@@ -133,24 +134,20 @@ out:
 /* Builds every layer as `uvm layer` does (in order, each on top of those
  * below it), in a temporary directory that is removed afterwards; only the
  * root hashes are kept. */
-static int roots_by_building(const struct oci_layer *layers, size_t n, struct gen_image *img,
-			     struct uvm_err *err)
+static int roots_by_building(const struct oci_layer *layers, size_t n, struct gen_image *img, struct uvm_err *err)
 {
 	char dir[4096], img_path[4096 + 80];
 	const char *tmp = getenv("TMPDIR");
-	if (snprintf(dir, sizeof dir, "%s/uvm-policy-gen-XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
-	    (int)sizeof dir)
+	if (snprintf(dir, sizeof dir, "%s/uvm-policy-gen-XXXXXX", tmp && *tmp ? tmp : "/tmp") >= (int)sizeof dir)
 		return uvm_fail(err, ENAMETOOLONG, "TMPDIR is too long");
 	if (!mkdtemp(dir))
-		return uvm_fail(err, errno, "create a temporary directory %s: %s", dir,
-				strerror(errno));
+		return uvm_fail(err, errno, "create a temporary directory %s: %s", dir, strerror(errno));
 	struct layer_chain chain;
 	layer_chain_init(&chain);
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct layer_result res;
-		r = layer_build(layers[i].blob, layers[i].digest, layers[i].comp, dir, &chain, &res,
-				err);
+		r = layer_build(layers[i].blob, layers[i].digest, layers[i].comp, dir, &chain, &res, err);
 		if (r == 0) {
 			memcpy(img->roots[i], res.root, UVM_SHA256_LEN);
 			snprintf(img_path, sizeof img_path, "%s/%s", dir, res.path);
@@ -162,8 +159,7 @@ static int roots_by_building(const struct oci_layer *layers, size_t n, struct ge
 	return r;
 }
 
-int gen_image_read(const char *layout, const char *layers_json, struct gen_image *img,
-		   struct uvm_err *err)
+int gen_image_read(const char *layout, const char *layers_json, struct gen_image *img, struct uvm_err *err)
 {
 	static struct oci_layer layers[OCI_MAX_LAYERS];
 	char config[4096];

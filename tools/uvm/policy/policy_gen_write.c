@@ -13,10 +13,9 @@
 
 #define GEN_MAX_BYTES POLICY_MAX_BYTES
 
-static const char *const framework_flags[] = {
-	"allow_properties_access", "allow_dump_stacks",         "allow_runtime_logging",
-	"allow_environment_variable_dropping", "allow_unencrypted_scratch",
-	"allow_capability_dropping"};
+static const char *const framework_flags[] = {"allow_properties_access",   "allow_dump_stacks",
+					      "allow_runtime_logging",     "allow_environment_variable_dropping",
+					      "allow_unencrypted_scratch", "allow_capability_dropping"};
 #define NFLAGS (sizeof framework_flags / sizeof framework_flags[0])
 
 /* Docker's default set (moby oci/caps/defaults.go) without CAP_MKNOD
@@ -24,9 +23,8 @@ static const char *const framework_flags[] = {
  * sockets: spoofing, sniffing) and CAP_AUDIT_WRITE (the guest kernel has no
  * audit): Podman's default set. Why each is dropped: docs/policy.md. */
 static const char *const default_caps[] = {
-	"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-	"CAP_SETGID",  "CAP_SETUID",       "CAP_SETFCAP",          "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL"};
+	"CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_SETGID", "CAP_SETUID",
+	"CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL"};
 
 /* Signals the host may send the init process by default: SIGTERM, SIGKILL
  * (what a runtime's stop needs). */
@@ -34,13 +32,18 @@ static const int default_signals[] = {15, 9};
 
 static int check_overrides(const struct json_value *o, struct uvm_err *err)
 {
-	static const struct json_field f[] = {
-		{"name", JSON_T_STRING, 0},          {"argv", JSON_T_ARRAY, 0},
-		{"env", JSON_T_ARRAY, 0},            {"working_dir", JSON_T_STRING, 0},
-		{"user", JSON_T_OBJECT, 0},          {"capabilities", JSON_T_OBJECT, 0},
-		{"mounts", JSON_T_ARRAY, 0},         {"signals", JSON_T_ARRAY, 0},
-		{"exec_processes", JSON_T_ARRAY, 0}, {"no_new_privileges", JSON_T_BOOL, 0},
-		{"allow_stdio_access", JSON_T_BOOL, 0}, {"framework", JSON_T_OBJECT, 0}};
+	static const struct json_field f[] = {{"name", JSON_T_STRING, 0},
+					      {"argv", JSON_T_ARRAY, 0},
+					      {"env", JSON_T_ARRAY, 0},
+					      {"working_dir", JSON_T_STRING, 0},
+					      {"user", JSON_T_OBJECT, 0},
+					      {"capabilities", JSON_T_OBJECT, 0},
+					      {"mounts", JSON_T_ARRAY, 0},
+					      {"signals", JSON_T_ARRAY, 0},
+					      {"exec_processes", JSON_T_ARRAY, 0},
+					      {"no_new_privileges", JSON_T_BOOL, 0},
+					      {"allow_stdio_access", JSON_T_BOOL, 0},
+					      {"framework", JSON_T_OBJECT, 0}};
 	struct json_field ff[NFLAGS];
 	if (json_check_object(o, f, sizeof f / sizeof f[0], err) < 0)
 		return -1;
@@ -71,8 +74,7 @@ static int write_user(struct json_writer *w, const char *user, int *root, struct
 	size_t ulen = colon ? (size_t)(colon - user) : strlen(user);
 	const char *group = colon ? colon + 1 : NULL;
 	int64_t id;
-	*root = ulen == 0 || (ulen == 4 && strncmp(user, "root", 4) == 0) ||
-		(numeric_id(user, ulen, &id) && id == 0);
+	*root = ulen == 0 || (ulen == 4 && strncmp(user, "root", 4) == 0) || (numeric_id(user, ulen, &id) && id == 0);
 	if ((ulen == 0 && *user) || (group && !*group) || (group && strchr(group, ':')))
 		return uvm_fail(err, EINVAL, "image config User '%.100s' is not user[:group]", user);
 	json_w_obj(w);
@@ -87,10 +89,12 @@ static int write_user(struct json_writer *w, const char *user, int *root, struct
 		json_w_str(w, user, ulen);
 	}
 	if (!group && ulen && !numeric_id(user, ulen, &id))
-		return uvm_fail(err, EINVAL, "image config User '%.100s' is a name without a group "
+		return uvm_fail(err, EINVAL,
+				"image config User '%.100s' is a name without a group "
 				"and uvm does not read the image's /etc/passwd: give \"user\" in "
 				"--config, e.g. {\"name\": \"%.100s\", \"group\": \"%.100s\", "
-				"\"umask\": \"0022\"}", user, user, user);
+				"\"umask\": \"0022\"}",
+				user, user, user);
 	if (!group || numeric_id(group, strlen(group), &id)) {
 		json_w_key(w, "gid");
 		json_w_int(w, group ? id : 0); /* no group: 0, as runtimes do without passwd */
@@ -111,8 +115,7 @@ static int write_user(struct json_writer *w, const char *user, int *root, struct
  * (runc's default spec has no inheritable set). */
 static void write_caps(struct json_writer *w, int root)
 {
-	static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted",
-					   "ambient"};
+	static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted", "ambient"};
 	json_w_obj(w);
 	for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
 		int give = s == 0 || (root && (s == 1 || s == 3));
@@ -135,16 +138,15 @@ static void write_strs(struct json_writer *w, const struct json_value *a)
 }
 
 /* The image's Env as exact rules, then the overrides' rules as given. */
-static int write_env(struct json_writer *w, const struct gen_image *img,
-		     const struct json_value *extra, struct uvm_err *err)
+static int write_env(struct json_writer *w, const struct gen_image *img, const struct json_value *extra,
+		     struct uvm_err *err)
 {
 	json_w_arr(w);
 	for (size_t i = 0; i < json_len(img->env); i++) {
 		size_t len;
 		const char *s = json_str(json_at(img->env, i), &len);
 		if (!memchr(s, '=', len) || s[0] == '=')
-			return json_fail_at(json_at(img->env, i), err,
-					    "image config Env entry is not NAME=VALUE");
+			return json_fail_at(json_at(img->env, i), err, "image config Env entry is not NAME=VALUE");
 		json_w_obj(w);
 		json_w_key(w, "rule");
 		json_w_str(w, s, len);
@@ -192,13 +194,14 @@ static void write_empty_array(struct json_writer *w)
 			dflt;                              \
 	} while (0)
 
-static int write_container(struct json_writer *w, const struct gen_image *img,
-			   const struct json_value *o, struct uvm_err *err)
+static int write_container(struct json_writer *w, const struct gen_image *img, const struct json_value *o,
+			   struct uvm_err *err)
 {
 	char hex[2 * UVM_SHA256_LEN + 1];
 	int root = 0;
 	if (!json_get(o, "argv") && json_len(img->entrypoint) + json_len(img->cmd) == 0)
-		return uvm_fail(err, EINVAL, "the image config has no Entrypoint or Cmd: give "
+		return uvm_fail(err, EINVAL,
+				"the image config has no Entrypoint or Cmd: give "
 				"\"argv\" in --config");
 	json_w_obj(w);
 	FIELD(w, o, "name", json_w_cstr(w, "container"));
@@ -250,11 +253,11 @@ static int check_loads(const char *json, size_t len, struct uvm_err *err)
 	int r = policy_load(json, len, &pol, err);
 	policy_free(pol);
 	return r < 0 ? uvm_wrap(err, "the generated policy is invalid (check the image config "
-				"and the --config overrides)") : 0;
+				     "and the --config overrides)")
+		     : 0;
 }
 
-char *gen_policy_json(const struct gen_image *img, const struct json_value *overrides,
-		      struct uvm_err *err)
+char *gen_policy_json(const struct gen_image *img, const struct json_value *overrides, struct uvm_err *err)
 {
 	struct json_writer w;
 	size_t len;
@@ -280,8 +283,7 @@ char *gen_policy_json(const struct gen_image *img, const struct json_value *over
 	json_w_end(&w);
 	char *s = json_writer_finish(&w, &len);
 	if (!s)
-		uvm_fail(err, ENOMEM, "the policy does not fit in %u bytes (or out of memory)",
-			 GEN_MAX_BYTES);
+		uvm_fail(err, ENOMEM, "the policy does not fit in %u bytes (or out of memory)", GEN_MAX_BYTES);
 	else if (check_loads(s, len, err) < 0) {
 		free(s);
 		s = NULL;

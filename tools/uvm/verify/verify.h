@@ -15,17 +15,17 @@
 #include "snp_report.h"
 
 /* Exit codes of `uvm verify` (documented in --help and docs/verify.md). */
-#define VERIFY_EXIT_OK 0       /* every check passed */
-#define VERIFY_EXIT_FAILED 1   /* a check failed: the report is not acceptable */
-#define VERIFY_EXIT_USAGE 2    /* bad command line */
-#define VERIFY_EXIT_INPUT 3    /* unreadable or malformed input */
+#define VERIFY_EXIT_OK 0     /* every check passed */
+#define VERIFY_EXIT_FAILED 1 /* a check failed: the report is not acceptable */
+#define VERIFY_EXIT_USAGE 2  /* bad command line */
+#define VERIFY_EXIT_INPUT 3  /* unreadable or malformed input */
 
 #define VERIFY_MAX_MEASUREMENTS 256
 
 struct verify_opts {
 	const char *report_path;
-	size_t offset;      /* of the report inside the file */
-	bool have_offset;   /* with --offset the file may be longer */
+	size_t offset;    /* of the report inside the file */
+	bool have_offset; /* with --offset the file may be longer */
 	const char *vcek_path, *chain_path, *trust_root_path;
 	const char *certs_path; /* certificate table: used when --vcek/--chain are not given */
 	time_t now;
@@ -40,7 +40,7 @@ struct verify_opts {
 	bool have_report_data;
 	uint8_t report_data[SNP_REPORT_DATA_LEN];
 	bool have_min_tcb;
-	bool min_tcb_is_raw;  /* raw 64-bit value: decoded in the chip's layout */
+	bool min_tcb_is_raw; /* raw 64-bit value: decoded in the chip's layout */
 	uint64_t min_tcb_raw;
 	struct snp_tcb min_tcb;
 	bool have_vmpl;
@@ -72,12 +72,11 @@ struct verify_results {
 /* Records one check. VERIFY_MAX_CHECKS is sized for every check verify_run
  * can add; past it the last slot is overwritten with a failing check so an
  * overflow can never turn into a pass. */
-void verify_add(struct verify_results *res, const char *name, enum verify_result result,
-		const char *expected, const char *actual);
+void verify_add(struct verify_results *res, const char *name, enum verify_result result, const char *expected,
+		const char *actual);
 /* The same with a printf-formatted actual value. */
-void verify_addf(struct verify_results *res, const char *name, enum verify_result result,
-		 const char *expected, const char *actual_fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+void verify_addf(struct verify_results *res, const char *name, enum verify_result result, const char *expected,
+		 const char *actual_fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* snprintf that truncates silently: every value here is display text. */
 void verify_fmt(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -97,13 +96,11 @@ void verify_print_text(FILE *out, const char *report_path, const struct verify_r
 void verify_print_json(FILE *out, const char *report_path, const struct verify_results *res);
 
 /* Reads a whole file of at most max bytes into a malloc'ed buffer. */
-int verify_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
-		     struct uvm_err *err);
+int verify_read_file(const char *path, size_t max, uint8_t **data, size_t *len, struct uvm_err *err);
 
 /* Loads the report bytes from a file: raw binary or hex text, optionally at
  * an offset inside a larger wrapper. */
-int verify_load_report(const struct verify_opts *opts, uint8_t out[SNP_REPORT_SIZE],
-		       struct uvm_err *err);
+int verify_load_report(const struct verify_opts *opts, uint8_t out[SNP_REPORT_SIZE], struct uvm_err *err);
 
 /* Parses --now: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" or unix seconds. */
 int verify_parse_time(const char *text, time_t *out);

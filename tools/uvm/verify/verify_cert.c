@@ -33,8 +33,8 @@ static bool starts_pem(const uint8_t *buf, size_t len)
 	return len - i >= sizeof tag - 1 && memcmp(buf + i, tag, sizeof tag - 1) == 0;
 }
 
-static int load_pem(const char *path, const uint8_t *buf, size_t len, X509 **out, size_t max,
-		    size_t *n, struct uvm_err *err)
+static int load_pem(const char *path, const uint8_t *buf, size_t len, X509 **out, size_t max, size_t *n,
+		    struct uvm_err *err)
 {
 	BIO *bio = BIO_new_mem_buf(buf, (int)len);
 	if (!bio)
@@ -44,8 +44,10 @@ static int load_pem(const char *path, const uint8_t *buf, size_t len, X509 **out
 		if (*n == max) {
 			X509_free(x);
 			BIO_free(bio);
-			return uvm_fail(err, 0, "%s: more than %zu certificates; want the "
-					"ASK (or ASVK) then the ARK", path, max);
+			return uvm_fail(err, 0,
+					"%s: more than %zu certificates; want the "
+					"ASK (or ASVK) then the ARK",
+					path, max);
 		}
 		out[(*n)++] = x;
 	}
@@ -56,8 +58,8 @@ static int load_pem(const char *path, const uint8_t *buf, size_t len, X509 **out
 	return 0;
 }
 
-static int load_der(const char *path, const uint8_t *buf, size_t len, X509 **out, size_t max,
-		    size_t *n, struct uvm_err *err)
+static int load_der(const char *path, const uint8_t *buf, size_t len, X509 **out, size_t max, size_t *n,
+		    struct uvm_err *err)
 {
 	const unsigned char *p = buf;
 	X509 *x = max ? d2i_X509(NULL, &p, (long)len) : NULL;
@@ -67,15 +69,15 @@ static int load_der(const char *path, const uint8_t *buf, size_t len, X509 **out
 	}
 	if (p != buf + len) {
 		X509_free(x);
-		return uvm_fail(err, 0, "%s: %zu bytes of trailing data after the certificate",
-				path, (size_t)(buf + len - p));
+		return uvm_fail(err, 0, "%s: %zu bytes of trailing data after the certificate", path,
+				(size_t)(buf + len - p));
 	}
 	out[(*n)++] = x;
 	return 0;
 }
 
-int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **out, size_t max,
-		      size_t *n, struct uvm_err *err)
+int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **out, size_t max, size_t *n,
+		      struct uvm_err *err)
 {
 	*n = 0;
 	if (len > VERIFY_CERT_FILE_MAX)
@@ -119,14 +121,13 @@ static void check_trusted(X509 *ark, X509 *trust_root, struct verify_results *re
 	if (trust_root) {
 		fingerprint(trust_root, want);
 		verify_fmt(expected, sizeof expected, "the --trust-root ARK, sha256 %s", want);
-		verify_addf(res, "chain.ark_trusted", strcmp(fp, want) == 0 ? VR_PASS : VR_FAIL,
-			    expected, "ARK sha256 %s", fp);
+		verify_addf(res, "chain.ark_trusted", strcmp(fp, want) == 0 ? VR_PASS : VR_FAIL, expected,
+			    "ARK sha256 %s", fp);
 		return;
 	}
 	for (size_t i = 0; i < sizeof pinned_arks / sizeof pinned_arks[0]; i++)
 		if (strcmp(fp, pinned_arks[i].sha256) == 0) {
-			verify_addf(res, "chain.ark_trusted", VR_PASS,
-				    "a pinned AMD ARK (Milan, Genoa or Turin)",
+			verify_addf(res, "chain.ark_trusted", VR_PASS, "a pinned AMD ARK (Milan, Genoa or Turin)",
 				    "AMD %s ARK, sha256 %s", pinned_arks[i].product, fp);
 			return;
 		}
@@ -178,9 +179,8 @@ static bool sig_alg_is_amd_pss(const X509 *x)
 	const ASN1_STRING *seq = pval;
 	const unsigned char *p = ASN1_STRING_get0_data(seq);
 	RSA_PSS_PARAMS *pss = d2i_RSA_PSS_PARAMS(NULL, &p, ASN1_STRING_length(seq));
-	bool ok = pss && algor_is(pss->hashAlgorithm, NID_sha384) &&
-		  mgf1_is_sha384(pss->maskGenAlgorithm) && pss->saltLength &&
-		  ASN1_INTEGER_get(pss->saltLength) == 48 &&
+	bool ok = pss && algor_is(pss->hashAlgorithm, NID_sha384) && mgf1_is_sha384(pss->maskGenAlgorithm) &&
+		  pss->saltLength && ASN1_INTEGER_get(pss->saltLength) == 48 &&
 		  (!pss->trailerField || ASN1_INTEGER_get(pss->trailerField) == 1);
 	RSA_PSS_PARAMS_free(pss);
 	ERR_clear_error();
@@ -197,9 +197,8 @@ static void check_signed_by(const char *name, X509 *child, X509 *issuer, const c
 			    struct verify_results *res)
 {
 	char expected[VERIFY_VALUE_MAX];
-	verify_fmt(expected, sizeof expected,
-		 "signed by the %s (RSA-4096, RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48)",
-		 issuer_label);
+	verify_fmt(expected, sizeof expected, "signed by the %s (RSA-4096, RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48)",
+		   issuer_label);
 	EVP_PKEY *key = X509_get0_pubkey(issuer);
 	const char *why = NULL;
 	if (X509_NAME_cmp(X509_get_issuer_name(child), X509_get_subject_name(issuer)) != 0)
@@ -231,16 +230,17 @@ static void check_validity(const char *name, X509 *x, time_t now, struct verify_
 	format_time(nb, from, sizeof from);
 	format_time(na, to, sizeof to);
 	verify_fmt(expected, sizeof expected, "valid at %s (set with --now)", nowtext);
-	int after_start = X509_cmp_time(nb, &now) < 0;   /* 0 = error: treated as fail */
+	int after_start = X509_cmp_time(nb, &now) < 0; /* 0 = error: treated as fail */
 	int before_end = X509_cmp_time(na, &now) > 0;
 	ERR_clear_error();
-	verify_addf(res, name, after_start && before_end ? VR_PASS : VR_FAIL, expected,
-		    "valid from %s to %s%s", from, to,
-		    !after_start ? " (not yet valid)" : !before_end ? " (expired)" : "");
+	verify_addf(res, name, after_start && before_end ? VR_PASS : VR_FAIL, expected, "valid from %s to %s%s", from,
+		    to,
+		    !after_start  ? " (not yet valid)"
+		    : !before_end ? " (expired)"
+				  : "");
 }
 
-void verify_chain(X509 *ark, X509 *ask, X509 *leaf, X509 *trust_root, time_t now,
-		  struct verify_results *res)
+void verify_chain(X509 *ark, X509 *ask, X509 *leaf, X509 *trust_root, time_t now, struct verify_results *res)
 {
 	check_trusted(ark, trust_root, res);
 	check_signed_by("chain.ark_self_signed", ark, ark, "ARK itself", res);

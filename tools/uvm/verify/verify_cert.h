@@ -15,8 +15,8 @@
  * PEM "CERTIFICATE" block in order. Fails on anything else. */
 int verify_cert_load(const char *path, X509 **out, size_t max, size_t *n, struct uvm_err *err);
 /* The same from memory; name is used in messages. */
-int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **out, size_t max,
-		      size_t *n, struct uvm_err *err);
+int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **out, size_t max, size_t *n,
+		      struct uvm_err *err);
 
 /* Reads a GHCB certificate table (auxblob): out[0] the VCEK or VLEK, out[1]
  * the ASK, out[2] the ARK; all three are required. */
@@ -44,7 +44,6 @@ enum snp_tcb_layout verify_tcb_layout(const struct vcek_info *info);
 /* Adds the chain checks: ARK trusted (pinned AMD fingerprint, or equal to
  * trust_root when given), ARK self-signed, ASK by ARK, leaf by ASK, each
  * certificate valid at now, key types. */
-void verify_chain(X509 *ark, X509 *ask, X509 *leaf, X509 *trust_root, time_t now,
-		  struct verify_results *res);
+void verify_chain(X509 *ark, X509 *ask, X509 *leaf, X509 *trust_root, time_t now, struct verify_results *res);
 
 #endif

@@ -28,8 +28,8 @@ static const struct {
 	{"ARK", {0xc0, 0xb4, 0x06, 0xa4, 0xa8, 0x03, 0x49, 0x52, 0x97, 0x43, 0x3f, 0xb6, 0x01, 0x4c, 0xd0, 0xae}, 2},
 };
 
-static int take_entry(const char *path, const uint8_t *buf, size_t len, const uint8_t *e,
-		      X509 *out[3], struct uvm_err *err)
+static int take_entry(const char *path, const uint8_t *buf, size_t len, const uint8_t *e, X509 *out[3],
+		      struct uvm_err *err)
 {
 	uint32_t off = le32_get(e + 16), size = le32_get(e + 20);
 	for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
@@ -38,8 +38,10 @@ static int take_entry(const char *path, const uint8_t *buf, size_t len, const ui
 		if (out[known[k].slot])
 			return uvm_fail(err, 0, "%s: a second %s certificate", path, known[k].what);
 		if (off > len || size > len - off)
-			return uvm_fail(err, 0, "%s: the %s entry (offset %u, length %u) lies outside "
-					"the %zu-byte table", path, known[k].what, off, size, len);
+			return uvm_fail(err, 0,
+					"%s: the %s entry (offset %u, length %u) lies outside "
+					"the %zu-byte table",
+					path, known[k].what, off, size, len);
 		size_t n;
 		if (verify_cert_parse(path, buf + off, size, &out[known[k].slot], 1, &n, err) != 0)
 			return uvm_wrap(err, "certificate table entry %s", known[k].what);
@@ -67,7 +69,9 @@ int verify_cert_table(const char *path, X509 *out[3], struct uvm_err *err)
 		uvm_fail(err, 0, "%s: the certificate table has no all-zero end entry", path);
 	else if (!out[0] || !out[1] || !out[2])
 		uvm_fail(err, 0, "%s: the certificate table lacks the %s certificate", path,
-			 !out[0] ? "VCEK/VLEK" : !out[1] ? "ASK" : "ARK");
+			 !out[0]   ? "VCEK/VLEK"
+			 : !out[1] ? "ASK"
+				   : "ARK");
 	else
 		rc = 0;
 done:

@@ -11,8 +11,8 @@ static void not_requested(struct verify_results *res, const char *name, const ch
 	verify_add(res, name, VR_NOT_REQUESTED, how, "");
 }
 
-static void compare_bytes(struct verify_results *res, const char *name, const uint8_t *want,
-			  const uint8_t *got, size_t len, const char *source)
+static void compare_bytes(struct verify_results *res, const char *name, const uint8_t *want, const uint8_t *got,
+			  size_t len, const char *source)
 {
 	char w[VERIFY_VALUE_MAX], g[VERIFY_VALUE_MAX], expected[VERIFY_VALUE_MAX];
 	verify_hex(want, len, w, sizeof w);
@@ -24,16 +24,15 @@ static void compare_bytes(struct verify_results *res, const char *name, const ui
 	verify_add(res, name, memcmp(want, got, len) == 0 ? VR_PASS : VR_FAIL, expected, g);
 }
 
-static void check_measurement(const struct verify_opts *o, const struct snp_report *r,
-			      struct verify_results *res)
+static void check_measurement(const struct verify_opts *o, const struct snp_report *r, struct verify_results *res)
 {
 	if (o->n_measurements == 0) {
 		not_requested(res, "measurement", "give --measurement HEX or --measurements FILE");
 		return;
 	}
 	if (o->n_measurements == 1) {
-		compare_bytes(res, "measurement", o->measurements[0], r->measurement,
-			      SNP_MEASUREMENT_LEN, o->measurement_source);
+		compare_bytes(res, "measurement", o->measurements[0], r->measurement, SNP_MEASUREMENT_LEN,
+			      o->measurement_source);
 		return;
 	}
 	char expected[VERIFY_VALUE_MAX], got[2 * SNP_MEASUREMENT_LEN + 1];
@@ -41,13 +40,13 @@ static void check_measurement(const struct verify_opts *o, const struct snp_repo
 	for (size_t i = 0; i < o->n_measurements && !found; i++)
 		found = memcmp(o->measurements[i], r->measurement, SNP_MEASUREMENT_LEN) == 0;
 	verify_fmt(expected, sizeof expected, "any of %zu measurements in %s", o->n_measurements,
-		 o->measurement_source ? o->measurement_source : "the list");
+		   o->measurement_source ? o->measurement_source : "the list");
 	verify_add(res, "measurement", found ? VR_PASS : VR_FAIL, expected,
 		   verify_hex(r->measurement, SNP_MEASUREMENT_LEN, got, sizeof got));
 }
 
-static void check_policy_bit(struct verify_results *res, const char *name, const struct snp_report *r,
-			     uint64_t bit, bool allowed, const char *allow_flag)
+static void check_policy_bit(struct verify_results *res, const char *name, const struct snp_report *r, uint64_t bit,
+			     bool allowed, const char *allow_flag)
 {
 	bool set = (r->policy & bit) != 0;
 	char expected[VERIFY_VALUE_MAX];
@@ -55,22 +54,19 @@ static void check_policy_bit(struct verify_results *res, const char *name, const
 		verify_fmt(expected, sizeof expected, "allowed or not (%s given)", allow_flag);
 	else
 		verify_fmt(expected, sizeof expected, "not allowed (pass %s to accept it)", allow_flag);
-	verify_addf(res, name, allowed || !set ? VR_PASS : VR_FAIL, expected,
-		    "%s (policy 0x%llx)", set ? "allowed" : "not allowed",
-		    (unsigned long long)r->policy);
+	verify_addf(res, name, allowed || !set ? VR_PASS : VR_FAIL, expected, "%s (policy 0x%llx)",
+		    set ? "allowed" : "not allowed", (unsigned long long)r->policy);
 }
 
-static void check_smt(const struct verify_opts *o, const struct snp_report *r,
-		      struct verify_results *res)
+static void check_smt(const struct verify_opts *o, const struct snp_report *r, struct verify_results *res)
 {
 	if (!o->deny_smt) {
 		not_requested(res, "policy.smt", "give --deny-smt to require SMT to be disallowed");
 		return;
 	}
 	bool set = (r->policy & SNP_POLICY_SMT) != 0;
-	verify_addf(res, "policy.smt", set ? VR_FAIL : VR_PASS, "not allowed (--deny-smt)",
-		    "%s (policy 0x%llx)", set ? "allowed" : "not allowed",
-		    (unsigned long long)r->policy);
+	verify_addf(res, "policy.smt", set ? VR_FAIL : VR_PASS, "not allowed (--deny-smt)", "%s (policy 0x%llx)",
+		    set ? "allowed" : "not allowed", (unsigned long long)r->policy);
 }
 
 static bool tcb_at_least(const struct snp_tcb *got, const struct snp_tcb *min)
@@ -79,8 +75,8 @@ static bool tcb_at_least(const struct snp_tcb *got, const struct snp_tcb *min)
 	       got->snp >= min->snp && got->microcode >= min->microcode;
 }
 
-static void check_min_tcb(const struct verify_opts *o, const struct snp_report *r,
-			  enum snp_tcb_layout layout, struct verify_results *res)
+static void check_min_tcb(const struct verify_opts *o, const struct snp_report *r, enum snp_tcb_layout layout,
+			  struct verify_results *res)
 {
 	if (!o->have_min_tcb) {
 		not_requested(res, "min_tcb", "give --min-tcb");
@@ -91,57 +87,51 @@ static void check_min_tcb(const struct verify_opts *o, const struct snp_report *
 		snp_tcb_decode(o->min_tcb_raw, layout, &min);
 	snp_tcb_decode(r->reported_tcb, layout, &got);
 	char expected[VERIFY_VALUE_MAX];
-	verify_fmt(expected, sizeof expected,
-		 "reported_tcb at least fmc %u, bl %u, tee %u, snp %u, ucode %u", min.fmc,
-		 min.bootloader, min.tee, min.snp, min.microcode);
+	verify_fmt(expected, sizeof expected, "reported_tcb at least fmc %u, bl %u, tee %u, snp %u, ucode %u", min.fmc,
+		   min.bootloader, min.tee, min.snp, min.microcode);
 	verify_addf(res, "min_tcb", tcb_at_least(&got, &min) ? VR_PASS : VR_FAIL, expected,
-		    "fmc %u, bl %u, tee %u, snp %u, ucode %u", got.fmc, got.bootloader, got.tee,
-		    got.snp, got.microcode);
+		    "fmc %u, bl %u, tee %u, snp %u, ucode %u", got.fmc, got.bootloader, got.tee, got.snp,
+		    got.microcode);
 }
 
-static void check_numbers(const struct verify_opts *o, const struct snp_report *r,
-			  struct verify_results *res)
+static void check_numbers(const struct verify_opts *o, const struct snp_report *r, struct verify_results *res)
 {
 	char expected[64];
 	if (o->have_vmpl) {
 		verify_fmt(expected, sizeof expected, "%u", o->vmpl);
-		verify_addf(res, "vmpl", r->vmpl == o->vmpl ? VR_PASS : VR_FAIL, expected, "%u",
-			    r->vmpl);
+		verify_addf(res, "vmpl", r->vmpl == o->vmpl ? VR_PASS : VR_FAIL, expected, "%u", r->vmpl);
 	} else {
 		not_requested(res, "vmpl", "give --vmpl N");
 	}
 	if (o->have_min_guest_svn) {
 		verify_fmt(expected, sizeof expected, "at least %u", o->min_guest_svn);
-		verify_addf(res, "guest_svn", r->guest_svn >= o->min_guest_svn ? VR_PASS : VR_FAIL,
-			    expected, "%u", r->guest_svn);
+		verify_addf(res, "guest_svn", r->guest_svn >= o->min_guest_svn ? VR_PASS : VR_FAIL, expected, "%u",
+			    r->guest_svn);
 	} else {
 		not_requested(res, "guest_svn", "give --min-guest-svn N");
 	}
 }
 
-void verify_expectations(const struct verify_opts *o, const struct snp_report *r,
-			 enum snp_tcb_layout layout, struct verify_results *res)
+void verify_expectations(const struct verify_opts *o, const struct snp_report *r, enum snp_tcb_layout layout,
+			 struct verify_results *res)
 {
 	check_policy_bit(res, "policy.debug", r, SNP_POLICY_DEBUG, o->allow_debug, "--allow-debug");
-	check_policy_bit(res, "policy.migration_agent", r, SNP_POLICY_MIGRATE_MA,
-			 o->allow_migration_agent, "--allow-migration-agent");
+	check_policy_bit(res, "policy.migration_agent", r, SNP_POLICY_MIGRATE_MA, o->allow_migration_agent,
+			 "--allow-migration-agent");
 	check_smt(o, r, res);
 	check_measurement(o, r, res);
 	if (o->have_host_data)
-		compare_bytes(res, "host_data", o->host_data, r->host_data, SNP_HOST_DATA_LEN,
-			      o->host_data_source);
+		compare_bytes(res, "host_data", o->host_data, r->host_data, SNP_HOST_DATA_LEN, o->host_data_source);
 	else
 		not_requested(res, "host_data", "give --host-data HEX or --policy FILE");
 	if (o->have_report_data)
-		compare_bytes(res, "report_data", o->report_data, r->report_data,
-			      SNP_REPORT_DATA_LEN, NULL);
+		compare_bytes(res, "report_data", o->report_data, r->report_data, SNP_REPORT_DATA_LEN, NULL);
 	else
 		not_requested(res, "report_data", "give --report-data HEX");
 	check_min_tcb(o, r, layout, res);
 	check_numbers(o, r, res);
 	if (o->have_id_key_digest)
-		compare_bytes(res, "id_key_digest", o->id_key_digest, r->id_key_digest,
-			      SNP_KEY_DIGEST_LEN, NULL);
+		compare_bytes(res, "id_key_digest", o->id_key_digest, r->id_key_digest, SNP_KEY_DIGEST_LEN, NULL);
 	else
 		not_requested(res, "id_key_digest", "give --id-key-digest HEX");
 }

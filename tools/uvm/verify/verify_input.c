@@ -10,8 +10,7 @@
 
 #define REPORT_FILE_MAX (1u << 20) /* a wrapper around a report; generous */
 
-int verify_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
-		     struct uvm_err *err)
+int verify_read_file(const char *path, size_t max, uint8_t **data, size_t *len, struct uvm_err *err)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -28,8 +27,7 @@ int verify_read_file(const char *path, size_t max, uint8_t **data, size_t *len,
 	if (bad || n > max) {
 		free(buf);
 		return bad ? uvm_fail(err, EIO, "cannot read %s", path)
-			   : uvm_fail(err, EFBIG, "%s is larger than %zu bytes; is it the right file?",
-				      path, max);
+			   : uvm_fail(err, EFBIG, "%s is larger than %zu bytes; is it the right file?", path, max);
 	}
 	*data = buf;
 	*len = n;
@@ -66,8 +64,7 @@ static bool decode_hex_text(uint8_t *buf, size_t *len)
 	return true;
 }
 
-int verify_load_report(const struct verify_opts *opts, uint8_t out[SNP_REPORT_SIZE],
-		       struct uvm_err *err)
+int verify_load_report(const struct verify_opts *opts, uint8_t out[SNP_REPORT_SIZE], struct uvm_err *err)
 {
 	uint8_t *buf;
 	size_t len;
@@ -77,9 +74,8 @@ int verify_load_report(const struct verify_opts *opts, uint8_t out[SNP_REPORT_SI
 	size_t off = opts->have_offset ? opts->offset : 0;
 	int rc = 0;
 	if (off > len || len - off < SNP_REPORT_SIZE)
-		rc = uvm_fail(err, 0,
-			      "%s: %zu bytes, too short for a %u-byte report at offset %zu",
-			      opts->report_path, len, SNP_REPORT_SIZE, off);
+		rc = uvm_fail(err, 0, "%s: %zu bytes, too short for a %u-byte report at offset %zu", opts->report_path,
+			      len, SNP_REPORT_SIZE, off);
 	else if (!opts->have_offset && len != SNP_REPORT_SIZE)
 		rc = uvm_fail(err, 0,
 			      "%s: %zu bytes, want exactly %u (a raw report or its hex text); "
@@ -113,19 +109,18 @@ int verify_parse_time(const char *text, time_t *out)
 	}
 	struct tm tm = {0};
 	int used = 0;
-	if (strlen(text) == 10 &&
-	    sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &used) == 3 &&
+	if (strlen(text) == 10 && sscanf(text, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &used) == 3 &&
 	    used == 10) {
 		/* date only: midnight UTC */
 	} else if (strlen(text) == 20 &&
-		   sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) == 6 &&
+		   sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+			  &tm.tm_min, &tm.tm_sec, &used) == 6 &&
 		   used == 20) {
 	} else {
 		return -1;
 	}
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60 || tm.tm_year < 1970)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -147,14 +142,12 @@ int verify_load_measurements(const char *path, struct verify_opts *opts, struct 
 		if (i - start == 2 * SNP_MEASUREMENT_LEN) {
 			if (opts->n_measurements == VERIFY_MAX_MEASUREMENTS) {
 				free(buf);
-				return uvm_fail(err, 0, "%s: more than %d measurements", path,
-						VERIFY_MAX_MEASUREMENTS);
+				return uvm_fail(err, 0, "%s: more than %d measurements", path, VERIFY_MAX_MEASUREMENTS);
 			}
 			char hex[2 * SNP_MEASUREMENT_LEN + 1];
 			memcpy(hex, buf + start, 2 * SNP_MEASUREMENT_LEN);
 			hex[2 * SNP_MEASUREMENT_LEN] = '\0';
-			uvm_hex_decode(hex, opts->measurements[opts->n_measurements++],
-				       SNP_MEASUREMENT_LEN);
+			uvm_hex_decode(hex, opts->measurements[opts->n_measurements++], SNP_MEASUREMENT_LEN);
 		}
 		if (i == start)
 			i++;
@@ -163,14 +156,18 @@ int verify_load_measurements(const char *path, struct verify_opts *opts, struct 
 	if (opts->n_measurements == 0)
 		return uvm_fail(err, 0,
 				"%s: no measurement found (want 96-hex-digit values, as in "
-				"out/image/measurement.json)", path);
+				"out/image/measurement.json)",
+				path);
 	opts->measurement_source = path;
 	return 0;
 }
 
 static int parse_component(const char *key, size_t keylen, unsigned long v, struct snp_tcb *t)
 {
-	static const struct { const char *name; size_t off; } keys[] = {
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
 		{"bl", offsetof(struct snp_tcb, bootloader)}, {"tee", offsetof(struct snp_tcb, tee)},
 		{"snp", offsetof(struct snp_tcb, snp)},       {"ucode", offsetof(struct snp_tcb, microcode)},
 		{"fmc", offsetof(struct snp_tcb, fmc)},
@@ -207,8 +204,7 @@ int verify_parse_min_tcb(const char *text, struct verify_opts *opts)
 			return -1;
 		errno = 0;
 		unsigned long v = strtoul(eq + 1, &end, 10);
-		if (errno || (*end && *end != ',') ||
-		    parse_component(p, (size_t)(eq - p), v, &opts->min_tcb) != 0)
+		if (errno || (*end && *end != ',') || parse_component(p, (size_t)(eq - p), v, &opts->min_tcb) != 0)
 			return -1;
 		if (*end == ',' && !end[1])
 			return -1; /* trailing comma */

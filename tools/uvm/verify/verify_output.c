@@ -12,8 +12,8 @@ static void copy_value(char *dst, const char *src)
 	snprintf(dst, VERIFY_VALUE_MAX, "%s", src ? src : "");
 }
 
-void verify_add(struct verify_results *res, const char *name, enum verify_result result,
-		const char *expected, const char *actual)
+void verify_add(struct verify_results *res, const char *name, enum verify_result result, const char *expected,
+		const char *actual)
 {
 	struct verify_check *c;
 	if (res->n < VERIFY_MAX_CHECKS) {
@@ -29,8 +29,8 @@ void verify_add(struct verify_results *res, const char *name, enum verify_result
 	copy_value(c->actual, actual);
 }
 
-void verify_addf(struct verify_results *res, const char *name, enum verify_result result,
-		 const char *expected, const char *actual_fmt, ...)
+void verify_addf(struct verify_results *res, const char *name, enum verify_result result, const char *expected,
+		 const char *actual_fmt, ...)
 {
 	char actual[VERIFY_VALUE_MAX];
 	va_list ap;

@@ -35,12 +35,10 @@ static bool is_p384(EVP_PKEY *key)
 	char group[32];
 	size_t len;
 	return key && EVP_PKEY_get_base_id(key) == EVP_PKEY_EC &&
-	       EVP_PKEY_get_group_name(key, group, sizeof group, &len) == 1 &&
-	       strcmp(group, "secp384r1") == 0;
+	       EVP_PKEY_get_group_name(key, group, sizeof group, &len) == 1 && strcmp(group, "secp384r1") == 0;
 }
 
-static const char *signature_problem(const uint8_t raw[SNP_REPORT_SIZE],
-				     const struct snp_report *r, X509 *leaf)
+static const char *signature_problem(const uint8_t raw[SNP_REPORT_SIZE], const struct snp_report *r, X509 *leaf)
 {
 	EVP_PKEY *key = X509_get0_pubkey(leaf);
 	if (!is_p384(key))
@@ -58,45 +56,40 @@ static const char *signature_problem(const uint8_t raw[SNP_REPORT_SIZE],
 	return ok ? NULL : "signature over bytes 0x000..0x29F does not verify with the certificate's key";
 }
 
-static void check_signature(const uint8_t raw[SNP_REPORT_SIZE], const struct snp_report *r,
-			    X509 *leaf, struct verify_results *res)
+static void check_signature(const uint8_t raw[SNP_REPORT_SIZE], const struct snp_report *r, X509 *leaf,
+			    struct verify_results *res)
 {
 	verify_addf(res, "report.signature_algorithm",
-		    r->sig_algo == SNP_SIG_ALGO_ECDSA_P384_SHA384 ? VR_PASS : VR_FAIL,
-		    "1 (ECDSA P-384 with SHA-384)", "%u", r->sig_algo);
+		    r->sig_algo == SNP_SIG_ALGO_ECDSA_P384_SHA384 ? VR_PASS : VR_FAIL, "1 (ECDSA P-384 with SHA-384)",
+		    "%u", r->sig_algo);
 	const char *why = signature_problem(raw, r, leaf);
-	verify_add(res, "report.signature", why ? VR_FAIL : VR_PASS,
-		   "ECDSA P-384/SHA-384 by the VCEK/VLEK", why ? why : "signature verifies");
+	verify_add(res, "report.signature", why ? VR_FAIL : VR_PASS, "ECDSA P-384/SHA-384 by the VCEK/VLEK",
+		   why ? why : "signature verifies");
 }
 
-static void check_signing_key(const struct snp_report *r, const struct vcek_info *info,
-			      struct verify_results *res)
+static void check_signing_key(const struct snp_report *r, const struct vcek_info *info, struct verify_results *res)
 {
-	static const char *names[] = {"unknown (subject CN is neither SEV-VCEK nor SEV-VLEK)",
-				      "VCEK", "VLEK"};
+	static const char *names[] = {"unknown (subject CN is neither SEV-VCEK nor SEV-VLEK)", "VCEK", "VLEK"};
 	unsigned key = snp_report_signing_key(r);
-	bool ok = (key == SNP_KEY_VCEK && info->kind == LEAF_VCEK) ||
-		  (key == SNP_KEY_VLEK && info->kind == LEAF_VLEK);
+	bool ok = (key == SNP_KEY_VCEK && info->kind == LEAF_VCEK) || (key == SNP_KEY_VLEK && info->kind == LEAF_VLEK);
 	char expected[VERIFY_VALUE_MAX];
-	verify_fmt(expected, sizeof expected, "signing-key field names the certificate's kind: %s",
-		 names[info->kind]);
-	verify_addf(res, "report.signing_key", ok ? VR_PASS : VR_FAIL, expected,
-		    "signing key %u (%s)", key,
-		    key == SNP_KEY_VCEK ? "VCEK" : key == SNP_KEY_VLEK ? "VLEK" : "none/other");
+	verify_fmt(expected, sizeof expected, "signing-key field names the certificate's kind: %s", names[info->kind]);
+	verify_addf(res, "report.signing_key", ok ? VR_PASS : VR_FAIL, expected, "signing key %u (%s)", key,
+		    key == SNP_KEY_VCEK   ? "VCEK"
+		    : key == SNP_KEY_VLEK ? "VLEK"
+					  : "none/other");
 }
 
 static void tcb_text(const struct snp_tcb *t, enum snp_tcb_layout layout, char *out, size_t size)
 {
 	if (layout == SNP_TCB_TURIN)
-		verify_fmt(out, size, "fmc %u, bl %u, tee %u, snp %u, ucode %u", t->fmc, t->bootloader,
-			 t->tee, t->snp, t->microcode);
+		verify_fmt(out, size, "fmc %u, bl %u, tee %u, snp %u, ucode %u", t->fmc, t->bootloader, t->tee, t->snp,
+			   t->microcode);
 	else
-		verify_fmt(out, size, "bl %u, tee %u, snp %u, ucode %u", t->bootloader, t->tee, t->snp,
-			 t->microcode);
+		verify_fmt(out, size, "bl %u, tee %u, snp %u, ucode %u", t->bootloader, t->tee, t->snp, t->microcode);
 }
 
-static void check_tcb(const struct snp_report *r, const struct vcek_info *info,
-		      struct verify_results *res)
+static void check_tcb(const struct snp_report *r, const struct vcek_info *info, struct verify_results *res)
 {
 	enum snp_tcb_layout layout = verify_tcb_layout(info);
 	struct snp_tcb reported;
@@ -106,11 +99,11 @@ static void check_tcb(const struct snp_report *r, const struct vcek_info *info,
 			(layout != SNP_TCB_TURIN || info->have_fmc);
 	tcb_text(&info->tcb, layout, want, sizeof want);
 	tcb_text(&reported, layout, got, sizeof got);
-	verify_fmt(expected, sizeof expected, "the certificate's TCB: %s", complete ? want :
-		 "(certificate lacks TCB extensions)");
+	verify_fmt(expected, sizeof expected, "the certificate's TCB: %s",
+		   complete ? want : "(certificate lacks TCB extensions)");
 	bool ok = complete && memcmp(&reported, &info->tcb, sizeof reported) == 0;
-	verify_addf(res, "report.reported_tcb", ok ? VR_PASS : VR_FAIL, expected,
-		    "0x%016llx: %s", (unsigned long long)r->reported_tcb, got);
+	verify_addf(res, "report.reported_tcb", ok ? VR_PASS : VR_FAIL, expected, "0x%016llx: %s",
+		    (unsigned long long)r->reported_tcb, got);
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -121,14 +114,12 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
-static void check_chip_id(const struct snp_report *r, const struct vcek_info *info,
-			  struct verify_results *res)
+static void check_chip_id(const struct snp_report *r, const struct vcek_info *info, struct verify_results *res)
 {
 	const char *name = "report.chip_id";
 	char want[2 * SNP_CHIP_ID_LEN + 1], got[2 * SNP_CHIP_ID_LEN + 1];
 	if (info->kind == LEAF_VLEK) {
-		verify_add(res, name, VR_NOT_APPLICABLE, "VLEK certificates carry no hwID",
-			   "not compared");
+		verify_add(res, name, VR_NOT_APPLICABLE, "VLEK certificates carry no hwID", "not compared");
 		return;
 	}
 	if (r->signer_info & SNP_SIGNER_MASK_CHIP_ID) {
@@ -148,13 +139,13 @@ static void check_chip_id(const struct snp_report *r, const struct vcek_info *in
 	verify_add(res, name, ok ? VR_PASS : VR_FAIL, want, got);
 }
 
-void verify_report_binding(const uint8_t raw[SNP_REPORT_SIZE], const struct snp_report *r,
-			   X509 *leaf, const struct vcek_info *info, struct verify_results *res)
+void verify_report_binding(const uint8_t raw[SNP_REPORT_SIZE], const struct snp_report *r, X509 *leaf,
+			   const struct vcek_info *info, struct verify_results *res)
 {
 	struct uvm_err err = {0};
 	bool clean = snp_report_check_reserved(raw, r->version, &err) == 0;
-	verify_add(res, "report.reserved_zero", clean ? VR_PASS : VR_FAIL,
-		   "every reserved byte zero", clean ? "all zero" : err.msg);
+	verify_add(res, "report.reserved_zero", clean ? VR_PASS : VR_FAIL, "every reserved byte zero",
+		   clean ? "all zero" : err.msg);
 	check_signature(raw, r, leaf, res);
 	check_signing_key(r, info, res);
 	check_tcb(r, info, res);

@@ -11,12 +11,12 @@
 
 /* reserved bytes, signature algorithm and signature, signing-key kind,
  * reported TCB and chip id against the certificate. */
-void verify_report_binding(const uint8_t raw[SNP_REPORT_SIZE], const struct snp_report *r,
-			   X509 *leaf, const struct vcek_info *info, struct verify_results *res);
+void verify_report_binding(const uint8_t raw[SNP_REPORT_SIZE], const struct snp_report *r, X509 *leaf,
+			   const struct vcek_info *info, struct verify_results *res);
 
 /* Policy bits, and each expectation the user gave (listed as not requested
  * otherwise). layout is the signing chip's TCB layout. */
-void verify_expectations(const struct verify_opts *o, const struct snp_report *r,
-			 enum snp_tcb_layout layout, struct verify_results *res);
+void verify_expectations(const struct verify_opts *o, const struct snp_report *r, enum snp_tcb_layout layout,
+			 struct verify_results *res);
 
 #endif

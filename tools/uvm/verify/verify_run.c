@@ -70,8 +70,8 @@ static int load_certs(const struct verify_opts *o, struct certs *c, struct uvm_e
 	return 0;
 }
 
-static int load_report(const struct verify_opts *o, uint8_t raw[SNP_REPORT_SIZE],
-		       struct snp_report *r, struct uvm_err *err)
+static int load_report(const struct verify_opts *o, uint8_t raw[SNP_REPORT_SIZE], struct snp_report *r,
+		       struct uvm_err *err)
 {
 	if (verify_load_report(o, raw, err) != 0)
 		return -1;

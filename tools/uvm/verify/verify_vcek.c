@@ -10,11 +10,10 @@
 
 #define AMD_OID "1.3.6.1.4.1.3704.1."
 
-enum ext_id { EXT_STRUCT_VERSION, EXT_PRODUCT, EXT_BL, EXT_TEE, EXT_SNP, EXT_UCODE, EXT_FMC,
-	      EXT_HWID, EXT_COUNT };
+enum ext_id { EXT_STRUCT_VERSION, EXT_PRODUCT, EXT_BL, EXT_TEE, EXT_SNP, EXT_UCODE, EXT_FMC, EXT_HWID, EXT_COUNT };
 
 static const char *const ext_oids[EXT_COUNT] = {
-	AMD_OID "1", AMD_OID "2", AMD_OID "3.1", AMD_OID "3.2",
+	AMD_OID "1",   AMD_OID "2",   AMD_OID "3.1", AMD_OID "3.2",
 	AMD_OID "3.3", AMD_OID "3.8", AMD_OID "3.9", AMD_OID "4",
 };
 
@@ -76,8 +75,7 @@ static int parse_ext(enum ext_id id, const uint8_t *p, size_t len, struct vcek_i
 static enum vcek_kind leaf_kind(X509 *leaf)
 {
 	char cn[64];
-	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn,
-					  sizeof cn);
+	int n = X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn, sizeof cn);
 	if (n <= 0)
 		return LEAF_UNKNOWN;
 	if (strcmp(cn, "SEV-VCEK") == 0)
@@ -104,8 +102,8 @@ int verify_vcek_info(X509 *leaf, struct vcek_info *info, struct uvm_err *err)
 			if (seen[id])
 				return uvm_fail(err, 0, "VCEK: extension %s appears twice", oid);
 			seen[id] = true;
-			if (parse_ext((enum ext_id)id, ASN1_STRING_get0_data(data),
-				      (size_t)ASN1_STRING_length(data), info) != 0)
+			if (parse_ext((enum ext_id)id, ASN1_STRING_get0_data(data), (size_t)ASN1_STRING_length(data),
+				      info) != 0)
 				return uvm_fail(err, 0, "VCEK: extension %s is malformed", oid);
 		}
 	}
