@@ -69,6 +69,26 @@ int policy_op_unmount_device(struct ctx *x)
 	return 1;
 }
 
+/* A candidate's entry in the side reason: {"container": I, "name": N,
+ * "failed": [...]}; the failures go between open and close. */
+static void candidate_open(struct reason *side, const struct pol_container *c, size_t index)
+{
+	json_w_obj(&side->w);
+	json_w_key(&side->w, "container");
+	json_w_uint(&side->w, index);
+	if (c->name) {
+		json_w_key(&side->w, "name");
+		json_w_cstr(&side->w, c->name);
+	}
+	policy_reason_begin_failed(side);
+}
+
+static void candidate_close(struct reason *side)
+{
+	policy_reason_end_failed(side);
+	json_w_end(&side->w);
+}
+
 /* Compares the mounted layers with container c's, writing the first
  * difference (the "which layer?" users ask) into the side reason, unless
  * side is NULL (past the listing cap). */
@@ -83,14 +103,7 @@ static int layers_match(struct reason *side, const struct pol_container *c, size
 		return 1;
 	if (!side)
 		return 0;
-	json_w_obj(&side->w);
-	json_w_key(&side->w, "container");
-	json_w_uint(&side->w, index);
-	if (c->name) {
-		json_w_key(&side->w, "name");
-		json_w_cstr(&side->w, c->name);
-	}
-	policy_reason_begin_failed(side);
+	candidate_open(side, c, index);
 	snprintf(field, sizeof field, "layers[%zu]", k);
 	if (k < n && k < c->nlayers) {
 		uvm_hex_encode(hashes[k], UVM_SHA256_LEN, got);
@@ -102,8 +115,7 @@ static int layers_match(struct reason *side, const struct pol_container *c, size
 		policy_reason_fail_int(side, "layers", "layers", (int64_t)n,
 				       c->nlayers > n ? "fewer layers than the policy's container"
 						      : "more layers than the policy's container");
-	policy_reason_end_failed(side);
-	json_w_end(&side->w);
+	candidate_close(side);
 	return 0;
 }
 
@@ -154,19 +166,11 @@ static int scratch_fits(struct reason *side, const struct pol_container *c, size
 		return 1;
 	if (!side)
 		return 0;
-	json_w_obj(&side->w);
-	json_w_key(&side->w, "container");
-	json_w_uint(&side->w, index);
-	if (c->name) {
-		json_w_key(&side->w, "name");
-		json_w_cstr(&side->w, c->name);
-	}
-	policy_reason_begin_failed(side);
+	candidate_open(side, c, index);
 	snprintf(detail, sizeof detail, "more than the policy's scratch_max of %" PRIu64 " bytes",
 		 c->resources.scratch_max);
 	policy_reason_fail_int(side, "resources", "scratch_bytes", (int64_t)bytes, detail);
-	policy_reason_end_failed(side);
-	json_w_end(&side->w);
+	candidate_close(side);
 	return 0;
 }
 
