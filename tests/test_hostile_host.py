@@ -208,6 +208,15 @@ ROWS = [
      ("mount_device", {"serial": "layer1", "root_hash": "@X@"}), deny("device_root_hash", None), GUEST),
     ("mount_device: the base layer's disk claims the top layer's hash",
      ("mount_device", {"serial": "layer0", "root_hash": "@L1@"}), deny("device_root_hash", None), GUEST),
+    # Facts are the guest's: a host that states them (here the hash of a policy layer
+    # for the stranger disk, which would pass the layers rule) is refused before any
+    # decision, so the engine only ever sees what the guest read from the device.
+    ("mount_device: the host states the device's hash (a fact)",
+     ("mount_device", {"serial": "stranger", "root_hash": "@X@", "device_hash": "@L1@"}),
+     refuse("malformed", "unknown key"), GUEST),
+    ("mount_device: the host chooses the target (a fact)",
+     ("mount_device", {"serial": "stranger", "root_hash": "@X@", "target": "/run/layers/@L1@"}),
+     refuse("malformed", "unknown key"), GUEST),
     ("mount_device: a layer that is mounted already",
      ("mount_device", {"serial": "layer0", "root_hash": "@L0@"}), deny("state", "target"), BOTH),
     ("mount_device: the mounted layer's hash in upper case",
