@@ -26,9 +26,8 @@ enum kind {
 	K_HASH,
 	K_HASH_LOWER,
 	K_BOOL,
-	K_ARGV,
+	K_NONEMPTY, /* at least one string (argv, layers) */
 	K_ENV,
-	K_LAYERS,
 	K_MOUNTS,
 	K_USER,
 	K_CAPS,
@@ -89,9 +88,9 @@ static const struct {
 	[F_SCRATCH] = {"scratch", K_PATH, offsetof(struct request, scratch)},
 	[F_ENCRYPTED] = {"encrypted", K_BOOL, offsetof(struct request, encrypted)},
 	[F_VERIFY] = {"verify", K_BOOL, offsetof(struct request, verify)},
-	[F_ARGV] = {"argv", K_ARGV, offsetof(struct request, argv)},
+	[F_ARGV] = {"argv", K_NONEMPTY, offsetof(struct request, argv)},
 	[F_ENV] = {"env", K_ENV, offsetof(struct request, env)},
-	[F_LAYERS] = {"layers", K_LAYERS, offsetof(struct request, layers)},
+	[F_LAYERS] = {"layers", K_NONEMPTY, offsetof(struct request, layers)},
 	[F_WD] = {"working_dir", K_PATH, offsetof(struct request, working_dir)},
 	[F_MOUNTS] = {"mounts", K_MOUNTS, offsetof(struct request, mounts)},
 	[F_USER] = {"user", K_USER, offsetof(struct request, user)},
@@ -470,11 +469,6 @@ int request_resources_read(const struct json_value *obj, unsigned flags, struct 
 	return 0;
 }
 
-static int read_int(const struct json_value *v, int64_t min, int64_t max, int64_t *out, struct uvm_err *err)
-{
-	return json_int(v, min, max, out, err);
-}
-
 /* One member into its place in r. */
 static int read_field(struct request *r, enum field f, const struct json_value *v, struct uvm_err *err)
 {
@@ -508,16 +502,15 @@ static int read_field(struct request *r, enum field f, const struct json_value *
 		return 0;
 	}
 	case K_BOOL: return json_bool(v, at) < 0 ? json_fail_at(v, err, "expected true or false") : 0;
-	case K_ARGV: return read_strs(r, v, 1, 0, at, err);
 	case K_ENV: return read_strs(r, v, 0, 1, at, err);
-	case K_LAYERS: return read_strs(r, v, 1, 0, at, err);
+	case K_NONEMPTY: return read_strs(r, v, 1, 0, at, err);
 	case K_MOUNTS: return read_mounts(r, v, err);
 	case K_USER: return read_user(r, v, err);
 	case K_CAPS: return read_caps(r, v, err);
 	case K_SECCOMP: return read_seccomp(r, v, err);
 	case K_RESOURCES: return request_resources_read(v, 0, at, err);
 	case K_SIGNAL:
-		if (read_int(v, 1, 64, &i, err) < 0)
+		if (json_int(v, 1, 64, &i, err) < 0)
 			return -1;
 		*(int *)at = (int)i;
 		return 0;
@@ -528,13 +521,13 @@ static int read_field(struct request *r, enum field f, const struct json_value *
 			return json_fail_at(v, err, "expected \"stdout\" or \"stderr\"");
 		return 0;
 	case K_MAX_BYTES:
-		if (read_int(v, 1, REQ_READ_MAX, &i, err) < 0)
+		if (json_int(v, 1, REQ_READ_MAX, &i, err) < 0)
 			return -1;
 		*(uint32_t *)at = (uint32_t)i;
 		return 0;
-	case K_COUNT: return read_int(v, 0, 1000000, at, err);
+	case K_COUNT: return json_int(v, 0, 1000000, at, err);
 	case K_LAYER_BYTES:
-		if (read_int(v, (int64_t)POLICY_SCRATCH_MIN, (int64_t)POLICY_SCRATCH_LIMIT, &i, err) < 0)
+		if (json_int(v, (int64_t)POLICY_SCRATCH_MIN, (int64_t)POLICY_SCRATCH_LIMIT, &i, err) < 0)
 			return -1;
 		*(uint64_t *)at = (uint64_t)i;
 		return 0;
@@ -546,9 +539,8 @@ static unsigned json_types(enum kind k)
 {
 	switch (k) {
 	case K_BOOL: return JSON_T_BOOL;
-	case K_ARGV:
+	case K_NONEMPTY:
 	case K_ENV:
-	case K_LAYERS:
 	case K_MOUNTS: return JSON_T_ARRAY;
 	case K_USER:
 	case K_CAPS:
