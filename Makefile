@@ -89,6 +89,12 @@ $(OUT)/bin/uvm: $(call host_obj,tools/uvm/main.c) $(OUT)/host/libuvm.a
 	@printf "  %-8s %s\n" CC $@
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $^ -o $@ $(HOST_LDLIBS)
 
+# The kernel's own initramfs writer (usr/gen_init_cpio of the pinned kernel
+# source), next to each uvm: `uvm initrd` runs the one beside it.
+GEN_INIT_CPIO_DEPS := tools/build/kernel.sh tools/build/common.sh tools/build/pins.sh
+$(OUT)/bin/gen_init_cpio $(OUT)/asan/bin/gen_init_cpio: $(GEN_INIT_CPIO_DEPS) | deps
+	bash tools/build/kernel.sh gen_init_cpio $@
+
 # The same CLI under ASan/UBSan, for the tests that drive it.
 $(OUT)/asan/bin/uvm: $(call asan_obj,tools/uvm/main.c) $(OUT)/asan/libuvm.a
 	@mkdir -p $(@D)
@@ -200,11 +206,11 @@ $(BUSYBOX): tools/build/pins.sh | deps
 		echo "busybox: $$BUSYBOX_BIN has sha256 $$got, the pin is $$BUSYBOX_SHA256 ($$BUSYBOX_PKG $$BUSYBOX_PKG_VERSION; make deps installs it)" >&2; exit 1; fi && \
 	mkdir -p $(@D) && cp "$$BUSYBOX_BIN" $@
 
-$(OUT)/image/initrd: rootfs/initrd.list $(OUT)/guest/init $(OUT)/bin/uvm $(BUSYBOX)
+$(OUT)/image/initrd: rootfs/initrd.list $(OUT)/guest/init $(OUT)/bin/uvm $(OUT)/bin/gen_init_cpio $(BUSYBOX)
 	@mkdir -p $(@D)
 	$(OUT)/bin/uvm initrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest/init -D BUSYBOX=$(BUSYBOX) -o $@
 
-$(OUT)/image-test/initrd: rootfs/initrd.list $(OUT)/guest-test/init $(OUT)/bin/uvm $(BUSYBOX)
+$(OUT)/image-test/initrd: rootfs/initrd.list $(OUT)/guest-test/init $(OUT)/bin/uvm $(OUT)/bin/gen_init_cpio $(BUSYBOX)
 	@mkdir -p $(@D)
 	$(OUT)/bin/uvm initrd --list $< --mtime $(SOURCE_DATE_EPOCH) -D INIT=$(OUT)/guest-test/init -D BUSYBOX=$(BUSYBOX) -o $@
 
@@ -233,13 +239,13 @@ measure: $(OUT)/image/measurement.json $(OUT)/image-test/measurement.json
 all: image image-test host measure
 image: $(OUT)/image/manifest.json
 image-test: $(OUT)/image-test/manifest.json
-host: $(OUT)/bin/uvm
+host: $(OUT)/bin/uvm $(OUT)/bin/gen_init_cpio
 
 deps:
 	@bash tools/build/deps.sh
 
 # ------------------------------------------------------------ tests
-unit: $(UNIT_BINS) $(OUT)/asan/bin/uvm | deps
+unit: $(UNIT_BINS) $(OUT)/asan/bin/uvm $(OUT)/asan/bin/gen_init_cpio | deps
 fuzz-bins: $(FUZZ_BINS)
 
 test: deps all unit fuzz-bins

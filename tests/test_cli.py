@@ -272,6 +272,68 @@ def test_equals_initrd(tmp_path):
     assert a.read_bytes() == b.read_bytes() and b"hello" in a.read_bytes()
 
 
+def read_newc(data):
+    """[(name, fields, payload)] of a cpio newc archive, trailer excluded."""
+    out, off = [], 0
+    while True:
+        assert data[off:off + 6] == b"070701", off
+        f = [int(data[off + 6 + 8 * i:off + 14 + 8 * i], 16) for i in range(13)]
+        name = data[off + 110:off + 110 + f[11] - 1].decode()
+        off = (off + 110 + f[11] + 3) & ~3
+        payload = data[off:off + f[6]]
+        off = (off + f[6] + 3) & ~3
+        if name == "TRAILER!!!":
+            return out
+        out.append((name, dict(zip(("ino", "mode", "uid", "gid", "nlink", "mtime", "size", "devmajor",
+                                    "devminor", "rdevmajor", "rdevminor"), f)), payload))
+
+
+def test_initrd_is_the_kernels_writer_with_nothing_of_the_host(tmp_path):
+    """uvm initrd hands the list to the kernel's gen_init_cpio: every entry 0:0 with the one
+    mtime, in list order, rdev only where the list names it, whatever the sources' owner and time."""
+    src = tmp_path / "src"
+    src.write_text("hello\n")
+    os.chown(src, 1234, 5678)
+    os.utime(src, (99, 99))
+    (tmp_path / "list").write_text("dir /dev 0755\nnod /dev/console 0600 c 5 1\nfile /init 0750 @SRC\n"
+                                   "slink /sh 0777 init\ndir /tmp 1777\n")
+    out = tmp_path / "initrd"
+    p = uvm("initrd", "--list", str(tmp_path / "list"), "--mtime", "1767225600", "-D", "SRC=" + str(src),
+            "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    data = out.read_bytes()
+    assert len(data) % 512 == 0
+    entries = read_newc(data)
+    assert [e[0] for e in entries] == ["dev", "dev/console", "init", "sh", "tmp"]
+    for name, f, _ in entries:
+        assert (f["uid"], f["gid"], f["mtime"]) == (0, 0, 1767225600), (name, f)
+    assert len({f["ino"] for _, f, _ in entries}) == 5 and [f["ino"] for _, f, _ in entries] == sorted(
+        f["ino"] for _, f, _ in entries)
+    modes = {name: f["mode"] for name, f, _ in entries}
+    assert modes == {"dev": 0o40755, "dev/console": 0o20600, "init": 0o100750, "sh": 0o120777, "tmp": 0o41777}
+    rdev = {name: (f["rdevmajor"], f["rdevminor"]) for name, f, _ in entries}
+    assert rdev["dev/console"] == (5, 1) and rdev["init"] == (0, 0)
+    # gen_init_cpio writes one fixed dev pair on every entry, never a source's st_dev.
+    assert {(f["devmajor"], f["devminor"]) for _, f, _ in entries} == {(3, 1)}
+    assert entries[2][2] == b"hello\n" and entries[3][2].rstrip(b"\0") == b"init"
+
+
+def test_initrd_names_a_missing_or_failing_writer(tmp_path):
+    (tmp_path / "list").write_text("dir /etc 0755\n")
+    out = tmp_path / "initrd"
+    p = uvm("initrd", "--list", str(tmp_path / "list"), "--mtime", "0", "--gen-init-cpio",
+            str(tmp_path / "nope"), "-o", str(out))
+    assert p.returncode == 1 and "cannot run " + str(tmp_path / "nope") in p.stderr, p.stderr
+    assert not out.exists() and not (tmp_path / "initrd.tmp").exists()
+    failing = tmp_path / "failing"
+    failing.write_text("#!/bin/sh\necho partial; exit 3\n")
+    failing.chmod(0o755)
+    p = uvm("initrd", "--list", str(tmp_path / "list"), "--mtime", "0", "--gen-init-cpio", str(failing),
+            "-o", str(out))
+    assert p.returncode == 1 and "exited with status 3" in p.stderr, p.stderr
+    assert not out.exists(), "a failed writer must not leave an archive"
+
+
 class FakeAgent:
     """A unix socket answering each framed request {"id", "op", ...} with
     {"id": ID, "ok": true, "op": OP, "args": ARGS} (docs/protocol.md framing)."""

@@ -1,8 +1,8 @@
-/* libFuzzer target: the initramfs file-list parser (tools/uvm/initrd/cpio_newc.c). */
+/* libFuzzer target: the initramfs file-list parser (tools/uvm/initrd/cpio_list.c). */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cpio_newc.h"
+#include "cpio_list.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,25 +1,33 @@
-/* uvm initrd: write the image's initramfs from rootfs/initrd.list.
- * Exit status: 0 written, 1 invalid list or unreadable source, 2 usage. */
+/* uvm initrd: write the image's initramfs from rootfs/initrd.list, through
+ * the kernel's own writer (usr/gen_init_cpio of the pinned kernel source).
+ * Exit status: 0 written, 1 invalid list or source or a failed writer, 2 usage. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "command.h"
-#include "cpio_newc.h"
+#include "cpio_list.h"
 #include "file_util.h"
+#include "gen_init_cpio.h"
 
-static const char HELP[] = "usage: uvm initrd --list FILE --mtime SECONDS [-D NAME=PATH]... -o OUT\n"
-			   "Writes a reproducible cpio (newc) archive from an explicit, sorted file list\n"
-			   "(format: tools/uvm/initrd/cpio_newc.h). -D resolves @NAME sources in the list.\n"
-			   "Exit status: 0 written, 1 invalid list or source, 2 usage.\n";
+static const char HELP[] =
+	"usage: uvm initrd --list FILE --mtime SECONDS [-D NAME=PATH]... [--gen-init-cpio PATH] -o OUT\n"
+	"Writes a reproducible cpio (newc) archive from an explicit, sorted file list\n"
+	"(format: tools/uvm/initrd/cpio_list.h). -D resolves @NAME sources in the list.\n"
+	"The archive is written by the kernel's usr/gen_init_cpio (-t SECONDS), which make\n"
+	"builds from the pinned kernel source next to uvm (the default PATH).\n"
+	"Exit status: 0 written, 1 invalid list or source or a failed writer, 2 usage.\n";
 
-enum { O_LIST = 256, O_MTIME };
+enum { O_LIST = 256, O_MTIME, O_GEN };
 
 static const struct option OPTS[] = {
 	{"list", required_argument, NULL, O_LIST},
 	{"mtime", required_argument, NULL, O_MTIME},
+	{"gen-init-cpio", required_argument, NULL, O_GEN},
 	CLI_HELP_OPTION,
 	{NULL, 0, NULL, 0},
 };
@@ -27,12 +35,34 @@ static const struct option OPTS[] = {
 struct cpio_job {
 	const struct cpio_list *list;
 	uint32_t mtime;
+	const char *tool;
 };
 
 static int write_archive(FILE *f, void *ctx, struct uvm_err *err)
 {
 	const struct cpio_job *job = ctx;
-	return cpio_write(job->list, job->mtime, f, err);
+	if (fflush(f))
+		return uvm_fail(err, errno, "flushing the archive failed: %s", strerror(errno));
+	return gen_init_cpio_run(job->tool, job->list, job->mtime, fileno(f), err);
+}
+
+/* The default writer is the gen_init_cpio make puts next to this uvm binary. */
+static int default_tool(char *out, size_t size, struct uvm_err *err)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return uvm_fail(err, errno,
+				"cannot find uvm's own path (/proc/self/exe): %s; pass --gen-init-cpio PATH",
+				strerror(errno));
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return uvm_fail(err, EINVAL, "uvm's own path '%s' has no directory; pass --gen-init-cpio PATH", self);
+	*slash = '\0';
+	if ((size_t)snprintf(out, size, "%s/gen_init_cpio", self) >= size)
+		return uvm_fail(err, ENAMETOOLONG, "path of gen_init_cpio next to %s is too long", self);
+	return 0;
 }
 
 static int parse_mtime(const char *text, uint32_t *out)
@@ -47,7 +77,7 @@ static int parse_mtime(const char *text, uint32_t *out)
 }
 
 struct initrd_args {
-	const char *list_path, *out_path;
+	const char *list_path, *out_path, *tool;
 	uint32_t mtime;
 	int have_mtime;
 	struct cpio_define defines[CPIO_MAX_DEFINES];
@@ -74,6 +104,7 @@ static int parse_args(struct cli *cl, struct initrd_args *a)
 		switch (c) {
 		case CLI_EXIT: return CLI_EXIT;
 		case O_LIST: a->list_path = cl->arg; break;
+		case O_GEN: a->tool = cl->arg; break;
 		case 'o': a->out_path = cl->arg; break;
 		case O_MTIME:
 			if (parse_mtime(cl->arg, &a->mtime))
@@ -108,6 +139,11 @@ static int run(int argc, char **argv)
 	const char *list_path = a.list_path, *out_path = a.out_path;
 
 	struct uvm_err err = {0};
+	char tool[PATH_MAX];
+	if (!a.tool && default_tool(tool, sizeof tool, &err)) {
+		fprintf(stderr, "uvm initrd: %s\n", err.msg);
+		return 1;
+	}
 	struct file_buf text;
 	struct cpio_list list;
 	if (file_read_all(list_path, 1 << 20, &text, &err)) {
@@ -120,7 +156,8 @@ static int run(int argc, char **argv)
 		fprintf(stderr, "uvm initrd: %s: %s\n", list_path, err.msg);
 		return 1;
 	}
-	rc = file_write_atomic(out_path, write_archive, &(struct cpio_job){&list, a.mtime}, &err);
+	rc = file_write_atomic(out_path, write_archive, &(struct cpio_job){&list, a.mtime, a.tool ? a.tool : tool},
+			       &err);
 	cpio_list_free(&list);
 	if (rc) {
 		fprintf(stderr, "uvm initrd: %s: %s\n", out_path, err.msg);

@@ -1,5 +1,5 @@
-/* See cpio_newc.h for the list format and what "reproducible" means here. */
-#include "cpio_newc.h"
+/* See cpio_list.h for the list format and what "reproducible" means here. */
+#include "cpio_list.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -234,108 +234,67 @@ void cpio_list_free(struct cpio_list *list)
 	list->count = 0;
 }
 
-/* ------------------------------------------------------------ writing */
+/* ------------------------------------------------------------ gen_init_cpio's list */
 
-struct cpio_out {
-	FILE *f;
-	uint64_t offset;
-};
-
-static int put(struct cpio_out *o, const void *data, size_t len, struct uvm_err *err)
+/* gen_init_cpio reads each field with sscanf("%s") and expands "${VAR}" in a
+ * file's source: a field it would split or expand is refused here, so the
+ * archive holds exactly what our list says. */
+static int field_is_plain(const char *s)
 {
-	if (len && fwrite(data, 1, len, o->f) != len)
-		return uvm_fail(err, errno, "writing the archive failed: %s", strerror(errno));
-	o->offset += len;
-	return 0;
+	for (const char *c = s; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			return 0;
+	return strstr(s, "${") == NULL;
 }
 
-static int pad4(struct cpio_out *o, struct uvm_err *err)
+/* A file source must be a readable regular file that fits a newc header;
+ * checked here so the error names the list line, not gen_init_cpio's guess. */
+static int check_source(const struct cpio_entry *e, struct uvm_err *err)
 {
-	static const char zeros[4];
-	return put(o, zeros, (4 - o->offset % 4) % 4, err);
-}
-
-static int put_header(struct cpio_out *o, uint32_t ino, uint32_t mode, uint32_t nlink, uint32_t mtime, uint32_t size,
-		      uint32_t rmaj, uint32_t rmin, const char *name, struct uvm_err *err)
-{
-	char hdr[6 + 13 * 8 + 1];
-	uint32_t namesize = (uint32_t)strlen(name) + 1;
-	snprintf(hdr, sizeof hdr, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", ino, mode, 0u, 0u,
-		 nlink, mtime, size, 0u, 0u, rmaj, rmin, namesize, 0u);
-	if (put(o, hdr, sizeof hdr - 1, err) || put(o, name, namesize, err))
-		return -1;
-	return pad4(o, err);
-}
-
-static int put_file_data(struct cpio_out *o, const char *data, size_t len, struct uvm_err *err)
-{
-	if (put(o, data, len, err))
-		return -1;
-	return pad4(o, err);
-}
-
-static int read_source(const struct cpio_entry *e, char **data, size_t *len, struct uvm_err *err)
-{
-	FILE *f = fopen(e->arg, "rb");
 	struct stat st;
-	if (!f)
-		return uvm_fail(err, errno, "line %d: cannot open source %s for %s: %s", e->line, e->arg, e->path,
+	if (!field_is_plain(e->arg))
+		return uvm_fail(err, EINVAL,
+				"line %d: source path '%s' of %s has a space, a control byte or '${' (gen_init_cpio "
+				"would split or expand it); move the file to a plain path",
+				e->line, e->arg, e->path);
+	if (stat(e->arg, &st))
+		return uvm_fail(err, errno, "line %d: cannot stat source %s for %s: %s", e->line, e->arg, e->path,
 				strerror(errno));
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > CPIO_MAX_FILE_SIZE) {
-		fclose(f);
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > CPIO_MAX_FILE_SIZE)
 		return uvm_fail(err, EINVAL, "line %d: source %s is not a regular file of at most %u bytes", e->line,
 				e->arg, CPIO_MAX_FILE_SIZE);
-	}
-	*len = (size_t)st.st_size;
-	*data = malloc(*len ? *len : 1);
-	if (!*data || fread(*data, 1, *len, f) != *len) {
-		free(*data);
-		fclose(f);
-		return uvm_fail(err, EIO, "line %d: reading %s failed", e->line, e->arg);
-	}
-	fclose(f);
 	return 0;
 }
 
-static int write_entry(struct cpio_out *o, const struct cpio_entry *e, uint32_t ino, uint32_t mtime,
-		       struct uvm_err *err)
+static int put_entry(FILE *out, const struct cpio_entry *e, struct uvm_err *err)
 {
-	const char *name = e->path + 1; /* archive names are relative to the root */
+	/* Every entry is owned by 0:0: nothing of the build host's users leaks in. */
 	switch (e->kind) {
-	case CPIO_DIR: return put_header(o, ino, S_IFDIR | e->mode, 2, mtime, 0, 0, 0, name, err);
+	case CPIO_DIR: fprintf(out, "dir %s %04o 0 0\n", e->path, e->mode); return 0;
 	case CPIO_NOD:
-		return put_header(o, ino, (e->devtype == 'c' ? S_IFCHR : S_IFBLK) | e->mode, 1, mtime, 0, e->major,
-				  e->minor, name, err);
-	case CPIO_SLINK: {
-		size_t tlen = strlen(e->arg);
-		if (put_header(o, ino, S_IFLNK | e->mode, 1, mtime, (uint32_t)tlen, 0, 0, name, err))
+		fprintf(out, "nod %s %04o 0 0 %c %u %u\n", e->path, e->mode, e->devtype, e->major, e->minor);
+		return 0;
+	case CPIO_SLINK:
+		if (!field_is_plain(e->arg))
+			return uvm_fail(err, EINVAL, "line %d: link target '%s' has a space or a control byte", e->line,
+					e->arg);
+		fprintf(out, "slink %s %s %04o 0 0\n", e->path, e->arg, e->mode);
+		return 0;
+	case CPIO_FILE:
+		if (check_source(e, err))
 			return -1;
-		return put_file_data(o, e->arg, tlen, err);
-	}
-	case CPIO_FILE: {
-		char *data = NULL;
-		size_t len = 0;
-		if (read_source(e, &data, &len, err))
-			return -1;
-		int rc = put_header(o, ino, S_IFREG | e->mode, 1, mtime, (uint32_t)len, 0, 0, name, err);
-		if (rc == 0)
-			rc = put_file_data(o, data, len, err);
-		free(data);
-		return rc;
-	}
+		fprintf(out, "file %s %s %04o 0 0\n", e->path, e->arg, e->mode);
+		return 0;
 	}
 	return uvm_fail(err, EINVAL, "line %d: unknown entry kind", e->line);
 }
 
-int cpio_write(const struct cpio_list *list, uint32_t mtime, FILE *out, struct uvm_err *err)
+int cpio_list_write_gen(const struct cpio_list *list, FILE *out, struct uvm_err *err)
 {
-	struct cpio_out o = {out, 0};
 	for (size_t i = 0; i < list->count; i++)
-		if (write_entry(&o, &list->entries[i], (uint32_t)(i + 1), mtime, err))
+		if (put_entry(out, &list->entries[i], err))
 			return -1;
-	if (put_header(&o, 0, 0, 1, 0, 0, 0, 0, "TRAILER!!!", err))
-		return -1;
-	/* Pad to 512 bytes like GNU cpio, so tools that expect blocks are happy. */
-	static const char zeros[512];
-	return put(&o, zeros, (512 - o.offset % 512) % 512, err);
+	if (fflush(out) || ferror(out))
+		return uvm_fail(err, errno ? errno : EIO, "writing gen_init_cpio's list failed: %s", strerror(errno));
+	return 0;
 }

@@ -1,7 +1,9 @@
-/* A reproducible initramfs writer: an explicit file list in, a cpio "newc"
- * archive out. Nothing of the build host leaks in: owner 0:0, one fixed mtime,
- * inode numbers renumbered in list order, no device numbers but the ones the
- * list asks for (device nodes), entries in the list's (sorted) order.
+/* The initramfs file list: an explicit, sorted list in, the kernel's own
+ * writer (usr/gen_init_cpio from the pinned kernel source, run with -t) out.
+ * This layer adds what gen_init_cpio leaves to its caller: a list that is
+ * sorted with every parent listed, sources named by -D, and owner 0:0 on every
+ * entry. gen_init_cpio then gives one fixed mtime and inode numbers in list
+ * order, and no device numbers but the ones the list asks for.
  *
  * List format (one entry per line, '#' comments, blank lines ignored):
  *   dir   PATH MODE
@@ -11,8 +13,8 @@
  * PATH is absolute and normalised; entries must be sorted by PATH (bytewise)
  * with no duplicates, and every parent directory must be listed. MODE is
  * octal permission bits (<= 07777). */
-#ifndef UVM_CPIO_NEWC_H
-#define UVM_CPIO_NEWC_H
+#ifndef UVM_CPIO_LIST_H
+#define UVM_CPIO_LIST_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +54,9 @@ int cpio_list_parse(const char *text, size_t len, const struct cpio_define *defi
 		    struct cpio_list *out, struct uvm_err *err);
 void cpio_list_free(struct cpio_list *list);
 
-/* Writes the archive for a parsed list, reading file sources from disk. */
-int cpio_write(const struct cpio_list *list, uint32_t mtime, FILE *out, struct uvm_err *err);
+/* Writes a parsed list in gen_init_cpio's format (every entry 0:0), after
+ * checking that each file source is a regular file and that no field would be
+ * split or ${VAR}-expanded by gen_init_cpio. */
+int cpio_list_write_gen(const struct cpio_list *list, FILE *out, struct uvm_err *err);
 
 #endif
