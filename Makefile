@@ -91,9 +91,9 @@ $(OUT)/bin/uvm: $(call host_obj,tools/uvm/main.c) $(OUT)/host/libuvm.a
 
 # The kernel's own initramfs writer (usr/gen_init_cpio of the pinned kernel
 # source), next to each uvm: `uvm initrd` runs the one beside it.
-GEN_INIT_CPIO_DEPS := tools/build/kernel.sh tools/build/common.sh tools/build/pins.sh
+GEN_INIT_CPIO_DEPS := tools/build/gen_init_cpio.sh tools/build/common.sh tools/build/pins.sh
 $(OUT)/bin/gen_init_cpio $(OUT)/asan/bin/gen_init_cpio: $(GEN_INIT_CPIO_DEPS) | deps
-	bash tools/build/kernel.sh gen_init_cpio $@
+	bash tools/build/gen_init_cpio.sh $@
 
 # The same CLI under ASan/UBSan, for the tests that drive it.
 $(OUT)/asan/bin/uvm: $(call asan_obj,tools/uvm/main.c) $(OUT)/asan/libuvm.a

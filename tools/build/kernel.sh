@@ -4,7 +4,6 @@
 #
 #   kernel.sh image   OUTDIR   -> OUTDIR/bzImage, OUTDIR/kernel.config
 #   kernel.sh headers OUTDIR   -> OUTDIR/include/{linux,asm,asm-generic,...}
-#   kernel.sh gen_init_cpio FILE -> FILE, the kernel's initramfs writer (host tool)
 #
 # Both are cached under $UVM_CACHE keyed by a hash of every input: the pinned
 # source tarball, the config fragment, the compiler, and this script.
@@ -14,8 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/pins.sh"
 repo=$(cd "$here/../.." && pwd)
 
-mode=${1:?usage: kernel.sh image|headers|gen_init_cpio OUT}
-outdir=${2:?usage: kernel.sh image|headers|gen_init_cpio OUT}
+mode=${1:?usage: kernel.sh image|headers OUTDIR}
+outdir=${2:?usage: kernel.sh image|headers OUTDIR}
 fragment="$repo/kernel-config/uvm.config"
 
 installed=$(dpkg-query -W -f='${Version}' "$LINUX_PKG" 2>/dev/null || true)
@@ -114,21 +113,8 @@ build_image() {
 	cp "$dest/kernel.config" "$outdir/kernel.config"
 }
 
-# usr/gen_init_cpio.c is one host C file: compiled straight from the pinned
-# source (a fraction of a second), so uvm initrd writes archives with the
-# kernel's own writer rather than ours.
-build_gen_init_cpio() {
-	local src
-	src=$(source_tree)
-	mkdir -p "$(dirname "$outdir")"
-	gcc -O2 -o "$outdir.tmp" "$src/usr/gen_init_cpio.c" ||
-		die "compiling $src/usr/gen_init_cpio.c failed"
-	mv "$outdir.tmp" "$outdir"
-}
-
 case "$mode" in
 	image) build_image ;;
 	headers) build_headers ;;
-	gen_init_cpio) build_gen_init_cpio ;;
-	*) die "unknown mode '$mode' (expected image, headers or gen_init_cpio)" ;;
+	*) die "unknown mode '$mode' (expected image or headers)" ;;
 esac

@@ -1,5 +1,5 @@
 /* Runs the kernel's usr/gen_init_cpio (built from the pinned kernel source by
- * tools/build/kernel.sh) on a parsed list: the archive's bytes are the
+ * tools/build/gen_init_cpio.sh) on a parsed list: the archive's bytes are the
  * kernel's writer's, reproducible because of -t MTIME. */
 #ifndef UVM_GEN_INIT_CPIO_H
 #define UVM_GEN_INIT_CPIO_H
