@@ -203,10 +203,10 @@ def same(a, b):
 
 def test_equals_measure():
     p = same(["measure", "--mode=snp", "--vcpus=2", "--vcpu-type=EPYC-v4", "--guest-features=0x1",
-              "--ovmf=" + MEAS + "ovmf_AmdSev_suffix.bin", "--kernel=" + MEAS + "kernel.bin",
+              "--ovmf=" + MEAS + "ovmf_AmdSev_suffix.bin", "--kernel=" + MEAS + "bzimage.bin",
               "--append=console=ttyS0"],
              ["measure", "--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--guest-features",
-              "0x1", "--ovmf", MEAS + "ovmf_AmdSev_suffix.bin", "--kernel", MEAS + "kernel.bin",
+              "0x1", "--ovmf", MEAS + "ovmf_AmdSev_suffix.bin", "--kernel", MEAS + "bzimage.bin",
               "--append", "console=ttyS0"])
     assert p.returncode == 0 and len(p.stdout.strip()) == 96, p.stderr
 
