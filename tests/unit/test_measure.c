@@ -11,6 +11,7 @@
 #include "hash.h"
 #include "hex.h"
 #include "ovmf_table.h"
+#include "sev_measure.h"
 #include "snp_measure.h"
 
 #define DATA_DIR "tests/data/measurement/"
@@ -295,8 +296,115 @@ static void test_trace(void)
 	free(fw.data);
 }
 
+/* SEV and SEV-ES: virtee/sev-snp-measure's tests/test_guest.py (the revision
+ * whose SNP vectors are above; "" = /dev/null, NULL = not given). Its seves
+ * calls pass guest features 0x1/0x21, which SEV-ES mode ignores (the VMSA
+ * carries SEV features 0). */
+struct sev_vector {
+	enum sev_mode mode;
+	const char *ovmf;
+	unsigned vcpus;
+	const char *kernel, *initrd, *append;
+	const char *want;
+};
+
+static const struct sev_vector SEV_VECTORS[] = {
+	{SEV_MODE_SEV, "ovmf_AmdSev_suffix.bin", 1, "", "", "console=ttyS0 loglevel=7",
+	 "82a3ee5d537c3620628270c292ae30cb40c3c878666a7890ee7ef2a08fb535ff"},
+	{SEV_MODE_SEV, "ovmf_AmdSev_suffix.bin", 1, "", NULL, NULL,
+	 "77f613d7bbcdf12a73782ea9e88b0172aeda50d1a54201cb903594ff52846898"},
+	{SEV_MODE_SEV, "ovmf_OvmfX64_suffix.bin", 1, NULL, NULL, NULL,
+	 "b4c021e085fb83ceffe6571a3d357b4a98773c83c474e47f76c876708fe316da"},
+	{SEV_MODE_ES, "ovmf_AmdSev_suffix.bin", 1, "", "", "",
+	 "13810ae661ea11e2bb205621f582fee268f0367c8f97bc297b7fadef3e12002c"},
+	{SEV_MODE_ES, "ovmf_AmdSev_suffix.bin", 4, "", "", "",
+	 "0dccbcaba8e90b261bd0d2e1863a2f9da714768b7b2a19363cd6ae35aa90de91"},
+};
+
+static int sev_run(const struct sev_vector *v, uint8_t ld[SEV_LD_LEN], struct uvm_err *err)
+{
+	struct file fw = load(v->ovmf);
+	struct ovmf_info info;
+	struct snp_kernel_hashes h;
+	unsigned need = v->mode == SEV_MODE_ES ? OVMF_NEED_RESET_BLOCK : 0;
+	int rc = ovmf_parse_for(fw.data, fw.len, need, &info, err);
+	if (rc == 0) {
+		if (v->kernel)
+			kernel_hashes(&h, v->kernel, v->initrd, v->append);
+		struct sev_request r = {v->mode,  fw.data, &info,       v->kernel ? &h : NULL,
+					v->vcpus, EPYC_V4, SNP_VMM_QEMU};
+		rc = sev_measure(&r, ld, NULL, err);
+	}
+	free(fw.data);
+	return rc;
+}
+
+static void test_sev_vectors(void)
+{
+	for (size_t i = 0; i < sizeof SEV_VECTORS / sizeof SEV_VECTORS[0]; i++) {
+		const struct sev_vector *v = &SEV_VECTORS[i];
+		uint8_t ld[SEV_LD_LEN];
+		char hex[2 * SEV_LD_LEN + 1] = "";
+		struct uvm_err err = {0};
+		if (sev_run(v, ld, &err) == 0)
+			uvm_hex_encode(ld, sizeof ld, hex);
+		CHECK_EQ_STR(hex, v->want, "%s %s, %u vCPU(s), kernel %s: %s", v->mode == SEV_MODE_ES ? "seves" : "sev",
+			     v->ovmf, v->vcpus, v->kernel ? "empty" : "none", err.msg[0] ? err.msg : "digest matches");
+	}
+	/* as sev-snp-measure: OvmfX64 has no SEV hashes table, so a kernel is refused */
+	for (int m = SEV_MODE_SEV; m <= SEV_MODE_ES; m++) {
+		const struct sev_vector v = {(enum sev_mode)m, "ovmf_OvmfX64_suffix.bin", 1, "", "", "", NULL};
+		uint8_t ld[SEV_LD_LEN];
+		struct uvm_err err = {0};
+		CHECK(sev_run(&v, ld, &err) == -1 && strstr(err.msg, "SEV hashes table"),
+		      "%s: a kernel with OvmfX64 (no hashes table) is refused: %s", m ? "seves" : "sev", err.msg);
+	}
+}
+
+/* SEV-ES: the digest is SHA-256 over firmware, table and VMSA pages, the
+ * pages being SNP's with SEV features 0; firmware without a reset block is
+ * refused for SEV-ES but measured for SEV. */
+static void test_sev_es_parts(void)
+{
+	struct file fw = load("ovmf_AmdSev_suffix.bin");
+	struct file bsp_ref = load("vmsa_bsp_epycv4_feat0x1.bin");
+	struct ovmf_info info;
+	struct uvm_err err = {0};
+	struct uvm_sha256_ctx ctx;
+	uint8_t bsp[4096], ap[4096], want[SEV_LD_LEN], got[SEV_LD_LEN];
+	ovmf_parse(fw.data, fw.len, &info, &err);
+	sev_es_vmsa_page(bsp, 0, info.reset_eip, EPYC_V4, SNP_VMM_QEMU);
+	sev_es_vmsa_page(ap, 1, info.reset_eip, EPYC_V4, SNP_VMM_QEMU);
+	CHECK(bsp[0x3b0] == 0 && memcmp(bsp, bsp_ref.data, 0x3b0) == 0 &&
+		      memcmp(bsp + 0x3b8, bsp_ref.data + 0x3b8, 4096 - 0x3b8) == 0,
+	      "SEV-ES BSP VMSA = SNP's with SEV features 0");
+	CHECK(ap[0x178] == 0x04 && ap[0x179] == 0xb0 && ap[0x18] == 0 && ap[0x1a] == 0x80, "AP starts at 0x80b004");
+	uvm_sha256_init(&ctx);
+	uvm_sha256_update(&ctx, fw.data, fw.len);
+	uvm_sha256_update(&ctx, bsp, sizeof bsp);
+	uvm_sha256_update(&ctx, ap, sizeof ap);
+	uvm_sha256_final(&ctx, want);
+	struct sev_request r = {SEV_MODE_ES, fw.data, &info, NULL, 2, EPYC_V4, SNP_VMM_QEMU};
+	CHECK(sev_measure(&r, got, NULL, &err) == 0 && memcmp(got, want, sizeof got) == 0,
+	      "seves without a kernel: SHA-256(firmware || BSP VMSA || AP VMSA)");
+	r.vcpus = 0;
+	CHECK(sev_measure(&r, got, NULL, &err) == -1 && strstr(err.msg, "vCPUs"), "seves with 0 vCPUs is refused");
+	info.has_reset_block = 0;
+	r.vcpus = 1;
+	CHECK(sev_measure(&r, got, NULL, &err) == -1 && strstr(err.msg, "reset block"),
+	      "seves without a reset block is refused");
+	r.mode = SEV_MODE_SEV;
+	uvm_sha256(fw.data, fw.len, want);
+	CHECK(sev_measure(&r, got, NULL, &err) == 0 && memcmp(got, want, sizeof got) == 0,
+	      "sev without a kernel: SHA-256 of the firmware (reset block not needed)");
+	free(fw.data);
+	free(bsp_ref.data);
+}
+
 int main(void)
 {
+	test_sev_vectors();
+	test_sev_es_parts();
 	test_vectors();
 	test_kernel_needs_hashes_section();
 	test_firmware_digest();

@@ -16,27 +16,40 @@
 #include "hash.h"
 #include "hex.h"
 #include "ovmf_table.h"
+#include "sev_measure.h"
 #include "snp_measure.h"
 
 #define EXIT_INPUT 1
 #define MAX_APPEND 65536
 /* Streams (pipes, /dev/null) are hashed up to this many bytes. */
 #define MAX_STREAM (4ull << 30)
+/* A bzImage's setup header: "HdrS" at 0x202 (Linux Documentation/arch/x86/boot.rst). */
+#define BZ_MAGIC_OFF 0x202
+#define BZ_HEAD (BZ_MAGIC_OFF + 4)
+/* --vars-size: the largest pflash QEMU maps below 4 GiB is far smaller. */
+#define MAX_VARS_SIZE (1ull << 30)
 
 static const char USAGE[] =
 	"usage: uvm measure --mode snp --vcpus N\n"
 	"           (--vcpu-type T | --vcpu-sig X | --vcpu-family F --vcpu-model M --vcpu-stepping S)\n"
 	"           --ovmf FILE [--kernel FILE [--initrd FILE] [--append STR]]\n"
 	"           [--guest-features X] [--vmm-type QEMU|ec2|gce] [--output-format hex|base64]\n"
-	"           [--snp-ovmf-hash HEX] [-v] [--explain]\n"
+	"           [--snp-ovmf-hash HEX] [-v] [--explain] [--dump-vmsa[=DIR]]\n"
+	"       uvm measure --mode seves --vcpus N (--vcpu-type T | ...) --ovmf FILE\n"
+	"           [--kernel FILE [--initrd FILE] [--append STR]] [--vmm-type QEMU|ec2|gce]\n"
+	"           [--output-format hex|base64] [-v] [--explain] [--dump-vmsa[=DIR]]\n"
+	"       uvm measure --mode sev --ovmf FILE [--kernel FILE [--initrd FILE] [--append STR]]\n"
+	"           [--output-format hex|base64] [-v] [--explain]\n"
 	"       uvm measure --mode snp:ovmf-hash --ovmf FILE\n"
 	"       uvm measure --mode snp --matrix --ovmf FILE [--kernel FILE --initrd FILE --append STR]\n"
 	"           [--guest-features X]\n"
 	"\n"
-	"Prints the SEV-SNP launch measurement (48 bytes) that the PSP will sign for this\n"
-	"firmware, kernel, initrd, command line, vCPU count and CPU model, exactly as\n"
-	"sev-snp-measure does for the same arguments. Defaults: --guest-features 0x1\n"
-	"(SNPActive, QEMU >= 9.1 on Linux >= 6.11), --vmm-type QEMU, --output-format hex.\n"
+	"Prints the launch measurement that the PSP will report for this firmware,\n"
+	"kernel, initrd, command line, vCPU count and CPU model, exactly as\n"
+	"sev-snp-measure does for the same arguments: SEV-SNP (48 bytes, SHA-384 chain),\n"
+	"SEV-ES (32 bytes: SHA-256 of firmware, hashes table, VMSAs) or SEV (32 bytes:\n"
+	"SHA-256 of firmware, hashes table). Defaults: --guest-features 0x1 (SNPActive,\n"
+	"QEMU >= 9.1 on Linux >= 6.11), --vmm-type QEMU, --output-format hex.\n"
 	"\n"
 	"  --vcpu-type T      QEMU -cpu model: EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome[-v1..v4],\n"
 	"                     EPYC-Milan[-v1,-v2], EPYC-Genoa[-v1], EPYC-Turin[-v1]\n"
@@ -45,22 +58,34 @@ static const char USAGE[] =
 	"                     (with --vmm-type ec2 or gce the signature is not measured)\n"
 	"  --snp-ovmf-hash H  use H (96 hex digits) as the digest of the firmware pages\n"
 	"  --explain          print every step and the digest after it on stderr\n"
+	"  --dump-vmsa[=DIR]  also write the measured VMSA pages to DIR (default: the\n"
+	"                     current directory) as vmsa0.bin (the BSP), vmsa1.bin, ...\n"
+	"                     (snp and seves; files of those names are replaced)\n"
+	"  --vars-size N, --vars-file F  sev-snp-measure's OVMF_VARS size for its\n"
+	"                     snp:svsm mode, which is not implemented: refused (exit 2)\n"
 	"  --matrix           print JSON: vCPUs 1..16 x EPYC-v4, EPYC-Rome, EPYC-Milan,\n"
 	"                     EPYC-Genoa, EPYC-Turin, with the QEMU arguments of each and\n"
 	"                     the sha256 of each input file (QEMU VMM only)\n"
 	"\n"
 	"Firmware is refused (exit 1) when it has no OVMF footer table, no SEV metadata,\n"
 	"no SEV-ES reset block, a malformed table, a size that is not a multiple of 4 KiB,\n"
-	"or, with --kernel, no SNP_KERNEL_HASHES section.\n"
+	"or, with --kernel, no SNP_KERNEL_HASHES section (snp) or SEV hashes table (sev,\n"
+	"seves). SEV needs neither reset block nor metadata; SEV-ES needs the reset block.\n"
+	"A --kernel that is not a bzImage (no \"HdrS\" setup header at 0x202) is refused\n"
+	"(exit 1): QEMU does not hash other kernels the same way.\n"
 	"\n"
 	"Exit status: 0 measurement printed; 1 invalid input (a file cannot be read,\n"
-	"or the firmware/kernel is unusable); 2 usage error.\n";
+	"or the firmware/kernel is unusable) or a VMSA file cannot be written; 2 usage error.\n";
 
 struct opts {
 	const char *mode, *ovmf, *kernel, *initrd, *append, *vcpu_type, *output, *ovmf_hash;
 	const char *vcpus_s, *sig_s, *family_s, *model_s, *stepping_s, *features_s, *vmm_s;
-	int verbose, explain, matrix;
+	const char *vars_size_s, *vars_file;
+	const char *dump_dir; /* with dump_vmsa: NULL = the current directory */
+	int verbose, explain, matrix, dump_vmsa;
 };
+
+enum mode { MODE_SNP, MODE_OVMF_HASH, MODE_SEVES, MODE_SEV };
 
 /* A file's bytes: mmap'ed (regular files) so nothing is copied. */
 struct blob {
@@ -97,7 +122,10 @@ enum {
 	OPT_OUTPUT,
 	OPT_OVMF_HASH,
 	OPT_EXPLAIN,
-	OPT_MATRIX
+	OPT_MATRIX,
+	OPT_DUMP_VMSA,
+	OPT_VARS_SIZE,
+	OPT_VARS_FILE
 };
 
 static const struct option LONGOPTS[] = {
@@ -118,6 +146,9 @@ static const struct option LONGOPTS[] = {
 	{"snp-ovmf-hash", required_argument, 0, OPT_OVMF_HASH},
 	{"explain", no_argument, 0, OPT_EXPLAIN},
 	{"matrix", no_argument, 0, OPT_MATRIX},
+	{"dump-vmsa", optional_argument, 0, OPT_DUMP_VMSA},
+	{"vars-size", required_argument, 0, OPT_VARS_SIZE},
+	{"vars-file", required_argument, 0, OPT_VARS_FILE},
 	{"verbose", no_argument, 0, 'v'},
 	CLI_HELP_OPTION,
 	{0, 0, 0, 0},
@@ -141,6 +172,8 @@ static const char **opt_slot(struct opts *o, int c)
 	case OPT_FEATURES: return &o->features_s;
 	case OPT_OUTPUT: return &o->output;
 	case OPT_OVMF_HASH: return &o->ovmf_hash;
+	case OPT_VARS_SIZE: return &o->vars_size_s;
+	case OPT_VARS_FILE: return &o->vars_file;
 	default: return NULL;
 	}
 }
@@ -160,6 +193,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->explain = 1;
 		else if (c == OPT_MATRIX)
 			o->matrix = 1;
+		else if (c == OPT_DUMP_VMSA) {
+			if (o->dump_vmsa || (cl.arg && !*cl.arg)) {
+				cli_fail(&cl, "%s",
+					 o->dump_vmsa ? "'--dump-vmsa' given twice"
+						      : "--dump-vmsa= needs a directory (or give "
+							"--dump-vmsa alone for the current one)");
+				return cl.status;
+			}
+			o->dump_vmsa = 1;
+			o->dump_dir = cl.arg;
+		}
 	}
 	return -1;
 }
@@ -221,7 +265,23 @@ static void blob_unmap(struct blob *b)
 }
 
 /* SHA-256 of a pipe or character device (sev-snp-measure's tests pass /dev/null). */
-static int hash_stream(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *size, struct uvm_err *err)
+/* The first bytes of a file (for the bzImage check): up to BZ_HEAD of them. */
+struct head {
+	uint8_t b[BZ_HEAD];
+	size_t len;
+};
+
+static void head_take(struct head *h, const uint8_t *data, size_t len)
+{
+	if (!h || h->len >= sizeof h->b)
+		return;
+	size_t n = sizeof h->b - h->len < len ? sizeof h->b - h->len : len;
+	memcpy(h->b + h->len, data, n);
+	h->len += n;
+}
+
+static int hash_stream(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *size, struct head *head,
+		       struct uvm_err *err)
 {
 	struct uvm_sha256_ctx ctx;
 	uint8_t buf[65536];
@@ -242,6 +302,7 @@ static int hash_stream(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *
 		if (n == 0)
 			break;
 		uvm_sha256_update(&ctx, buf, (size_t)n);
+		head_take(head, buf, (size_t)n);
 		*size += (uint64_t)n;
 	}
 	close(fd);
@@ -249,15 +310,17 @@ static int hash_stream(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *
 	return 0;
 }
 
-static int hash_file(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *size, struct uvm_err *err)
+static int hash_file(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *size, struct head *head,
+		     struct uvm_err *err)
 {
 	struct blob b;
 	int rc = blob_map(path, &b, 0, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
-		return hash_stream(path, out, size, err);
+		return hash_stream(path, out, size, head, err);
 	uvm_sha256(b.data ? b.data : (const uint8_t *)"", b.len, out);
+	head_take(head, b.data, b.len);
 	*size = b.len;
 	blob_unmap(&b);
 	return 0;
@@ -274,12 +337,12 @@ struct inputs {
 	uint64_t kernel_size, initrd_size;
 };
 
-static int load_firmware(const char *path, struct inputs *in)
+static int load_firmware(const char *path, unsigned need, struct inputs *in)
 {
 	struct uvm_err err = {0};
 	if (blob_map(path, &in->fw, 1, &err) != 0)
 		return input_error(path, &err);
-	if (ovmf_parse(in->fw.data, in->fw.len, &in->info, &err) != 0) {
+	if (ovmf_parse_for(in->fw.data, in->fw.len, need, &in->info, &err) != 0) {
 		blob_unmap(&in->fw);
 		return input_error(path, &err);
 	}
@@ -292,9 +355,18 @@ static int load_kernel(const struct opts *o, struct inputs *in)
 	size_t alen = o->append ? strlen(o->append) : 0;
 	if (!o->kernel)
 		return -1;
-	if (hash_file(o->kernel, in->hashes.kernel, &in->kernel_size, &err))
+	struct head head = {.len = 0};
+	if (hash_file(o->kernel, in->hashes.kernel, &in->kernel_size, &head, &err))
 		return input_error(o->kernel, &err);
-	if (o->initrd && hash_file(o->initrd, in->hashes.initrd, &in->initrd_size, &err))
+	if (head.len < BZ_HEAD || memcmp(head.b + BZ_MAGIC_OFF, "HdrS", 4) != 0) {
+		uvm_fail(&err, 0,
+			 "not a bzImage (%" PRIu64 " bytes, no \"HdrS\" setup header at 0x202); QEMU "
+			 "loads other kernels (ELF, multiboot) without the hashes this measurement "
+			 "assumes; give the bzImage (e.g. arch/x86/boot/bzImage)",
+			 in->kernel_size);
+		return input_error(o->kernel, &err);
+	}
+	if (o->initrd && hash_file(o->initrd, in->hashes.initrd, &in->initrd_size, NULL, &err))
 		return input_error(o->initrd, &err);
 	if (!o->initrd)
 		uvm_sha256("", 0, in->hashes.initrd);
@@ -338,15 +410,16 @@ static void explain_header(const struct opts *o, const struct inputs *in, const 
 
 /* ------------------------------------------------------------ output */
 
-static void print_digest(const uint8_t ld[SNP_LD_LEN], const struct opts *o)
+/* name: sev-snp-measure's SevMode name in its -v line (SEV, SEV_ES, SEV_SNP). */
+static void print_digest(const uint8_t *ld, size_t len, const char *name, const struct opts *o)
 {
 	char text[2 * SNP_LD_LEN + 1];
 	if (o->output && strcmp(o->output, "base64") == 0)
-		uvm_base64_encode(ld, SNP_LD_LEN, text);
+		uvm_base64_encode(ld, len, text);
 	else
-		uvm_hex_encode(ld, SNP_LD_LEN, text);
+		uvm_hex_encode(ld, len, text);
 	if (o->verbose)
-		printf("Calculated SEV_SNP guest measurement: %s\n", text);
+		printf("Calculated %s guest measurement: %s\n", name, text);
 	else
 		printf("%s\n", text);
 }
@@ -461,7 +534,7 @@ static void json_matrix(const struct opts *o, const struct inputs *in, const uin
 
 /* ------------------------------------------------------------ checks */
 
-static int check_vcpu_sig(const struct opts *o, enum snp_vmm vmm, uint32_t *sig)
+static int check_vcpu_sig(const struct opts *o, const char *mode, enum snp_vmm vmm, uint32_t *sig)
 {
 	uint64_t f, m, s, v;
 	int forms = !!o->vcpu_type + !!o->sig_s + !!(o->family_s || o->model_s || o->stepping_s);
@@ -469,8 +542,9 @@ static int check_vcpu_sig(const struct opts *o, enum snp_vmm vmm, uint32_t *sig)
 	if (forms > 1)
 		return usage_error("%s", "give only one of --vcpu-type, --vcpu-sig, --vcpu-family/model/stepping");
 	if (forms == 0)
-		return vmm == SNP_VMM_QEMU ? usage_error("%s", "missing --vcpu-type or --vcpu-sig or "
-							       "--vcpu-family in guest mode 'snp'")
+		return vmm == SNP_VMM_QEMU ? usage_error("missing --vcpu-type or --vcpu-sig or "
+							 "--vcpu-family in guest mode '%s'",
+							 mode)
 					   : -1;
 	if (o->vcpu_type) {
 		if (snp_cpu_sig_by_name(o->vcpu_type, sig))
@@ -509,16 +583,21 @@ static int check_common(const struct opts *o, struct snp_request *r)
 	return -1;
 }
 
-static int check_single(const struct opts *o, struct snp_request *r, uint8_t *fw_digest)
+static int check_vcpus(const struct opts *o, const char *mode, struct snp_request *r)
 {
 	uint64_t v;
-	int rc;
 	if (!o->vcpus_s)
-		return usage_error("%s", "missing --vcpus N in guest mode 'snp'");
+		return usage_error("missing --vcpus N in guest mode '%s'", mode);
 	if (parse_uint(o->vcpus_s, 10, SNP_MAX_VCPUS, &v) || v == 0)
 		return usage_error("--vcpus '%s': give a number from 1 to 4096", o->vcpus_s);
 	r->vcpus = (unsigned)v;
-	if ((rc = check_vcpu_sig(o, r->vmm, &r->vcpu_sig)) >= 0)
+	return check_vcpu_sig(o, mode, r->vmm, &r->vcpu_sig);
+}
+
+static int check_single(const struct opts *o, struct snp_request *r, uint8_t *fw_digest)
+{
+	int rc;
+	if ((rc = check_vcpus(o, "snp", r)) >= 0)
 		return rc;
 	if (o->ovmf_hash) {
 		if (uvm_hex_decode(o->ovmf_hash, fw_digest, SNP_LD_LEN))
@@ -532,9 +611,9 @@ static int check_matrix(const struct opts *o, const struct snp_request *r)
 {
 	if (o->vcpus_s || o->vcpu_type || o->sig_s || o->family_s || o->model_s || o->stepping_s)
 		return usage_error("%s", "--matrix chooses the vCPU counts and types itself; drop --vcpus/--vcpu-*");
-	if (r->vmm != SNP_VMM_QEMU || o->ovmf_hash || o->explain || o->verbose || o->output)
+	if (r->vmm != SNP_VMM_QEMU || o->ovmf_hash || o->explain || o->verbose || o->output || o->dump_vmsa)
 		return usage_error("%s", "--matrix cannot be combined with --vmm-type, --snp-ovmf-hash, "
-					 "--explain, -v or --output-format");
+					 "--explain, -v, --output-format or --dump-vmsa");
 	if (o->append && !printable_ascii(o->append))
 		return usage_error("%s", "--matrix needs an --append of printable ASCII");
 	const char *paths[3] = {o->ovmf, o->kernel, o->initrd};
@@ -545,6 +624,40 @@ static int check_matrix(const struct opts *o, const struct snp_request *r)
 }
 
 /* ------------------------------------------------------------ modes */
+
+/* --dump-vmsa: vmsa0.bin (the BSP) .. vmsaN-1.bin, as sev-snp-measure. */
+static int dump_vmsas(const struct opts *o, unsigned vcpus, const uint8_t bsp[OVMF_PAGE_SIZE],
+		      const uint8_t ap[OVMF_PAGE_SIZE])
+{
+	const char *dir = o->dump_dir ? o->dump_dir : ".";
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		fprintf(stderr, "uvm measure: %s: cannot open the --dump-vmsa directory: %s; create it first\n", dir,
+			strerror(errno));
+		return EXIT_INPUT;
+	}
+	for (unsigned i = 0; i < vcpus; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "vmsa%u.bin", i);
+		int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		ssize_t n = fd < 0 ? -1 : write(fd, i ? ap : bsp, OVMF_PAGE_SIZE);
+		int e = errno;
+		if (fd >= 0 && close(fd) != 0 && n == OVMF_PAGE_SIZE) {
+			n = -1;
+			e = errno;
+		}
+		if (n != OVMF_PAGE_SIZE) {
+			fprintf(stderr,
+				"uvm measure: %s/%s: cannot write the VMSA page: %s; check that the directory is "
+				"writable and %s is not a symbolic link\n",
+				dir, name, n < 0 ? strerror(e) : "short write", name);
+			close(dfd);
+			return EXIT_INPUT;
+		}
+	}
+	close(dfd);
+	return -1;
+}
 
 static int run_matrix(const struct opts *o, struct inputs *in, const struct snp_request *r)
 {
@@ -571,7 +684,49 @@ static int run_single(const struct opts *o, struct inputs *in, struct snp_reques
 		explain_header(o, in, r);
 	if (snp_measure(r, ld, o->explain ? &trace : NULL, &err))
 		return input_error(o->ovmf, &err);
-	print_digest(ld, o);
+	if (o->dump_vmsa) {
+		uint8_t bsp[OVMF_PAGE_SIZE], ap[OVMF_PAGE_SIZE];
+		int rc;
+		snp_vmsa_page(bsp, SNP_BSP_EIP, r->guest_features, r->vcpu_sig, r->vmm);
+		snp_vmsa_page(ap, in->info.reset_eip, r->guest_features, r->vcpu_sig, r->vmm);
+		if ((rc = dump_vmsas(o, r->vcpus, bsp, ap)) >= 0)
+			return rc;
+	}
+	print_digest(ld, SNP_LD_LEN, "SEV_SNP", o);
+	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+}
+
+static int run_sev(const struct opts *o, struct inputs *in, const struct snp_request *r, enum mode mode)
+{
+	struct uvm_err err = {0};
+	struct snp_trace trace = {explain_step, NULL};
+	struct sev_request q = {mode == MODE_SEVES ? SEV_MODE_ES : SEV_MODE_SEV,
+				in->fw.data,
+				&in->info,
+				in->have_kernel ? &in->hashes : NULL,
+				r->vcpus,
+				r->vcpu_sig,
+				r->vmm};
+	uint8_t ld[SEV_LD_LEN], bsp[OVMF_PAGE_SIZE], ap[OVMF_PAGE_SIZE];
+	int rc;
+	if (o->explain) {
+		fprintf(stderr, "firmware %s: %zu bytes, AP reset EIP %s0x%x\n", o->ovmf, in->info.size,
+			in->info.has_reset_block ? "" : "(no reset block) ", in->info.reset_eip);
+		fprintf(stderr, "mode %s, vcpus %u, vcpu signature 0x%x, VMM %s, kernel %s\n", o->mode, q.vcpus,
+			q.vcpu_sig, snp_vmm_name(q.vmm), o->kernel ? o->kernel : "(none)");
+		fprintf(stderr, "parts hashed in order (SHA-256 of each):\n");
+	}
+	if (sev_measure(&q, ld, o->explain ? &trace : NULL, &err))
+		return input_error(o->ovmf, &err);
+	if (o->explain)
+		explain_step(NULL, "launch digest", ld, sizeof ld);
+	if (o->dump_vmsa) {
+		sev_es_vmsa_page(bsp, 0, in->info.reset_eip, q.vcpu_sig, q.vmm);
+		sev_es_vmsa_page(ap, 1, in->info.reset_eip, q.vcpu_sig, q.vmm);
+		if ((rc = dump_vmsas(o, q.vcpus, bsp, ap)) >= 0)
+			return rc;
+	}
+	print_digest(ld, sizeof ld, mode == MODE_SEVES ? "SEV_ES" : "SEV", o);
 	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
 }
 
@@ -586,17 +741,59 @@ static int run_ovmf_hash(const struct opts *o, struct inputs *in)
 	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
 }
 
-static int check_mode(const struct opts *o, int *ovmf_hash_mode)
+static int check_mode(const struct opts *o, enum mode *mode)
 {
-	*ovmf_hash_mode = 0;
+	static const char *const names[] = {"snp", "snp:ovmf-hash", "seves", "sev"};
+	int found = 0;
 	if (!o->mode)
-		return usage_error("%s", "--mode is required (only 'snp' and 'snp:ovmf-hash' are supported)");
-	if (strcmp(o->mode, "snp:ovmf-hash") == 0 && !o->matrix) {
-		*ovmf_hash_mode = 1;
-		return -1;
-	}
-	if (strcmp(o->mode, "snp") != 0)
-		return usage_error("--mode '%s' is not supported: use snp (or snp:ovmf-hash)", o->mode);
+		return usage_error("%s", "--mode is required: snp, seves, sev or snp:ovmf-hash");
+	for (int m = MODE_SNP; m <= MODE_SEV; m++)
+		if (strcmp(o->mode, names[m]) == 0) {
+			*mode = (enum mode)m;
+			found = 1;
+		}
+	if (!found)
+		return usage_error("--mode '%s' is not supported: use snp, seves, sev or snp:ovmf-hash%s", o->mode,
+				   strcmp(o->mode, "snp:svsm") == 0 ? " (snp:svsm is not implemented)" : "");
+	if (*mode != MODE_SNP && o->matrix)
+		return usage_error("--matrix needs --mode snp, not '%s'", o->mode);
+	if (*mode == MODE_OVMF_HASH && o->dump_vmsa)
+		return usage_error("%s", "--mode snp:ovmf-hash measures no VMSA; drop --dump-vmsa");
+	return -1;
+}
+
+/* sev-snp-measure uses --vars-size/--vars-file only in snp:svsm mode (to place
+ * the SVSM below the firmware and its vars store, which is not measured);
+ * they are checked as it does, then refused, since that mode is not here. */
+static int check_vars(const struct opts *o)
+{
+	uint64_t v;
+	if (o->vars_size_s && o->vars_file)
+		return usage_error("%s", "--vars-size and --vars-file conflict; give one");
+	if (o->vars_size_s && parse_uint(o->vars_size_s, 10, MAX_VARS_SIZE, &v))
+		return usage_error("--vars-size '%s' is not a size in bytes (decimal, at most 1 GiB)", o->vars_size_s);
+	if (o->vars_size_s || o->vars_file)
+		return usage_error("%s", "--vars-size/--vars-file only apply to --mode snp:svsm (they place the "
+					 "SVSM below the OVMF_VARS store, which is not measured); snp:svsm is not "
+					 "implemented and other modes do not use them");
+	return -1;
+}
+
+/* seves and sev: what they do not measure is refused rather than ignored. */
+static int check_sev(const struct opts *o, enum mode mode, struct snp_request *r)
+{
+	if (o->ovmf_hash)
+		return usage_error("--snp-ovmf-hash only works with --mode snp, not '%s'", o->mode);
+	if (o->features_s)
+		return usage_error("--guest-features has no effect in mode '%s' (its VMSAs carry SEV features 0); "
+				   "drop it",
+				   o->mode);
+	if (mode == MODE_SEVES)
+		return check_vcpus(o, "seves", r);
+	if (o->vcpus_s || o->vcpu_type || o->sig_s || o->family_s || o->model_s || o->stepping_s || o->vmm_s ||
+	    o->dump_vmsa)
+		return usage_error("%s", "--mode sev measures no vCPU state; drop --vcpus, --vcpu-*, --vmm-type "
+					 "and --dump-vmsa");
 	return -1;
 }
 
@@ -605,18 +802,26 @@ static int measure(const struct opts *o)
 	struct snp_request r = {.vmm = SNP_VMM_QEMU};
 	struct inputs in;
 	uint8_t fw_digest[SNP_LD_LEN];
-	int rc, hash_mode;
+	enum mode mode = MODE_SNP;
+	unsigned need = OVMF_NEED_RESET_BLOCK | OVMF_NEED_METADATA;
+	int rc;
 	memset(&in, 0, sizeof in);
-	if ((rc = check_mode(o, &hash_mode)) >= 0 || (rc = check_common(o, &r)) >= 0)
+	if ((rc = check_mode(o, &mode)) >= 0 || (rc = check_common(o, &r)) >= 0 || (rc = check_vars(o)) >= 0)
 		return rc;
-	if (!hash_mode && (rc = o->matrix ? check_matrix(o, &r) : check_single(o, &r, fw_digest)) >= 0)
+	if (mode == MODE_SNP && (rc = o->matrix ? check_matrix(o, &r) : check_single(o, &r, fw_digest)) >= 0)
 		return rc;
-	if ((rc = load_firmware(o->ovmf, &in)) >= 0)
+	if ((mode == MODE_SEVES || mode == MODE_SEV) && (rc = check_sev(o, mode, &r)) >= 0)
 		return rc;
-	if (hash_mode)
+	if (mode == MODE_SEVES || mode == MODE_SEV)
+		need = mode == MODE_SEVES ? OVMF_NEED_RESET_BLOCK : 0;
+	if ((rc = load_firmware(o->ovmf, need, &in)) >= 0)
+		return rc;
+	if (mode == MODE_OVMF_HASH)
 		rc = run_ovmf_hash(o, &in);
 	else if ((rc = load_kernel(o, &in)) < 0)
-		rc = o->matrix ? run_matrix(o, &in, &r) : run_single(o, &in, &r);
+		rc = mode != MODE_SNP ? run_sev(o, &in, &r, mode)
+		     : o->matrix      ? run_matrix(o, &in, &r)
+				      : run_single(o, &in, &r);
 	blob_unmap(&in.fw);
 	return rc;
 }
@@ -631,4 +836,4 @@ static int run(int argc, char **argv)
 }
 
 const struct uvm_command uvm_command_measure = {
-	"measure", "predict the SEV-SNP launch measurement (a drop-in for sev-snp-measure)", run};
+	"measure", "predict the SEV/SEV-ES/SEV-SNP launch measurement (a drop-in for sev-snp-measure)", run};

@@ -203,15 +203,19 @@ static int parse_metadata(const uint8_t *data, size_t len, const uint8_t *entry,
 	return check_overlaps(info, err);
 }
 
-static int parse_small_entries(const struct footer_entries *e, struct ovmf_info *info, struct uvm_err *err)
+static int parse_small_entries(const struct footer_entries *e, unsigned need, struct ovmf_info *info,
+			       struct uvm_err *err)
 {
-	if (!e->reset)
+	if (!e->reset && (need & OVMF_NEED_RESET_BLOCK))
 		return uvm_fail(err, 0,
 				"no SEV-ES reset block in the footer table; the firmware cannot "
 				"start application processors under SEV-ES/SNP");
-	if (e->reset_len < 4)
+	if (e->reset && e->reset_len < 4)
 		return uvm_fail(err, 0, "the SEV-ES reset block entry is %zu bytes, expected 4 or more", e->reset_len);
-	info->reset_eip = le32_get(e->reset);
+	if (e->reset) {
+		info->has_reset_block = 1;
+		info->reset_eip = le32_get(e->reset);
+	}
 	if (!e->hashes)
 		return 0;
 	if (e->hashes_len < 8)
@@ -224,6 +228,11 @@ static int parse_small_entries(const struct footer_entries *e, struct ovmf_info 
 
 int ovmf_parse(const uint8_t *data, size_t len, struct ovmf_info *out, struct uvm_err *err)
 {
+	return ovmf_parse_for(data, len, OVMF_NEED_RESET_BLOCK | OVMF_NEED_METADATA, out, err);
+}
+
+int ovmf_parse_for(const uint8_t *data, size_t len, unsigned need, struct ovmf_info *out, struct uvm_err *err)
+{
 	struct footer_entries e = {0};
 	memset(out, 0, sizeof *out);
 	if (len == 0 || len % OVMF_PAGE_SIZE)
@@ -235,8 +244,10 @@ int ovmf_parse(const uint8_t *data, size_t len, struct ovmf_info *out, struct uv
 		return uvm_fail(err, 0, "the firmware is %zu bytes, more than the %u supported", len, OVMF_MAX_SIZE);
 	out->size = len;
 	out->gpa = FOUR_GIB - len;
-	if (walk_footer(data, len, &e, err) || parse_small_entries(&e, out, err))
+	if (walk_footer(data, len, &e, err) || parse_small_entries(&e, need, out, err))
 		return -1;
+	if (!e.meta && !(need & OVMF_NEED_METADATA))
+		return 0;
 	if (!e.meta)
 		return uvm_fail(err, 0,
 				"no SEV metadata in the footer table: QEMU refuses to launch such "
@@ -267,5 +278,17 @@ int ovmf_check_kernel_hashes(const struct ovmf_info *info, struct uvm_err *err)
 				"the SEV hashes table at 0x%x does not fit in the SNP_KERNEL_HASHES "
 				"page at 0x%x",
 				info->hashes_base, sec->gpa);
+	return 0;
+}
+
+int ovmf_check_sev_hashes_table(const struct ovmf_info *info, struct uvm_err *err)
+{
+	if (!info->has_hashes_table || info->hashes_base == 0)
+		return uvm_fail(err, 0,
+				"a kernel was given but the firmware has no SEV hashes table, so QEMU "
+				"cannot measure it; use an AmdSev OVMF build or drop --kernel");
+	if (info->hashes_size < HASHES_TABLE_LEN)
+		return uvm_fail(err, 0, "the SEV hashes table area is %u bytes, QEMU needs %u", info->hashes_size,
+				HASHES_TABLE_LEN);
 	return 0;
 }

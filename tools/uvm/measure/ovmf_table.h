@@ -41,6 +41,7 @@ struct ovmf_info {
 	int has_hashes_table;  /* SEV hashes table entry present */
 	uint32_t hashes_base;  /* its GPA ... */
 	uint32_t hashes_size;  /* ... and size */
+	int has_reset_block;   /* the SEV-ES reset block entry is present */
 	int has_kernel_hashes; /* an SNP_KERNEL_HASHES metadata section exists */
 	size_t n_sections;
 	struct ovmf_section sections[OVMF_MAX_SECTIONS]; /* in table order */
@@ -53,6 +54,12 @@ struct ovmf_info {
  * of unknown type, overlapping another section or the image itself. */
 int ovmf_parse(const uint8_t *data, size_t len, struct ovmf_info *out, struct uvm_err *err);
 
+/* What a launch mode needs from the firmware (ovmf_parse() needs both). SEV
+ * needs neither (QEMU only measures the bytes), SEV-ES the reset block (the
+ * APs' entry point). Whatever is present is still validated. */
+enum { OVMF_NEED_RESET_BLOCK = 1, OVMF_NEED_METADATA = 2 };
+int ovmf_parse_for(const uint8_t *data, size_t len, unsigned need, struct ovmf_info *out, struct uvm_err *err);
+
 /* The name of a section type ("SNP_SEC_MEM", ...), "UNKNOWN" otherwise. */
 const char *ovmf_section_name(uint32_t type);
 
@@ -60,6 +67,11 @@ const char *ovmf_section_name(uint32_t type);
  * SNP_KERNEL_HASHES section of one page and a SEV hashes table that lies in
  * that page with room for QEMU's table. Returns 0 or -1 with err set. */
 int ovmf_check_kernel_hashes(const struct ovmf_info *info, struct uvm_err *err);
+
+/* Checks that QEMU can write its SEV hashes table (SEV and SEV-ES, where the
+ * table is measured as its own 176 bytes): the entry exists, its base is not
+ * zero and the area holds the table. Returns 0 or -1 with err set. */
+int ovmf_check_sev_hashes_table(const struct ovmf_info *info, struct uvm_err *err);
 
 /* GUIDs are stored in the mixed-endian "bytes_le" layout; this converts the
  * usual text form ("96b582de-1fb2-...") into it. Returns 0, or -1 if the text
