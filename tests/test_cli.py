@@ -24,6 +24,8 @@ COMMANDS = [
 IDS = [" ".join(c) for c in COMMANDS]
 
 SNP = "tests/data/snp/"
+# the real measurement of SNP + gsg_milan_v2_report.bin (tests/data/snp/README.md)
+GSG_MEASUREMENT = "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01"
 MEAS = "tests/data/measurement/"
 POLICY = "tests/data/policy/sample.json"
 REQUESTS = "tests/data/policy/requests.json"
@@ -215,11 +217,42 @@ def test_equals_measure():
 def test_equals_verify():
     p = same(["verify", "--report=" + SNP + "gsg_milan_v2_report.bin",
               "--vcek=" + SNP + "gsg_milan_v2_vcek.der", "--chain=" + SNP + "gsg_ask_ark_milan.pem",
-              "--now=2026-06-01", "--allow-debug", "--json"],
+              "--now=2026-06-01", "--allow-debug", "--measurement=" + GSG_MEASUREMENT, "--json"],
              ["verify", "--report", SNP + "gsg_milan_v2_report.bin",
               "--vcek", SNP + "gsg_milan_v2_vcek.der", "--chain", SNP + "gsg_ask_ark_milan.pem",
-              "--now", "2026-06-01", "--allow-debug", "--json"])
-    assert p.returncode == 0 and json.loads(p.stdout), p.stderr
+              "--now", "2026-06-01", "--allow-debug", "--measurement", GSG_MEASUREMENT, "--json"])
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    checks = {c["name"]: c["result"] for c in out["checks"]}
+    assert checks["measurement"] == checks["identity"] == "pass" and out["identity_checked"] is True, out
+
+
+GSG = ["--report", SNP + "gsg_milan_v2_report.bin", "--vcek", SNP + "gsg_milan_v2_vcek.der",
+       "--chain", SNP + "gsg_ask_ark_milan.pem", "--now", "2026-06-01", "--allow-debug"]
+
+
+def test_verify_without_expectations_is_a_usage_error():
+    # a report that passes every hardware check says nothing about the guest:
+    # never ACCEPTED silently
+    assert_usage_error(uvm("verify", *GSG), ["verify"], "no expectation given", "--measurement HEX",
+                       "--policy FILE", "--report-data HEX", "--no-expectations")
+    p = uvm("verify", *GSG, "--no-expectations")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "NOTHING about the guest's identity was checked (--no-expectations)" in p.stdout, p.stdout
+    assert "note: --no-expectations" in p.stdout, p.stdout
+
+
+def test_equals_print_kds():
+    p = same(["verify", "--report=" + SNP + "gsg_milan_v2_report.bin", "--print-kds", "--product=Milan"],
+             ["verify", "--report", SNP + "gsg_milan_v2_report.bin", "--print-kds", "--product", "Milan"])
+    assert p.returncode == 0, p.stderr
+    lines = dict(line.split(" ", 1) for line in p.stdout.splitlines())
+    assert lines["product"] == "Milan"
+    assert lines["vcek"].startswith("https://kdsintf.amd.com/vcek/v1/Milan/3ac3fe21") and \
+        lines["vcek"].endswith("?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68"), lines
+    assert lines["cert_chain"] == "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain"
+    assert lines["crl"] == "https://kdsintf.amd.com/vcek/v1/Milan/crl"
+    assert lines["vlek_cert_chain"] == "https://kdsintf.amd.com/vlek/v1/Milan/cert_chain"
 
 
 def test_equals_layer(tmp_path):

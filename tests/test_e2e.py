@@ -379,7 +379,8 @@ def test_fresh_report_verifies_with_every_expectation(flow):
     rd = hashlib.sha512(NONCE_LABEL + nonce).hexdigest()
     r, checks = verify(path, flow["measurement"], work / "policy.json", rd)
     assert r.returncode == 0, r.stdout + r.stderr
-    for name in ("chain.ark_trusted", "report.signature", "measurement", "host_data", "report_data"):
+    for name in ("chain.ark_trusted", "report.signature", "identity", "measurement", "host_data", "report_data",
+                 "tcb.order", "tcb.provisional"):
         assert checks.get(name) == "pass", (name, checks)
 
 

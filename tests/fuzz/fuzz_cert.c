@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vcek_info info;
 	X509 *leaf = certs[0], *ask = certs[n > 1 ? 1 : 0], *ark = certs[n - 1];
 	res.n = 0;
-	verify_chain(ark, ask, leaf, NULL, 1700000000, &res);
+	verify_chain(ark, ask, leaf, NULL, 1700000000, true, &res);
 	if (verify_vcek_info(leaf, &info, &err) == 0) {
 		static uint8_t raw[SNP_REPORT_SIZE];
 		struct snp_report r;

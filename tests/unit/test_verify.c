@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../init/test-flavour/sim_psp_sign.c"
@@ -30,6 +31,10 @@
 #define GSG_MEASUREMENT \
 	"b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01"
 #define NOW_2026 "2026-06-01"
+#define VIRTEE_MEASUREMENT \
+	"7a1e5c266c0108dbc9bb94fa926951320940915d0aafb42464bd88b579ea158d3e1a0dc39b2c60bd95b9c480cd81841f"
+/* The gsg report's real measurement: the identity expectation of tests about something else. */
+#define GSG_EXPECT "--measurement", GSG_MEASUREMENT
 
 extern const struct uvm_command uvm_command_verify;
 
@@ -140,14 +145,22 @@ static void test_real_reports_accept(void)
 {
 	base_opts(&opts, GSG, GSG_VCEK, MILAN);
 	opts.allow_debug = true;
+	opts.no_expectations = true;
 	CHECK_EQ_INT(run_opts(), 0, "gsg report verifies with the Milan chain (--allow-debug): %s", failures(&res));
 	CHECK_EQ_INT(result_of(&res, "report.signature"), VR_PASS, "gsg signature check passed");
 	CHECK_EQ_INT(result_of(&res, "report.chip_id"), VR_PASS, "gsg chip id equals hwID");
 	CHECK_EQ_INT(result_of(&res, "measurement"), VR_NOT_REQUESTED, "measurement not requested");
+	CHECK_EQ_INT(result_of(&res, "identity"), VR_NOT_REQUESTED, "identity not requested (--no-expectations)");
+	CHECK(res.identity_unchecked, "  ... and the results say the identity was not checked");
 
 	base_opts(&opts, VIRTEE, VIRTEE_VCEK, D "virtee_builtin_milan_ask_ark.pem");
+	CHECK_EQ_INT(uvm_hex_decode(VIRTEE_MEASUREMENT, opts.measurements[0], SNP_MEASUREMENT_LEN), 0,
+		     "virtee measurement parses");
+	opts.n_measurements = 1;
 	CHECK_EQ_INT(run_opts(), 0, "virtee hex report verifies with its chain: %s", failures(&res));
 	CHECK_EQ_INT(result_of(&res, "report.reported_tcb"), VR_PASS, "virtee TCB equals its VCEK's");
+	CHECK_EQ_INT(result_of(&res, "measurement"), VR_PASS, "virtee measurement (tests/data/snp/README.md) matches");
+	CHECK_EQ_INT(result_of(&res, "identity"), VR_PASS, "  ... so the identity was checked");
 
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
 			     "--measurement", GSG_MEASUREMENT, "--report-data", "0102030405", "--host-data",
@@ -181,6 +194,7 @@ static void test_flips(const char *report, const char *vcek, const char *chain, 
 		base_opts(&opts, path, vcek, chain);
 		opts.allow_debug = debug;
 		opts.trust_root_path = trust_root;
+		opts.no_expectations = true; /* only the flip can reject */
 		int rc = run_opts();
 		tried++;
 		accepted += rc == 0;
@@ -196,6 +210,7 @@ static void test_wrong_chains(void)
 	for (size_t i = 0; i < 3; i++) {
 		base_opts(&opts, GSG, GSG_VCEK, wrong[i]);
 		opts.allow_debug = true;
+		opts.no_expectations = true;
 		CHECK_EQ_INT(run_opts(), VERIFY_EXIT_FAILED, "gsg with %s rejected", wrong[i]);
 		CHECK_EQ_INT(result_of(&res, "chain.vcek_signed_by_ask"), VR_FAIL,
 			     "  ... because the VCEK is not signed by that ASK");
@@ -203,12 +218,14 @@ static void test_wrong_chains(void)
 	/* A VCEK that belongs to another chip/report. */
 	base_opts(&opts, GSG, VIRTEE_VCEK, MILAN);
 	opts.allow_debug = true;
+	opts.no_expectations = true;
 	CHECK_EQ_INT(run_opts(), VERIFY_EXIT_FAILED, "gsg report with the virtee VCEK rejected");
 	CHECK_EQ_INT(result_of(&res, "report.signature"), VR_FAIL, "  ... signature fails");
 	CHECK_EQ_INT(result_of(&res, "report.chip_id"), VR_FAIL, "  ... chip id differs");
 	/* The real chain is not accepted when another root is named. */
 	base_opts(&opts, GSG, GSG_VCEK, MILAN);
 	opts.allow_debug = true;
+	opts.no_expectations = true;
 	opts.trust_root_path = PKI "test-ark.pem";
 	CHECK_EQ_INT(run_opts(), VERIFY_EXIT_FAILED, "AMD chain rejected under --trust-root test ARK");
 	CHECK_EQ_INT(result_of(&res, "chain.ark_trusted"), VR_FAIL, "  ... ARK not the trusted root");
@@ -220,18 +237,24 @@ static void test_expectations(void)
 		const char *name;
 		const char *flag;
 		const char *value;
+		bool identity; /* else the right measurement is given too */
 	} wrong[] = {
 		{"measurement", "--measurement",
-		 "a07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01"},
-		{"host_data", "--host-data", "0100000000000000000000000000000000000000000000000000000000000000"},
-		{"report_data", "--report-data", "0102030406"},
-		{"min_tcb", "--min-tcb", "ucode=69"},
-		{"vmpl", "--vmpl", "1"},
-		{"guest_svn", "--min-guest-svn", "1"},
+		 "a07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01",
+		 true},
+		{"host_data", "--host-data", "0100000000000000000000000000000000000000000000000000000000000000", true},
+		{"report_data", "--report-data", "0102030406", true},
+		{"min_tcb.reported", "--min-tcb", "ucode=69", false},
+		{"min_tcb.committed", "--min-tcb", "snp=6", false},
+		{"min_tcb.launch", "--min-tcb", "bl=3", false},
+		{"vmpl", "--vmpl", "1", false},
+		{"guest_svn", "--min-guest-svn", "1", false},
 	};
 	for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
 		int rc = run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
-				 "--allow-debug", "--json", wrong[i].flag, wrong[i].value, NULL);
+				 "--allow-debug", "--json", wrong[i].flag, wrong[i].value,
+				 wrong[i].identity ? "--vmpl" : "--measurement",
+				 wrong[i].identity ? "0" : GSG_MEASUREMENT, NULL);
 		char want[128];
 		snprintf(want, sizeof want, "\"name\": \"%s\"", wrong[i].name);
 		char *at = strstr(output, want);
@@ -239,8 +262,9 @@ static void test_expectations(void)
 			      strstr(at, "\"result\": \"fail\"") < strstr(at, "}"),
 		      "wrong %s %s: exit 1 and the %s check fails", wrong[i].flag, wrong[i].value, wrong[i].name);
 	}
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, NULL),
-		     VERIFY_EXIT_FAILED, "gsg (policy allows debug) rejected without --allow-debug");
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, GSG_EXPECT, NULL),
+		VERIFY_EXIT_FAILED, "gsg (policy allows debug) rejected without --allow-debug");
 	CHECK(strstr(output, "[FAIL] policy.debug") != NULL, "  ... the policy.debug check names it");
 	CHECK(strstr(output, "ACCEPTED") == NULL, "  ... and nothing says ACCEPTED");
 
@@ -259,9 +283,10 @@ static void test_expectations(void)
 			     "--measurements", list, NULL),
 		     VERIFY_EXIT_FAILED, "--measurements: no entry matches");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
-			     "--min-tcb", "0x4405000000000002", "--deny-smt", NULL),
+			     "--min-tcb", "0x4405000000000002", "--deny-smt", "--report-data", "0102030405", NULL),
 		     VERIFY_EXIT_FAILED, "--deny-smt rejects the gsg policy (SMT allowed)");
-	CHECK(strstr(output, "[FAIL] policy.smt") && strstr(output, "[pass] min_tcb"),
+	CHECK(strstr(output, "[FAIL] policy.smt") && strstr(output, "[pass] min_tcb.reported") &&
+		      strstr(output, "[pass] min_tcb.committed") && strstr(output, "[pass] min_tcb.launch"),
 	      "  ... policy.smt fails, raw --min-tcb equal to reported passes");
 }
 
@@ -270,20 +295,39 @@ static void test_validity(void)
 	static const char *bad_times[] = {"2031-01-01", "2021-01-01T00:00:00Z", "1577836800"};
 	for (size_t i = 0; i < 3; i++) {
 		CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug", "--now",
-				     bad_times[i], NULL),
+				     bad_times[i], GSG_EXPECT, NULL),
 			     VERIFY_EXIT_FAILED, "gsg at --now %s rejected", bad_times[i]);
 		CHECK(strstr(output, "[FAIL] chain.vcek_valid") != NULL, "  ... VCEK not valid then");
 	}
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug", "--now",
-			     "2029-09-24T00:55:27Z", NULL),
+			     "2029-09-24T00:55:27Z", GSG_EXPECT, NULL),
 		     0, "gsg one second before its VCEK expires");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug", "--now",
-			     "2029-09-24T00:55:29Z", NULL),
+			     "2029-09-24T00:55:29Z", GSG_EXPECT, NULL),
 		     VERIFY_EXIT_FAILED, "gsg one second after its VCEK expires");
 }
 
+/* The result of check NAME in the JSON output of the last run_cli ("" if absent). */
+static const char *json_result(const char *name)
+{
+	static char result[32];
+	char key[96];
+	snprintf(key, sizeof key, "{\"name\": \"%s\",", name);
+	const char *at = strstr(output, key), *end = at ? strchr(at, '}') : NULL;
+	const char *r = at ? strstr(at, "\"result\": \"") : NULL;
+	result[0] = '\0';
+	if (r && r < end)
+		sscanf(r + strlen("\"result\": \""), "%31[^\"]", result);
+	return result;
+}
+
+/* TCB overrides for a simulated report: 0 keeps the test VCEK's TCB. */
+struct sim_tcbs {
+	uint64_t current, committed, launch;
+};
+
 /* A report from the simulated PSP, signed with the committed test VCEK. */
-static int make_sim_report(const char *path, const uint8_t host_data[32])
+static int make_sim_report_tcb(const char *path, const uint8_t host_data[32], const struct sim_tcbs *tcbs)
 {
 	struct snp_report r;
 	uint8_t raw[SNP_REPORT_SIZE];
@@ -295,6 +339,11 @@ static int make_sim_report(const char *path, const uint8_t host_data[32])
 	memcpy(r.host_data, host_data, SNP_HOST_DATA_LEN);
 	memset(r.report_data, 0x11, sizeof r.report_data);
 	sim_psp_fill_platform(&r);
+	if (tcbs) {
+		r.current_tcb = tcbs->current ? tcbs->current : r.current_tcb;
+		r.committed_tcb = tcbs->committed ? tcbs->committed : r.committed_tcb;
+		r.launch_tcb = tcbs->launch ? tcbs->launch : r.launch_tcb;
+	}
 	snp_report_serialize(&r, raw);
 	if (sim_psp_sign_report(raw, &err) != 0) {
 		printf("# %s\n", err.msg);
@@ -302,6 +351,276 @@ static int make_sim_report(const char *path, const uint8_t host_data[32])
 	}
 	write_file(path, raw, sizeof raw);
 	return 0;
+}
+
+static int make_sim_report(const char *path, const uint8_t host_data[32])
+{
+	return make_sim_report_tcb(path, host_data, NULL);
+}
+
+static uint64_t tcb_of(uint8_t bl, uint8_t tee, uint8_t snp, uint8_t ucode)
+{
+	struct snp_tcb t = {.bootloader = bl, .tee = tee, .snp = snp, .microcode = ucode};
+	return snp_tcb_encode(&t, SNP_TCB_MILAN_GENOA);
+}
+
+/* Runs the CLI on a simulated report with the test root; returns the exit code. */
+static int run_sim(const char *report, const char *extra1, const char *extra2, const char *extra3)
+{
+	return run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+		       "--trust-root", PKI "test-ark.pem", "--report-data",
+		       "1111111111111111111111111111111111111111111111111111111111111111"
+		       "1111111111111111111111111111111111111111111111111111111111111111",
+		       extra1, extra2, extra3, NULL);
+}
+
+/* --min-tcb on reported, committed and launch TCB; tcb.order; provisional
+ * firmware noted, or refused with --deny-provisional. The test VCEK's TCB is
+ * bl 4, tee 0, snp 22, ucode 213 (test_vcek_key.h). */
+static void test_tcb(void)
+{
+	const char *report = tmp_path("tcb.bin");
+	uint8_t zero[32] = {0};
+	const uint64_t vcek_tcb = tcb_of(TEST_VCEK_BOOTLOADER, TEST_VCEK_TEE, TEST_VCEK_SNP, TEST_VCEK_MICROCODE);
+	/* committed below the minimum, reported and launch at it */
+	struct sim_tcbs t = {.committed = tcb_of(TEST_VCEK_BOOTLOADER, 0, TEST_VCEK_SNP - 1, TEST_VCEK_MICROCODE)};
+	CHECK_EQ_INT(make_sim_report_tcb(report, zero, &t), 0, "sim report with a lower committed TCB");
+	CHECK_EQ_INT(run_sim(report, "--min-tcb", "snp=22", "--json"), VERIFY_EXIT_FAILED,
+		     "committed snp 21 < --min-tcb snp=22: exit 1");
+	CHECK_EQ_STR(json_result("min_tcb.committed"), "fail", "  ... min_tcb.committed fails");
+	CHECK_EQ_STR(json_result("min_tcb.reported"), "pass", "  ... min_tcb.reported passes");
+	CHECK_EQ_STR(json_result("min_tcb.launch"), "pass", "  ... min_tcb.launch passes");
+	/* committed below current: provisional firmware, noted and accepted at snp=21 */
+	CHECK_EQ_INT(run_sim(report, "--min-tcb", "snp=21", NULL), 0, "provisional firmware accepted by default");
+	CHECK(strstr(output, "[pass] tcb.provisional") && strstr(output, "note: tcb.provisional: the platform runs "
+									 "provisional firmware"),
+	      "  ... with tcb.provisional passing and a note saying so");
+	CHECK_EQ_INT(run_sim(report, "--min-tcb", "snp=21", "--deny-provisional"), VERIFY_EXIT_FAILED,
+		     "--deny-provisional refuses it: exit 1");
+	CHECK(strstr(output, "[FAIL] tcb.provisional") && strstr(output, "checks failed: tcb.provisional\n"),
+	      "  ... and only tcb.provisional fails");
+	/* launch below the minimum */
+	t = (struct sim_tcbs){.launch = tcb_of(TEST_VCEK_BOOTLOADER - 1, 0, TEST_VCEK_SNP, TEST_VCEK_MICROCODE)};
+	CHECK_EQ_INT(make_sim_report_tcb(report, zero, &t), 0, "sim report launched on an older TCB");
+	CHECK_EQ_INT(run_sim(report, "--min-tcb", "bl=4", NULL), VERIFY_EXIT_FAILED, "launch bl 3 < bl=4: exit 1");
+	CHECK(strstr(output, "[FAIL] min_tcb.launch") && strstr(output, "checks failed: min_tcb.launch\n"),
+	      "  ... on min_tcb.launch alone");
+	CHECK_EQ_INT(run_sim(report, "--min-tcb", "bl=3", "--deny-provisional"), 0,
+		     "launch TCB below current is not provisional firmware");
+	/* current newer than reported (and committed): provisional */
+	t = (struct sim_tcbs){.current = tcb_of(TEST_VCEK_BOOTLOADER, 0, TEST_VCEK_SNP, TEST_VCEK_MICROCODE + 1)};
+	CHECK_EQ_INT(make_sim_report_tcb(report, zero, &t), 0, "sim report on newer current firmware");
+	CHECK_EQ_INT(run_sim(report, "--deny-provisional", NULL, NULL), VERIFY_EXIT_FAILED,
+		     "current ucode 214 vs reported 213 with --deny-provisional: exit 1");
+	CHECK(strstr(output, "[FAIL] tcb.provisional") && strstr(output, "[pass] tcb.order") &&
+		      strstr(output, "[pass] report.reported_tcb"),
+	      "  ... tcb.provisional fails, order and the VCEK binding pass");
+	/* current older than reported: no genuine PSP reports that */
+	t = (struct sim_tcbs){.current = tcb_of(TEST_VCEK_BOOTLOADER, 0, TEST_VCEK_SNP - 1, TEST_VCEK_MICROCODE)};
+	CHECK_EQ_INT(make_sim_report_tcb(report, zero, &t), 0, "sim report with current below reported");
+	CHECK_EQ_INT(run_sim(report, NULL, NULL, NULL), VERIFY_EXIT_FAILED, "current below reported: exit 1");
+	CHECK(strstr(output, "[FAIL] tcb.order") != NULL, "  ... tcb.order fails");
+	t = (struct sim_tcbs){.current = vcek_tcb};
+	CHECK_EQ_INT(make_sim_report_tcb(report, zero, &t), 0, "sim report with every TCB equal");
+	CHECK_EQ_INT(run_sim(report, "--deny-provisional", "--min-tcb", "bl=4,snp=22,ucode=213"), 0,
+		     "every TCB equal to the VCEK's: accepted with --deny-provisional and the exact --min-tcb");
+	CHECK(strstr(output, "note:") == NULL, "  ... with no note");
+}
+
+/* Without an expectation the CLI refuses (exit 2) unless --no-expectations;
+ * then the summary says nothing identified the guest. */
+static void test_no_expectations(void)
+{
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     NULL),
+		     VERIFY_EXIT_USAGE, "no expectation: exit 2");
+	CHECK(strstr(output, "no expectation given") && strstr(output, "--measurement HEX") &&
+		      strstr(output, "--policy FILE") && strstr(output, "--report-data HEX") &&
+		      strstr(output, "--no-expectations") && !strstr(output, "ACCEPTED"),
+	      "  ... naming the options, never ACCEPTED");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--min-tcb", "bl=2", "--vmpl", "0", NULL),
+		     VERIFY_EXIT_USAGE, "--min-tcb and --vmpl alone do not identify the guest: exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--no-expectations", GSG_EXPECT, NULL),
+		     VERIFY_EXIT_USAGE, "--no-expectations with an expectation: exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--no-expectations", NULL),
+		     0, "--no-expectations: exit 0");
+	CHECK(strstr(output, "result: ACCEPTED") && strstr(output, "NOTHING about the guest's identity was checked") &&
+		      strstr(output, "[skip] identity"),
+	      "  ... the summary says the guest's identity was not checked");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--no-expectations", "--json", NULL),
+		     0, "--no-expectations --json: exit 0");
+	CHECK(strstr(output, "\"identity_checked\": false") &&
+		      strstr(output,
+			     "\"notes\": [\"--no-expectations: nothing about the guest's identity was checked\"]"),
+	      "  ... JSON: identity_checked false and the note");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--json", GSG_EXPECT, NULL),
+		     0, "with the measurement: exit 0");
+	CHECK(strstr(output, "\"identity_checked\": true, \"notes\": []") != NULL,
+	      "  ... JSON: identity_checked true, no notes");
+	/* the library refuses too: a caller that forgets every expectation */
+	base_opts(&opts, GSG, GSG_VCEK, MILAN);
+	opts.allow_debug = true;
+	CHECK_EQ_INT(run_opts(), VERIFY_EXIT_FAILED, "verify_run without expectations: rejected");
+	CHECK_EQ_INT(result_of(&res, "identity"), VR_FAIL, "  ... on the identity check");
+	/* "(set with --now)" only when --now was given */
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug", GSG_EXPECT,
+			     NULL) <= VERIFY_EXIT_FAILED,
+		     1, "without --now: runs at the current time");
+	CHECK(strstr(output, "(the current time)") && !strstr(output, "set with --now"),
+	      "  ... and says the current time, not --now");
+	run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--allow-debug", "--now", NOW_2026, GSG_EXPECT,
+		NULL);
+	CHECK(strstr(output, "valid at 2026-06-01T00:00:00Z (set with --now)") != NULL, "with --now: says so");
+}
+
+static void test_kds(void)
+{
+	struct snp_report r;
+	struct verify_kds_urls u;
+	struct uvm_err err = {0};
+	uint8_t raw[SNP_REPORT_SIZE];
+	base_opts(&opts, GSG, GSG_VCEK, MILAN);
+	if (verify_load_report(&opts, raw, &err) != 0 || snp_report_parse(raw, sizeof raw, &r, &err) != 0) {
+		CHECK(0, "load gsg: %s", err.msg);
+		return;
+	}
+	CHECK(verify_kds_urls(&r, NULL, &u, &err) == -1 && strstr(err.msg, "give --product"),
+	      "version 2 report without --product: refused, naming --product");
+	CHECK_EQ_INT(verify_kds_urls(&r, "milan", &u, &err), 0, "gsg with --product milan");
+	CHECK_EQ_STR(u.vcek,
+		     "https://kdsintf.amd.com/vcek/v1/Milan/"
+		     "3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea4"
+		     "64cdce40c05f63c9b610c5068b006b5d?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68",
+		     "gsg VCEK URL: its chip id (= the VCEK's hwID) and reported TCB in decimal");
+	CHECK_EQ_STR(u.cert_chain, "https://kdsintf.amd.com/vcek/v1/Milan/cert_chain", "Milan chain URL");
+	CHECK_EQ_STR(u.crl, "https://kdsintf.amd.com/vcek/v1/Milan/crl", "Milan CRL URL");
+	CHECK_EQ_STR(u.vlek_cert_chain, "https://kdsintf.amd.com/vlek/v1/Milan/cert_chain", "Milan VLEK chain URL");
+	CHECK_EQ_STR(u.vlek_crl, "https://kdsintf.amd.com/vlek/v1/Milan/crl", "Milan VLEK CRL URL");
+	CHECK(verify_kds_urls(&r, "Venice", &u, &err) == -1 && strstr(err.msg, "'Venice'"),
+	      "unknown --product refused");
+	/* go-sev-guest's Turin vector (kds_test.go): TCB 0x5200000004010101, hwID 6bb1229b7692b710 */
+	memset(&r, 0, sizeof r);
+	r.version = 3;
+	r.cpuid_fam = 0x1a;
+	r.cpuid_mod = 0x02;
+	r.reported_tcb = 0x5200000004010101ull;
+	static const uint8_t turin_hwid[8] = {0x6b, 0xb1, 0x22, 0x9b, 0x76, 0x92, 0xb7, 0x10};
+	memcpy(r.chip_id, turin_hwid, sizeof turin_hwid);
+	CHECK_EQ_INT(verify_kds_urls(&r, NULL, &u, &err), 0, "Turin from CPUID family 0x1a model 0x02");
+	CHECK_EQ_STR(
+		u.vcek,
+		"https://kdsintf.amd.com/vcek/v1/Turin/6bb1229b7692b710?blSPL=1&teeSPL=1&snpSPL=4&ucodeSPL=82&fmcSPL=1",
+		"Turin VCEK URL: 8-byte hwID, fmcSPL");
+	CHECK(verify_kds_urls(&r, "Genoa", &u, &err) == -1 && strstr(err.msg, "contradicts"),
+	      "--product contradicting the CPUID: refused");
+	r.chip_id[40] = 1;
+	CHECK(verify_kds_urls(&r, NULL, &u, &err) == -1 && strstr(err.msg, "past the first 8"),
+	      "Turin chip id with bytes past the 8th: refused");
+	r.chip_id[40] = 0;
+	r.signer_info = SNP_SIGNER_MASK_CHIP_ID;
+	CHECK(verify_kds_urls(&r, NULL, &u, &err) == 0 && u.vcek[0] == '\0' && strstr(u.vcek_missing_why, "masked") &&
+		      strcmp(u.cert_chain, "https://kdsintf.amd.com/vcek/v1/Turin/cert_chain") == 0,
+	      "masked chip id: no VCEK URL (saying why), the chain URL still");
+	r.signer_info = 0;
+	static const struct {
+		uint8_t fam, mod;
+		const char *product;
+	} fms[] = {{0x19, 0x01, "Milan"}, {0x19, 0x0f, "Milan"}, {0x19, 0x11, "Genoa"}, {0x19, 0x1f, "Genoa"},
+		   {0x1a, 0x11, "Turin"}, {0x19, 0xa0, NULL},    {0x1a, 0x20, NULL},    {0x17, 0x31, NULL}};
+	for (size_t i = 0; i < sizeof fms / sizeof fms[0]; i++) {
+		const char *product = NULL;
+		r.cpuid_fam = fms[i].fam;
+		r.cpuid_mod = fms[i].mod;
+		int rc = verify_kds_product(&r, NULL, &product, &err);
+		if (fms[i].product)
+			CHECK(rc == 0 && strcmp(product, fms[i].product) == 0, "family 0x%02x model 0x%02x is %s",
+			      fms[i].fam, fms[i].mod, fms[i].product);
+		else
+			CHECK(rc == -1 && strstr(err.msg, "not a known SEV-SNP product"),
+			      "family 0x%02x model 0x%02x refused", fms[i].fam, fms[i].mod);
+	}
+	/* the CLI */
+	CHECK_EQ_INT(run_cli("--report", GSG, "--print-kds", "--product", "Milan", NULL), 0, "--print-kds: exit 0");
+	CHECK(strstr(output, "product Milan\nvcek https://kdsintf.amd.com/vcek/v1/Milan/3ac3fe21") &&
+		      strstr(output, "\ncert_chain https://kdsintf.amd.com/vcek/v1/Milan/cert_chain\n") &&
+		      strstr(output, "\ncrl https://kdsintf.amd.com/vcek/v1/Milan/crl\n") &&
+		      strstr(output, "\nvlek_cert_chain https://kdsintf.amd.com/vlek/v1/Milan/cert_chain\n"),
+	      "  ... prints the product, VCEK, chain, CRL and VLEK chain URLs");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--print-kds", NULL), VERIFY_EXIT_INPUT,
+		     "--print-kds on a version 2 report without --product: exit 3");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--print-kds", "--vcek", GSG_VCEK, NULL), VERIFY_EXIT_USAGE,
+		     "--print-kds with --vcek: exit 2");
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--product", "Milan", GSG_EXPECT, NULL),
+		VERIFY_EXIT_USAGE, "--product without --print-kds: exit 2");
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	uint8_t *data;
+	size_t len;
+	struct uvm_err err = {0};
+	if (verify_read_file(from, 1 << 20, &data, &len, &err) != 0) {
+		printf("# %s\n", err.msg);
+		exit(2);
+	}
+	write_file(to, data, len);
+	free(data);
+}
+
+/* --collateral DIR: DIR/vcek.der|vcek.pem, DIR/cert_chain.pem, optional crl.der. */
+static void test_collateral(void)
+{
+	char dir[256], vcek[300], chain[300], crl[300];
+	snprintf(dir, sizeof dir, "%s/collateral", tmpdir);
+	snprintf(vcek, sizeof vcek, "%s/vcek.der", dir);
+	snprintf(chain, sizeof chain, "%s/cert_chain.pem", dir);
+	snprintf(crl, sizeof crl, "%s/crl.der", dir);
+	if (mkdir(dir, 0700) != 0) {
+		CHECK(0, "mkdir %s", dir);
+		return;
+	}
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--collateral", dir, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL),
+		VERIFY_EXIT_INPUT, "--collateral on an empty directory: exit 3");
+	CHECK(strstr(output, "neither vcek.der nor vcek.pem") && strstr(output, "--print-kds"),
+	      "  ... naming the missing files and where to get them");
+	copy_file(GSG_VCEK, vcek);
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--collateral", dir, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL),
+		VERIFY_EXIT_INPUT, "--collateral without cert_chain.pem: exit 3");
+	CHECK(strstr(output, "no cert_chain.pem") != NULL, "  ... naming cert_chain.pem");
+	copy_file(MILAN, chain);
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--collateral", dir, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL), 0,
+		"gsg verifies from --collateral (no crl.der: not required)");
+	copy_file(D "gsg_ask_ark_milan.pem", crl); /* any file: CRLs are read by --crl's checks */
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--collateral", dir, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL), 0,
+		"  ... and with a crl.der present");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--collateral", dir, "--chain", D "gsg_ask_ark_genoa.pem", "--now",
+			     NOW_2026, "--allow-debug", GSG_EXPECT, NULL),
+		     VERIFY_EXIT_FAILED, "an explicit --chain wins over DIR/cert_chain.pem");
+	copy_file(D "gsg_ask_ark_genoa.pem", chain);
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--collateral", dir, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL),
+		VERIFY_EXIT_FAILED, "the directory's chain is the one used (Genoa's: rejected)");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--collateral", dir, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     GSG_EXPECT, NULL),
+		     0, "  ... and --chain MILAN over it is accepted");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--collateral", dir, "--certs", vcek, GSG_EXPECT, NULL),
+		     VERIFY_EXIT_USAGE, "--collateral with --certs: exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--collateral", vcek, GSG_EXPECT, NULL), VERIFY_EXIT_INPUT,
+		     "--collateral naming a file: exit 3");
+	unlink(vcek);
+	unlink(chain);
+	unlink(crl);
+	rmdir(dir);
 }
 
 static void test_sim_psp(void)
@@ -327,14 +646,14 @@ static void test_sim_psp(void)
 	CHECK(strstr(output, "[pass] host_data") && strstr(output, "[pass] report.chip_id"),
 	      "  ... host_data is the policy's SHA-256 and chip id the test hwID");
 	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask.pem",
-			     "--trust-root", PKI "test-ark.pem", NULL),
+			     "--trust-root", PKI "test-ark.pem", "--policy", policy, NULL),
 		     0, "sim report accepted with the ASK alone and the ARK from --trust-root");
-	CHECK_EQ_INT(
-		run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem", NULL),
-		VERIFY_EXIT_FAILED, "sim report rejected with only the pinned AMD roots");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--policy", policy, NULL),
+		     VERIFY_EXIT_FAILED, "sim report rejected with only the pinned AMD roots");
 	CHECK(strstr(output, "[FAIL] chain.ark_trusted") != NULL, "  ... because the ARK is not pinned");
 	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", MILAN, "--trust-root",
-			     PKI "test-ark.pem", NULL),
+			     PKI "test-ark.pem", "--policy", policy, NULL),
 		     VERIFY_EXIT_FAILED, "sim report with the test VCEK but AMD's chain rejected");
 	test_flips(report, PKI "test-vcek.pem", PKI "test-ask-ark.pem", false, PKI "test-ark.pem");
 }
@@ -384,9 +703,9 @@ static void test_cli_errors(void)
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", "soon", NULL),
 		     VERIFY_EXIT_USAGE, "bad --now: exit 2");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--bogus", NULL), VERIFY_EXIT_USAGE, "unknown option: exit 2");
-	CHECK_EQ_INT(run_cli("--report", tmp_path("missing"), "--vcek", GSG_VCEK, "--chain", MILAN, NULL),
+	CHECK_EQ_INT(run_cli("--report", tmp_path("missing"), "--vcek", GSG_VCEK, "--chain", MILAN, GSG_EXPECT, NULL),
 		     VERIFY_EXIT_INPUT, "missing report file: exit 3");
-	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG, "--chain", MILAN, NULL), VERIFY_EXIT_INPUT,
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG, "--chain", MILAN, GSG_EXPECT, NULL), VERIFY_EXIT_INPUT,
 		     "a report given as the VCEK: exit 3");
 	CHECK(strstr(output, "not a DER or PEM") != NULL, "  ... saying it is not a certificate");
 	/* The report wrapped in 32 bytes before and after: --offset. */
@@ -396,17 +715,18 @@ static void test_cli_errors(void)
 	const char *wrapped = tmp_path("wrapped.bin");
 	write_file(wrapped, raw, sizeof raw);
 	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
-			     "--allow-debug", "--offset", "32", NULL),
+			     "--allow-debug", "--offset", "32", GSG_EXPECT, NULL),
 		     0, "wrapped report verifies with --offset 32");
 	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026,
-			     "--allow-debug", NULL),
+			     "--allow-debug", GSG_EXPECT, NULL),
 		     VERIFY_EXIT_INPUT, "wrapped report without --offset: exit 3");
-	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--offset", "96", NULL),
-		     VERIFY_EXIT_INPUT, "--offset past the end: exit 3");
+	CHECK_EQ_INT(
+		run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, "--offset", "96", GSG_EXPECT, NULL),
+		VERIFY_EXIT_INPUT, "--offset past the end: exit 3");
 	raw[32] = 4; /* version 4 */
 	write_file(wrapped, raw + 32, SNP_REPORT_SIZE);
-	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, NULL), VERIFY_EXIT_INPUT,
-		     "version 4 report: exit 3");
+	CHECK_EQ_INT(run_cli("--report", wrapped, "--vcek", GSG_VCEK, "--chain", MILAN, GSG_EXPECT, NULL),
+		     VERIFY_EXIT_INPUT, "version 4 report: exit 3");
 	CHECK(strstr(output, "version 4 is not supported") != NULL, "  ... naming the version");
 }
 
@@ -447,19 +767,19 @@ static void test_cert_table(void)
 	}
 	const char *path = tmp_path("certs.bin");
 	write_file(path, table, off);
-	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, "--allow-debug", NULL), 0,
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL), 0,
 		     "gsg verifies with its certificates from a certificate table");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--chain", D "gsg_ask_ark_genoa.pem", "--now", NOW_2026,
-			     "--allow-debug", NULL),
+			     "--allow-debug", GSG_EXPECT, NULL),
 		     VERIFY_EXIT_FAILED, "an explicit --chain overrides the table's");
 	table[24 + 20] = 0xff; /* ASK length past the end */
 	table[24 + 21] = 0xff;
 	write_file(path, table, off);
-	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, NULL), VERIFY_EXIT_INPUT,
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, GSG_EXPECT, NULL), VERIFY_EXIT_INPUT,
 		     "table entry outside the table: exit 3");
 	CHECK(strstr(output, "lies outside") != NULL, "  ... saying so");
 	write_file(path, table, 24 * 2);
-	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, NULL), VERIFY_EXIT_INPUT,
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, GSG_EXPECT, NULL), VERIFY_EXIT_INPUT,
 		     "table without an end entry: exit 3");
 }
 
@@ -479,8 +799,12 @@ int main(void)
 	test_vcek_extensions();
 	test_cli_errors();
 	test_cert_table();
+	test_tcb();
+	test_no_expectations();
+	test_kds();
+	test_collateral();
 	static const char *names[] = {"out.txt", "flipped.bin", "measurement.json", "policy.rego",
-				      "sim.bin", "wrapped.bin", "certs.bin"};
+				      "sim.bin", "wrapped.bin", "certs.bin",        "tcb.bin"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unlink(tmp_path(names[i]));
 	rmdir(tmpdir);

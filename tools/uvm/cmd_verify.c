@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "command.h"
@@ -12,7 +14,9 @@
 #include "verify.h"
 
 static const char usage_text[] =
-	"usage: uvm verify --report FILE (--vcek FILE --chain FILE | --certs FILE) [options]\n"
+	"usage: uvm verify --report FILE (--vcek FILE --chain FILE | --certs FILE | --collateral DIR)\n"
+	"                  EXPECTATION... [options]\n"
+	"       uvm verify --report FILE --print-kds [--product NAME]\n"
 	"\n"
 	"Verifies an AMD SEV-SNP attestation report end to end: the certificate chain\n"
 	"(ARK -> ASK/ASVK -> VCEK/VLEK), the report's signature and its binding to the\n"
@@ -25,28 +29,42 @@ static const char usage_text[] =
 	"  --chain FILE         PEM bundle: the ASK (or ASVK), then the ARK\n"
 	"  --certs FILE         the certificate table returned with the report (auxblob,\n"
 	"                       extended report): supplies --vcek and --chain when omitted\n"
+	"  --collateral DIR     DIR/vcek.der (or vcek.pem), DIR/cert_chain.pem and, when\n"
+	"                       present, DIR/crl.der, as fetched from the --print-kds URLs;\n"
+	"                       --vcek/--chain win over the directory's files\n"
 	"  --trust-root FILE    trust this ARK INSTEAD of the pinned AMD roots (test PKI)\n"
 	"  --now TIME           check validity at TIME: unix seconds, YYYY-MM-DD or\n"
 	"                       YYYY-MM-DDTHH:MM:SSZ (default: the current time)\n"
-	"expectations (each is a named check; an omitted one is reported as not requested):\n"
+	"expectations (each is a named check; an omitted one is reported as not requested;\n"
+	"at least one of --measurement(s), --host-data/--policy, --report-data is required):\n"
 	"  --measurement HEX    the launch measurement (96 hex digits)\n"
 	"  --measurements FILE  accept any 96-hex-digit measurement in FILE\n"
 	"                       (e.g. out/image/measurement.json)\n"
 	"  --host-data HEX      HOST_DATA (64 hex digits)\n"
 	"  --policy FILE        HOST_DATA must be the SHA-256 of FILE\n"
 	"  --report-data HEX    REPORT_DATA (up to 128 hex digits, zero-padded)\n"
-	"  --min-tcb TCB        minimum reported TCB: 0xRAW or bl=N,tee=N,snp=N,ucode=N[,fmc=N]\n"
+	"  --min-tcb TCB        minimum reported, committed and launch TCB:\n"
+	"                       0xRAW or bl=N,tee=N,snp=N,ucode=N[,fmc=N]\n"
+	"  --deny-provisional   reject provisional firmware (current TCB differs from the\n"
+	"                       committed or reported one; accepted with a note otherwise)\n"
 	"  --vmpl N             the VMPL the report was requested at\n"
 	"  --min-guest-svn N    minimum guest SVN\n"
 	"  --id-key-digest HEX  the ID key digest (96 hex digits)\n"
 	"  --allow-debug        accept a policy that allows debugging (rejected otherwise)\n"
 	"  --allow-migration-agent  accept a policy that allows a migration agent\n"
 	"  --deny-smt           reject a policy that allows SMT\n"
+	"  --no-expectations    check only hardware, firmware and policy bits: accept a report\n"
+	"                       without any identity expectation (the summary says so)\n"
+	"collateral:\n"
+	"  --print-kds          print the AMD KDS URLs of this report's VCEK, its product's\n"
+	"                       chain and CRL, and the VLEK chain and CRL; verifies nothing\n"
+	"  --product NAME       Milan, Genoa or Turin (default: from a version 3+ report)\n"
 	"output:\n"
 	"  --json               every check's name, expected, actual and result as JSON\n"
 	"\n"
-	"exit status: 0 every check passed; 1 a check failed (the report is not\n"
-	"acceptable); 2 usage error; 3 an input is unreadable or malformed.\n";
+	"exit status: 0 every check passed (or --print-kds printed); 1 a check failed\n"
+	"(the report is not acceptable); 2 usage error (including no expectation\n"
+	"without --no-expectations); 3 an input is unreadable or malformed.\n";
 
 enum {
 	O_REPORT = 256,
@@ -69,6 +87,11 @@ enum {
 	O_ALLOW_MA,
 	O_DENY_SMT,
 	O_JSON,
+	O_NO_EXPECTATIONS,
+	O_DENY_PROVISIONAL,
+	O_PRINT_KDS,
+	O_PRODUCT,
+	O_COLLATERAL,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +115,11 @@ static const struct option long_opts[] = {
 	{"allow-migration-agent", no_argument, NULL, O_ALLOW_MA},
 	{"deny-smt", no_argument, NULL, O_DENY_SMT},
 	{"json", no_argument, NULL, O_JSON},
+	{"no-expectations", no_argument, NULL, O_NO_EXPECTATIONS},
+	{"deny-provisional", no_argument, NULL, O_DENY_PROVISIONAL},
+	{"print-kds", no_argument, NULL, O_PRINT_KDS},
+	{"product", required_argument, NULL, O_PRODUCT},
+	{"collateral", required_argument, NULL, O_COLLATERAL},
 	CLI_HELP_OPTION,
 	{NULL, 0, NULL, 0},
 };
@@ -100,6 +128,10 @@ struct verify_args {
 	struct verify_opts o;
 	bool json;
 	const char *policy_path; /* hashed after parsing: it is a file */
+	bool print_kds;
+	const char *product;            /* --product */
+	const char *collateral;         /* --collateral DIR */
+	char collateral_paths[3][4096]; /* vcek, cert_chain, crl under DIR */
 };
 
 static int bad(const char *opt, const char *value, const char *want)
@@ -183,6 +215,7 @@ static int parse_option(int c, const char *arg, struct verify_args *cli)
 	case O_TRUST_ROOT: o->trust_root_path = arg; return 0;
 	case O_CERTS: o->certs_path = arg; return 0;
 	case O_NOW:
+		o->now_given = true;
 		return verify_parse_time(arg, &o->now) == 0
 			       ? 0
 			       : bad("--now", arg, "unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ");
@@ -204,23 +237,68 @@ static int parse_option(int c, const char *arg, struct verify_args *cli)
 	case O_ALLOW_MA: o->allow_migration_agent = true; return 0;
 	case O_DENY_SMT: o->deny_smt = true; return 0;
 	case O_JSON: cli->json = true; return 0;
+	case O_NO_EXPECTATIONS: o->no_expectations = true; return 0;
+	case O_DENY_PROVISIONAL: o->deny_provisional = true; return 0;
+	case O_PRINT_KDS: cli->print_kds = true; return 0;
+	case O_PRODUCT: cli->product = arg; return 0;
+	case O_COLLATERAL: cli->collateral = arg; return 0;
 	default: return -1;
 	}
+}
+
+/* --print-kds reads only the report: certificates and expectations would be
+ * ignored, so they are refused rather than silently dropped. */
+static int check_print_kds(const struct verify_args *cli, bool measurements_file)
+{
+	const struct verify_opts *o = &cli->o;
+	if (!o->report_path)
+		cli_usage_error("uvm verify", "--print-kds needs --report FILE");
+	else if (o->vcek_path || o->chain_path || o->certs_path || cli->collateral || o->trust_root_path)
+		cli_usage_error("uvm verify",
+				"--print-kds verifies nothing: drop --vcek, --chain, --certs, --collateral "
+				"and --trust-root, or drop --print-kds to verify");
+	else if (measurements_file || o->n_measurements || o->have_host_data || cli->policy_path ||
+		 o->have_report_data || o->have_min_tcb || o->have_vmpl || o->have_min_guest_svn ||
+		 o->have_id_key_digest || o->no_expectations || cli->json)
+		cli_usage_error("uvm verify",
+				"--print-kds verifies nothing: drop the expectations (and --json), or drop "
+				"--print-kds to verify");
+	else
+		return 0;
+	return -1;
 }
 
 static int check_combination(const struct verify_args *cli, bool measurements_file)
 {
 	const struct verify_opts *o = &cli->o;
-	const char *missing = !o->report_path                    ? "--report"
-			      : !o->vcek_path && !o->certs_path  ? "--vcek (or --certs)"
-			      : !o->chain_path && !o->certs_path ? "--chain (or --certs)"
-								 : NULL;
+	if (cli->print_kds)
+		return check_print_kds(cli, measurements_file);
+	bool identity =
+		measurements_file || o->n_measurements || o->have_host_data || cli->policy_path || o->have_report_data;
+	bool leaf = o->vcek_path || o->certs_path || cli->collateral;
+	bool chain = o->chain_path || o->certs_path || cli->collateral;
+	const char *missing = !o->report_path ? "--report"
+			      : !leaf         ? "--vcek (or --certs or --collateral)"
+			      : !chain        ? "--chain (or --certs or --collateral)"
+					      : NULL;
 	if (missing)
 		cli_usage_error("uvm verify", "%s is required", missing);
+	else if (cli->product)
+		cli_usage_error("uvm verify", "--product is used only with --print-kds (verification takes the product "
+					      "from the VCEK)");
+	else if (cli->collateral && o->certs_path)
+		cli_usage_error("uvm verify", "give --collateral or --certs, not both");
 	else if (measurements_file && o->n_measurements)
 		cli_usage_error("uvm verify", "give --measurement or --measurements, not both");
 	else if (cli->policy_path && o->have_host_data)
 		cli_usage_error("uvm verify", "give --host-data or --policy, not both");
+	else if (!identity && !o->no_expectations)
+		cli_usage_error("uvm verify",
+				"no expectation given, so nothing would identify the guest: give --measurement HEX "
+				"or --measurements FILE, --host-data HEX or --policy FILE, or --report-data HEX; "
+				"or --no-expectations to check only hardware, firmware and policy bits");
+	else if (identity && o->no_expectations)
+		cli_usage_error("uvm verify", "--no-expectations contradicts the expectations given: drop one");
 	else
 		return 0;
 	return -1;
@@ -265,6 +343,85 @@ static int load_expectation_files(struct verify_args *cli, const char *measureme
 	return 0;
 }
 
+/* Sets *path to DIR/name[i] for the first name that exists; NULL if none
+ * does. Returns -1 (err set) when a path does not fit. */
+static int collateral_file(const char *dir, const char *const *names, size_t n, char *buf, size_t size,
+			   const char **path, struct uvm_err *err)
+{
+	*path = NULL;
+	for (size_t i = 0; i < n && !*path; i++) {
+		int len = snprintf(buf, size, "%s/%s", dir, names[i]);
+		if (len < 0 || (size_t)len >= size)
+			return uvm_fail(err, ENAMETOOLONG, "--collateral %.64s...: the path is too long", dir);
+		if (access(buf, F_OK) == 0)
+			*path = buf;
+	}
+	return 0;
+}
+
+/* --collateral DIR: the files named as AMD's KDS URLs end (vcek, cert_chain,
+ * crl); explicit --vcek/--chain win. crl.der is optional. */
+static int resolve_collateral(struct verify_args *cli, struct uvm_err *err)
+{
+	static const char *const vcek[] = {"vcek.der", "vcek.pem"}, *const chain[] = {"cert_chain.pem"},
+				 *const crl[] = {"crl.der"};
+	const char *dir = cli->collateral, *found;
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return uvm_fail(err, errno, "--collateral %s is not a directory; fetch the --print-kds URLs into one",
+				dir);
+	if (!cli->o.vcek_path) {
+		if (collateral_file(dir, vcek, 2, cli->collateral_paths[0], sizeof cli->collateral_paths[0], &found,
+				    err) != 0)
+			return -1;
+		if (!found)
+			return uvm_fail(err, ENOENT,
+					"--collateral %s holds neither vcek.der nor vcek.pem; save the VCEK URL of "
+					"`uvm verify --report FILE --print-kds` there (or give --vcek)",
+					dir);
+		cli->o.vcek_path = found;
+	}
+	if (!cli->o.chain_path) {
+		if (collateral_file(dir, chain, 1, cli->collateral_paths[1], sizeof cli->collateral_paths[1], &found,
+				    err) != 0)
+			return -1;
+		if (!found)
+			return uvm_fail(err, ENOENT,
+					"--collateral %s has no cert_chain.pem; save the cert_chain URL of `uvm verify "
+					"--report FILE --print-kds` there (or give --chain)",
+					dir);
+		cli->o.chain_path = found;
+	}
+	if (!cli->o.crl_path) {
+		if (collateral_file(dir, crl, 1, cli->collateral_paths[2], sizeof cli->collateral_paths[2], &found,
+				    err) != 0)
+			return -1;
+		cli->o.crl_path = found; /* optional */
+	}
+	return 0;
+}
+
+static int print_kds(const struct verify_args *cli)
+{
+	uint8_t raw[SNP_REPORT_SIZE];
+	struct snp_report r;
+	struct verify_kds_urls u;
+	struct uvm_err err = {0};
+	if (verify_load_report(&cli->o, raw, &err) != 0 || snp_report_parse(raw, sizeof raw, &r, &err) != 0 ||
+	    verify_kds_urls(&r, cli->product, &u, &err) != 0) {
+		fprintf(stderr, "uvm verify: %s: %s\n", cli->o.report_path, err.msg);
+		return VERIFY_EXIT_INPUT;
+	}
+	printf("product %s\n", u.product);
+	if (u.vcek[0])
+		printf("vcek %s\n", u.vcek);
+	else
+		printf("vcek none: %s\n", u.vcek_missing_why);
+	printf("cert_chain %s\ncrl %s\nvlek_cert_chain %s\nvlek_crl %s\n", u.cert_chain, u.crl, u.vlek_cert_chain,
+	       u.vlek_crl);
+	return VERIFY_EXIT_OK;
+}
+
 static int run(int argc, char **argv)
 {
 	static struct verify_args cli; /* large (the measurement list): not on the stack */
@@ -276,6 +433,12 @@ static int run(int argc, char **argv)
 	int rc = parse_args(argc, argv, &cli, &measurements);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
+	if (cli.print_kds)
+		return print_kds(&cli);
+	if (cli.collateral && resolve_collateral(&cli, &err) != 0) {
+		fprintf(stderr, "uvm verify: %s\n", err.msg);
+		return VERIFY_EXIT_INPUT;
+	}
 	if (load_expectation_files(&cli, measurements, &err) != 0 || verify_run(&cli.o, &res, &err) != 0) {
 		fprintf(stderr, "uvm verify: %s\n", err.msg);
 		return VERIFY_EXIT_INPUT;

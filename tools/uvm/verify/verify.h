@@ -28,7 +28,11 @@ struct verify_opts {
 	bool have_offset; /* with --offset the file may be longer */
 	const char *vcek_path, *chain_path, *trust_root_path;
 	const char *certs_path; /* certificate table: used when --vcek/--chain are not given */
+	/* The product's CRL: set by --collateral DIR (DIR/crl.der when present);
+	 * consumed by the CRL checks (--crl). */
+	const char *crl_path;
 	time_t now;
+	bool now_given; /* --now was given (else now is the current time) */
 
 	/* Expectations: each checked only when its have_ flag is set. */
 	size_t n_measurements; /* from --measurement or --measurements */
@@ -50,6 +54,10 @@ struct verify_opts {
 	bool have_id_key_digest;
 	uint8_t id_key_digest[SNP_KEY_DIGEST_LEN];
 	bool allow_debug, allow_migration_agent, deny_smt;
+	/* --no-expectations: accept without any identity expectation
+	 * (measurement, host_data, report_data); the summary says so. */
+	bool no_expectations;
+	bool deny_provisional; /* --deny-provisional: refuse provisional firmware */
 };
 
 enum verify_result { VR_PASS, VR_FAIL, VR_NOT_APPLICABLE, VR_NOT_REQUESTED };
@@ -64,9 +72,16 @@ struct verify_check {
 	char actual[VERIFY_VALUE_MAX];
 };
 
+#define VERIFY_MAX_NOTES 4
+
 struct verify_results {
 	size_t n;
 	struct verify_check c[VERIFY_MAX_CHECKS];
+	/* Facts the reader must know even when every check passed (provisional
+	 * firmware, nothing checked about the guest's identity). */
+	size_t n_notes;
+	char notes[VERIFY_MAX_NOTES][VERIFY_VALUE_MAX];
+	bool identity_unchecked; /* --no-expectations and no identity expectation */
 };
 
 /* Records one check. VERIFY_MAX_CHECKS is sized for every check verify_run
@@ -77,6 +92,10 @@ void verify_add(struct verify_results *res, const char *name, enum verify_result
 /* The same with a printf-formatted actual value. */
 void verify_addf(struct verify_results *res, const char *name, enum verify_result result, const char *expected,
 		 const char *actual_fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Records a note (printed before the summary; in JSON under "notes"). Past
+ * VERIFY_MAX_NOTES the last one is replaced by a note saying so. */
+void verify_note(struct verify_results *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* snprintf that truncates silently: every value here is display text. */
 void verify_fmt(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -113,5 +132,29 @@ int verify_load_measurements(const char *path, struct verify_opts *opts, struct 
  * the layout of the chip that signed) or "bl=N,tee=N,snp=N,ucode=N[,fmc=N]"
  * (any subset; missing components are 0). */
 int verify_parse_min_tcb(const char *text, struct verify_opts *opts);
+
+/* True when opts names at least one identity expectation: --measurement(s),
+ * --host-data/--policy or --report-data. */
+bool verify_has_identity_expectation(const struct verify_opts *opts);
+
+/* AMD Key Distribution Service URLs for a report (verify_kds.c). */
+#define VERIFY_URL_MAX 256
+struct verify_kds_urls {
+	char product[8];              /* "Milan", "Genoa" or "Turin" */
+	char vcek[VERIFY_URL_MAX];    /* empty when the chip id is masked or zero */
+	const char *vcek_missing_why; /* why vcek is empty */
+	char cert_chain[VERIFY_URL_MAX], crl[VERIFY_URL_MAX];
+	char vlek_cert_chain[VERIFY_URL_MAX], vlek_crl[VERIFY_URL_MAX];
+};
+
+/* The product of a report: product_name (--product, may be NULL) or, for a
+ * version 3+ report, its CPUID family and model. Refuses an unknown name, an
+ * unknown family/model, a version 2 report without a name and a name that
+ * contradicts the report's CPUID. */
+int verify_kds_product(const struct snp_report *r, const char *product_name, const char **product, struct uvm_err *err);
+
+/* Fills urls for r (product from verify_kds_product). */
+int verify_kds_urls(const struct snp_report *r, const char *product_name, struct verify_kds_urls *urls,
+		    struct uvm_err *err);
 
 #endif

@@ -220,7 +220,7 @@ static void format_time(const ASN1_TIME *t, char *out, size_t size)
 		verify_fmt(out, size, "(unreadable time)");
 }
 
-static void check_validity(const char *name, X509 *x, time_t now, struct verify_results *res)
+static void check_validity(const char *name, X509 *x, time_t now, bool now_given, struct verify_results *res)
 {
 	char from[32], to[32], nowtext[32], expected[VERIFY_VALUE_MAX];
 	struct tm tm;
@@ -229,7 +229,8 @@ static void check_validity(const char *name, X509 *x, time_t now, struct verify_
 	const ASN1_TIME *nb = X509_get0_notBefore(x), *na = X509_get0_notAfter(x);
 	format_time(nb, from, sizeof from);
 	format_time(na, to, sizeof to);
-	verify_fmt(expected, sizeof expected, "valid at %s (set with --now)", nowtext);
+	verify_fmt(expected, sizeof expected, "valid at %s (%s)", nowtext,
+		   now_given ? "set with --now" : "the current time");
 	int after_start = X509_cmp_time(nb, &now) < 0; /* 0 = error: treated as fail */
 	int before_end = X509_cmp_time(na, &now) > 0;
 	ERR_clear_error();
@@ -240,13 +241,14 @@ static void check_validity(const char *name, X509 *x, time_t now, struct verify_
 				  : "");
 }
 
-void verify_chain(X509 *ark, X509 *ask, X509 *leaf, X509 *trust_root, time_t now, struct verify_results *res)
+void verify_chain(X509 *ark, X509 *ask, X509 *leaf, X509 *trust_root, time_t now, bool now_given,
+		  struct verify_results *res)
 {
 	check_trusted(ark, trust_root, res);
 	check_signed_by("chain.ark_self_signed", ark, ark, "ARK itself", res);
 	check_signed_by("chain.ask_signed_by_ark", ask, ark, "ARK", res);
 	check_signed_by("chain.vcek_signed_by_ask", leaf, ask, "ASK/ASVK", res);
-	check_validity("chain.ark_valid", ark, now, res);
-	check_validity("chain.ask_valid", ask, now, res);
-	check_validity("chain.vcek_valid", leaf, now, res);
+	check_validity("chain.ark_valid", ark, now, now_given, res);
+	check_validity("chain.ask_valid", ask, now, now_given, res);
+	check_validity("chain.vcek_valid", leaf, now, now_given, res);
 }

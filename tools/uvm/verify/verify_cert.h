@@ -43,7 +43,9 @@ enum snp_tcb_layout verify_tcb_layout(const struct vcek_info *info);
 
 /* Adds the chain checks: ARK trusted (pinned AMD fingerprint, or equal to
  * trust_root when given), ARK self-signed, ASK by ARK, leaf by ASK, each
- * certificate valid at now, key types. */
-void verify_chain(X509 *ark, X509 *ask, X509 *leaf, X509 *trust_root, time_t now, struct verify_results *res);
+ * certificate valid at now (now_given: it came from --now, and the expected
+ * value says so; else it is the current time), key types. */
+void verify_chain(X509 *ark, X509 *ask, X509 *leaf, X509 *trust_root, time_t now, bool now_given,
+		  struct verify_results *res);
 
 #endif

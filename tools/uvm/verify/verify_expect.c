@@ -75,23 +75,114 @@ static bool tcb_at_least(const struct snp_tcb *got, const struct snp_tcb *min)
 	       got->snp >= min->snp && got->microcode >= min->microcode;
 }
 
+static void tcb_text(const struct snp_tcb *t, enum snp_tcb_layout layout, char *out, size_t size)
+{
+	if (layout == SNP_TCB_TURIN)
+		verify_fmt(out, size, "fmc %u, bl %u, tee %u, snp %u, ucode %u", t->fmc, t->bootloader, t->tee, t->snp,
+			   t->microcode);
+	else
+		verify_fmt(out, size, "bl %u, tee %u, snp %u, ucode %u", t->bootloader, t->tee, t->snp, t->microcode);
+}
+
+/* --min-tcb applies to every TCB the guest's secrets depend on: the one the
+ * report claims (reported_tcb), the one the firmware cannot be rolled back
+ * below (committed_tcb) and the one the guest was launched on (launch_tcb). */
 static void check_min_tcb(const struct verify_opts *o, const struct snp_report *r, enum snp_tcb_layout layout,
 			  struct verify_results *res)
 {
+	static const char *names[] = {"min_tcb.reported", "min_tcb.committed", "min_tcb.launch"};
+	static const char *fields[] = {"reported_tcb", "committed_tcb", "launch_tcb"};
+	const uint64_t raw[] = {r->reported_tcb, r->committed_tcb, r->launch_tcb};
 	if (!o->have_min_tcb) {
-		not_requested(res, "min_tcb", "give --min-tcb");
+		for (size_t i = 0; i < 3; i++)
+			not_requested(res, names[i], "give --min-tcb");
 		return;
 	}
-	struct snp_tcb min = o->min_tcb, got;
+	struct snp_tcb min = o->min_tcb;
 	if (o->min_tcb_is_raw)
 		snp_tcb_decode(o->min_tcb_raw, layout, &min);
-	snp_tcb_decode(r->reported_tcb, layout, &got);
-	char expected[VERIFY_VALUE_MAX];
-	verify_fmt(expected, sizeof expected, "reported_tcb at least fmc %u, bl %u, tee %u, snp %u, ucode %u", min.fmc,
-		   min.bootloader, min.tee, min.snp, min.microcode);
-	verify_addf(res, "min_tcb", tcb_at_least(&got, &min) ? VR_PASS : VR_FAIL, expected,
-		    "fmc %u, bl %u, tee %u, snp %u, ucode %u", got.fmc, got.bootloader, got.tee, got.snp,
-		    got.microcode);
+	char want[96], got[96], expected[VERIFY_VALUE_MAX];
+	tcb_text(&min, layout, want, sizeof want);
+	for (size_t i = 0; i < 3; i++) {
+		struct snp_tcb t;
+		snp_tcb_decode(raw[i], layout, &t);
+		tcb_text(&t, layout, got, sizeof got);
+		verify_fmt(expected, sizeof expected, "%s at least %s in each component", fields[i], want);
+		verify_addf(res, names[i], tcb_at_least(&t, &min) ? VR_PASS : VR_FAIL, expected, "0x%016llx: %s",
+			    (unsigned long long)raw[i], got);
+	}
+}
+
+/* The firmware running now (current_tcb) can be newer than the one
+ * installed for good (committed_tcb) or the one the host chose to report:
+ * provisional firmware, which the host may still roll back. Accepted with a
+ * note; refused with --deny-provisional. Neither the reported nor the
+ * committed TCB may exceed the current one: that is not a state a genuine
+ * PSP reports. */
+static void check_current_tcb(const struct verify_opts *o, const struct snp_report *r, enum snp_tcb_layout layout,
+			      struct verify_results *res)
+{
+	struct snp_tcb cur, rep, com;
+	char c[96], p[96], m[96];
+	snp_tcb_decode(r->current_tcb, layout, &cur);
+	snp_tcb_decode(r->reported_tcb, layout, &rep);
+	snp_tcb_decode(r->committed_tcb, layout, &com);
+	tcb_text(&cur, layout, c, sizeof c);
+	tcb_text(&rep, layout, p, sizeof p);
+	tcb_text(&com, layout, m, sizeof m);
+	bool ordered = tcb_at_least(&cur, &rep) && tcb_at_least(&cur, &com);
+	verify_addf(res, "tcb.order", ordered ? VR_PASS : VR_FAIL,
+		    "reported_tcb and committed_tcb at most current_tcb in each component",
+		    "current %s; reported %s; committed %s", c, p, m);
+	bool provisional = r->current_tcb != r->committed_tcb || r->current_tcb != r->reported_tcb;
+	const char *expected = o->deny_provisional
+				       ? "current_tcb equals committed_tcb and reported_tcb (--deny-provisional)"
+				       : "current_tcb equals committed_tcb and reported_tcb, or a note "
+					 "(give --deny-provisional to refuse)";
+	if (!provisional) {
+		verify_addf(res, "tcb.provisional", VR_PASS, expected,
+			    "not provisional: current = committed = reported: %s", c);
+		return;
+	}
+	verify_addf(res, "tcb.provisional", o->deny_provisional ? VR_FAIL : VR_PASS, expected,
+		    "provisional firmware: current %s; committed %s; reported %s", c, m, p);
+	if (!o->deny_provisional)
+		verify_note(res,
+			    "tcb.provisional: the platform runs provisional firmware (current_tcb %s differs from "
+			    "committed %s or reported %s); the host can still roll it back. Give --deny-provisional "
+			    "to refuse such reports",
+			    c, m, p);
+}
+
+bool verify_has_identity_expectation(const struct verify_opts *o)
+{
+	return o->n_measurements > 0 || o->have_host_data || o->have_report_data;
+}
+
+/* A report that passes every check proves nothing about the guest unless
+ * something identifies it: refused without an identity expectation, unless
+ * the caller said --no-expectations (and the summary says so). */
+static void check_identity(const struct verify_opts *o, struct verify_results *res)
+{
+	static const char *expected = "at least one of measurement, host_data, report_data is checked";
+	if (verify_has_identity_expectation(o)) {
+		verify_addf(res, "identity", VR_PASS, expected, "requested:%s%s%s",
+			    o->n_measurements ? " measurement" : "", o->have_host_data ? " host_data" : "",
+			    o->have_report_data ? " report_data" : "");
+		return;
+	}
+	res->identity_unchecked = true;
+	if (o->no_expectations) {
+		verify_add(res, "identity", VR_NOT_REQUESTED,
+			   "--no-expectations given: nothing identifies the guest (no measurement, host_data or "
+			   "report_data)",
+			   "");
+		verify_note(res, "--no-expectations: nothing about the guest's identity was checked");
+		return;
+	}
+	verify_add(res, "identity", VR_FAIL, expected,
+		   "none given: give --measurement(s), --host-data/--policy or --report-data "
+		   "(or --no-expectations)");
 }
 
 static void check_numbers(const struct verify_opts *o, const struct snp_report *r, struct verify_results *res)
@@ -119,6 +210,7 @@ void verify_expectations(const struct verify_opts *o, const struct snp_report *r
 	check_policy_bit(res, "policy.migration_agent", r, SNP_POLICY_MIGRATE_MA, o->allow_migration_agent,
 			 "--allow-migration-agent");
 	check_smt(o, r, res);
+	check_identity(o, res);
 	check_measurement(o, r, res);
 	if (o->have_host_data)
 		compare_bytes(res, "host_data", o->host_data, r->host_data, SNP_HOST_DATA_LEN, o->host_data_source);
@@ -129,6 +221,7 @@ void verify_expectations(const struct verify_opts *o, const struct snp_report *r
 	else
 		not_requested(res, "report_data", "give --report-data HEX");
 	check_min_tcb(o, r, layout, res);
+	check_current_tcb(o, r, layout, res);
 	check_numbers(o, r, res);
 	if (o->have_id_key_digest)
 		compare_bytes(res, "id_key_digest", o->id_key_digest, r->id_key_digest, SNP_KEY_DIGEST_LEN, NULL);

@@ -40,6 +40,19 @@ void verify_addf(struct verify_results *res, const char *name, enum verify_resul
 	verify_add(res, name, result, expected, actual);
 }
 
+void verify_note(struct verify_results *res, const char *fmt, ...)
+{
+	if (res->n_notes >= VERIFY_MAX_NOTES) {
+		snprintf(res->notes[VERIFY_MAX_NOTES - 1], VERIFY_VALUE_MAX, "more notes than fit (internal limit %d)",
+			 VERIFY_MAX_NOTES);
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(res->notes[res->n_notes++], VERIFY_VALUE_MAX, fmt, ap);
+	va_end(ap);
+}
+
 void verify_fmt(char *out, size_t size, const char *fmt, ...)
 {
 	va_list ap;
@@ -117,6 +130,8 @@ void verify_print_text(FILE *out, const char *report_path, const struct verify_r
 		}
 		fprintf(out, "         expected: %s\n         actual:   %s\n", c->expected, c->actual);
 	}
+	for (size_t i = 0; i < res->n_notes; i++)
+		fprintf(out, "note: %s\n", res->notes[i]);
 	size_t failed = count(res, VR_FAIL), skipped = count(res, VR_NOT_REQUESTED);
 	if (verify_exit_code(res) != VERIFY_EXIT_OK) {
 		fprintf(out, "result: REJECTED, %zu of %zu checks failed: ", failed, res->n);
@@ -125,6 +140,9 @@ void verify_print_text(FILE *out, const char *report_path, const struct verify_r
 		return;
 	}
 	fprintf(out, "result: ACCEPTED, %zu checks passed", count(res, VR_PASS));
+	if (res->identity_unchecked)
+		fprintf(out, "; NOTHING about the guest's identity was checked (--no-expectations): "
+			     "the report comes from genuine AMD hardware, running any image under any host data");
 	if (skipped) {
 		fprintf(out, "; NOT checked because not requested: ");
 		list_names(out, res, VR_NOT_REQUESTED);
@@ -163,5 +181,10 @@ void verify_print_json(FILE *out, const char *report_path, const struct verify_r
 		json_string(out, c->actual);
 		fprintf(out, ", \"result\": \"%s\"}", result_word(c->result));
 	}
-	fprintf(out, "\n]}\n");
+	fprintf(out, "\n], \"identity_checked\": %s, \"notes\": [", res->identity_unchecked ? "false" : "true");
+	for (size_t i = 0; i < res->n_notes; i++) {
+		fprintf(out, "%s", i ? ", " : "");
+		json_string(out, res->notes[i]);
+	}
+	fprintf(out, "]}\n");
 }

@@ -87,6 +87,8 @@ int verify_run(const struct verify_opts *o, struct verify_results *res, struct u
 	struct certs c = {0};
 	struct vcek_info info;
 	res->n = 0;
+	res->n_notes = 0;
+	res->identity_unchecked = false;
 	if (load_report(o, raw, &report, err) != 0)
 		return -1;
 	if (load_certs(o, &c, err) != 0 || verify_vcek_info(c.leaf, &info, err) != 0) {
@@ -95,7 +97,7 @@ int verify_run(const struct verify_opts *o, struct verify_results *res, struct u
 	}
 	/* With one certificate in --chain, the ARK is the --trust-root itself. */
 	X509 *ark = c.n_chain == 2 ? c.chain[1] : c.trust_root;
-	verify_chain(ark, c.chain[0], c.leaf, c.trust_root, o->now, res);
+	verify_chain(ark, c.chain[0], c.leaf, c.trust_root, o->now, o->now_given, res);
 	verify_report_binding(raw, &report, c.leaf, &info, res);
 	verify_expectations(o, &report, verify_tcb_layout(&info), res);
 	certs_free(&c);
