@@ -19,7 +19,7 @@ import pytest
 COMMANDS = [
     ["measure"], ["verify"], ["layer"], ["policy"], ["policy", "hash"],
     ["policy", "host-data"], ["policy", "check"], ["policy", "replay"], ["policy", "gen"],
-    ["launch"], ["ctl"], ["initrd"], ["version"],
+    ["launch"], ["ctl"], ["initrd"], ["version"], ["idblock"],
 ]
 IDS = [" ".join(c) for c in COMMANDS]
 
@@ -86,7 +86,7 @@ def test_top_level_help_lists_every_command():
     for flag in ("--help", "-h", "help"):
         p = uvm(flag)
         assert p.returncode == 0
-        for c in ("measure", "verify", "layer", "policy", "launch", "ctl", "initrd", "version"):
+        for c in ("measure", "verify", "layer", "policy", "launch", "ctl", "initrd", "version", "idblock"):
             assert f"\n  {c} " in p.stdout, (c, p.stdout)
     p = uvm()
     assert p.returncode == 2 and "usage: uvm COMMAND" in p.stderr
@@ -143,6 +143,10 @@ MISSING = [
     (["initrd"], [], "--list"),
     (["initrd"], ["--list", "l"], "--mtime"),
     (["initrd"], ["--list", "l", "--mtime", "0"], "-o OUT"),
+    (["idblock"], [], "--measurement"),
+    (["idblock"], ["--measurement", "ab" * 48], "--id-key"),
+    (["idblock"], ["--measurement", "ab" * 48, "--id-key", "k"], "--id-block"),
+    (["idblock"], ["--measurement", "ab" * 48, "--id-key", "k", "--id-block", "b"], "--id-auth"),
 ]
 
 
@@ -158,7 +162,8 @@ def test_missing_required_option_is_named(cmd, args, needle):
 NEEDS_VALUE = [(["measure"], "--ovmf"), (["verify"], "--report"), (["layer"], "--out"),
                (["policy", "replay"], "--requests"), (["policy", "gen"], "--image"),
                (["policy", "gen"], "-o"), (["launch"], "--image"), (["ctl"], "--socket"),
-               (["initrd"], "--list"), (["initrd"], "-D")]
+               (["initrd"], "--list"), (["initrd"], "-D"), (["idblock"], "--id-key"),
+               (["launch"], "--id-block"), (["verify"], "--author-key-digest")]
 
 
 @pytest.mark.parametrize("cmd,opt", NEEDS_VALUE, ids=[" ".join(c) + " " + o for c, o in NEEDS_VALUE])
@@ -170,7 +175,7 @@ def test_missing_value_is_named(cmd, opt):
 STRAY = [(["measure"], []), (["verify"], []), (["layer"], []), (["policy", "replay"], []),
          (["policy", "gen"], []), (["launch"], []), (["initrd"], []), (["version"], []),
          (["policy", "hash"], [POLICY]), (["policy", "host-data"], [POLICY]),
-         (["policy", "check"], [POLICY]), (["ctl"], ["--socket", "s", "ping", "{}"])]
+         (["policy", "check"], [POLICY]), (["ctl"], ["--socket", "s", "ping", "{}"]), (["idblock"], [])]
 
 
 @pytest.mark.parametrize("cmd,args", STRAY, ids=[" ".join(c) for c, _ in STRAY])
@@ -507,3 +512,106 @@ def test_measure_new_usage_errors(extra, msg):
             *extra) if extra[1] not in ("sev", "seves") else \
         uvm("measure", "--ovmf", MEAS + "ovmf_AmdSev_suffix.bin", *extra)
     assert p.returncode == 2 and p.stdout == "" and msg in p.stderr, p.stderr
+
+
+# ---------------------------------------------------------------- uvm idblock, launch --id-block
+
+def openssl(*args, **kw):
+    return subprocess.run(["openssl", *args], capture_output=True, check=True, timeout=60, **kw)
+
+
+def der_int(b):
+    """A DER INTEGER from big-endian magnitude bytes."""
+    b = b.lstrip(b"\0") or b"\0"
+    if b[0] & 0x80:
+        b = b"\0" + b
+    return b"\x02" + bytes([len(b)]) + b
+
+
+def amd_sig_to_der(sig):
+    """AMD's ECDSA signature (r, s: 72-byte little-endian) as DER ECDSA-Sig-Value."""
+    body = der_int(sig[0:72][::-1]) + der_int(sig[0x48:0x48 + 72][::-1])
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def openssl_verifies(tmp_path, key_pem, sig, data):
+    pub, s, d = tmp_path / "pub.pem", tmp_path / "sig.der", tmp_path / "data.bin"
+    openssl("pkey", "-in", str(key_pem), "-pubout", "-out", str(pub))
+    s.write_bytes(amd_sig_to_der(sig))
+    d.write_bytes(data)
+    p = subprocess.run(["openssl", "dgst", "-sha384", "-verify", str(pub), "-signature", str(s), str(d)],
+                       capture_output=True, text=True, timeout=60)
+    return p.returncode == 0 and "Verified OK" in p.stdout
+
+
+def idblock_keys(tmp_path):
+    keys = {}
+    for name in ("id", "author"):
+        keys[name] = tmp_path / f"{name}.pem"
+        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", str(keys[name]))
+    return keys
+
+
+def test_idblock_signatures_verify_with_the_openssl_cli_and_launch_passes_them(tmp_path):
+    import base64
+    import hashlib
+    keys = idblock_keys(tmp_path)
+    ld = "5a" * 48
+    b, a = tmp_path / "id-block.bin", tmp_path / "id-auth.bin"
+    p = same(["idblock", "--measurement=" + ld, "--id-key=" + str(keys["id"]), "--author-key=" + str(keys["author"]),
+              "--guest-svn=7", "--id-block=" + str(b), "--id-auth=" + str(a)],
+             ["idblock", "--measurement", ld, "--id-key", str(keys["id"]), "--author-key", str(keys["author"]),
+              "--guest-svn", "7", "--id-block", str(b), "--id-auth", str(a)])
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    block, auth = b.read_bytes(), a.read_bytes()
+    assert len(block) == 0x60 and len(auth) == 0x1000
+    assert block[:48] == bytes.fromhex(ld)
+    assert struct.unpack_from("<IIQ", block, 0x50) == (1, 7, 0x30000)
+    assert struct.unpack_from("<II", auth, 0) == (1, 1)
+    # the signatures, checked by the openssl CLI (not by uvm's code)
+    assert openssl_verifies(tmp_path, keys["id"], auth[0x40:0x240], block)
+    assert openssl_verifies(tmp_path, keys["author"], auth[0x680:0x880], auth[0x240:0x644])
+    assert not openssl_verifies(tmp_path, keys["author"], auth[0x40:0x240], block)
+    # ID_KEY holds the PEM's public point (little-endian coordinates)
+    text = openssl("pkey", "-in", str(keys["id"]), "-pubout", "-outform", "DER").stdout
+    point = text[-97:]
+    assert point[0] == 4 and auth[0x244:0x244 + 48] == point[1:49][::-1] and auth[0x28c:0x28c + 48] == point[49:][::-1]
+    digests = dict(line.split(": ") for line in p.stdout.splitlines())
+    assert digests == {"id_key_digest": hashlib.sha384(auth[0x240:0x644]).hexdigest(),
+                       "author_key_digest": hashlib.sha384(auth[0x880:0xc84]).hexdigest()}
+
+    # launch --snp passes both to sev-snp-guest, base64, with author-key-enabled=on
+    q = uvm("launch", "--dry-run", "--snp", "--image", str(tmp_path), "--append", "console=ttyS0",
+            "--id-block", str(b), "--id-auth", str(a))
+    assert q.returncode == 0, q.stderr
+    obj = next(w for w in q.stdout.split() if w.startswith("sev-snp-guest,"))
+    props = dict(kv.split("=", 1) for kv in obj.split(",")[1:])
+    assert base64.b64decode(props["id-block"]) == block and base64.b64decode(props["id-auth"]) == auth
+    assert props["author-key-enabled"] == "on" and props["policy"] == "0x30000"
+
+    # without an author key: no author-key-enabled
+    assert uvm("idblock", "--measurement", ld, "--id-key", str(keys["id"]), "--id-block", str(b),
+               "--id-auth", str(a)).returncode == 0
+    q = uvm("launch", "--dry-run", "--snp", "--image", str(tmp_path), "--append", "x", "--id-block", str(b),
+            "--id-auth", str(a))
+    assert q.returncode == 0 and "id-auth=" in q.stdout and "author-key-enabled" not in q.stdout, q.stderr
+
+
+def test_launch_refuses_a_bad_id_block(tmp_path):
+    keys = idblock_keys(tmp_path)
+    b, a = tmp_path / "b.bin", tmp_path / "a.bin"
+    assert uvm("idblock", "--measurement", "00" * 48, "--id-key", str(keys["id"]), "--policy", "0x70000",
+               "--id-block", str(b), "--id-auth", str(a)).returncode == 0
+    launch = ["launch", "--dry-run", "--snp", "--image", str(tmp_path), "--append", "x"]
+    p = uvm(*launch, "--id-block", str(b), "--id-auth", str(a))
+    assert p.returncode == 1 and "POLICY 0x70000 is not the launch policy 0x30000" in p.stderr, p.stderr
+    assert uvm("idblock", "--measurement", "00" * 48, "--id-key", str(keys["id"]), "--id-block", str(b),
+               "--id-auth", str(a)).returncode == 0
+    block = bytearray(b.read_bytes())
+    block[0] ^= 1
+    b.write_bytes(bytes(block))
+    p = uvm(*launch, "--id-block", str(b), "--id-auth", str(a))
+    assert p.returncode == 1 and "ID_BLOCK_SIG" in p.stderr and "does not verify" in p.stderr, p.stderr
+    assert_usage_error(uvm(*launch, "--id-block", str(b)), ["launch"], "--id-block and --id-auth together")
+    assert_usage_error(uvm("launch", "--dry-run", "--id-block", str(b), "--id-auth", str(a)), ["launch"],
+                       "need --snp")

@@ -658,6 +658,68 @@ static void test_sim_psp(void)
 	test_flips(report, PKI "test-vcek.pem", PKI "test-ask-ark.pem", false, PKI "test-ark.pem");
 }
 
+/* The ID key and author key digests (from `uvm idblock`): the author key
+ * counts only with signer_info's AUTHOR_KEY_EN set. */
+static int make_keyed_report(const char *path, bool author_key_en)
+{
+	struct snp_report r;
+	uint8_t raw[SNP_REPORT_SIZE];
+	struct uvm_err err = {0};
+	memset(&r, 0, sizeof r);
+	r.version = 3;
+	r.policy = SNP_POLICY_RESERVED1;
+	memset(r.id_key_digest, 0xd1, sizeof r.id_key_digest);
+	memset(r.author_key_digest, 0xa2, sizeof r.author_key_digest);
+	sim_psp_fill_platform(&r);
+	if (author_key_en)
+		r.signer_info |= SNP_SIGNER_AUTHOR_KEY_EN;
+	snp_report_serialize(&r, raw);
+	if (sim_psp_sign_report(raw, &err) != 0) {
+		printf("# %s\n", err.msg);
+		return -1;
+	}
+	write_file(path, raw, sizeof raw);
+	return 0;
+}
+
+static void test_key_digests(void)
+{
+	const char *report = tmp_path("keyed.bin");
+	char id[97], author[97], wrong[97];
+	memset(id, 0, sizeof id);
+	for (int i = 0; i < 96; i++) {
+		id[i] = "d1"[i % 2];
+		author[i] = "a2"[i % 2];
+		wrong[i] = "a3"[i % 2];
+	}
+	author[96] = wrong[96] = '\0';
+#define KEYED                                                                                                 \
+	"--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem", "--trust-root", \
+		PKI "test-ark.pem"
+	CHECK_EQ_INT(make_keyed_report(report, true), 0, "simulated PSP signs a report with AUTHOR_KEY_EN set");
+	CHECK_EQ_INT(run_cli(KEYED, "--id-key-digest", id, "--author-key-digest", author, NULL), 0,
+		     "id and author key digests as in the report: accepted");
+	CHECK(strstr(output, "[pass] id_key_digest") && strstr(output, "[pass] author_key_digest"),
+	      "  ... both checks pass");
+	CHECK_EQ_INT(run_cli(KEYED, "--id-key-digest", id, "--author-key-digest", wrong, NULL), VERIFY_EXIT_FAILED,
+		     "a different author key digest: rejected");
+	CHECK(strstr(output, "[FAIL] author_key_digest") && strstr(output, "[pass] id_key_digest"),
+	      "  ... the author_key_digest check names it");
+	CHECK_EQ_INT(run_cli(KEYED, "--id-key-digest", author, NULL), VERIFY_EXIT_FAILED,
+		     "the author digest given as --id-key-digest: rejected");
+	CHECK_EQ_INT(run_cli(KEYED, NULL), 0, "no key digests requested: accepted");
+	CHECK(strstr(output, "author_key_digest") && !strstr(output, "[pass] author_key_digest"),
+	      "  ... and author_key_digest is listed as not requested, not passed");
+	CHECK_EQ_INT(run_cli(KEYED, "--author-key-digest", "a2", NULL), VERIFY_EXIT_USAGE,
+		     "--author-key-digest with 2 hex digits: usage error");
+	CHECK_EQ_INT(make_keyed_report(report, false), 0, "the same digests with AUTHOR_KEY_EN clear");
+	CHECK_EQ_INT(run_cli(KEYED, "--author-key-digest", author, NULL), VERIFY_EXIT_FAILED,
+		     "AUTHOR_KEY_EN 0: the author key digest is not accepted even if the bytes match");
+	CHECK(strstr(output, "[FAIL] author_key_digest") && strstr(output, "author_key_en is 0"),
+	      "  ... the failure says author_key_en is 0");
+#undef KEYED
+}
+
 static void test_vcek_extensions(void)
 {
 	X509 *x[1];
@@ -796,6 +858,7 @@ int main(void)
 	test_expectations();
 	test_validity();
 	test_sim_psp();
+	test_key_digests();
 	test_vcek_extensions();
 	test_cli_errors();
 	test_cert_table();
@@ -804,7 +867,7 @@ int main(void)
 	test_kds();
 	test_collateral();
 	static const char *names[] = {"out.txt", "flipped.bin", "measurement.json", "policy.rego",
-				      "sim.bin", "wrapped.bin", "certs.bin",        "tcb.bin"};
+				      "sim.bin", "wrapped.bin", "certs.bin", "tcb.bin", "keyed.bin"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unlink(tmp_path(names[i]));
 	rmdir(tmpdir);

@@ -5,7 +5,8 @@
  * measurement from fw_cfg (opt/uvm/host_data, opt/uvm/measurement), the
  * values a real PSP would take from the SNP launch. --snp: the production
  * image as a real SEV-SNP launch (KVM, sev-snp-guest with kernel-hashes=on
- * and host-data, OVMF.amdsev.fd, vsock for the agent).
+ * and host-data, OVMF.amdsev.fd, vsock for the agent). --id-block/--id-auth
+ * (from `uvm idblock`, checked here first) add the ID block to the launch.
  *
  * The serial console is QEMU's stdout; the agent channel is a unix socket
  * (virtio-serial port "uvm.agent") for TCG, vsock (guest port 1024) for SNP.
@@ -24,9 +25,13 @@
 #include "file_util.h"
 #include "hash.h"
 #include "hex.h"
+#include "idblock.h"
 #include "json.h"
 
 #define MAX_ARGS 96
+
+/* The guest policy of an SNP launch: SMT allowed, bit 17 (must be one). */
+#define SNP_LAUNCH_POLICY 0x30000ull
 
 struct launch_opts {
 	const char *image;
@@ -35,6 +40,7 @@ struct launch_opts {
 	const char *socket;
 	const char *cpu;
 	const char *append;
+	const char *id_block, *id_auth; /* files from `uvm idblock` */
 	unsigned vcpus;
 	unsigned memory_mb;
 	unsigned cid;
@@ -52,7 +58,7 @@ struct argv_buf {
 
 static const char HELP[] = "usage: uvm launch [--image DIR] [--policy FILE | --host-data HEX] [--socket PATH]\n"
 			   "                  [--vcpus N] [--memory MB] [--cpu TYPE] [--append STR] [--snp [--cid N]]\n"
-			   "                  [--disk NAME=PATH[:ro]]... [--dry-run]\n"
+			   "                  [--disk NAME=PATH[:ro]]... [--id-block FILE --id-auth FILE] [--dry-run]\n"
 			   "Starts the UVM in QEMU. Default: the test flavour (out/image-test) under TCG with\n"
 			   "direct kernel boot, agent channel on the unix socket --socket (default uvm-agent.sock),\n"
 			   "serial console on stdout. HOST_DATA is SHA-256 of --policy (or --host-data, for\n"
@@ -61,6 +67,10 @@ static const char HELP[] = "usage: uvm launch [--image DIR] [--policy FILE | --h
 			   "launch (KVM, OVMF.amdsev.fd, kernel-hashes=on, host-data, vsock guest port 1024).\n"
 			   "--disk attaches PATH as a virtio-blk disk whose serial is NAME (the guest finds it\n"
 			   "as /sys/block/vdX/serial; read-only with :ro). At most 8.\n"
+			   "--id-block/--id-auth (with --snp): the ID block and ID auth info written by\n"
+			   "`uvm idblock`; they are checked (sizes, reserved bytes, both signatures, POLICY\n"
+			   "equal to the launch policy 0x30000) and passed to sev-snp-guest as id-block and\n"
+			   "id-auth (base64), with author-key-enabled=on when they carry an author key.\n"
 			   "--dry-run prints the QEMU command line instead of running it.\n"
 			   "Exit status: QEMU's, or 1 invalid input, 2 usage, 3 QEMU could not be started.\n";
 
@@ -95,6 +105,8 @@ enum {
 	O_CID,
 	O_SNP,
 	O_DRY_RUN,
+	O_ID_BLOCK,
+	O_ID_AUTH,
 };
 
 static const struct option OPTS[] = {
@@ -110,6 +122,8 @@ static const struct option OPTS[] = {
 	{"cid", required_argument, NULL, O_CID},
 	{"snp", no_argument, NULL, O_SNP},
 	{"dry-run", no_argument, NULL, O_DRY_RUN},
+	{"id-block", required_argument, NULL, O_ID_BLOCK},
+	{"id-auth", required_argument, NULL, O_ID_AUTH},
 	CLI_HELP_OPTION,
 	{NULL, 0, NULL, 0},
 };
@@ -148,6 +162,8 @@ static int parse_args(struct cli *cl, struct launch_opts *o)
 		case O_CID: bad = number(cl, 0xfffffffe, &o->cid); break;
 		case O_SNP: o->snp = 1; break;
 		case O_DRY_RUN: o->dry_run = 1; break;
+		case O_ID_BLOCK: bad = cli_once(cl, &o->id_block); break;
+		case O_ID_AUTH: bad = cli_once(cl, &o->id_auth); break;
 		default: bad = cli_unexpected(cl); break; /* an operand */
 		}
 		if (bad)
@@ -155,6 +171,14 @@ static int parse_args(struct cli *cl, struct launch_opts *o)
 	}
 	if (o->policy && o->host_data_hex) {
 		cli_fail(cl, "give --policy or --host-data, not both");
+		return CLI_EXIT;
+	}
+	if (!o->id_block != !o->id_auth) {
+		cli_fail(cl, "give --id-block and --id-auth together (both from `uvm idblock`)");
+		return CLI_EXIT;
+	}
+	if (o->id_block && !o->snp) {
+		cli_fail(cl, "--id-block and --id-auth need --snp (only an SNP launch takes an ID block)");
 		return CLI_EXIT;
 	}
 	return 0;
@@ -336,13 +360,56 @@ static int build_tcg(struct argv_buf *a, const struct launch_opts *o, const char
 	return 0;
 }
 
+/* ",id-block=B64,id-auth=B64[,author-key-enabled=on]" for sev-snp-guest
+ * (QEMU's property names), after the checks SNP_LAUNCH_FINISH would make
+ * and that the policy is the one this launch uses. */
+static int id_block_props(const struct launch_opts *o, char *out, size_t size)
+{
+	struct file_buf block = {0}, auth = {0};
+	struct uvm_err err = {0};
+	struct idblock_info info;
+	int rc = -1;
+	out[0] = '\0';
+	if (!o->id_block)
+		return 0;
+	if (file_read_all(o->id_block, IDBLOCK_SIZE, &block, &err) ||
+	    file_read_all(o->id_auth, IDAUTH_SIZE, &auth, &err)) {
+		fprintf(stderr, "uvm launch: --id-block/--id-auth: %s (write them with `uvm idblock`)\n", err.msg);
+		goto out;
+	}
+	if (idblock_check((const uint8_t *)block.data, block.len, (const uint8_t *)auth.data, auth.len, &info, &err)) {
+		fprintf(stderr, "uvm launch: --id-block %s / --id-auth %s: %s (rebuild them with `uvm idblock`)\n",
+			o->id_block, o->id_auth, err.msg);
+		goto out;
+	}
+	if (info.params.policy != SNP_LAUNCH_POLICY) {
+		fprintf(stderr,
+			"uvm launch: --id-block %s: its POLICY 0x%llx is not the launch policy 0x%llx; the firmware "
+			"would refuse it (rebuild with `uvm idblock --policy 0x%llx`)\n",
+			o->id_block, (unsigned long long)info.params.policy, SNP_LAUNCH_POLICY, SNP_LAUNCH_POLICY);
+		goto out;
+	}
+	char b64_block[4 * ((IDBLOCK_SIZE + 2) / 3) + 1], b64_auth[4 * ((IDAUTH_SIZE + 2) / 3) + 1];
+	uvm_base64_encode((const uint8_t *)block.data, IDBLOCK_SIZE, b64_block);
+	uvm_base64_encode((const uint8_t *)auth.data, IDAUTH_SIZE, b64_auth);
+	snprintf(out, size, ",id-block=%s,id-auth=%s%s", b64_block, b64_auth,
+		 info.author_key_en ? ",author-key-enabled=on" : "");
+	rc = 0;
+out:
+	file_buf_free(&block);
+	file_buf_free(&auth);
+	return rc;
+}
+
 static int build_snp(struct argv_buf *a, const struct launch_opts *o, const char *append, const char *hd)
 {
-	static char object[512], vsock[64], bios[4200];
+	static char object[8192], id_props[7000], vsock[64], bios[4200];
 	uint8_t raw[32];
 	char b64[64];
 	uvm_hex_decode(hd, raw, 32);
 	uvm_base64_encode(raw, 32, b64);
+	if (id_block_props(o, id_props, sizeof id_props))
+		return -1;
 	common_args(a, o, append);
 	add(a, "-enable-kvm");
 	add(a, "-machine");
@@ -350,8 +417,8 @@ static int build_snp(struct argv_buf *a, const struct launch_opts *o, const char
 	add(a, "-cpu");
 	add(a, o->cpu ? o->cpu : "EPYC-v4");
 	snprintf(object, sizeof object,
-		 "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x30000,kernel-hashes=on,host-data=%s",
-		 b64);
+		 "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x%llx,kernel-hashes=on,host-data=%s%s",
+		 SNP_LAUNCH_POLICY, b64, id_props);
 	add(a, "-object");
 	add(a, object);
 	snprintf(bios, sizeof bios, "%s/OVMF.amdsev.fd", o->image);

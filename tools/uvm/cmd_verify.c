@@ -49,7 +49,9 @@ static const char usage_text[] =
 	"                       committed or reported one; accepted with a note otherwise)\n"
 	"  --vmpl N             the VMPL the report was requested at\n"
 	"  --min-guest-svn N    minimum guest SVN\n"
-	"  --id-key-digest HEX  the ID key digest (96 hex digits)\n"
+	"  --id-key-digest HEX  the ID key digest (96 hex digits; `uvm idblock` prints it)\n"
+	"  --author-key-digest HEX  the author key digest (96 hex digits); also requires\n"
+	"                       the report's AUTHOR_KEY_EN bit (the launch had an author key)\n"
 	"  --allow-debug        accept a policy that allows debugging (rejected otherwise)\n"
 	"  --allow-migration-agent  accept a policy that allows a migration agent\n"
 	"  --deny-smt           reject a policy that allows SMT\n"
@@ -82,6 +84,7 @@ enum {
 	O_VMPL,
 	O_MIN_SVN,
 	O_ID_KEY,
+	O_AUTHOR_KEY,
 	O_CERTS,
 	O_ALLOW_DEBUG,
 	O_ALLOW_MA,
@@ -111,6 +114,7 @@ static const struct option long_opts[] = {
 	{"vmpl", required_argument, NULL, O_VMPL},
 	{"min-guest-svn", required_argument, NULL, O_MIN_SVN},
 	{"id-key-digest", required_argument, NULL, O_ID_KEY},
+	{"author-key-digest", required_argument, NULL, O_AUTHOR_KEY},
 	{"allow-debug", no_argument, NULL, O_ALLOW_DEBUG},
 	{"allow-migration-agent", no_argument, NULL, O_ALLOW_MA},
 	{"deny-smt", no_argument, NULL, O_DENY_SMT},
@@ -233,6 +237,9 @@ static int parse_option(int c, const char *arg, struct verify_args *cli)
 	case O_ID_KEY:
 		o->have_id_key_digest = true;
 		return parse_hex("--id-key-digest", arg, o->id_key_digest, SNP_KEY_DIGEST_LEN);
+	case O_AUTHOR_KEY:
+		o->have_author_key_digest = true;
+		return parse_hex("--author-key-digest", arg, o->author_key_digest, SNP_KEY_DIGEST_LEN);
 	case O_ALLOW_DEBUG: o->allow_debug = true; return 0;
 	case O_ALLOW_MA: o->allow_migration_agent = true; return 0;
 	case O_DENY_SMT: o->deny_smt = true; return 0;

@@ -53,6 +53,8 @@ struct verify_opts {
 	uint32_t min_guest_svn;
 	bool have_id_key_digest;
 	uint8_t id_key_digest[SNP_KEY_DIGEST_LEN];
+	bool have_author_key_digest; /* also requires signer_info's AUTHOR_KEY_EN */
+	uint8_t author_key_digest[SNP_KEY_DIGEST_LEN];
 	bool allow_debug, allow_migration_agent, deny_smt;
 	/* --no-expectations: accept without any identity expectation
 	 * (measurement, host_data, report_data); the summary says so. */

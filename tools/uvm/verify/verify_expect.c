@@ -203,6 +203,27 @@ static void check_numbers(const struct verify_opts *o, const struct snp_report *
 	}
 }
 
+/* AUTHOR_KEY_DIGEST means something only when signer_info's AUTHOR_KEY_EN
+ * says the launch had an author key (otherwise the field is zero): an
+ * expected author key is accepted only with the bit set and the digest equal. */
+static void check_author_key(const struct verify_opts *o, const struct snp_report *r, struct verify_results *res)
+{
+	if (!o->have_author_key_digest) {
+		not_requested(res, "author_key_digest", "give --author-key-digest HEX");
+		return;
+	}
+	if (!(r->signer_info & SNP_SIGNER_AUTHOR_KEY_EN)) {
+		char w[VERIFY_VALUE_MAX];
+		verify_hex(o->author_key_digest, SNP_KEY_DIGEST_LEN, w, sizeof w);
+		verify_addf(res, "author_key_digest", VR_FAIL, w,
+			    "none: author_key_en is 0 (signer_info 0x%x), the launch had no author key",
+			    r->signer_info);
+		return;
+	}
+	compare_bytes(res, "author_key_digest", o->author_key_digest, r->author_key_digest, SNP_KEY_DIGEST_LEN,
+		      "author_key_en is 1");
+}
+
 void verify_expectations(const struct verify_opts *o, const struct snp_report *r, enum snp_tcb_layout layout,
 			 struct verify_results *res)
 {
@@ -227,4 +248,5 @@ void verify_expectations(const struct verify_opts *o, const struct snp_report *r
 		compare_bytes(res, "id_key_digest", o->id_key_digest, r->id_key_digest, SNP_KEY_DIGEST_LEN, NULL);
 	else
 		not_requested(res, "id_key_digest", "give --id-key-digest HEX");
+	check_author_key(o, r, res);
 }
