@@ -695,7 +695,7 @@ static void test_key_digests(void)
 	author[96] = wrong[96] = '\0';
 #define KEYED                                                                                                 \
 	"--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem", "--trust-root", \
-		PKI "test-ark.pem"
+		PKI "test-ark.pem", "--report-data", "00" /* the report's (zero) REPORT_DATA */
 	CHECK_EQ_INT(make_keyed_report(report, true), 0, "simulated PSP signs a report with AUTHOR_KEY_EN set");
 	CHECK_EQ_INT(run_cli(KEYED, "--id-key-digest", id, "--author-key-digest", author, NULL), 0,
 		     "id and author key digests as in the report: accepted");
@@ -866,8 +866,8 @@ int main(void)
 	test_no_expectations();
 	test_kds();
 	test_collateral();
-	static const char *names[] = {"out.txt", "flipped.bin", "measurement.json", "policy.rego",
-				      "sim.bin", "wrapped.bin", "certs.bin", "tcb.bin", "keyed.bin"};
+	static const char *names[] = {"out.txt",     "flipped.bin", "measurement.json", "policy.rego", "sim.bin",
+				      "wrapped.bin", "certs.bin",   "tcb.bin",          "keyed.bin"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unlink(tmp_path(names[i]));
 	rmdir(tmpdir);
