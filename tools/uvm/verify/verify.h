@@ -27,7 +27,8 @@ struct verify_opts {
 	size_t offset;    /* of the report inside the file */
 	bool have_offset; /* with --offset the file may be longer */
 	const char *vcek_path, *chain_path, *trust_root_path;
-	const char *certs_path; /* certificate table: used when --vcek/--chain are not given */
+	const char *certs_path; /* certificate table: fills roles --vcek/--chain do not */
+	const char *crl_path;   /* --crl: AMD's CRL, signed by the ARK; NULL: not checked */
 	time_t now;
 
 	/* Expectations: each checked only when its have_ flag is set. */
@@ -64,9 +65,19 @@ struct verify_check {
 	char actual[VERIFY_VALUE_MAX];
 };
 
+/* Which certificate played which role: printed before the checks. */
+struct verify_cert_use {
+	const char *role; /* "ARK", "ASK", "VCEK", ... */
+	char source[VERIFY_VALUE_MAX];
+	char subject[VERIFY_VALUE_MAX];
+	char sha256[65];
+};
+
 struct verify_results {
 	size_t n;
 	struct verify_check c[VERIFY_MAX_CHECKS];
+	size_t n_certs;
+	struct verify_cert_use certs[3];
 };
 
 /* Records one check. VERIFY_MAX_CHECKS is sized for every check verify_run
