@@ -581,6 +581,76 @@ static void test_cert_roles(void)
 	CHECK(strstr(output, "PEM certificate block 2 is malformed"), "  ... naming the block");
 }
 
+/* --crl: CRLs of the test PKI (tests/pki/make-test-crls.sh). */
+static void test_crl(void)
+{
+	const char *report = tmp_path("sim.bin");
+	static const uint8_t zero[32];
+	char rd[129];
+	memset(rd, '1', 128);
+	rd[128] = '\0';
+	CHECK_EQ_INT(make_sim_report(report, zero), 0, "simulated PSP signs a report");
+	static const struct {
+		const char *crl, *check;
+		int rc;
+		const char *says;
+	} cases[] = {
+		{PKI "test-crl-valid.pem", NULL, 0, "[pass] crl.vcek_not_revoked"},
+		{PKI "test-crl-valid.der", NULL, 0, "[pass] crl.signed_by_ark"},
+		{PKI "test-crl-expired.pem", "crl.valid", 1, "(expired: fetch the current CRL)"},
+		{PKI "test-crl-wrong-key.pem", "crl.signed_by_ark", 1, "signature does not verify"},
+		{PKI "test-crl-ask.pem", "crl.ask_not_revoked", 1, "serial 0x02 REVOKED on 2026-01-02T00:00:00Z"},
+		{PKI "test-crl-vcek.pem", "crl.vcek_not_revoked", 1, "serial 0x03 REVOKED on 2026-01-02T00:00:00Z"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+				 "--trust-root", PKI "test-ark.pem", "--report-data", rd, "--now", NOW_2026, "--crl",
+				 cases[i].crl, NULL);
+		CHECK_EQ_INT(rc, cases[i].rc, "--crl %s: exit %d", cases[i].crl, cases[i].rc);
+		CHECK(strstr(output, cases[i].says) != NULL, "  ... output says '%s'", cases[i].says);
+		if (cases[i].check) {
+			char want[96];
+			snprintf(want, sizeof want, "failed: %s\n", cases[i].check);
+			CHECK(strstr(output, want) != NULL, "  ... %s is the only failed check", cases[i].check);
+		} else {
+			CHECK(strstr(output, "ACCEPTED") && strstr(output, "[pass] crl.valid") &&
+				      strstr(output, "[pass] crl.ask_not_revoked") && !strstr(output, "[skip] crl"),
+			      "  ... accepted with every crl check run");
+		}
+	}
+	/* The valid CRL at a time before its thisUpdate, and a CRL of another ARK. */
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--report-data", rd, "--now", "2025-12-31", "--crl",
+			     PKI "test-crl-valid.pem", NULL),
+		     VERIFY_EXIT_FAILED, "--crl before its thisUpdate: exit 1");
+	CHECK(strstr(output, "[FAIL] crl.valid") && strstr(output, "(not yet valid)"), "  ... crl.valid says why");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--measurement", GSG_MEASUREMENT, "--crl", PKI "test-crl-valid.pem", NULL),
+		     VERIFY_EXIT_FAILED, "the test PKI's CRL for an AMD Milan chain: exit 1");
+	CHECK(strstr(output, "[FAIL] crl.signed_by_ark") && strstr(output, "issuer name differs"),
+	      "  ... the CRL's issuer is not the ARK");
+	/* Without --crl: not requested. */
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--report-data", rd, "--now", NOW_2026, "--json",
+			     NULL),
+		     0, "no --crl: accepted");
+	CHECK(strstr(output, "{\"name\": \"crl.ask_not_revoked\", \"expected\": \"give --crl FILE") &&
+		      strstr(output, "\"result\": \"not-requested\"}"),
+	      "  ... crl checks are not-requested");
+	/* Unparsable CRLs: exit 3 naming the file. */
+	const char *bad = tmp_path("bad.crl");
+	const char *pem = "-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n";
+	write_file(bad, pem, strlen(pem));
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--crl", bad, NULL),
+		     VERIFY_EXIT_INPUT, "malformed PEM CRL: exit 3");
+	CHECK(strstr(output, bad) && strstr(output, "malformed"), "  ... naming the file");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--crl", PKI "test-vcek.pem", NULL),
+		     VERIFY_EXIT_INPUT, "a certificate given as the CRL: exit 3");
+	CHECK(strstr(output, "test-vcek.pem: not a DER or PEM X.509 CRL"), "  ... saying it is not a CRL");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -598,6 +668,7 @@ int main(void)
 	test_cli_errors();
 	test_cert_table();
 	test_cert_roles();
+	test_crl();
 	static const char *names[] = {"out.txt",          "flipped.bin",   "measurement.json", "policy.rego",
 				      "sim.bin",          "wrapped.bin",   "certs.bin",        "azure.pem",
 				      "asvk_ark_ask.pem", "ark_first.pem", "two_asks.pem",     "two_vceks.pem",
