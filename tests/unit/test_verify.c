@@ -21,6 +21,8 @@
 #include "verify.h"
 #include "verify_cert.h"
 
+#include <openssl/pem.h>
+
 #define D "tests/data/snp/"
 #define PKI "tests/pki/"
 #define GSG D "gsg_milan_v2_report.bin"
@@ -44,15 +46,15 @@ static char output[1 << 16]; /* stdout+stderr of the last run_cli */
 /* One stable path per file name (callers keep the pointers). */
 static const char *tmp_path(const char *name)
 {
-	static char path[16][256];
-	for (size_t i = 0; i < 16; i++) {
+	static char path[32][256];
+	for (size_t i = 0; i < 32; i++) {
 		if (path[i][0] == '\0')
 			snprintf(path[i], sizeof path[i], "%s/%s", tmpdir, name);
 		const char *slash = strrchr(path[i], '/');
 		if (slash && strcmp(slash + 1, name) == 0)
 			return path[i];
 	}
-	abort(); /* more than 16 temporary files: raise the limit */
+	abort(); /* more than 32 temporary files: raise the limit */
 }
 
 static void write_file(const char *path, const void *data, size_t len)
@@ -599,10 +601,13 @@ static void test_collateral(void)
 	CHECK_EQ_INT(
 		run_cli("--report", GSG, "--collateral", dir, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL), 0,
 		"gsg verifies from --collateral (no crl.der: not required)");
-	copy_file(D "gsg_ask_ark_milan.pem", crl); /* any file: CRLs are read by --crl's checks */
+	/* DIR/crl.der is checked as --crl: the test PKI's CRL is not signed by AMD's Milan ARK. */
+	copy_file(PKI "test-crl-valid.der", crl);
 	CHECK_EQ_INT(
-		run_cli("--report", GSG, "--collateral", dir, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL), 0,
-		"  ... and with a crl.der present");
+		run_cli("--report", GSG, "--collateral", dir, "--now", NOW_2026, "--allow-debug", GSG_EXPECT, NULL),
+		VERIFY_EXIT_FAILED, "  ... a crl.der present is checked (the test PKI's CRL: rejected)");
+	CHECK(strstr(output, "[FAIL] crl.signed_by_ark") != NULL, "  ... by crl.signed_by_ark");
+	unlink(crl);
 	CHECK_EQ_INT(run_cli("--report", GSG, "--collateral", dir, "--chain", D "gsg_ask_ark_genoa.pem", "--now",
 			     NOW_2026, "--allow-debug", GSG_EXPECT, NULL),
 		     VERIFY_EXIT_FAILED, "an explicit --chain wins over DIR/cert_chain.pem");
@@ -758,8 +763,11 @@ static void test_cli_errors(void)
 	CHECK(strstr(output, "exit status") != NULL, "--help documents the exit status");
 	CHECK_EQ_INT(run_cli("--vcek", GSG_VCEK, "--chain", MILAN, NULL), VERIFY_EXIT_USAGE,
 		     "missing --report: exit 2");
-	CHECK_EQ_INT(run_cli("--report", GSG, "--chain", MILAN, NULL), VERIFY_EXIT_USAGE,
-		     "missing --vcek (and no --certs): exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, NULL), VERIFY_EXIT_USAGE, "no certificate option at all: exit 2");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--chain", MILAN, GSG_EXPECT, NULL), VERIFY_EXIT_INPUT,
+		     "no VCEK among the certificates given: exit 3");
+	CHECK(strstr(output, "no VCEK or VLEK") && strstr(output, "--vcek FILE") && strstr(output, MILAN),
+	      "  ... naming the files searched and --vcek");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--measurement", "abc", NULL),
 		     VERIFY_EXIT_USAGE, "short --measurement: exit 2");
 	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", "soon", NULL),
@@ -845,6 +853,193 @@ static void test_cert_table(void)
 		     "table without an end entry: exit 3");
 }
 
+/* Appends the PEM of every certificate of a file to f, optionally with the
+ * text `openssl x509 -text` writes before each block. */
+static void append_pem(FILE *f, const char *path, bool with_text, int only)
+{
+	X509 *x[8];
+	size_t n;
+	struct uvm_err err = {0};
+	if (verify_cert_load(path, x, 8, &n, &err) != 0) {
+		CHECK(0, "load %s: %s", path, err.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (only < 0 || (size_t)only == i) {
+			if (with_text)
+				X509_print_fp(f, x[i]);
+			PEM_write_X509(f, x[i]);
+		}
+		X509_free(x[i]);
+	}
+}
+
+static const char *bundle(const char *name, const char *a, int a_only, const char *b, int b_only, const char *c,
+			  int c_only)
+{
+	const char *path = tmp_path(name);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		abort();
+	append_pem(f, a, true, a_only);
+	if (b)
+		append_pem(f, b, false, b_only);
+	if (c)
+		append_pem(f, c, true, c_only);
+	fclose(f);
+	return path;
+}
+
+/* Certificates as people have them: text before the blocks, bundles with
+ * more than needed, any order; each is chosen by its role and the output
+ * says which. True ambiguity is refused. */
+static void test_cert_roles(void)
+{
+	const char *azure = bundle("azure.pem", GSG_VCEK, -1, MILAN, -1, NULL, 0);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", azure, "--now", NOW_2026, "--allow-debug", "--measurement",
+			     GSG_MEASUREMENT, "--json", NULL),
+		     0, "VCEK+ASK+ARK in one --vcek file with -text output before each block: accepted");
+	CHECK(strstr(output, "{\"role\": \"ARK\", \"subject\": \"CN=ARK-Milan\"") &&
+		      strstr(output, "(certificate 3 of 3)\"}") && strstr(output, "\"role\": \"VCEK\""),
+	      "  ... the JSON says the ARK is certificate 3 of that file");
+	const char *extra = bundle("asvk_ark_ask.pem", D "gsg_asvk_ark_milan.pem", -1, MILAN, 0, NULL, 0);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", extra, "--now", NOW_2026, "--allow-debug",
+			     "--measurement", GSG_MEASUREMENT, NULL),
+		     0, "ASVK+ARK+ASK bundle: the ASK that issued the VCEK is chosen");
+	CHECK(strstr(output, "ASK  CN=SEV-Milan") && strstr(output, "(certificate 3 of 3)"),
+	      "  ... the text output names the ASK and where it came from");
+	const char *ark_first = bundle("ark_first.pem", MILAN, 1, MILAN, 0, NULL, 0);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", ark_first, "--now", NOW_2026,
+			     "--allow-debug", "--measurement", GSG_MEASUREMENT, NULL),
+		     0, "ARK first, then the ASK: accepted");
+	CHECK(strstr(output, "[pass] chain.ark_trusted"), "  ... the ARK is the pinned Milan root");
+	/* Two ASKs that both issued... neither: refused, naming both. */
+	const char *two = bundle("two_asks.pem", D "gsg_ask_ark_genoa.pem", -1, D "gsg_ask_ark_turin.pem", 0, NULL, 0);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", two, "--now", NOW_2026, GSG_EXPECT, NULL),
+		     VERIFY_EXIT_INPUT, "Genoa and Turin ASKs, neither the VCEK's issuer: exit 3");
+	CHECK(strstr(output, "two different certificates fit the ASK/ASVK role") && strstr(output, "CN=SEV-Genoa") &&
+		      strstr(output, "CN=SEV-Turin"),
+	      "  ... naming both candidates");
+	const char *two_vceks = bundle("two_vceks.pem", GSG_VCEK, -1, VIRTEE_VCEK, -1, NULL, 0);
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--vcek", two_vceks, "--chain", MILAN, "--now", NOW_2026, GSG_EXPECT, NULL),
+		VERIFY_EXIT_INPUT, "two VCEKs: exit 3");
+	CHECK(strstr(output, "VCEK/VLEK role") && strstr(output, "certificate 1 of 2") &&
+		      strstr(output, "certificate 2 of 2"),
+	      "  ... naming both");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", MILAN, "--chain", MILAN, "--now", NOW_2026, GSG_EXPECT, NULL),
+		     VERIFY_EXIT_INPUT, "the chain given as --vcek (no VCEK anywhere): exit 3");
+	CHECK(strstr(output, "no VCEK or VLEK") && !strstr(output, "want the ASK"),
+	      "  ... saying the VCEK is missing, not that the file holds too many certificates");
+	/* The same certificate twice (ARK in --chain and in --vcek) is no ambiguity. */
+	const char *dup = bundle("dup.pem", GSG_VCEK, -1, MILAN, 1, NULL, 0);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", dup, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--measurement", GSG_MEASUREMENT, NULL),
+		     0, "the ARK given twice: accepted");
+	/* A certificate of no role (a self-signed
+	 * non-AMD certificate) is refused. */
+	const char *stranger = tmp_path("stranger.pem");
+	FILE *f = fopen(stranger, "w");
+	X509 *x = X509_new();
+	EVP_PKEY *key = EVP_EC_gen("P-384");
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"example.com", -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, key);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_sign(x, key, EVP_sha384());
+	append_pem(f, MILAN, false, -1);
+	PEM_write_X509(f, x);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", stranger, "--now", NOW_2026, GSG_EXPECT, NULL),
+		VERIFY_EXIT_INPUT, "a certificate that fits no role: exit 3");
+	CHECK(strstr(output, "(certificate 3 of 3) (CN=example.com) is neither"), "  ... naming it");
+	/* A malformed block after a good one is not silently dropped. */
+	f = fopen(stranger, "w");
+	append_pem(f, MILAN, false, 0);
+	fputs("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", f);
+	fclose(f);
+	CHECK_EQ_INT(
+		run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", stranger, "--now", NOW_2026, GSG_EXPECT, NULL),
+		VERIFY_EXIT_INPUT, "a malformed second PEM block: exit 3");
+	CHECK(strstr(output, "PEM certificate block 2 is malformed"), "  ... naming the block");
+}
+
+/* --crl: CRLs of the test PKI (tests/pki/make-test-crls.sh). */
+static void test_crl(void)
+{
+	const char *report = tmp_path("sim.bin");
+	static const uint8_t zero[32];
+	char rd[129];
+	memset(rd, '1', 128);
+	rd[128] = '\0';
+	CHECK_EQ_INT(make_sim_report(report, zero), 0, "simulated PSP signs a report");
+	static const struct {
+		const char *crl, *check;
+		int rc;
+		const char *says;
+	} cases[] = {
+		{PKI "test-crl-valid.pem", NULL, 0, "[pass] crl.vcek_not_revoked"},
+		{PKI "test-crl-valid.der", NULL, 0, "[pass] crl.signed_by_ark"},
+		{PKI "test-crl-expired.pem", "crl.valid", 1, "(expired: fetch the current CRL)"},
+		{PKI "test-crl-wrong-key.pem", "crl.signed_by_ark", 1, "signature does not verify"},
+		{PKI "test-crl-ask.pem", "crl.ask_not_revoked", 1, "serial 0x02 REVOKED on 2026-01-02T00:00:00Z"},
+		{PKI "test-crl-vcek.pem", "crl.vcek_not_revoked", 1, "serial 0x03 REVOKED on 2026-01-02T00:00:00Z"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+				 "--trust-root", PKI "test-ark.pem", "--report-data", rd, "--now", NOW_2026, "--crl",
+				 cases[i].crl, NULL);
+		CHECK_EQ_INT(rc, cases[i].rc, "--crl %s: exit %d", cases[i].crl, cases[i].rc);
+		CHECK(strstr(output, cases[i].says) != NULL, "  ... output says '%s'", cases[i].says);
+		if (cases[i].check) {
+			char want[96];
+			snprintf(want, sizeof want, "failed: %s\n", cases[i].check);
+			CHECK(strstr(output, want) != NULL, "  ... %s is the only failed check", cases[i].check);
+		} else {
+			CHECK(strstr(output, "ACCEPTED") && strstr(output, "[pass] crl.valid") &&
+				      strstr(output, "[pass] crl.ask_not_revoked") && !strstr(output, "[skip] crl"),
+			      "  ... accepted with every crl check run");
+		}
+	}
+	/* The valid CRL at a time before its thisUpdate, and a CRL of another ARK. */
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--report-data", rd, "--now", "2025-12-31", "--crl",
+			     PKI "test-crl-valid.pem", NULL),
+		     VERIFY_EXIT_FAILED, "--crl before its thisUpdate: exit 1");
+	CHECK(strstr(output, "[FAIL] crl.valid") && strstr(output, "(not yet valid)"), "  ... crl.valid says why");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--vcek", GSG_VCEK, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     "--measurement", GSG_MEASUREMENT, "--crl", PKI "test-crl-valid.pem", NULL),
+		     VERIFY_EXIT_FAILED, "the test PKI's CRL for an AMD Milan chain: exit 1");
+	CHECK(strstr(output, "[FAIL] crl.signed_by_ark") && strstr(output, "issuer name differs"),
+	      "  ... the CRL's issuer is not the ARK");
+	/* Without --crl: not requested. */
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--report-data", rd, "--now", NOW_2026, "--json",
+			     NULL),
+		     0, "no --crl: accepted");
+	CHECK(strstr(output, "{\"name\": \"crl.ask_not_revoked\", \"expected\": \"give --crl FILE") &&
+		      strstr(output, "\"result\": \"not-requested\"}"),
+	      "  ... crl checks are not-requested");
+	/* Unparsable CRLs: exit 3 naming the file. */
+	const char *bad = tmp_path("bad.crl");
+	const char *pem = "-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n";
+	write_file(bad, pem, strlen(pem));
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--crl", bad, "--report-data", rd, NULL),
+		     VERIFY_EXIT_INPUT, "malformed PEM CRL: exit 3");
+	CHECK(strstr(output, bad) && strstr(output, "malformed"), "  ... naming the file");
+	CHECK_EQ_INT(run_cli("--report", report, "--vcek", PKI "test-vcek.pem", "--chain", PKI "test-ask-ark.pem",
+			     "--trust-root", PKI "test-ark.pem", "--crl", PKI "test-vcek.pem", "--report-data", rd,
+			     NULL),
+		     VERIFY_EXIT_INPUT, "a certificate given as the CRL: exit 3");
+	CHECK(strstr(output, "test-vcek.pem: not a DER or PEM X.509 CRL"), "  ... saying it is not a CRL");
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -866,8 +1061,12 @@ int main(void)
 	test_no_expectations();
 	test_kds();
 	test_collateral();
-	static const char *names[] = {"out.txt",     "flipped.bin", "measurement.json", "policy.rego", "sim.bin",
-				      "wrapped.bin", "certs.bin",   "tcb.bin",          "keyed.bin"};
+	test_cert_roles();
+	test_crl();
+	static const char *names[] = {"out.txt",      "flipped.bin",   "measurement.json", "policy.rego",
+				      "sim.bin",      "wrapped.bin",   "certs.bin",        "tcb.bin",
+				      "keyed.bin",    "azure.pem",     "asvk_ark_ask.pem", "ark_first.pem",
+				      "two_asks.pem", "two_vceks.pem", "dup.pem",          "stranger.pem"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unlink(tmp_path(names[i]));
 	rmdir(tmpdir);

@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
 	"usage: uvm verify --report FILE (--vcek FILE --chain FILE | --certs FILE | --collateral DIR)\n"
-	"                  EXPECTATION... [options]\n"
+	"                  [--crl FILE] EXPECTATION... [options]\n"
 	"       uvm verify --report FILE --print-kds [--product NAME]\n"
 	"\n"
 	"Verifies an AMD SEV-SNP attestation report end to end: the certificate chain\n"
@@ -26,12 +26,16 @@ static const char usage_text[] =
 	"  --report FILE        the 1184-byte report, raw or as hex text\n"
 	"  --offset N           the report starts N bytes into FILE (a wrapper format)\n"
 	"  --vcek FILE          the VCEK or VLEK certificate (DER or PEM)\n"
-	"  --chain FILE         PEM bundle: the ASK (or ASVK), then the ARK\n"
+	"  --chain FILE         PEM bundle: the ASK (or ASVK) and the ARK\n"
 	"  --certs FILE         the certificate table returned with the report (auxblob,\n"
-	"                       extended report): supplies --vcek and --chain when omitted\n"
+	"                       extended report): fills the roles --vcek/--chain do not\n"
+	"                       (certificates may come in any order and any mix of these\n"
+	"                       files; each is chosen by its role and the output says which)\n"
 	"  --collateral DIR     DIR/vcek.der (or vcek.pem), DIR/cert_chain.pem and, when\n"
 	"                       present, DIR/crl.der, as fetched from the --print-kds URLs;\n"
-	"                       --vcek/--chain win over the directory's files\n"
+	"                       --vcek/--chain/--crl win over the directory's files\n"
+	"  --crl FILE           AMD's CRL for the product (DER or PEM, signed by the ARK):\n"
+	"                       the ASK/ASVK and VCEK/VLEK must not be revoked\n"
 	"  --trust-root FILE    trust this ARK INSTEAD of the pinned AMD roots (test PKI)\n"
 	"  --now TIME           check validity at TIME: unix seconds, YYYY-MM-DD or\n"
 	"                       YYYY-MM-DDTHH:MM:SSZ (default: the current time)\n"
@@ -86,6 +90,7 @@ enum {
 	O_ID_KEY,
 	O_AUTHOR_KEY,
 	O_CERTS,
+	O_CRL,
 	O_ALLOW_DEBUG,
 	O_ALLOW_MA,
 	O_DENY_SMT,
@@ -104,6 +109,7 @@ static const struct option long_opts[] = {
 	{"chain", required_argument, NULL, O_CHAIN},
 	{"trust-root", required_argument, NULL, O_TRUST_ROOT},
 	{"certs", required_argument, NULL, O_CERTS},
+	{"crl", required_argument, NULL, O_CRL},
 	{"now", required_argument, NULL, O_NOW},
 	{"measurement", required_argument, NULL, O_MEASUREMENT},
 	{"measurements", required_argument, NULL, O_MEASUREMENTS},
@@ -218,6 +224,7 @@ static int parse_option(int c, const char *arg, struct verify_args *cli)
 	case O_CHAIN: o->chain_path = arg; return 0;
 	case O_TRUST_ROOT: o->trust_root_path = arg; return 0;
 	case O_CERTS: o->certs_path = arg; return 0;
+	case O_CRL: o->crl_path = arg; return 0;
 	case O_NOW:
 		o->now_given = true;
 		return verify_parse_time(arg, &o->now) == 0
@@ -282,12 +289,11 @@ static int check_combination(const struct verify_args *cli, bool measurements_fi
 		return check_print_kds(cli, measurements_file);
 	bool identity =
 		measurements_file || o->n_measurements || o->have_host_data || cli->policy_path || o->have_report_data;
-	bool leaf = o->vcek_path || o->certs_path || cli->collateral;
-	bool chain = o->chain_path || o->certs_path || cli->collateral;
+	/* Which file holds which certificate is found out when they are read. */
 	const char *missing = !o->report_path ? "--report"
-			      : !leaf         ? "--vcek (or --certs or --collateral)"
-			      : !chain        ? "--chain (or --certs or --collateral)"
-					      : NULL;
+			      : !o->vcek_path && !o->chain_path && !o->certs_path && !cli->collateral
+				      ? "--vcek and --chain (or --certs or --collateral)"
+				      : NULL;
 	if (missing)
 		cli_usage_error("uvm verify", "%s is required", missing);
 	else if (cli->product)

@@ -27,9 +27,9 @@ struct verify_opts {
 	size_t offset;    /* of the report inside the file */
 	bool have_offset; /* with --offset the file may be longer */
 	const char *vcek_path, *chain_path, *trust_root_path;
-	const char *certs_path; /* certificate table: used when --vcek/--chain are not given */
-	/* The product's CRL: set by --collateral DIR (DIR/crl.der when present);
-	 * consumed by the CRL checks (--crl). */
+	const char *certs_path; /* certificate table: fills roles --vcek/--chain do not */
+	/* --crl, or DIR/crl.der of --collateral DIR: AMD's CRL, signed by the ARK;
+	 * NULL: not checked. */
 	const char *crl_path;
 	time_t now;
 	bool now_given; /* --now was given (else now is the current time) */
@@ -76,6 +76,14 @@ struct verify_check {
 
 #define VERIFY_MAX_NOTES 4
 
+/* Which certificate played which role: printed before the checks. */
+struct verify_cert_use {
+	const char *role; /* "ARK", "ASK", "VCEK", ... */
+	char source[VERIFY_VALUE_MAX];
+	char subject[VERIFY_VALUE_MAX];
+	char sha256[65];
+};
+
 struct verify_results {
 	size_t n;
 	struct verify_check c[VERIFY_MAX_CHECKS];
@@ -84,6 +92,8 @@ struct verify_results {
 	size_t n_notes;
 	char notes[VERIFY_MAX_NOTES][VERIFY_VALUE_MAX];
 	bool identity_unchecked; /* --no-expectations and no identity expectation */
+	size_t n_certs;
+	struct verify_cert_use certs[3];
 };
 
 /* Records one check. VERIFY_MAX_CHECKS is sized for every check verify_run

@@ -24,13 +24,18 @@ static const struct {
 	{"Turin", "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a"},
 };
 
-static bool starts_pem(const uint8_t *buf, size_t len)
+/* DER starts with a SEQUENCE; PEM is recognised by its BEGIN line anywhere in
+ * the file, so that the text `openssl x509 -text` or `openssl pkcs7
+ * -print_certs` writes before each block is skipped. */
+static bool is_pem(const uint8_t *buf, size_t len)
 {
-	static const char tag[] = "-----BEGIN";
-	size_t i = 0;
-	while (i < len && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\r' || buf[i] == '\n'))
-		i++;
-	return len - i >= sizeof tag - 1 && memcmp(buf + i, tag, sizeof tag - 1) == 0;
+	static const char tag[] = "-----BEGIN ";
+	if (len == 0 || buf[0] == 0x30)
+		return false;
+	for (size_t i = 0; i + sizeof tag - 1 <= len; i++)
+		if (buf[i] == '-' && memcmp(buf + i, tag, sizeof tag - 1) == 0)
+			return true;
+	return false;
 }
 
 static int load_pem(const char *path, const uint8_t *buf, size_t len, X509 **out, size_t max, size_t *n,
@@ -40,19 +45,26 @@ static int load_pem(const char *path, const uint8_t *buf, size_t len, X509 **out
 	if (!bio)
 		return uvm_fail(err, 0, "%s: out of memory", path);
 	X509 *x;
+	ERR_clear_error();
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		if (*n == max) {
 			X509_free(x);
 			BIO_free(bio);
 			return uvm_fail(err, 0,
-					"%s: more than %zu certificates; want the "
-					"ASK (or ASVK) then the ARK",
+					"%s: more than %zu certificates; a bundle needs at most the "
+					"VCEK/VLEK, the ASK (or ASVK) and the ARK",
 					path, max);
 		}
 		out[(*n)++] = x;
 	}
-	ERR_clear_error(); /* the loop ends with "no start line" */
+	/* The loop ends with "no start line" after the last block; any other
+	 * error is a CERTIFICATE block that does not parse. */
+	unsigned long e = ERR_peek_last_error();
+	bool clean_end = ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+	ERR_clear_error();
 	BIO_free(bio);
+	if (!clean_end)
+		return uvm_fail(err, 0, "%s: PEM certificate block %zu is malformed", path, *n + 1);
 	if (*n == 0)
 		return uvm_fail(err, 0, "%s: no PEM CERTIFICATE block could be parsed", path);
 	return 0;
@@ -82,8 +94,8 @@ int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **o
 	*n = 0;
 	if (len > VERIFY_CERT_FILE_MAX)
 		return uvm_fail(err, 0, "%s: larger than %u bytes", name, VERIFY_CERT_FILE_MAX);
-	int rc = starts_pem(buf, len) ? load_pem(name, buf, len, out, max, n, err)
-				      : load_der(name, buf, len, out, max, n, err);
+	int rc = is_pem(buf, len) ? load_pem(name, buf, len, out, max, n, err)
+				  : load_der(name, buf, len, out, max, n, err);
 	if (rc != 0)
 		while (*n > 0)
 			X509_free(out[--*n]);
@@ -103,7 +115,7 @@ int verify_cert_load(const char *path, X509 **out, size_t max, size_t *n, struct
 }
 
 /* SHA-256 of the certificate's DER encoding, as lowercase hex. */
-static void fingerprint(X509 *x, char hex[2 * UVM_SHA256_LEN + 1])
+void verify_cert_sha256(X509 *x, char hex[2 * UVM_SHA256_LEN + 1])
 {
 	unsigned char *der = NULL;
 	int len = i2d_X509(x, &der);
@@ -117,9 +129,9 @@ static void fingerprint(X509 *x, char hex[2 * UVM_SHA256_LEN + 1])
 static void check_trusted(X509 *ark, X509 *trust_root, struct verify_results *res)
 {
 	char fp[2 * UVM_SHA256_LEN + 1], want[2 * UVM_SHA256_LEN + 1], expected[VERIFY_VALUE_MAX];
-	fingerprint(ark, fp);
+	verify_cert_sha256(ark, fp);
 	if (trust_root) {
-		fingerprint(trust_root, want);
+		verify_cert_sha256(trust_root, want);
 		verify_fmt(expected, sizeof expected, "the --trust-root ARK, sha256 %s", want);
 		verify_addf(res, "chain.ark_trusted", strcmp(fp, want) == 0 ? VR_PASS : VR_FAIL, expected,
 			    "ARK sha256 %s", fp);
@@ -165,12 +177,10 @@ static bool mgf1_is_sha384(const X509_ALGOR *mgf)
 
 /* AMD signs every certificate with RSASSA-PSS, SHA-384, MGF1-SHA-384, salt
  * 48, trailer 1; anything else is rejected, not negotiated. */
-static bool sig_alg_is_amd_pss(const X509 *x)
+bool verify_alg_is_amd_pss(const X509_ALGOR *alg)
 {
-	const X509_ALGOR *alg;
 	const void *pval;
 	int ptype;
-	X509_get0_signature(NULL, &alg, x);
 	if (!algor_is(alg, NID_rsassaPss))
 		return false;
 	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
@@ -187,7 +197,7 @@ static bool sig_alg_is_amd_pss(const X509 *x)
 	return ok;
 }
 
-static bool is_rsa4096(EVP_PKEY *key)
+bool verify_key_is_rsa4096(EVP_PKEY *key)
 {
 	int id = key ? EVP_PKEY_get_base_id(key) : 0;
 	return (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) && EVP_PKEY_get_bits(key) == 4096;
@@ -200,12 +210,13 @@ static void check_signed_by(const char *name, X509 *child, X509 *issuer, const c
 	verify_fmt(expected, sizeof expected, "signed by the %s (RSA-4096, RSASSA-PSS SHA-384, MGF1-SHA-384, salt 48)",
 		   issuer_label);
 	EVP_PKEY *key = X509_get0_pubkey(issuer);
+	const X509_ALGOR *alg;
 	const char *why = NULL;
 	if (X509_NAME_cmp(X509_get_issuer_name(child), X509_get_subject_name(issuer)) != 0)
 		why = "issuer name differs from the signer's subject name";
-	else if (!is_rsa4096(key))
+	else if (!verify_key_is_rsa4096(key))
 		why = "the signer's key is not RSA-4096";
-	else if (!sig_alg_is_amd_pss(child))
+	else if (X509_get0_signature(NULL, &alg, child), !verify_alg_is_amd_pss(alg))
 		why = "signature algorithm is not RSASSA-PSS SHA-384/MGF1-SHA-384/salt 48";
 	else if (X509_verify(child, key) != 1)
 		why = "signature does not verify";
@@ -213,7 +224,7 @@ static void check_signed_by(const char *name, X509 *child, X509 *issuer, const c
 	verify_add(res, name, why ? VR_FAIL : VR_PASS, expected, why ? why : "signature verifies");
 }
 
-static void format_time(const ASN1_TIME *t, char *out, size_t size)
+void verify_format_time(const ASN1_TIME *t, char *out, size_t size)
 {
 	struct tm tm;
 	if (!t || ASN1_TIME_to_tm(t, &tm) != 1 || !strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
@@ -227,8 +238,8 @@ static void check_validity(const char *name, X509 *x, time_t now, bool now_given
 	if (!gmtime_r(&now, &tm) || !strftime(nowtext, sizeof nowtext, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		snprintf(nowtext, sizeof nowtext, "%lld", (long long)now);
 	const ASN1_TIME *nb = X509_get0_notBefore(x), *na = X509_get0_notAfter(x);
-	format_time(nb, from, sizeof from);
-	format_time(na, to, sizeof to);
+	verify_format_time(nb, from, sizeof from);
+	verify_format_time(na, to, sizeof to);
 	verify_fmt(expected, sizeof expected, "valid at %s (%s)", nowtext,
 		   now_given ? "set with --now" : "the current time");
 	int after_start = X509_cmp_time(nb, &now) < 0; /* 0 = error: treated as fail */

@@ -121,6 +121,10 @@ void verify_print_text(FILE *out, const char *report_path, const struct verify_r
 {
 	static const char *tags[] = {"pass", "FAIL", "n/a ", "skip"};
 	fprintf(out, "uvm verify: %s\n", report_path);
+	for (size_t i = 0; i < res->n_certs; i++) {
+		const struct verify_cert_use *u = &res->certs[i];
+		fprintf(out, "  %-4s %s, sha256 %s\n       from %s\n", u->role, u->subject, u->sha256, u->source);
+	}
 	for (size_t i = 0; i < res->n; i++) {
 		const struct verify_check *c = &res->c[i];
 		fprintf(out, "  [%s] %s\n", tags[c->result], c->name);
@@ -169,8 +173,21 @@ void verify_print_json(FILE *out, const char *report_path, const struct verify_r
 {
 	fprintf(out, "{\"report\": ");
 	json_string(out, report_path);
-	fprintf(out, ", \"result\": \"%s\", \"checks\": [",
-		verify_exit_code(res) == VERIFY_EXIT_OK ? "accepted" : "rejected");
+	fprintf(out, ", \"result\": \"%s\", ", verify_exit_code(res) == VERIFY_EXIT_OK ? "accepted" : "rejected");
+	fprintf(out, "\"certificates\": [");
+	for (size_t i = 0; i < res->n_certs; i++) {
+		const struct verify_cert_use *u = &res->certs[i];
+		fprintf(out, "%s\n  {\"role\": ", i ? "," : "");
+		json_string(out, u->role);
+		fprintf(out, ", \"subject\": ");
+		json_string(out, u->subject);
+		fprintf(out, ", \"sha256\": ");
+		json_string(out, u->sha256);
+		fprintf(out, ", \"source\": ");
+		json_string(out, u->source);
+		fprintf(out, "}");
+	}
+	fprintf(out, "%s], \"checks\": [", res->n_certs ? "\n" : "");
 	for (size_t i = 0; i < res->n; i++) {
 		const struct verify_check *c = &res->c[i];
 		fprintf(out, "%s\n  {\"name\": ", i ? "," : "");

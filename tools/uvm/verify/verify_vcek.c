@@ -118,3 +118,14 @@ enum snp_tcb_layout verify_tcb_layout(const struct vcek_info *info)
 		return SNP_TCB_TURIN;
 	return SNP_TCB_MILAN_GENOA;
 }
+
+bool verify_has_amd_ext(X509 *x)
+{
+	for (int i = 0; i < X509_get_ext_count(x); i++) {
+		char oid[80];
+		if (OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(X509_get_ext(x, i)), 1) > 0 &&
+		    strncmp(oid, AMD_OID, sizeof AMD_OID - 1) == 0)
+			return true;
+	}
+	return false;
+}
