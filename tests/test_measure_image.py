@@ -157,8 +157,16 @@ def test_usage_errors_exit_2():
     assert uvm(*base_args(cpu="EPYC-v9")).returncode == 2
     assert uvm(*base_args(vcpus=0)).returncode == 2
     assert uvm(*base_args(), "--output-format", "raw").returncode == 2
-    assert uvm("measure", "--mode", "sev", "--ovmf", str(OVMF)).returncode == 2
+    assert uvm("measure", "--mode", "csv", "--ovmf", str(OVMF)).returncode == 2       # not a mode we know
     assert uvm("measure", "--help").returncode == 0
+
+
+def test_sev_digest_of_the_firmware_alone_is_its_sha256():
+    """SEV (not SNP) measures the firmware's bytes, then the hashes table when a kernel is given:
+    without one, the digest is the firmware's SHA-256 (sev-snp-measure's sev mode)."""
+    r = uvm("measure", "--mode", "sev", "--ovmf", str(OVMF))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == hashlib.sha256(OVMF.read_bytes()).hexdigest()
 
 
 def _guid_le(text):
