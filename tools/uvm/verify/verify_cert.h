@@ -23,6 +23,9 @@ int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **o
 /* Reads a GHCB certificate table (auxblob): out[0] the VCEK or VLEK, out[1]
  * the ASK, out[2] the ARK; all three are required. */
 int verify_cert_table(const char *path, X509 *out[3], struct uvm_err *err);
+/* The same on bytes already read (path names them in messages); out[] must
+ * be NULL on entry and is NULL again on failure. */
+int verify_cert_table_parse(const char *path, const uint8_t *buf, size_t len, X509 *out[3], struct uvm_err *err);
 
 enum vcek_kind { LEAF_UNKNOWN, LEAF_VCEK, LEAF_VLEK };
 

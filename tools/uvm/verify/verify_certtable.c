@@ -50,15 +50,13 @@ static int take_entry(const char *path, const uint8_t *buf, size_t len, const ui
 	return 0; /* other GUIDs (e.g. a CRL) are not needed */
 }
 
-int verify_cert_table(const char *path, X509 *out[3], struct uvm_err *err)
+int verify_cert_table_parse(const char *path, const uint8_t *buf, size_t len, X509 *out[3], struct uvm_err *err)
 {
-	uint8_t *buf;
-	size_t len;
 	static const uint8_t zero[ENTRY_SIZE];
-	if (verify_read_file(path, TABLE_MAX, &buf, &len, err) != 0)
-		return uvm_wrap(err, "reading the certificate table (--certs)");
 	int rc = -1;
 	size_t pos = 0;
+	if (len > TABLE_MAX)
+		return uvm_fail(err, 0, "%s: the certificate table has %zu bytes, more than %u", path, len, TABLE_MAX);
 	for (; pos + ENTRY_SIZE <= len; pos += ENTRY_SIZE) {
 		if (memcmp(buf + pos, zero, ENTRY_SIZE) == 0)
 			break;
@@ -80,6 +78,16 @@ done:
 			X509_free(out[i]);
 			out[i] = NULL;
 		}
+	return rc;
+}
+
+int verify_cert_table(const char *path, X509 *out[3], struct uvm_err *err)
+{
+	uint8_t *buf;
+	size_t len;
+	if (verify_read_file(path, TABLE_MAX, &buf, &len, err) != 0)
+		return uvm_wrap(err, "reading the certificate table (--certs)");
+	int rc = verify_cert_table_parse(path, buf, len, out, err);
 	free(buf);
 	return rc;
 }
