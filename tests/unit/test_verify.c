@@ -842,6 +842,19 @@ static void test_cert_table(void)
 	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--chain", D "gsg_ask_ark_genoa.pem", "--now", NOW_2026,
 			     "--allow-debug", GSG_EXPECT, NULL),
 		     VERIFY_EXIT_FAILED, "an explicit --chain overrides the table's");
+	/* The table with the VCEK alone (as many hosts ship it): --chain gives the rest. */
+	static uint8_t vcek_only[16384];
+	memcpy(vcek_only, table, off);
+	memset(vcek_only + 24, 0, 48); /* the ASK and ARK entries become the end entry */
+	write_file(path, vcek_only, off);
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--chain", MILAN, "--now", NOW_2026, "--allow-debug",
+			     GSG_EXPECT, NULL),
+		     0, "a table with the VCEK alone and --chain for the ASK and ARK: accepted");
+	CHECK(strstr(output, "(VCEK/VLEK entry)") != NULL, "  ... the VCEK named as the table's");
+	CHECK_EQ_INT(run_cli("--report", GSG, "--certs", path, "--now", NOW_2026, GSG_EXPECT, NULL), VERIFY_EXIT_INPUT,
+		     "the same table alone: exit 3");
+	CHECK(strstr(output, "ASK") && strstr(output, "--chain"), "  ... naming the missing ASK and --chain (%s)",
+	      output);
 	table[24 + 20] = 0xff; /* ASK length past the end */
 	table[24 + 21] = 0xff;
 	write_file(path, table, off);

@@ -21,7 +21,8 @@ int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **o
 		      struct uvm_err *err);
 
 /* Reads a GHCB certificate table (auxblob): out[0] the VCEK or VLEK, out[1]
- * the ASK, out[2] the ARK; all three are required. */
+ * the ASK, out[2] the ARK, each NULL when the table lacks it (hosts often
+ * ship the VCEK alone; the other files fill the rest), at least one given. */
 int verify_cert_table(const char *path, X509 *out[3], struct uvm_err *err);
 /* The same on bytes already read (path names them in messages); out[] must
  * be NULL on entry and is NULL again on failure. */

@@ -65,11 +65,8 @@ int verify_cert_table_parse(const char *path, const uint8_t *buf, size_t len, X5
 	}
 	if (pos + ENTRY_SIZE > len)
 		uvm_fail(err, 0, "%s: the certificate table has no all-zero end entry", path);
-	else if (!out[0] || !out[1] || !out[2])
-		uvm_fail(err, 0, "%s: the certificate table lacks the %s certificate", path,
-			 !out[0]   ? "VCEK/VLEK"
-			 : !out[1] ? "ASK"
-				   : "ARK");
+	else if (!out[0] && !out[1] && !out[2])
+		uvm_fail(err, 0, "%s: the certificate table holds no VCEK, VLEK, ASK or ARK certificate", path);
 	else
 		rc = 0;
 done:
