@@ -24,16 +24,13 @@ static const struct {
 	{"Turin", "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a"},
 };
 
-/* DER starts with a SEQUENCE; PEM is recognised by its BEGIN line anywhere in
- * the file, so that the text `openssl x509 -text` or `openssl pkcs7
- * -print_certs` writes before each block is skipped. */
-static bool is_pem(const uint8_t *buf, size_t len)
+bool verify_has_pem(const uint8_t *buf, size_t len, const char *begin)
 {
-	static const char tag[] = "-----BEGIN ";
+	size_t tlen = strlen(begin);
 	if (len == 0 || buf[0] == 0x30)
 		return false;
-	for (size_t i = 0; i + sizeof tag - 1 <= len; i++)
-		if (buf[i] == '-' && memcmp(buf + i, tag, sizeof tag - 1) == 0)
+	for (size_t i = 0; i + tlen <= len; i++)
+		if (buf[i] == '-' && memcmp(buf + i, begin, tlen) == 0)
 			return true;
 	return false;
 }
@@ -94,8 +91,8 @@ int verify_cert_parse(const char *name, const uint8_t *buf, size_t len, X509 **o
 	*n = 0;
 	if (len > VERIFY_CERT_FILE_MAX)
 		return uvm_fail(err, 0, "%s: larger than %u bytes", name, VERIFY_CERT_FILE_MAX);
-	int rc = is_pem(buf, len) ? load_pem(name, buf, len, out, max, n, err)
-				  : load_der(name, buf, len, out, max, n, err);
+	int rc = verify_has_pem(buf, len, "-----BEGIN ") ? load_pem(name, buf, len, out, max, n, err)
+							 : load_der(name, buf, len, out, max, n, err);
 	if (rc != 0)
 		while (*n > 0)
 			X509_free(out[--*n]);

@@ -11,6 +11,12 @@
 
 #define VERIFY_CERT_FILE_MAX (256u * 1024u)
 
+/* DER starts with a SEQUENCE; PEM is recognised by its BEGIN line (begin, e.g.
+ * "-----BEGIN X509 CRL-----") anywhere in the buffer, so that the text
+ * `openssl x509 -text` or `openssl pkcs7 -print_certs` writes before each
+ * block is skipped. */
+bool verify_has_pem(const uint8_t *buf, size_t len, const char *begin);
+
 /* Loads up to max certificates from a file: one DER certificate, or every
  * PEM "CERTIFICATE" block in order (text around the blocks, as `openssl x509
  * -text` writes it, is skipped). Fails on anything else, including a

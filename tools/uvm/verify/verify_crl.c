@@ -12,24 +12,13 @@
 
 #include "verify_cert.h"
 
-static bool has_pem_crl(const uint8_t *buf, size_t len)
-{
-	static const char tag[] = "-----BEGIN X509 CRL-----";
-	if (len == 0 || buf[0] == 0x30)
-		return false;
-	for (size_t i = 0; i + sizeof tag - 1 <= len; i++)
-		if (buf[i] == '-' && memcmp(buf + i, tag, sizeof tag - 1) == 0)
-			return true;
-	return false;
-}
-
 int verify_crl_parse(const char *name, const uint8_t *buf, size_t len, X509_CRL **out, struct uvm_err *err)
 {
 	*out = NULL;
 	if (len > VERIFY_CERT_FILE_MAX)
 		return uvm_fail(err, 0, "%s: larger than %u bytes; want AMD's CRL (DER or PEM)", name,
 				VERIFY_CERT_FILE_MAX);
-	if (has_pem_crl(buf, len)) {
+	if (verify_has_pem(buf, len, "-----BEGIN X509 CRL-----")) {
 		BIO *bio = BIO_new_mem_buf(buf, (int)len);
 		X509_CRL *extra = NULL;
 		*out = bio ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;

@@ -75,15 +75,6 @@ static bool tcb_at_least(const struct snp_tcb *got, const struct snp_tcb *min)
 	       got->snp >= min->snp && got->microcode >= min->microcode;
 }
 
-static void tcb_text(const struct snp_tcb *t, enum snp_tcb_layout layout, char *out, size_t size)
-{
-	if (layout == SNP_TCB_TURIN)
-		verify_fmt(out, size, "fmc %u, bl %u, tee %u, snp %u, ucode %u", t->fmc, t->bootloader, t->tee, t->snp,
-			   t->microcode);
-	else
-		verify_fmt(out, size, "bl %u, tee %u, snp %u, ucode %u", t->bootloader, t->tee, t->snp, t->microcode);
-}
-
 /* --min-tcb applies to every TCB the guest's secrets depend on: the one the
  * report claims (reported_tcb), the one the firmware cannot be rolled back
  * below (committed_tcb) and the one the guest was launched on (launch_tcb). */
@@ -102,11 +93,11 @@ static void check_min_tcb(const struct verify_opts *o, const struct snp_report *
 	if (o->min_tcb_is_raw)
 		snp_tcb_decode(o->min_tcb_raw, layout, &min);
 	char want[96], got[96], expected[VERIFY_VALUE_MAX];
-	tcb_text(&min, layout, want, sizeof want);
+	verify_tcb_text(&min, layout, want, sizeof want);
 	for (size_t i = 0; i < 3; i++) {
 		struct snp_tcb t;
 		snp_tcb_decode(raw[i], layout, &t);
-		tcb_text(&t, layout, got, sizeof got);
+		verify_tcb_text(&t, layout, got, sizeof got);
 		verify_fmt(expected, sizeof expected, "%s at least %s in each component", fields[i], want);
 		verify_addf(res, names[i], tcb_at_least(&t, &min) ? VR_PASS : VR_FAIL, expected, "0x%016llx: %s",
 			    (unsigned long long)raw[i], got);
@@ -127,9 +118,9 @@ static void check_current_tcb(const struct verify_opts *o, const struct snp_repo
 	snp_tcb_decode(r->current_tcb, layout, &cur);
 	snp_tcb_decode(r->reported_tcb, layout, &rep);
 	snp_tcb_decode(r->committed_tcb, layout, &com);
-	tcb_text(&cur, layout, c, sizeof c);
-	tcb_text(&rep, layout, p, sizeof p);
-	tcb_text(&com, layout, m, sizeof m);
+	verify_tcb_text(&cur, layout, c, sizeof c);
+	verify_tcb_text(&rep, layout, p, sizeof p);
+	verify_tcb_text(&com, layout, m, sizeof m);
 	bool ordered = tcb_at_least(&cur, &rep) && tcb_at_least(&cur, &com);
 	verify_addf(res, "tcb.order", ordered ? VR_PASS : VR_FAIL,
 		    "reported_tcb and committed_tcb at most current_tcb in each component",

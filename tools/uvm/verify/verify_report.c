@@ -80,7 +80,7 @@ static void check_signing_key(const struct snp_report *r, const struct vcek_info
 					  : "none/other");
 }
 
-static void tcb_text(const struct snp_tcb *t, enum snp_tcb_layout layout, char *out, size_t size)
+void verify_tcb_text(const struct snp_tcb *t, enum snp_tcb_layout layout, char *out, size_t size)
 {
 	if (layout == SNP_TCB_TURIN)
 		verify_fmt(out, size, "fmc %u, bl %u, tee %u, snp %u, ucode %u", t->fmc, t->bootloader, t->tee, t->snp,
@@ -97,8 +97,8 @@ static void check_tcb(const struct snp_report *r, const struct vcek_info *info, 
 	snp_tcb_decode(r->reported_tcb, layout, &reported);
 	bool complete = info->have_bl && info->have_tee && info->have_snp && info->have_ucode &&
 			(layout != SNP_TCB_TURIN || info->have_fmc);
-	tcb_text(&info->tcb, layout, want, sizeof want);
-	tcb_text(&reported, layout, got, sizeof got);
+	verify_tcb_text(&info->tcb, layout, want, sizeof want);
+	verify_tcb_text(&reported, layout, got, sizeof got);
 	verify_fmt(expected, sizeof expected, "the certificate's TCB: %s",
 		   complete ? want : "(certificate lacks TCB extensions)");
 	bool ok = complete && memcmp(&reported, &info->tcb, sizeof reported) == 0;
