@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "check.h"
+#include "run_command.h"
 #include "command.h"
 #include "ecdsa_det.h"
 #include "hash.h"
@@ -417,31 +418,11 @@ static void test_check_refuses(void)
 
 static int run_cli(const char *first, ...)
 {
-	char *argv[40];
-	int argc = 0;
 	va_list ap;
-	argv[argc++] = (char *)"idblock";
 	va_start(ap, first);
-	for (const char *a = first; a && argc < 39; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
+	int rc = run_command_v(&uvm_command_idblock, tmp_path("out.txt"), output, sizeof output, first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	int saved_out = dup(1), saved_err = dup(2);
-	int fd = open(tmp_path("out.txt"), O_RDWR | O_CREAT | O_TRUNC, 0600);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	int rc = uvm_command_idblock.run(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	ssize_t n = pread(fd, output, sizeof output - 1, 0);
-	output[n > 0 ? n : 0] = '\0';
-	close(fd);
+	size_t n = strlen(output);
 	if (rc != 0 && n > 0 && output[n - 1] == '\n')
 		output[n - 1] = '\0'; /* a one-line message, shown in the TAP line */
 	return rc;

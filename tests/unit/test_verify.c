@@ -14,6 +14,7 @@
 
 #include "../../init/test-flavour/sim_psp_sign.c"
 #include "check.h"
+#include "run_command.h"
 #include "command.h"
 #include "hash.h"
 #include "hex.h"
@@ -70,31 +71,10 @@ static void write_file(const char *path, const void *data, size_t len)
 /* Runs `uvm verify ARGS...` in-process, capturing its output. */
 static int run_cli(const char *first, ...)
 {
-	char *argv[64];
-	int argc = 0;
 	va_list ap;
-	argv[argc++] = (char *)"verify";
 	va_start(ap, first);
-	for (const char *a = first; a && argc < 63; a = va_arg(ap, const char *))
-		argv[argc++] = (char *)a;
+	int rc = run_command_v(&uvm_command_verify, tmp_path("out.txt"), output, sizeof output, first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	int saved_out = dup(1), saved_err = dup(2);
-	int fd = open(tmp_path("out.txt"), O_RDWR | O_CREAT | O_TRUNC, 0600);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	int rc = uvm_command_verify.run(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	ssize_t n = pread(fd, output, sizeof output - 1, 0);
-	output[n > 0 ? n : 0] = '\0';
-	close(fd);
 	return rc;
 }
 
