@@ -49,6 +49,27 @@ static void test_rejections(void)
 	expect_reject(long_line, "longer than", "an overlong line");
 }
 
+/* The list grows as it is read, up to CPIO_MAX_ENTRIES and not one more. */
+static void test_entry_bound(void)
+{
+	size_t size = (CPIO_MAX_ENTRIES + 1) * 24;
+	char *text = malloc(size), *p = text;
+	for (int i = 0; i < CPIO_MAX_ENTRIES; i++)
+		p += sprintf(p, "dir /d%05d 0755\n", i);
+	struct cpio_list list;
+	struct uvm_err err = {0};
+	int rc = cpio_list_parse(text, (size_t)(p - text), NULL, 0, &list, &err);
+	CHECK(rc == 0 && list.count == CPIO_MAX_ENTRIES, "accepts %d entries (%s)", CPIO_MAX_ENTRIES, err.msg);
+	if (rc == 0) {
+		CHECK_EQ_STR(list.entries[CPIO_MAX_ENTRIES - 1].path, "/d04095", "keeps the last entry");
+		cpio_list_free(&list);
+	}
+	p += sprintf(p, "dir /d%05d 0755\n", CPIO_MAX_ENTRIES);
+	rc = cpio_list_parse(text, (size_t)(p - text), NULL, 0, &list, &err);
+	CHECK(rc == -1 && strstr(err.msg, "more than 4096 entries"), "refuses entry 4097: %s", err.msg);
+	free(text);
+}
+
 static void test_accepts_comments_and_blank_lines(void)
 {
 	struct cpio_list list;
@@ -133,6 +154,7 @@ int main(void)
 {
 	test_rejections();
 	test_accepts_comments_and_blank_lines();
+	test_entry_bound();
 	test_gen_list_exact();
 	test_gen_refusals();
 	return check_done();

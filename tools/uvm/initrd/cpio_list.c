@@ -175,13 +175,27 @@ static int check_order(const struct cpio_list *list, struct uvm_err *err)
 	return 0;
 }
 
+/* The list grows as lines come (a 4096-entry table is 2 MiB): doubling,
+ * bounded by CPIO_MAX_ENTRIES, which the caller checks first. */
+static int grow(struct cpio_list *list, size_t *capacity, struct uvm_err *err)
+{
+	size_t want = *capacity ? *capacity * 2 : 64;
+	if (want > CPIO_MAX_ENTRIES)
+		want = CPIO_MAX_ENTRIES;
+	struct cpio_entry *more = realloc(list->entries, want * sizeof *more);
+	if (!more)
+		return uvm_fail(err, ENOMEM, "out of memory for %zu list entries", want);
+	list->entries = more;
+	*capacity = want;
+	return 0;
+}
+
 int cpio_list_parse(const char *text, size_t len, const struct cpio_define *defines, size_t ndefines,
 		    struct cpio_list *out, struct uvm_err *err)
 {
-	out->entries = calloc(CPIO_MAX_ENTRIES, sizeof *out->entries);
+	size_t capacity = 0;
+	out->entries = NULL;
 	out->count = 0;
-	if (!out->entries)
-		return uvm_fail(err, ENOMEM, "out of memory for the file list");
 	int lineno = 0;
 	for (size_t pos = 0; pos < len;) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
@@ -214,7 +228,10 @@ int cpio_list_parse(const char *text, size_t len, const struct cpio_define *defi
 			uvm_fail(err, EINVAL, "line %d: more than %d entries", lineno, CPIO_MAX_ENTRIES);
 			goto fail;
 		}
+		if (out->count == capacity && grow(out, &capacity, err))
+			goto fail;
 		struct cpio_entry *e = &out->entries[out->count];
+		memset(e, 0, sizeof *e);
 		e->line = lineno;
 		if (parse_entry(w, n, defines, ndefines, e, err))
 			goto fail;
