@@ -123,14 +123,14 @@ denied=$(ctl exec_in_container '{"container_id":"demo","process_id":"x","argv":[
 say "$(jq -r '.error.kind + ": " + .error.message' <<<"$denied")"
 say "reason: $(jq -c '.error.reason.candidates[0].failed // .error.reason' <<<"$denied" | cut -c1-200)"
 
-step "attestation report with a fresh nonce, verified against test root, measurement, policy and nonce"
+step "attestation report with a fresh nonce, verified against test root and its CRL, measurement, policy and nonce"
 nonce=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 report=$(ctl_ok get_report "{\"nonce\":\"$nonce\"}")
 base64 -d <<<"$(jq -r .report_base64 <<<"$report")" > "$work/report.bin"
 report_data=$(printf 'uvm-host-nonce-v1\0' | cat - <(xxd -r -p <<<"$nonce") | sha512sum | cut -d' ' -f1)
 "$uvm" verify --report "$work/report.bin" --trust-root tests/pki/test-ark.pem --vcek tests/pki/test-vcek.pem \
-	--chain tests/pki/test-ask-ark.pem --measurement "$measurement" --policy "$work/policy.json" \
-	--report-data "$report_data" | sed 's/^/    /'
+	--chain tests/pki/test-ask-ark.pem --crl tests/pki/test-crl-valid.pem --measurement "$measurement" \
+	--policy "$work/policy.json" --report-data "$report_data" | sed 's/^/    /'
 say "(without --trust-root the same report is rejected: test keys are not AMD's)"
 
 step "shutdown"
