@@ -153,9 +153,10 @@ def run_to_exit(vm, cid):
     return status, read_stream(vm, {"container_id": cid, "stream": "stdout"})
 
 
-def verify(report_path, measurement, policy_path, report_data, trust_root=True):
-    cmd = [UVM, "verify", "--report", report_path, "--vcek", PKI["vcek"], "--chain", PKI["chain"],
-           "--measurement", measurement, "--policy", policy_path, "--report-data", report_data, "--json"]
+def verify(report_path, measurement, policy_path, report_data, trust_root=True, certs=None, extra=()):
+    certs = certs if certs is not None else ["--vcek", PKI["vcek"], "--chain", PKI["chain"]]
+    cmd = [UVM, "verify", "--report", report_path, *certs,
+           "--measurement", measurement, "--policy", policy_path, "--report-data", report_data, "--json", *extra]
     if trust_root:
         cmd += ["--trust-root", PKI["ark"]]
     r = sh(*cmd)
@@ -406,6 +407,42 @@ def test_test_flavour_report_without_the_test_root_fails_on_the_chain(flow):
     r, checks = verify(path, flow["measurement"], flow["work"] / "policy.json", rd, trust_root=False)
     assert r.returncode == 1, r.stdout + r.stderr
     assert checks["chain.ark_trusted"] == "fail", checks
+
+
+@pytest.mark.parametrize("crl, exit_code, failed", [
+    ("test-crl-valid.pem", 0, []),
+    ("test-crl-vcek.pem", 1, ["crl.vcek_not_revoked"]),
+    ("test-crl-ask.pem", 1, ["crl.ask_not_revoked"]),
+    ("test-crl-wrong-key.pem", 1, ["crl.signed_by_ark"]),
+    ("test-crl-expired.pem", 1, ["crl.valid"]),
+])
+def test_revocation_of_the_reports_signer_is_checked(flow, crl, exit_code, failed):
+    """Proves: the image's real report, otherwise acceptable, is rejected when the test root's CRL
+    revokes its VCEK or ASK, or when the CRL handed over is expired or not signed by the ARK; the
+    failing check is the only one."""
+    path = flow["state"]["report"]
+    rd = base64.b16encode(open(path, "rb").read()[0x50:0x90]).decode().lower()
+    r, checks = verify(path, flow["measurement"], flow["work"] / "policy.json", rd,
+                       extra=("--crl", "tests/pki/" + crl))
+    assert r.returncode == exit_code, r.stdout + r.stderr
+    assert [n for n, v in checks.items() if v == "fail"] == failed, checks
+
+
+def test_certificates_in_any_order_and_no_silent_accept(flow):
+    """Proves: the certificates the host hands over in one shuffled bundle (ARK, VCEK, ASK, in the
+    --vcek file alone) verify the image's report, each picked by its role; the same report with no
+    expectation about the guest is refused (exit 2), never ACCEPTED."""
+    path, work = flow["state"]["report"], flow["work"]
+    rd = base64.b16encode(open(path, "rb").read()[0x50:0x90]).decode().lower()
+    bundle = work / "shuffled.pem"
+    bundle.write_text(open(PKI["ark"]).read() + open(PKI["vcek"]).read() + open("tests/pki/test-ask.pem").read())
+    r, checks = verify(path, flow["measurement"], work / "policy.json", rd, certs=["--vcek", str(bundle)])
+    assert r.returncode == 0, r.stdout + r.stderr
+    roles = {c["role"]: c["subject"] for c in json.loads(r.stdout)["certificates"]}
+    assert roles["VCEK"].endswith("SEV-VCEK") and roles["ARK"].startswith("CN=ARK"), roles
+    r = sh(UVM, "verify", "--report", path, "--vcek", PKI["vcek"], "--chain", PKI["chain"], "--trust-root",
+           PKI["ark"])
+    assert r.returncode == 2 and "--no-expectations" in r.stderr and "ACCEPTED" not in r.stdout, r.stdout + r.stderr
 
 
 # ----------------------------------------------------------------- the channel
