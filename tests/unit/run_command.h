@@ -1,14 +1,42 @@
-/* Runs a `uvm` command in-process with stdout and stderr captured, for the
- * unit tests that drive a whole command (test_verify, test_idblock). */
+/* Runs a `uvm` command in-process with stdout and stderr captured, and keeps
+ * the temporary files such a test writes, for the unit tests that drive a
+ * whole command (test_verify, test_idblock). */
 #ifndef UVM_TEST_RUN_COMMAND_H
 #define UVM_TEST_RUN_COMMAND_H
 
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "command.h"
+
+/* One stable path per file name under dir (callers keep the pointers). */
+static inline const char *tmp_path_in(const char *dir, const char *name)
+{
+	static char path[32][256];
+	for (size_t i = 0; i < 32; i++) {
+		if (path[i][0] == '\0')
+			snprintf(path[i], sizeof path[i], "%s/%s", dir, name);
+		const char *slash = strrchr(path[i], '/');
+		if (slash && strcmp(slash + 1, name) == 0)
+			return path[i];
+	}
+	abort(); /* more than 32 temporary files: raise the limit */
+}
+
+/* Writes a whole file or stops the test program (exit 2). */
+static inline void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len) {
+		perror(path);
+		exit(2);
+	}
+	fclose(f);
+}
 
 /* argv is cmd->name then the NULL-terminated arguments of ap; the output
  * lands in out (NUL-terminated), through the file capture_path. */

@@ -35,25 +35,7 @@ static char output[1 << 14];
 
 static const char *tmp_path(const char *name)
 {
-	static char path[16][256];
-	for (size_t i = 0; i < 16; i++) {
-		if (path[i][0] == '\0')
-			snprintf(path[i], sizeof path[i], "%s/%s", tmpdir, name);
-		const char *slash = strrchr(path[i], '/');
-		if (slash && strcmp(slash + 1, name) == 0)
-			return path[i];
-	}
-	abort();
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, len, f) != len) {
-		perror(path);
-		exit(2);
-	}
-	fclose(f);
+	return tmp_path_in(tmpdir, name);
 }
 
 static size_t read_file(const char *path, uint8_t *buf, size_t max)

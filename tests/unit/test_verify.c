@@ -44,28 +44,9 @@ extern const struct uvm_command uvm_command_verify;
 static char tmpdir[] = "/tmp/test_verify.XXXXXX";
 static char output[1 << 16]; /* stdout+stderr of the last run_cli */
 
-/* One stable path per file name (callers keep the pointers). */
 static const char *tmp_path(const char *name)
 {
-	static char path[32][256];
-	for (size_t i = 0; i < 32; i++) {
-		if (path[i][0] == '\0')
-			snprintf(path[i], sizeof path[i], "%s/%s", tmpdir, name);
-		const char *slash = strrchr(path[i], '/');
-		if (slash && strcmp(slash + 1, name) == 0)
-			return path[i];
-	}
-	abort(); /* more than 32 temporary files: raise the limit */
-}
-
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, len, f) != len) {
-		perror(path);
-		exit(2);
-	}
-	fclose(f);
+	return tmp_path_in(tmpdir, name);
 }
 
 /* Runs `uvm verify ARGS...` in-process, capturing its output. */
