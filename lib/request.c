@@ -403,26 +403,30 @@ static int read_seccomp(struct request *r, const struct json_value *obj, struct 
 	struct req_seccomp *sc = &r->seccomp;
 	if (json_check_object(obj, f, 3, err) < 0)
 		return -1;
-	const char *p = json_str(json_get(obj, "profile"), NULL);
-	sc->unconfined = strcmp(p, "unconfined") == 0;
-	if (!sc->unconfined && strcmp(p, "default") != 0)
-		return json_fail_at(json_get(obj, "profile"), err, "must be \"default\" or \"unconfined\"");
-	if (read_syscalls(r, json_get(obj, "allow"), &sc->allow, err) < 0 ||
-	    read_syscalls(r, json_get(obj, "deny"), &sc->deny, err) < 0)
-		return -1;
-	struct seccomp_profile_spec spec = {.unconfined = sc->unconfined,
-					    .allow = sc->allow.v,
-					    .nallow = sc->allow.n,
-					    .deny = sc->deny.v,
-					    .ndeny = sc->deny.n};
-	if (request_seccomp_rules(obj, &spec, err) < 0)
+	if (request_seccomp_profile(obj, &sc->unconfined, err) < 0 ||
+	    read_syscalls(r, json_get(obj, "allow"), &sc->allow, err) < 0 ||
+	    read_syscalls(r, json_get(obj, "deny"), &sc->deny, err) < 0 ||
+	    request_seccomp_rules(obj, sc->unconfined, sc->allow.v, sc->allow.n, sc->deny.v, sc->deny.n, err) < 0)
 		return -1;
 	sc->present = 1;
 	return 0;
 }
 
-int request_seccomp_rules(const struct json_value *obj, const struct seccomp_profile_spec *spec, struct uvm_err *err)
+int request_seccomp_profile(const struct json_value *obj, int *unconfined, struct uvm_err *err)
 {
+	const struct json_value *profile = json_get(obj, "profile");
+	const char *p = json_str(profile, NULL);
+	*unconfined = p && strcmp(p, "unconfined") == 0;
+	if (!p || (!*unconfined && strcmp(p, "default") != 0))
+		return json_fail_at(profile ? profile : obj, err, "must be \"default\" or \"unconfined\"");
+	return 0;
+}
+
+int request_seccomp_rules(const struct json_value *obj, int unconfined, const char *const *allow, size_t nallow,
+			  const char *const *deny, size_t ndeny, struct uvm_err *err)
+{
+	const struct seccomp_profile_spec s = {unconfined, allow, nallow, deny, ndeny};
+	const struct seccomp_profile_spec *spec = &s;
 	if (spec->unconfined && (spec->nallow || spec->ndeny))
 		return json_fail_at(json_get(obj, spec->nallow ? "allow" : "deny"), err,
 				    "must be empty with the \"unconfined\" profile (there is no filter)");

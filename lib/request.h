@@ -174,12 +174,16 @@ int request_id_ok(const char *s);
 int request_serial_ok(const char *s);
 int request_hex64_ok(const char *s);
 
+/* A "seccomp" object's "profile" (one reader for the request and the
+ * policy): "default" or "unconfined", anything else fails with its path. */
+int request_seccomp_profile(const struct json_value *obj, int *unconfined, struct uvm_err *err);
+
 /* The rules of a "seccomp" object beyond its names (one for the request
  * and the policy): lists empty with the "unconfined" profile, no name both
  * allowed and denied, and what the filter builder accepts. obj names the
  * members in messages. */
-struct seccomp_profile_spec;
-int request_seccomp_rules(const struct json_value *obj, const struct seccomp_profile_spec *spec, struct uvm_err *err);
+int request_seccomp_rules(const struct json_value *obj, int unconfined, const char *const *allow, size_t nallow,
+			  const char *const *deny, size_t ndeny, struct uvm_err *err);
 
 /* Reads a "resources" object (the request's values or the policy's
  * bounds: one strict reader for both). Flags: REQ_RES_SCRATCH also takes

@@ -50,20 +50,12 @@ int policy_seccomp_read(const struct json_value *obj, struct pol_seccomp *sc, st
 		return 0; /* absent: the default profile */
 	if (json_check_object(obj, f, sizeof f / sizeof f[0], err) < 0)
 		return -1;
-	const struct json_value *profile = json_get(obj, "profile");
-	const char *p = json_str(profile, NULL);
-	sc->unconfined = strcmp(p, "unconfined") == 0;
-	if (!sc->unconfined && strcmp(p, "default") != 0)
-		return json_fail_at(profile, err, "must be \"default\" or \"unconfined\"");
+	if (request_seccomp_profile(obj, &sc->unconfined, err) < 0)
+		return -1;
 	for (size_t l = 0; l < 2; l++)
 		if (read_list(json_get(obj, list_names[l]), lists[l], counts[l], err) < 0)
 			return -1;
-	struct seccomp_profile_spec spec = {.unconfined = sc->unconfined,
-					    .allow = sc->allow.v,
-					    .nallow = sc->allow.n,
-					    .deny = sc->deny.v,
-					    .ndeny = sc->deny.n};
-	return request_seccomp_rules(obj, &spec, err);
+	return request_seccomp_rules(obj, sc->unconfined, sc->allow.v, sc->allow.n, sc->deny.v, sc->deny.n, err);
 }
 
 static int in_list(const char *const *v, size_t n, const char *x)
