@@ -207,3 +207,147 @@ def test_kernel_not_bzimage_refused():
     p = uvm(*args)
     assert p.returncode == 1 and p.stdout == "", p
     assert "kernel.bin: not a bzImage" in p.stderr and "HdrS" in p.stderr, p.stderr
+
+
+# ---------------------------------------------------------------- --mode snp:svsm
+#
+# No COCONUT-SVSM image is packaged for Debian, so the SVSM is a hand-made image in the format
+# sev-snp-measure reads (footer table with an SVSM info entry and ASEV metadata), placed under the
+# real firmware; the expected digest is derived here from the SNP ABI's PAGE_INFO chain, starting
+# at the trace's firmware digest, with the VMSA laid out from the field list of Linux's
+# struct sev_es_save_area (not from the C code's offsets).
+
+VARS_SIZE = 0x84000                        # Debian's OVMF_VARS (540672 bytes)
+SVSM_PAGES = 4
+SVSM_GPA = 0xFFC00000 - VARS_SIZE - SVSM_PAGES * 4096
+SVSM_ENTRY = 0x1230                        # offset of the entry point in the image
+SVSM_SECTIONS = [(0x805000, 0x1000, 3), (0x800000, 0x3000, 1), (0x803000, 0x1000, 2), (0x804000, 0x1000, 4)]
+
+SAVE_AREA = [(n, 16) for n in ("es", "cs", "ss", "ds", "fs", "gs", "gdtr", "ldtr", "idtr", "tr")] + [
+    ("vmpl_ssp", 32), ("u_cet", 8), ("reserved_1", 2), ("vmpl", 1), ("cpl", 1), ("reserved_2", 4),
+    ("efer", 8), ("reserved_3", 104), ("xss", 8), ("cr4", 8), ("cr3", 8), ("cr0", 8), ("dr7", 8),
+    ("dr6", 8), ("rflags", 8), ("rip", 8), ("dr0_3", 32), ("dr_masks", 32), ("reserved_4", 24),
+    ("rsp", 8), ("s_cet", 8), ("ssp", 8), ("isst_addr", 8), ("rax", 8), ("star", 8), ("lstar", 8),
+    ("cstar", 8), ("sfmask", 8), ("kernel_gs_base", 8), ("sysenter", 24), ("cr2", 8),
+    ("reserved_5", 32), ("g_pat", 8), ("dbgctrl", 8), ("br", 16), ("last_excp", 16),
+    ("reserved_7", 80), ("pkru", 4), ("reserved_8", 20), ("reserved_9", 8), ("rcx", 8), ("rdx", 8),
+    ("rbx", 8), ("reserved_10", 8), ("rbp", 8), ("rsi", 8), ("rdi", 8), ("r8_15", 64),
+    ("reserved_11", 16), ("exit_info", 24), ("guest_nrip", 8), ("sev_features", 8)]
+
+
+def _svsm_vmsa(eip, sig):
+    off, pos = {}, 0
+    for name, size in SAVE_AREA:
+        off[name] = pos
+        pos += size
+    off["xcr0"] = pos + 6 * 8   # vintr_ctrl, exit code, virtual_tom, tlb_id, pcpu_id, event_inj
+    page = bytearray(4096)
+    segs = {"es": (16, 0xc93, 0xffffffff), "cs": (8, 0xc9b, 0xffffffff), "ss": (16, 0xc93, 0xffffffff),
+            "ds": (16, 0xc93, 0xffffffff), "fs": (16, 0xc93, 0xffffffff), "gs": (0, 0x93, 0xffff),
+            "gdtr": (0, 0, 0xffff), "ldtr": (0, 0x82, 0xffff), "idtr": (0, 0, 0xffff), "tr": (0, 0x8b, 0xffff)}
+    for name, (sel, attr, limit) in segs.items():
+        page[off[name]:off[name] + 8] = sel.to_bytes(2, "little") + attr.to_bytes(2, "little") + \
+            limit.to_bytes(4, "little")
+    for name, value in (("efer", 0x1000), ("cr4", 0x40), ("cr0", 0x11), ("dr7", 0x400), ("dr6", 0xffff0ff0),
+                        ("rflags", 2), ("rip", eip), ("g_pat", 0x7040600070406), ("rdx", sig),
+                        ("sev_features", 1), ("xcr0", 1)):
+        page[off[name]:off[name] + 8] = value.to_bytes(8, "little")
+    return bytes(page)
+
+
+def _svsm_image(sections=SVSM_SECTIONS, info=True, entry=SVSM_ENTRY):
+    img = bytearray(SVSM_PAGES * 4096)
+    for i in range(SVSM_PAGES):
+        img[i * 4096] = 0xA0 + i                   # every page differs
+    meta_at = 0x2000
+    img[meta_at:meta_at + 16] = b"ASEV" + (16 + 12 * len(sections)).to_bytes(4, "little") + \
+        (1).to_bytes(4, "little") + len(sections).to_bytes(4, "little")
+    for i, (gpa, size, kind) in enumerate(sections):
+        img[meta_at + 16 + 12 * i:meta_at + 28 + 12 * i] = b"".join(v.to_bytes(4, "little") for v in (gpa, size, kind))
+    entries = b""
+    if info:
+        entries += entry.to_bytes(4, "little") + (22).to_bytes(2, "little") + \
+            _guid_le("a789a612-0597-4c4b-a49f-cbb1fe9d1ddd")
+    entries += (len(img) - meta_at).to_bytes(4, "little") + (22).to_bytes(2, "little") + \
+        _guid_le("dc886566-984a-4798-a75e-5585a7bf67cc")
+    footer = (len(entries) + 18).to_bytes(2, "little") + _guid_le("96b582de-1fb2-45f7-baea-a366c55a082d")
+    table = entries + footer
+    end = len(img) - 32
+    img[end - len(table):end] = table
+    return bytes(img)
+
+
+def _svsm_expected(svsm, vcpus, sig=0x800f12):
+    ld = bytes.fromhex(TRACE[0][1])                              # the 1024 firmware pages
+    for i in range(len(svsm) // 4096):
+        ld = _page_info(ld, hashlib.sha384(svsm[i * 4096:(i + 1) * 4096]).digest(), 1, SVSM_GPA + i * 4096)
+    for gpa, size, kind in SVSM_SECTIONS:                        # table order, not address order
+        page_type = {1: 3, 2: 5, 3: 6, 4: 3}[kind]               # SEC_MEM, CAA: ZERO; SECRETS; CPUID
+        for p in range(0, size if kind in (1, 4) else 4096, 4096):
+            ld = _page_info(ld, bytes(48), page_type, gpa + p)
+    vmsa = hashlib.sha384(_svsm_vmsa(SVSM_GPA + SVSM_ENTRY, sig)).digest()
+    for _ in range(vcpus):
+        ld = _page_info(ld, vmsa, 2, 0xFFFFFFFFF000)
+    return ld.hex()
+
+
+def svsm_args(svsm, vcpus=1, *extra):
+    return ["measure", "--mode", "snp:svsm", "--vcpus", str(vcpus), "--vcpu-type", "EPYC-v4",
+            "--ovmf", str(OVMF), "--svsm", str(svsm), *extra]
+
+
+@pytest.mark.parametrize("vcpus", [1, 4])
+def test_svsm_digest_derived_from_the_abi(tmp_path, vcpus):
+    svsm = tmp_path / "svsm.bin"
+    svsm.write_bytes(_svsm_image())
+    expected = _svsm_expected(svsm.read_bytes(), vcpus)
+    p = uvm(*svsm_args(svsm, vcpus, "--vars-size", str(VARS_SIZE)))
+    assert p.returncode == 0 and p.stdout == expected + "\n", (p, expected)
+    # --vars-file gives the same placement; -v names the mode as sev-snp-measure does
+    vars_file = tmp_path / "OVMF_VARS.fd"
+    vars_file.write_bytes(bytes(VARS_SIZE))
+    p = uvm(*svsm_args(svsm, vcpus, "--vars-file", str(vars_file), "-v"))
+    assert p.returncode == 0 and p.stdout == f"Calculated SEV_SNP_SVSM guest measurement: {expected}\n", p
+
+
+def test_svsm_placement_and_vmsa_are_what_is_measured(tmp_path):
+    svsm = tmp_path / "svsm.bin"
+    svsm.write_bytes(_svsm_image())
+    # another vars size moves the SVSM: another digest
+    p = uvm(*svsm_args(svsm, 1, "--vars-size", str(VARS_SIZE + 4096)))
+    assert p.returncode == 0 and p.stdout != _svsm_expected(svsm.read_bytes(), 1) + "\n", p
+    p = uvm(*svsm_args(svsm, 2, "--vars-size", str(VARS_SIZE), "--explain", f"--dump-vmsa={tmp_path}"))
+    assert p.returncode == 0, p
+    vmsa = _svsm_vmsa(SVSM_GPA + SVSM_ENTRY, 0x800f12)
+    assert (tmp_path / "vmsa0.bin").read_bytes() == vmsa and (tmp_path / "vmsa1.bin").read_bytes() == vmsa
+    assert TRACE[0][1] in p.stderr and f"at GPA 0x{SVSM_GPA:x}, entry point 0x{SVSM_GPA + SVSM_ENTRY:x}" in p.stderr
+    assert "CPUID              0x805000+0x1000" in p.stderr.splitlines()[4], p.stderr
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(info=False), "no SVSM info entry"),
+    (dict(entry=SVSM_PAGES * 4096), "entry point offset 0x4000 lies outside"),
+    (dict(sections=[(0xFFFFF000, 0x1000, 2)]), "overlaps the firmware"),
+    (dict(sections=[(SVSM_GPA, 0x1000, 2)]), "overlaps the firmware image"),
+    (dict(sections=[(0x800000, 0x1000, 9)]), "unknown type 0x9"),
+])
+def test_svsm_image_refused(tmp_path, change, message):
+    svsm = tmp_path / "svsm.bin"
+    svsm.write_bytes(_svsm_image(**change))
+    p = uvm(*svsm_args(svsm, 1, "--vars-size", str(VARS_SIZE)))
+    assert p.returncode == 1 and p.stdout == "" and f"{svsm}: " in p.stderr and message in p.stderr, p.stderr
+
+
+def test_svsm_vars_store_refused(tmp_path):
+    svsm = tmp_path / "svsm.bin"
+    svsm.write_bytes(_svsm_image())
+    odd = tmp_path / "vars"
+    odd.write_bytes(bytes(1000))
+    p = uvm(*svsm_args(svsm, 1, "--vars-file", str(odd)))
+    assert p.returncode == 1 and "1000 bytes is not a vars store" in p.stderr, p
+    p = uvm(*svsm_args(svsm, 1, "--vars-file", str(tmp_path / "none")))
+    assert p.returncode == 1 and "No such file" in p.stderr, p
+    p = uvm(*svsm_args(svsm, 1, "--vars-size", str((1 << 30) + 4096)))
+    assert p.returncode == 2 and "at most 1 GiB" in p.stderr, p
+    p = uvm(*svsm_args(svsm, 1, "--vars-size", "4097"))
+    assert p.returncode == 2 and "not a multiple of 4096" in p.stderr, p

@@ -4,18 +4,43 @@
  * enough zero bytes to make a whole number of pages, because the table is read
  * backwards from the end and a size that is not page aligned is refused first.
  * The raw input is also parsed as is, for the size checks. When the table
- * parses, the kernel-hashes checks and page builder run on the result. */
+ * parses, the kernel-hashes checks and page builder run on the result.
+ * Each image is also parsed as a COCONUT-SVSM image below a one-page
+ * firmware (`uvm measure --mode snp:svsm`), and measured when it parses. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ovmf_table.h"
 #include "snp_measure.h"
+#include "svsm_measure.h"
 
 #define MAX_INPUT (64u * 1024u)
 
+/* The SVSM ends below a one-page firmware and a 0x84000-byte vars store. */
+#define SVSM_END (OVMF_FOUR_GIB - OVMF_PAGE_SIZE - 0x84000u)
+
+static void exercise_svsm(const uint8_t *img, size_t len)
+{
+	static const uint8_t fw_page[OVMF_PAGE_SIZE];
+	struct ovmf_info fw, svsm;
+	struct uvm_err err;
+	uint8_t ld[SNP_LD_LEN];
+	if (ovmf_parse_at(img, len, OVMF_NEED_METADATA | OVMF_NEED_SVSM_INFO, SVSM_END, &svsm, &err) != 0)
+		return;
+	if (!svsm.has_svsm_info || svsm.svsm_entry >= len || svsm.gpa + svsm.size != SVSM_END)
+		abort(); /* a parsed SVSM has its entry point inside, right below the vars store */
+	memset(&fw, 0, sizeof fw);
+	fw.gpa = OVMF_FOUR_GIB - OVMF_PAGE_SIZE;
+	fw.size = OVMF_PAGE_SIZE;
+	struct svsm_request q = {fw_page, &fw, img, &svsm, 2, 0x800f12};
+	if (svsm_measure(&q, ld, NULL, &err) != 0 && !err.msg[0])
+		abort();
+}
+
 static void exercise(const uint8_t *fw, size_t len)
 {
+	exercise_svsm(fw, len);
 	struct ovmf_info info;
 	struct uvm_err err;
 	if (ovmf_parse(fw, len, &info, &err) != 0)

@@ -39,7 +39,10 @@ struct spec {
 	uint32_t count_field; /* 0: count */
 	struct ovmf_section secs[8];
 	uint32_t hashes_base, hashes_size;
-	int stray; /* bytes of junk at the start of the table */
+	int stray;            /* bytes of junk at the start of the table */
+	int svsm_info;        /* add an SVSM info entry ... */
+	uint32_t svsm_entry;  /* ... with this entry point offset */
+	size_t svsm_info_len; /* its data length; 0: 4 */
 };
 
 static void put16(uint8_t *p, uint16_t v)
@@ -96,6 +99,12 @@ static void build(uint8_t *buf, size_t len, const struct spec *s)
 	for (int i = 0; i < 1 + s->dup_meta && !s->no_meta; i++) {
 		put32(d, back);
 		put_entry(buf, &end, "dc886566-984a-4798-a75e-5585a7bf67cc", d, 4);
+	}
+	if (s->svsm_info) {
+		uint8_t e[8] = {0};
+		put32(e, s->svsm_entry);
+		put_entry(buf, &end, "a789a612-0597-4c4b-a49f-cbb1fe9d1ddd", e,
+			  s->svsm_info_len ? s->svsm_info_len : 4);
 	}
 	/* a table entry the parser must skip */
 	put_entry(buf, &end, "4c2eb361-7d9b-4cc3-8081-127c90d3d294", (const uint8_t *)"skipme", 6);
@@ -315,6 +324,51 @@ static void test_guid(void)
 	CHECK(ovmf_guid_parse("96b582dg-1fb2-45f7-baea-a366c55a082d", g) == -1, "bad digit refused");
 }
 
+/* An SVSM image: placed below a given end, entry point from its info entry. */
+static void test_svsm_image(void)
+{
+	struct spec s;
+	struct ovmf_info info;
+	struct uvm_err err = {0};
+	unsigned need = OVMF_NEED_METADATA | OVMF_NEED_SVSM_INFO;
+	base_spec(&s);
+	s.no_reset = 1;
+	s.svsm_info = 1;
+	s.svsm_entry = 0x1230;
+	build(fw, FW_LEN, &s);
+	CHECK_EQ_INT(ovmf_parse_at(fw, FW_LEN, need, 0xff77c000ull, &info, &err), 0, "an SVSM image parses (%s)",
+		     err.msg);
+	CHECK(info.gpa == 0xff77c000ull - FW_LEN && info.has_svsm_info && info.svsm_entry == 0x1230 &&
+		      !info.has_reset_block,
+	      "placed below its end, entry 0x1230");
+	CHECK(ovmf_parse_at(fw, FW_LEN, need, 0xff77c800ull, &info, &err) == -1 && strstr(err.msg, "4 KiB boundary"),
+	      "an end inside a page is refused: %s", err.msg);
+	CHECK(ovmf_parse_at(fw, FW_LEN, need, 0x100001000ull, &info, &err) == -1 && strstr(err.msg, "4 GiB"),
+	      "an end above 4 GiB is refused: %s", err.msg);
+	CHECK(ovmf_parse_at(fw, FW_LEN, need, 2 * PAGE, &info, &err) == -1 && strstr(err.msg, "below its end"),
+	      "an image larger than the room below its end is refused: %s", err.msg);
+	CHECK(ovmf_parse_for(fw, FW_LEN, OVMF_NEED_RESET_BLOCK, &info, &err) == -1 && strstr(err.msg, "reset block"),
+	      "an SVSM image is not an OVMF (no reset block): %s", err.msg);
+	s.svsm_entry = FW_LEN;
+	build(fw, FW_LEN, &s);
+	CHECK(ovmf_parse_at(fw, FW_LEN, need, 0xff77c000ull, &info, &err) == -1 &&
+		      strstr(err.msg, "entry point offset 0x4000 lies outside"),
+	      "an entry point past the image is refused: %s", err.msg);
+	s.svsm_entry = 0;
+	s.svsm_info_len = 2;
+	build(fw, FW_LEN, &s);
+	CHECK(ovmf_parse_at(fw, FW_LEN, need, 0xff77c000ull, &info, &err) == -1 && strstr(err.msg, "2 bytes"),
+	      "a short info entry is refused: %s", err.msg);
+	s.svsm_info = 0;
+	build(fw, FW_LEN, &s);
+	CHECK(ovmf_parse_at(fw, FW_LEN, need, 0xff77c000ull, &info, &err) == -1 &&
+		      strstr(err.msg, "no SVSM info entry"),
+	      "an image without the info entry is refused: %s", err.msg);
+	base_spec(&s);
+	build(fw, FW_LEN, &s);
+	CHECK(ovmf_parse(fw, FW_LEN, &info, &err) == 0 && !info.has_svsm_info, "an OVMF has no SVSM info");
+}
+
 int main(void)
 {
 	test_guid();
@@ -324,5 +378,6 @@ int main(void)
 	test_metadata_header();
 	test_sections();
 	test_kernel_hashes();
+	test_svsm_image();
 	return check_done();
 }

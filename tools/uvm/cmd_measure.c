@@ -18,6 +18,7 @@
 #include "ovmf_table.h"
 #include "sev_measure.h"
 #include "snp_measure.h"
+#include "svsm_measure.h"
 
 #define EXIT_INPUT 1
 #define MAX_APPEND 65536
@@ -40,6 +41,9 @@ static const char USAGE[] =
 	"           [--output-format hex|base64] [-v] [--explain] [--dump-vmsa[=DIR]]\n"
 	"       uvm measure --mode sev --ovmf FILE [--kernel FILE [--initrd FILE] [--append STR]]\n"
 	"           [--output-format hex|base64] [-v] [--explain]\n"
+	"       uvm measure --mode snp:svsm --vcpus N (--vcpu-type T | ...) --ovmf FILE --svsm FILE\n"
+	"           (--vars-size N | --vars-file FILE) [--output-format hex|base64] [-v]\n"
+	"           [--explain] [--dump-vmsa[=DIR]]\n"
 	"       uvm measure --mode snp:ovmf-hash --ovmf FILE\n"
 	"       uvm measure --mode snp --matrix --ovmf FILE [--kernel FILE --initrd FILE --append STR]\n"
 	"           [--guest-features X]\n"
@@ -48,8 +52,11 @@ static const char USAGE[] =
 	"kernel, initrd, command line, vCPU count and CPU model, exactly as\n"
 	"sev-snp-measure does for the same arguments: SEV-SNP (48 bytes, SHA-384 chain),\n"
 	"SEV-ES (32 bytes: SHA-256 of firmware, hashes table, VMSAs) or SEV (32 bytes:\n"
-	"SHA-256 of firmware, hashes table). Defaults: --guest-features 0x1 (SNPActive,\n"
-	"QEMU >= 9.1 on Linux >= 6.11), --vmm-type QEMU, --output-format hex.\n"
+	"SHA-256 of firmware, hashes table). snp:svsm is SEV-SNP with COCONUT-SVSM\n"
+	"below the firmware: firmware and SVSM pages, the SVSM's metadata sections,\n"
+	"one VMSA per vCPU at the SVSM entry point (no kernel hashes).\n"
+	"Defaults: --guest-features 0x1 (SNPActive, QEMU >= 9.1 on Linux >= 6.11),\n"
+	"--vmm-type QEMU, --output-format hex.\n"
 	"\n"
 	"  --vcpu-type T      QEMU -cpu model: EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome[-v1..v4],\n"
 	"                     EPYC-Milan[-v1,-v2], EPYC-Genoa[-v1], EPYC-Turin[-v1]\n"
@@ -61,8 +68,10 @@ static const char USAGE[] =
 	"  --dump-vmsa[=DIR]  also write the measured VMSA pages to DIR (default: the\n"
 	"                     current directory) as vmsa0.bin (the BSP), vmsa1.bin, ...\n"
 	"                     (snp and seves; files of those names are replaced)\n"
-	"  --vars-size N, --vars-file F  sev-snp-measure's OVMF_VARS size for its\n"
-	"                     snp:svsm mode, which is not implemented: refused (exit 2)\n"
+	"  --svsm FILE        snp:svsm: the SVSM image (svsm.bin, with an SVSM info entry)\n"
+	"  --vars-size N, --vars-file F  snp:svsm: the OVMF_VARS size in bytes (a multiple\n"
+	"                     of 4096), or the vars file whose size it is; the SVSM ends\n"
+	"                     where the vars store begins (the store is not measured)\n"
 	"  --matrix           print JSON: vCPUs 1..16 x EPYC-v4, EPYC-Rome, EPYC-Milan,\n"
 	"                     EPYC-Genoa, EPYC-Turin, with the QEMU arguments of each and\n"
 	"                     the sha256 of each input file (QEMU VMM only)\n"
@@ -71,6 +80,8 @@ static const char USAGE[] =
 	"no SEV-ES reset block, a malformed table, a size that is not a multiple of 4 KiB,\n"
 	"or, with --kernel, no SNP_KERNEL_HASHES section (snp) or SEV hashes table (sev,\n"
 	"seves). SEV needs neither reset block nor metadata; SEV-ES needs the reset block.\n"
+	"An SVSM image needs metadata and an SVSM info entry, must fit below the vars\n"
+	"store, and its metadata sections must not overlap the firmware.\n"
 	"A --kernel that is not a bzImage (no \"HdrS\" setup header at 0x202) is refused\n"
 	"(exit 1): QEMU does not hash other kernels the same way.\n"
 	"\n"
@@ -80,12 +91,12 @@ static const char USAGE[] =
 struct opts {
 	const char *mode, *ovmf, *kernel, *initrd, *append, *vcpu_type, *output, *ovmf_hash;
 	const char *vcpus_s, *sig_s, *family_s, *model_s, *stepping_s, *features_s, *vmm_s;
-	const char *vars_size_s, *vars_file;
+	const char *vars_size_s, *vars_file, *svsm;
 	const char *dump_dir; /* with dump_vmsa: NULL = the current directory */
 	int verbose, explain, matrix, dump_vmsa;
 };
 
-enum mode { MODE_SNP, MODE_OVMF_HASH, MODE_SEVES, MODE_SEV };
+enum mode { MODE_SNP, MODE_OVMF_HASH, MODE_SEVES, MODE_SEV, MODE_SVSM };
 
 /* A file's bytes: mmap'ed (regular files) so nothing is copied. */
 struct blob {
@@ -125,7 +136,8 @@ enum {
 	OPT_MATRIX,
 	OPT_DUMP_VMSA,
 	OPT_VARS_SIZE,
-	OPT_VARS_FILE
+	OPT_VARS_FILE,
+	OPT_SVSM
 };
 
 static const struct option LONGOPTS[] = {
@@ -149,6 +161,7 @@ static const struct option LONGOPTS[] = {
 	{"dump-vmsa", optional_argument, 0, OPT_DUMP_VMSA},
 	{"vars-size", required_argument, 0, OPT_VARS_SIZE},
 	{"vars-file", required_argument, 0, OPT_VARS_FILE},
+	{"svsm", required_argument, 0, OPT_SVSM},
 	{"verbose", no_argument, 0, 'v'},
 	CLI_HELP_OPTION,
 	{0, 0, 0, 0},
@@ -174,6 +187,7 @@ static const char **opt_slot(struct opts *o, int c)
 	case OPT_OVMF_HASH: return &o->ovmf_hash;
 	case OPT_VARS_SIZE: return &o->vars_size_s;
 	case OPT_VARS_FILE: return &o->vars_file;
+	case OPT_SVSM: return &o->svsm;
 	default: return NULL;
 	}
 }
@@ -233,12 +247,12 @@ static int blob_map(const char *path, struct blob *b, int regular_only, struct u
 		return uvm_fail(err, errno, "cannot open: %s", strerror(errno));
 	if (fstat(fd, &st) != 0 || (regular_only && !S_ISREG(st.st_mode))) {
 		close(fd);
-		return uvm_fail(err, 0, "not a regular file; give the firmware image file (e.g. OVMF.amdsev.fd)");
+		return uvm_fail(err, 0, "not a regular file; give the image file (e.g. OVMF.amdsev.fd, svsm.bin)");
 	}
 	/* the firmware size is bounded: do not read gigabytes only to refuse them */
 	if (regular_only && (uint64_t)st.st_size > OVMF_MAX_SIZE) {
 		close(fd);
-		return uvm_fail(err, 0, "the firmware is %lld bytes, more than the %u supported", (long long)st.st_size,
+		return uvm_fail(err, 0, "the image is %lld bytes, more than the %u supported", (long long)st.st_size,
 				OVMF_MAX_SIZE);
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
@@ -730,6 +744,54 @@ static int run_sev(const struct opts *o, struct inputs *in, const struct snp_req
 	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
 }
 
+static void explain_svsm(const struct opts *o, const struct inputs *in, const struct ovmf_info *si,
+			 const struct snp_request *r, uint64_t vars_size)
+{
+	fprintf(stderr, "firmware %s: %zu bytes, %zu pages at GPA 0x%llx (its metadata is not used)\n", o->ovmf,
+		in->info.size, in->info.size / OVMF_PAGE_SIZE, (unsigned long long)in->info.gpa);
+	fprintf(stderr, "OVMF_VARS store: %" PRIu64 " bytes at GPA 0x%llx (not measured)\n", vars_size,
+		(unsigned long long)(in->info.gpa - vars_size));
+	fprintf(stderr, "SVSM %s: %zu bytes, %zu pages at GPA 0x%llx, entry point 0x%x\n", o->svsm, si->size,
+		si->size / OVMF_PAGE_SIZE, (unsigned long long)si->gpa, svsm_entry_gpa(si));
+	fprintf(stderr, "SVSM metadata, %zu sections in table order:\n", si->n_sections);
+	for (size_t k = 0; k < si->n_sections; k++)
+		fprintf(stderr, "  %-18s 0x%x+0x%x\n", ovmf_section_name(si->sections[k].type), si->sections[k].gpa,
+			si->sections[k].size);
+	fprintf(stderr, "vcpus %u (all start in the SVSM), vcpu signature 0x%x, SEV features 0x%x\n", r->vcpus,
+		r->vcpu_sig, SVSM_SEV_FEATURES);
+	fprintf(stderr, "steps (value after each):\n");
+}
+
+static int run_svsm(const struct opts *o, struct inputs *in, const struct snp_request *r, uint64_t vars_size)
+{
+	struct uvm_err err = {0};
+	struct snp_trace trace = {explain_step, NULL};
+	struct ovmf_info si;
+	struct blob sv;
+	uint8_t ld[SNP_LD_LEN], vmsa[OVMF_PAGE_SIZE];
+	int rc = EXIT_INPUT;
+	/* vars (<= 1 GiB) under firmware (<= 1 GiB) below 4 GiB: the end is above 2 GiB */
+	if (blob_map(o->svsm, &sv, 1, &err) != 0)
+		return input_error(o->svsm, &err);
+	if (ovmf_parse_at(sv.data, sv.len, OVMF_NEED_METADATA | OVMF_NEED_SVSM_INFO, in->info.gpa - vars_size, &si,
+			  &err) == 0) {
+		struct svsm_request q = {in->fw.data, &in->info, sv.data, &si, r->vcpus, r->vcpu_sig};
+		if (o->explain)
+			explain_svsm(o, in, &si, r, vars_size);
+		rc = svsm_measure(&q, ld, o->explain ? &trace : NULL, &err) ? EXIT_INPUT : -1;
+	}
+	blob_unmap(&sv);
+	if (rc >= 0)
+		return input_error(o->svsm, &err);
+	if (o->dump_vmsa) {
+		svsm_vmsa_page(vmsa, svsm_entry_gpa(&si), r->vcpu_sig);
+		if ((rc = dump_vmsas(o, r->vcpus, vmsa, vmsa)) >= 0)
+			return rc;
+	}
+	print_digest(ld, SNP_LD_LEN, "SEV_SNP_SVSM", o);
+	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+}
+
 static int run_ovmf_hash(const struct opts *o, struct inputs *in)
 {
 	uint8_t ld[SNP_LD_LEN] = {0};
@@ -743,18 +805,18 @@ static int run_ovmf_hash(const struct opts *o, struct inputs *in)
 
 static int check_mode(const struct opts *o, enum mode *mode)
 {
-	static const char *const names[] = {"snp", "snp:ovmf-hash", "seves", "sev"};
+	static const char *const names[] = {"snp", "snp:ovmf-hash", "seves", "sev", "snp:svsm"};
 	int found = 0;
 	if (!o->mode)
-		return usage_error("%s", "--mode is required: snp, seves, sev or snp:ovmf-hash");
-	for (int m = MODE_SNP; m <= MODE_SEV; m++)
+		return usage_error("%s", "--mode is required: snp, seves, sev, snp:svsm or snp:ovmf-hash");
+	for (int m = MODE_SNP; m <= MODE_SVSM; m++)
 		if (strcmp(o->mode, names[m]) == 0) {
 			*mode = (enum mode)m;
 			found = 1;
 		}
 	if (!found)
-		return usage_error("--mode '%s' is not supported: use snp, seves, sev or snp:ovmf-hash%s", o->mode,
-				   strcmp(o->mode, "snp:svsm") == 0 ? " (snp:svsm is not implemented)" : "");
+		return usage_error("--mode '%s' is not supported: use snp, seves, sev, snp:svsm or snp:ovmf-hash",
+				   o->mode);
 	if (*mode != MODE_SNP && o->matrix)
 		return usage_error("--matrix needs --mode snp, not '%s'", o->mode);
 	if (*mode == MODE_OVMF_HASH && o->dump_vmsa)
@@ -762,21 +824,55 @@ static int check_mode(const struct opts *o, enum mode *mode)
 	return -1;
 }
 
-/* sev-snp-measure uses --vars-size/--vars-file only in snp:svsm mode (to place
- * the SVSM below the firmware and its vars store, which is not measured);
- * they are checked as it does, then refused, since that mode is not here. */
-static int check_vars(const struct opts *o)
+/* --vars-size/--vars-file (snp:svsm only, as in sev-snp-measure): the
+ * OVMF_VARS store QEMU maps right below the firmware, above the SVSM. Its
+ * size places the SVSM; the store itself is not measured. A size that is not
+ * whole pages would put the SVSM at a GPA the PSP cannot update. */
+static int check_vars(const struct opts *o, enum mode mode, uint64_t *vars_size)
 {
-	uint64_t v;
+	struct stat st;
+	*vars_size = 0;
 	if (o->vars_size_s && o->vars_file)
 		return usage_error("%s", "--vars-size and --vars-file conflict; give one");
-	if (o->vars_size_s && parse_uint(o->vars_size_s, 10, MAX_VARS_SIZE, &v))
+	if (mode != MODE_SVSM && (o->vars_size_s || o->vars_file || o->svsm))
+		return usage_error("%s", "--svsm, --vars-size and --vars-file only apply to --mode snp:svsm (they "
+					 "place the SVSM below the OVMF_VARS store)");
+	if (mode != MODE_SVSM)
+		return -1;
+	if (!o->svsm)
+		return usage_error("%s", "missing --svsm FILE in guest mode 'snp:svsm'");
+	if (!o->vars_size_s && !o->vars_file)
+		return usage_error("%s", "missing --vars-size N or --vars-file FILE in guest mode 'snp:svsm'");
+	if (o->vars_size_s && parse_uint(o->vars_size_s, 10, MAX_VARS_SIZE, vars_size))
 		return usage_error("--vars-size '%s' is not a size in bytes (decimal, at most 1 GiB)", o->vars_size_s);
-	if (o->vars_size_s || o->vars_file)
-		return usage_error("%s", "--vars-size/--vars-file only apply to --mode snp:svsm (they place the "
-					 "SVSM below the OVMF_VARS store, which is not measured); snp:svsm is not "
-					 "implemented and other modes do not use them");
+	if (o->vars_size_s && *vars_size % OVMF_PAGE_SIZE)
+		return usage_error("--vars-size %s is not a multiple of 4096 (a vars store is whole pages)",
+				   o->vars_size_s);
+	if (!o->vars_file)
+		return -1;
+	int stat_rc = stat(o->vars_file, &st);
+	if (stat_rc != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "uvm measure: %s: %s; give the OVMF_VARS file QEMU maps, or --vars-size\n",
+			o->vars_file, stat_rc != 0 ? strerror(errno) : "not a regular file");
+		return EXIT_INPUT;
+	}
+	if ((uint64_t)st.st_size > MAX_VARS_SIZE || st.st_size % OVMF_PAGE_SIZE) {
+		fprintf(stderr, "uvm measure: %s: %lld bytes is not a vars store (whole 4 KiB pages, at most 1 GiB)\n",
+			o->vars_file, (long long)st.st_size);
+		return EXIT_INPUT;
+	}
+	*vars_size = (uint64_t)st.st_size;
 	return -1;
+}
+
+/* snp:svsm: what it does not measure is refused rather than ignored. */
+static int check_svsm(const struct opts *o, struct snp_request *r)
+{
+	if (o->kernel || o->ovmf_hash || o->features_s || (o->vmm_s && r->vmm != SNP_VMM_QEMU))
+		return usage_error("%s", "--mode snp:svsm measures no kernel hashes, always SEV features 0x1 and only "
+					 "QEMU's layout; drop --kernel/--initrd/--append, --snp-ovmf-hash, "
+					 "--guest-features and --vmm-type");
+	return check_vcpus(o, "snp:svsm", r);
 }
 
 /* seves and sev: what they do not measure is refused rather than ignored. */
@@ -804,20 +900,25 @@ static int measure(const struct opts *o)
 	uint8_t fw_digest[SNP_LD_LEN];
 	enum mode mode = MODE_SNP;
 	unsigned need = OVMF_NEED_RESET_BLOCK | OVMF_NEED_METADATA;
+	uint64_t vars_size = 0;
 	int rc;
 	memset(&in, 0, sizeof in);
-	if ((rc = check_mode(o, &mode)) >= 0 || (rc = check_common(o, &r)) >= 0 || (rc = check_vars(o)) >= 0)
+	if ((rc = check_mode(o, &mode)) >= 0 || (rc = check_common(o, &r)) >= 0)
 		return rc;
 	if (mode == MODE_SNP && (rc = o->matrix ? check_matrix(o, &r) : check_single(o, &r, fw_digest)) >= 0)
 		return rc;
 	if ((mode == MODE_SEVES || mode == MODE_SEV) && (rc = check_sev(o, mode, &r)) >= 0)
 		return rc;
-	if (mode == MODE_SEVES || mode == MODE_SEV)
-		need = mode == MODE_SEVES ? OVMF_NEED_RESET_BLOCK : 0;
+	if ((mode == MODE_SVSM && (rc = check_svsm(o, &r)) >= 0) || (rc = check_vars(o, mode, &vars_size)) >= 0)
+		return rc;
+	if (mode == MODE_SEVES || mode == MODE_SEV || mode == MODE_SVSM)
+		need = mode == MODE_SEVES ? OVMF_NEED_RESET_BLOCK : 0; /* snp:svsm uses the SVSM's metadata */
 	if ((rc = load_firmware(o->ovmf, need, &in)) >= 0)
 		return rc;
 	if (mode == MODE_OVMF_HASH)
 		rc = run_ovmf_hash(o, &in);
+	else if (mode == MODE_SVSM)
+		rc = run_svsm(o, &in, &r, vars_size);
 	else if ((rc = load_kernel(o, &in)) < 0)
 		rc = mode != MODE_SNP ? run_sev(o, &in, &r, mode)
 		     : o->matrix      ? run_matrix(o, &in, &r)

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#define FOUR_GIB 0x100000000ull
+#define FOUR_GIB OVMF_FOUR_GIB
 /* The table's own header: u16 length, then its GUID. */
 #define ENTRY_HDR 18u
 /* The footer header sits this far before the end of the file (the reset vector follows). */
@@ -19,6 +19,8 @@ static const char FOOTER_GUID[] = "96b582de-1fb2-45f7-baea-a366c55a082d";
 static const char RESET_BLOCK_GUID[] = "00f771de-1a7e-4fcb-890e-68c77e2fb44e";
 static const char HASHES_TABLE_GUID[] = "7255371f-3a3b-4b04-927b-1da6efa8d454";
 static const char METADATA_GUID[] = "dc886566-984a-4798-a75e-5585a7bf67cc";
+/* COCONUT-SVSM's info entry: u32 entry point offset (its QEMU fork's sev.c). */
+static const char SVSM_INFO_GUID[] = "a789a612-0597-4c4b-a49f-cbb1fe9d1ddd";
 
 int ovmf_guid_parse(const char *text, uint8_t out[16])
 {
@@ -64,8 +66,8 @@ const char *ovmf_section_name(uint32_t type)
 
 /* Table entries we use, each found at most once. */
 struct footer_entries {
-	const uint8_t *reset, *hashes, *meta;
-	size_t reset_len, hashes_len, meta_len;
+	const uint8_t *reset, *hashes, *meta, *svsm;
+	size_t reset_len, hashes_len, meta_len, svsm_len;
 };
 
 static int take_entry(const uint8_t **slot, size_t *slot_len, const uint8_t *data, size_t len, const char *what,
@@ -87,6 +89,8 @@ static int classify_entry(struct footer_entries *e, const uint8_t *guid, const u
 		return take_entry(&e->hashes, &e->hashes_len, data, len, "SEV hashes table", err);
 	if (guid_is(guid, METADATA_GUID))
 		return take_entry(&e->meta, &e->meta_len, data, len, "SEV metadata", err);
+	if (guid_is(guid, SVSM_INFO_GUID))
+		return take_entry(&e->svsm, &e->svsm_len, data, len, "SVSM info entry", err);
 	return 0; /* other entries (TDX, SEV secret block, ...) do not affect SNP measurement */
 }
 
@@ -216,6 +220,20 @@ static int parse_small_entries(const struct footer_entries *e, unsigned need, st
 		info->has_reset_block = 1;
 		info->reset_eip = le32_get(e->reset);
 	}
+	if (!e->svsm && (need & OVMF_NEED_SVSM_INFO))
+		return uvm_fail(err, 0,
+				"no SVSM info entry (GUID %s) in the footer table; is this a COCONUT-SVSM "
+				"image (svsm.bin)?",
+				SVSM_INFO_GUID);
+	if (e->svsm && e->svsm_len < 4)
+		return uvm_fail(err, 0, "the SVSM info entry is %zu bytes, expected 4 or more", e->svsm_len);
+	if (e->svsm) {
+		info->has_svsm_info = 1;
+		info->svsm_entry = le32_get(e->svsm);
+		if (info->svsm_entry >= info->size)
+			return uvm_fail(err, 0, "the SVSM entry point offset 0x%x lies outside the %zu-byte image",
+					info->svsm_entry, info->size);
+	}
 	if (!e->hashes)
 		return 0;
 	if (e->hashes_len < 8)
@@ -233,8 +251,17 @@ int ovmf_parse(const uint8_t *data, size_t len, struct ovmf_info *out, struct uv
 
 int ovmf_parse_for(const uint8_t *data, size_t len, unsigned need, struct ovmf_info *out, struct uvm_err *err)
 {
+	return ovmf_parse_at(data, len, need, FOUR_GIB, out, err);
+}
+
+int ovmf_parse_at(const uint8_t *data, size_t len, unsigned need, uint64_t end_gpa, struct ovmf_info *out,
+		  struct uvm_err *err)
+{
 	struct footer_entries e = {0};
 	memset(out, 0, sizeof *out);
+	if (end_gpa > FOUR_GIB || end_gpa % OVMF_PAGE_SIZE)
+		return uvm_fail(err, 0, "the image would end at 0x%llx, not a 4 KiB boundary at or below 4 GiB",
+				(unsigned long long)end_gpa);
 	if (len == 0 || len % OVMF_PAGE_SIZE)
 		return uvm_fail(err, 0,
 				"the firmware is %zu bytes, not a non-zero multiple of 4096 "
@@ -242,8 +269,11 @@ int ovmf_parse_for(const uint8_t *data, size_t len, unsigned need, struct ovmf_i
 				len);
 	if (len > OVMF_MAX_SIZE)
 		return uvm_fail(err, 0, "the firmware is %zu bytes, more than the %u supported", len, OVMF_MAX_SIZE);
+	if (len > end_gpa)
+		return uvm_fail(err, 0, "the image is %zu bytes, more than the 0x%llx bytes below its end at 0x%llx",
+				len, (unsigned long long)end_gpa, (unsigned long long)end_gpa);
 	out->size = len;
-	out->gpa = FOUR_GIB - len;
+	out->gpa = end_gpa - len;
 	if (walk_footer(data, len, &e, err) || parse_small_entries(&e, need, out, err))
 		return -1;
 	if (!e.meta && !(need & OVMF_NEED_METADATA))

@@ -17,6 +17,7 @@
 #define OVMF_PAGE_SIZE 4096u
 /* Firmware occupies [4 GiB - size, 4 GiB); anything larger cannot be real. */
 #define OVMF_MAX_SIZE (1024u * 1024u * 1024u)
+#define OVMF_FOUR_GIB 0x100000000ull
 #define OVMF_MAX_SECTIONS 64
 
 /* SEV metadata section types (OVMF's OvmfPkg/ResetVector/X64/OvmfSevMetadata.asm). */
@@ -43,6 +44,8 @@ struct ovmf_info {
 	uint32_t hashes_size;  /* ... and size */
 	int has_reset_block;   /* the SEV-ES reset block entry is present */
 	int has_kernel_hashes; /* an SNP_KERNEL_HASHES metadata section exists */
+	int has_svsm_info;     /* an SVSM image's info entry is present ... */
+	uint32_t svsm_entry;   /* ... with its entry point, an offset into the image */
 	size_t n_sections;
 	struct ovmf_section sections[OVMF_MAX_SECTIONS]; /* in table order */
 };
@@ -54,11 +57,20 @@ struct ovmf_info {
  * of unknown type, overlapping another section or the image itself. */
 int ovmf_parse(const uint8_t *data, size_t len, struct ovmf_info *out, struct uvm_err *err);
 
-/* What a launch mode needs from the firmware (ovmf_parse() needs both). SEV
- * needs neither (QEMU only measures the bytes), SEV-ES the reset block (the
- * APs' entry point). Whatever is present is still validated. */
-enum { OVMF_NEED_RESET_BLOCK = 1, OVMF_NEED_METADATA = 2 };
+/* What a launch mode needs from the firmware (ovmf_parse() needs the first
+ * two). SEV needs neither (QEMU only measures the bytes), SEV-ES the reset
+ * block (the APs' entry point). An SVSM image (COCONUT-SVSM, loaded below
+ * the firmware) carries the same footer table with metadata and an SVSM info
+ * entry instead of a reset block. Whatever is present is still validated. */
+enum { OVMF_NEED_RESET_BLOCK = 1, OVMF_NEED_METADATA = 2, OVMF_NEED_SVSM_INFO = 4 };
 int ovmf_parse_for(const uint8_t *data, size_t len, unsigned need, struct ovmf_info *out, struct uvm_err *err);
+
+/* The same for an image that ends at end_gpa (a multiple of 4 KiB, at most
+ * 4 GiB) instead of at 4 GiB: an SVSM mapped below the firmware and its vars
+ * store. Refuses an image that does not fit below end_gpa, and an SVSM entry
+ * point outside the image. */
+int ovmf_parse_at(const uint8_t *data, size_t len, unsigned need, uint64_t end_gpa, struct ovmf_info *out,
+		  struct uvm_err *err);
 
 /* The name of a section type ("SNP_SEC_MEM", ...), "UNKNOWN" otherwise. */
 const char *ovmf_section_name(uint32_t type);

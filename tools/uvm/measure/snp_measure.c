@@ -94,14 +94,19 @@ static void ld_page(uint8_t ld[SNP_LD_LEN], const uint8_t *page, enum snp_page_t
 	snp_ld_update(ld, h, type, gpa);
 }
 
+void snp_ld_pages(uint8_t ld[SNP_LD_LEN], const uint8_t *data, size_t len, uint64_t gpa, const char *what,
+		  const struct snp_trace *trace)
+{
+	size_t pages = len / OVMF_PAGE_SIZE;
+	for (size_t i = 0; i < pages; i++)
+		ld_page(ld, data + i * OVMF_PAGE_SIZE, SNP_PAGE_NORMAL, gpa + i * OVMF_PAGE_SIZE);
+	trace_step(trace, ld, SNP_LD_LEN, "after the %zu %s pages (GPA 0x%llx)", pages, what, (unsigned long long)gpa);
+}
+
 void snp_ld_firmware(uint8_t ld[SNP_LD_LEN], const uint8_t *fw, const struct ovmf_info *info,
 		     const struct snp_trace *trace)
 {
-	size_t pages = info->size / OVMF_PAGE_SIZE;
-	for (size_t i = 0; i < pages; i++)
-		ld_page(ld, fw + i * OVMF_PAGE_SIZE, SNP_PAGE_NORMAL, info->gpa + i * OVMF_PAGE_SIZE);
-	trace_step(trace, ld, SNP_LD_LEN, "after the %zu firmware pages (GPA 0x%llx)", pages,
-		   (unsigned long long)info->gpa);
+	snp_ld_pages(ld, fw, info->size, info->gpa, "firmware", trace);
 }
 
 static void ld_blank_pages(uint8_t ld[SNP_LD_LEN], enum snp_page_type type, uint32_t gpa, uint32_t size)

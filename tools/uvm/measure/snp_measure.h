@@ -68,6 +68,11 @@ struct snp_trace {
  * contents is the page's SHA-384, or NULL for types measured as zeros. */
 void snp_ld_update(uint8_t ld[SNP_LD_LEN], const uint8_t *contents, enum snp_page_type type, uint64_t gpa);
 
+/* Measures len bytes (whole pages) as NORMAL pages at gpa upward; what names
+ * them in the trace ("firmware", "SVSM"). */
+void snp_ld_pages(uint8_t ld[SNP_LD_LEN], const uint8_t *data, size_t len, uint64_t gpa, const char *what,
+		  const struct snp_trace *trace);
+
 /* Measures every page of the firmware as NORMAL at info->gpa upward. */
 void snp_ld_firmware(uint8_t ld[SNP_LD_LEN], const uint8_t *fw, const struct ovmf_info *info,
 		     const struct snp_trace *trace);
