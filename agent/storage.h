@@ -53,6 +53,11 @@ struct storage_scratch {
 	char node[32];  /* the pool: /dev/dm-N of the crypt mapping (or /dev/vdX) */
 	uint64_t devno; /* its device number (makedev encoding) */
 	uint64_t bytes; /* its size */
+	/* Extents formatted since the mount (storage_extent_note): what verify
+	 * walks. formatted_lost: records dropped because there were too many. */
+	struct storage_extent formatted[STORAGE_FORMATTED_MAX];
+	size_t n_formatted;
+	uint32_t formatted_lost;
 };
 
 /* A layer target (/run/layers/HEX) the engine lists as mounted whose

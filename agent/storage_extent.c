@@ -107,3 +107,20 @@ enum storage_extent_size storage_extent_size(uint64_t want, uint64_t dflt, uint6
 	*out = size;
 	return STORAGE_EXTENT_SIZE_OK;
 }
+
+size_t storage_extent_note(struct storage_extent *notes, size_t n, size_t max, struct storage_extent e, uint32_t *lost)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (notes[i].start >= e.start + e.bytes || e.start >= notes[i].start + notes[i].bytes)
+			notes[kept++] = notes[i];
+	if (max == 0)
+		return 0;
+	if (kept == max) {
+		memmove(notes, notes + 1, (max - 1) * sizeof *notes);
+		kept--;
+		(*lost)++;
+	}
+	notes[kept++] = e;
+	return kept;
+}

@@ -43,4 +43,12 @@ enum storage_extent_size {
 enum storage_extent_size storage_extent_size(uint64_t want, uint64_t dflt, uint64_t largest, uint64_t min,
 					     uint64_t *out);
 
+/* The file systems a scratch_unmount verify walks (docs/storage.md): a
+ * record of each extent formatted since the scratch was mounted. A new one
+ * drops every older record it overlaps (that file system is gone, and its
+ * bitmaps would now name blocks of the new one); with max records kept the
+ * oldest goes and *lost counts it. Returns the new count. */
+#define STORAGE_FORMATTED_MAX 64
+size_t storage_extent_note(struct storage_extent *notes, size_t n, size_t max, struct storage_extent e, uint32_t *lost);
+
 #endif

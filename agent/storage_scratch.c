@@ -4,17 +4,21 @@
  * Encrypted (the default, and the only kind unless the policy allows
  * otherwise): dm-integrity (tags only) under dm-crypt AES-256-GCM with a
  * fresh key from getrandom that lives only in this function's stack and the
- * kernel; the whole mapping is zeroed (sectors never written have no valid
- * tag and read as EIO). The result is a pool of sectors, not a file system:
+ * kernel; nothing is zeroed (sectors never written have no valid tag and
+ * read as EIO; no file system on the pool reads a block it has not written),
+ * so setup does not grow with the size. The result is a pool of sectors, not a file system:
  * each overlay on it gets its own extent and ext2 (storage_upper.c), so
  * one container that fills its writable layer fills nobody else's. Nothing
  * is mounted at the target /run/scratch/<serial>: it is the scratch's name. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "dm.h"
+#include "ext2_format.h"
 #include "policy_resources.h"
 #include "storage.h"
 
@@ -121,14 +125,11 @@ static int scratch_up(const char *dev, uint64_t dev_bytes, int encrypted, const 
 		storage_unmap_after_failure(n->integrity, SCRATCH_AGAIN, err);
 		return -1;
 	}
+	/* Not zeroed: a sector nobody wrote has no valid tag and reads as an
+	 * error, and each writable layer's file system writes every block before
+	 * it reads it (lib/ext2_format.h), so setup costs the same at any size. */
 	uvm_dm_node(sc->devno, sc->node, sizeof sc->node);
 	sc->bytes = sectors * 512;
-	if (blockdev_zero(sc->node, sc->bytes, err)) {
-		/* The integrity mapping cannot go while the crypt one holds it. */
-		storage_unmap_after_failure(n->crypt, SCRATCH_AGAIN, err);
-		storage_unmap_after_failure(n->integrity, SCRATCH_AGAIN, err);
-		return -1;
-	}
 	return 0;
 }
 
@@ -214,13 +215,93 @@ static struct storage_scratch *find_scratch(struct storage_state *s, const char 
 	return NULL;
 }
 
-/* Optional check before unmounting: every sector of the pool must still
- * decrypt and authenticate (a byte the host changed reads as EIO). Nothing
- * is mounted on it any more (every overlay's file system is unmounted and
- * flushed), and O_DIRECT reads go to the disk, not to a page cache. */
-static int verify_scratch(const struct storage_scratch *sc, struct uvm_err *err)
+/* verify reads through the pool with O_DIRECT (no page cache: what is on
+ * the disk now), from the start of one writable layer's extent. */
+struct verify_io {
+	int fd;
+	uint64_t base;    /* the extent's first byte on the pool */
+	uint8_t *buf;     /* VERIFY_CHUNK bytes, aligned for O_DIRECT */
+	uint64_t checked; /* bytes read back */
+	const char *node;
+};
+
+#define VERIFY_CHUNK (1u << 20)
+
+static int verify_pread(struct verify_io *v, uint64_t block, size_t len, struct uvm_err *err)
 {
-	return blockdev_read_all(sc->node, sc->bytes, err);
+	uint64_t off = v->base + block * UVM_EXT2_BLOCK;
+	for (size_t done = 0; done < len;) {
+		ssize_t n = sys_pread(v->fd, v->buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return uvm_fail(err, n < 0 ? errno : EIO, "reading %s at byte %llu: %s", v->node,
+					(unsigned long long)(off + done), n < 0 ? strerror(errno) : "unexpected end");
+		done += (size_t)n;
+	}
+	v->checked += len;
+	return 0;
+}
+
+static int verify_block(void *ctx, uint64_t block, uint8_t buf[UVM_EXT2_BLOCK], struct uvm_err *err)
+{
+	struct verify_io *v = ctx;
+	if (verify_pread(v, block, UVM_EXT2_BLOCK, err))
+		return -1;
+	memcpy(buf, v->buf, UVM_EXT2_BLOCK);
+	return 0;
+}
+
+static int verify_run(void *ctx, uint64_t first, uint64_t count, struct uvm_err *err)
+{
+	struct verify_io *v = ctx;
+	const uint64_t per = VERIFY_CHUNK / UVM_EXT2_BLOCK;
+	for (uint64_t b = first; b < first + count; b += per) {
+		uint64_t n = first + count - b < per ? first + count - b : per;
+		if (verify_pread(v, b, (size_t)(n * UVM_EXT2_BLOCK), err))
+			return -1;
+	}
+	return 0;
+}
+
+/* Optional check before unmounting: every block that any writable layer's
+ * file system on this pool had in use when it was unmounted (its ext2 block
+ * bitmaps, read through the same authenticated path, name them) must still
+ * decrypt and authenticate: a byte the host changed reads as an error. The
+ * pool is never zeroed, so sectors nobody wrote read as errors too; they are
+ * not read. Nothing is mounted on the pool any more. Unencrypted, the whole
+ * disk is read back. */
+static int verify_scratch(const struct storage_scratch *sc, uint64_t *checked, struct uvm_err *err)
+{
+	*checked = sc->encrypted ? 0 : sc->bytes;
+	if (!sc->encrypted)
+		return blockdev_read_all(sc->node, sc->bytes, err);
+	if (sc->formatted_lost)
+		return uvm_fail(err, ENOSPC,
+				"%u of the writable layers formatted on it since it was mounted are no longer "
+				"remembered (at most %d are); it cannot be verified",
+				sc->formatted_lost, STORAGE_FORMATTED_MAX);
+	struct verify_io v = {.node = sc->node};
+	v.fd = sys_open(sc->node, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (v.fd < 0)
+		return uvm_fail(err, errno, "opening %s to read it back: %s", sc->node, strerror(errno));
+	void *buf = NULL;
+	int rc = posix_memalign(&buf, UVM_EXT2_BLOCK, VERIFY_CHUNK) == 0
+			 ? 0
+			 : uvm_fail(err, ENOMEM, "out of memory for a %u-byte buffer", VERIFY_CHUNK);
+	v.buf = buf;
+	struct uvm_ext2_walk w = {verify_block, verify_run, &v};
+	for (size_t i = 0; rc == 0 && i < sc->n_formatted; i++) {
+		v.base = sc->formatted[i].start;
+		if (uvm_ext2_walk_used(sc->formatted[i].bytes, &w, err))
+			rc = uvm_wrap(err, "the writable layer formatted at byte %llu (%llu bytes)",
+				      (unsigned long long)sc->formatted[i].start,
+				      (unsigned long long)sc->formatted[i].bytes);
+	}
+	free(buf);
+	sys_close(v.fd);
+	*checked = v.checked;
+	return rc;
 }
 
 /* Removes the crypt mapping (and with it the key), then the integrity
@@ -285,7 +366,8 @@ int op_scratch_unmount(struct op_call *c)
 			       "scratch_unmount: verify: %s is unusable: %s: there is nothing left to "
 			       "verify; scratch_unmount it without verify",
 			       n->target, sc->why);
-	if (verify && verify_scratch(sc, &e->err))
+	uint64_t checked = 0;
+	if (verify && verify_scratch(sc, &checked, &e->err))
 		return storage_wrap(e, OP_ERR_FAILED, "scratch_unmount: verify");
 	if (teardown(sc, n, e))
 		return -1;
@@ -295,6 +377,10 @@ int op_scratch_unmount(struct op_call *c)
 	json_w_cstr(c->w, n->target);
 	json_w_key(c->w, "verified");
 	json_w_bool(c->w, verify);
+	if (verify) {
+		json_w_key(c->w, "verified_bytes");
+		json_w_uint(c->w, checked);
+	}
 	json_w_end(c->w);
 	return 0;
 }

@@ -237,3 +237,61 @@ int uvm_ext2_format(int fd, const struct uvm_ext2_params *p, struct uvm_err *err
 		return uvm_fail(err, errno, "ext2: flushing the new file system: %s", strerror(errno));
 	return 0;
 }
+
+/* ------------------------------------------------------------ walking */
+
+static int check_sb(const uint8_t *block0, const struct uvm_ext2_geom *g, struct uvm_err *err)
+{
+	const uint8_t *s = block0 + SB_OFFSET;
+	uint32_t blocks = le32_get(s + 4), log_size = le32_get(s + 24), per_group = le32_get(s + 32);
+	if (le16_get(s + 56) != 0xEF53)
+		return uvm_fail(err, EINVAL, "ext2: no superblock magic (0x%04x, not 0xef53)", le16_get(s + 56));
+	if (blocks != g->blocks || log_size != 2 || per_group != UVM_EXT2_BLOCKS_PER_GROUP)
+		return uvm_fail(err, EINVAL,
+				"ext2: the superblock says %u blocks of %u bytes, %u per group; this formatter "
+				"made %u of %u, %u per group",
+				blocks, 1024u << (log_size & 15), per_group, g->blocks, UVM_EXT2_BLOCK,
+				UVM_EXT2_BLOCKS_PER_GROUP);
+	return 0;
+}
+
+/* The runs of set bits in one group's block bitmap, as absolute blocks. */
+static int walk_bitmap(const uint8_t *bm, uint64_t base, uint32_t nbits, const struct uvm_ext2_walk *w,
+		       struct uvm_err *err)
+{
+	for (uint32_t i = 0; i < nbits;) {
+		if (!(bm[i / 8] >> (i % 8) & 1)) {
+			i++;
+			continue;
+		}
+		uint32_t j = i;
+		while (j < nbits && (bm[j / 8] >> (j % 8) & 1))
+			j++;
+		if (w->used_run(w->ctx, base + i, j - i, err))
+			return -1;
+		i = j;
+	}
+	return 0;
+}
+
+int uvm_ext2_walk_used(uint64_t bytes, const struct uvm_ext2_walk *w, struct uvm_err *err)
+{
+	struct uvm_ext2_geom g;
+	uint8_t buf[UVM_EXT2_BLOCK], gd[UVM_EXT2_BLOCK];
+	if (uvm_ext2_geometry(bytes, &g, err) || w->read_block(w->ctx, 0, buf, err) || check_sb(buf, &g, err))
+		return -1;
+	for (uint32_t grp = 0; grp < g.groups; grp++) {
+		/* group 0's descriptor table: block 1 on, GD_SIZE bytes each */
+		uint64_t gd_block = 1 + (uint64_t)grp * GD_SIZE / UVM_EXT2_BLOCK;
+		if ((grp == 0 || grp * GD_SIZE % UVM_EXT2_BLOCK == 0) && w->read_block(w->ctx, gd_block, gd, err))
+			return -1;
+		uint32_t bitmap = le32_get(gd + grp * GD_SIZE % UVM_EXT2_BLOCK);
+		uint64_t base = (uint64_t)grp * UVM_EXT2_BLOCKS_PER_GROUP;
+		if (bitmap < base || bitmap >= base + group_blocks(&g, grp))
+			return uvm_fail(err, EINVAL, "ext2: group %u's block bitmap is at block %u, outside the group",
+					grp, bitmap);
+		if (w->read_block(w->ctx, bitmap, buf, err) || walk_bitmap(buf, base, group_blocks(&g, grp), w, err))
+			return -1;
+	}
+	return 0;
+}

@@ -7,9 +7,10 @@
  * inodes, features filetype + ext_attr + large_file only, a superblock and
  * descriptor copy in every group (no sparse_super: one layout for all
  * groups). Writes every metadata block it relies on, including the inode
- * tables, so it does not depend on the device reading as zeros - but the
- * scratch path zeroes the whole device anyway (unwritten dm-integrity
- * sectors read as EIO). Checked with `e2fsck -fn` by tests/unit/test_ext2. */
+ * tables, in whole blocks, so it never depends on what the device held: on
+ * the scratch pool a sector nobody wrote reads as EIO (dm-integrity), and the
+ * file system never reads a block before writing it. Checked with
+ * `e2fsck -fn` by tests/unit/test_ext2. */
 #ifndef UVM_EXT2_FORMAT_H
 #define UVM_EXT2_FORMAT_H
 
@@ -42,5 +43,22 @@ int uvm_ext2_geometry(uint64_t bytes, struct uvm_ext2_geom *g, struct uvm_err *e
 
 /* Formats fd (a block device or file of at least p->bytes bytes). */
 int uvm_ext2_format(int fd, const struct uvm_ext2_params *p, struct uvm_err *err);
+
+/* How the walker below reads a block of the file system (block number from
+ * its start) and reports a run of blocks in use. Both return 0 or -1 with err
+ * set; a failure stops the walk. */
+struct uvm_ext2_walk {
+	int (*read_block)(void *ctx, uint64_t block, uint8_t buf[UVM_EXT2_BLOCK], struct uvm_err *err);
+	int (*used_run)(void *ctx, uint64_t first, uint64_t count, struct uvm_err *err);
+	void *ctx;
+};
+
+/* Walks the block bitmaps of a file system this formatter made over bytes
+ * (the geometry is recomputed, not taken from the disk) and reports every
+ * run of blocks marked in use, in order: the metadata, the directories and
+ * whatever the kernel allocated since. The superblock must carry the magic
+ * and the geometry's block count, size and group size; anything else is
+ * refused, naming what differs. */
+int uvm_ext2_walk_used(uint64_t bytes, const struct uvm_ext2_walk *w, struct uvm_err *err);
 
 #endif

@@ -1,9 +1,11 @@
 /* The scratch formatter (lib/ext2_format.c): geometry edge cases, and every
  * image it writes must pass e2fsprogs' own check (`e2fsck -fn`, read-only,
  * exit 0 only for a clean file system) and show the expected fields. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,8 +76,87 @@ static void geometry_limits(void)
 	      "a tiny last group is left out (%u groups, %u blocks)", g.groups, g.blocks);
 }
 
+/* ------------------------------------------------ walking the used blocks */
+
+struct walk_log {
+	int fd;
+	int fail_at;         /* read_block fails for this block; -1: never */
+	uint64_t runs[8][2]; /* first, count */
+	int n;
+};
+
+static int log_read(void *ctx, uint64_t block, uint8_t buf[UVM_EXT2_BLOCK], struct uvm_err *err)
+{
+	struct walk_log *l = ctx;
+	if ((int64_t)block == l->fail_at)
+		return uvm_fail(err, EIO, "block %llu reads as EIO", (unsigned long long)block);
+	return pread(l->fd, buf, UVM_EXT2_BLOCK, (off_t)(block * UVM_EXT2_BLOCK)) == UVM_EXT2_BLOCK
+		       ? 0
+		       : uvm_fail(err, EIO, "short read");
+}
+
+static int log_run(void *ctx, uint64_t first, uint64_t count, struct uvm_err *err)
+{
+	struct walk_log *l = ctx;
+	(void)err;
+	if (l->n < 8) {
+		l->runs[l->n][0] = first;
+		l->runs[l->n][1] = count;
+	}
+	l->n++;
+	return 0;
+}
+
+/* Two groups: the walk reports each group's metadata (plus the two
+ * directory blocks of group 0) and any block the kernel would allocate. */
+static void walk_used(void)
+{
+	const uint64_t bytes = (200u << 20) + 4096 * 7;
+	char path[] = "/tmp/test_ext2_walk.XXXXXX";
+	int fd = mkstemp(path);
+	struct uvm_ext2_params p = {.bytes = bytes, .time = 1};
+	struct uvm_ext2_geom g;
+	struct uvm_err err = {0};
+	CHECK(fd >= 0 && ftruncate(fd, (off_t)bytes) == 0 && uvm_ext2_format(fd, &p, &err) == 0 &&
+		      uvm_ext2_geometry(bytes, &g, &err) == 0,
+	      "formatted %s", err.msg);
+	struct walk_log l = {.fd = fd, .fail_at = -1};
+	struct uvm_ext2_walk w = {log_read, log_run, &l};
+	CHECK_EQ_INT(uvm_ext2_walk_used(bytes, &w, &err), 0, "walk: %s", err.msg);
+	CHECK(l.n == 2 && l.runs[0][0] == 0 && l.runs[0][1] == g.overhead + 2 && l.runs[1][0] == 32768 &&
+		      l.runs[1][1] == g.overhead,
+	      "runs: metadata+dirs of group 0 (%llu+%llu), metadata of group 1 (%llu+%llu)",
+	      (unsigned long long)l.runs[0][0], (unsigned long long)l.runs[0][1], (unsigned long long)l.runs[1][0],
+	      (unsigned long long)l.runs[1][1]);
+	/* a block the kernel allocated: bit 5000 of group 0's bitmap */
+	uint8_t gd[32], bm[UVM_EXT2_BLOCK];
+	CHECK(pread(fd, gd, sizeof gd, UVM_EXT2_BLOCK) == 32, "read group descriptor 0");
+	off_t at = (off_t)get32(gd) * UVM_EXT2_BLOCK;
+	CHECK(pread(fd, bm, sizeof bm, at) == (ssize_t)sizeof bm, "read bitmap 0");
+	bm[5000 / 8] |= 1u << (5000 % 8);
+	CHECK(pwrite(fd, bm, sizeof bm, at) == (ssize_t)sizeof bm, "write bitmap 0");
+	l.n = 0;
+	CHECK(uvm_ext2_walk_used(bytes, &w, &err) == 0 && l.n == 3 && l.runs[1][0] == 5000 && l.runs[1][1] == 1,
+	      "an allocated block is its own run (%d runs)", l.n);
+	/* a read error stops the walk with the reader's message */
+	l.n = 0;
+	l.fail_at = get32(gd);
+	CHECK(uvm_ext2_walk_used(bytes, &w, &err) == -1 && strstr(err.msg, "EIO"), "read error: %s", err.msg);
+	/* another geometry, or no file system at all, is refused */
+	l.fail_at = -1;
+	CHECK(uvm_ext2_walk_used(bytes + (64u << 20), &w, &err) == -1 && strstr(err.msg, "superblock says"),
+	      "another size is refused: %s", err.msg);
+	uint8_t zero[UVM_EXT2_BLOCK] = {0};
+	CHECK(pwrite(fd, zero, sizeof zero, 0) == (ssize_t)sizeof zero, "clear block 0");
+	CHECK(uvm_ext2_walk_used(bytes, &w, &err) == -1 && strstr(err.msg, "no superblock magic"),
+	      "no magic is refused: %s", err.msg);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
+	walk_used();
 	geometry_limits();
 	format_and_check(2u << 20, 512, 1);
 	format_and_check(64u << 20, 16384, 1);

@@ -85,8 +85,33 @@ static void test_size(void)
 	CHECK(storage_extent_size(0, 256 * MiB, 0, 4 * MiB, &out) == STORAGE_EXTENT_FULL, "nothing free: full");
 }
 
+/* The records verify walks: an overlapping newer file system replaces the
+ * older ones; too many drop the oldest and count it. */
+static void test_note(void)
+{
+	struct storage_extent notes[3];
+	uint32_t lost = 0;
+	size_t n = 0;
+	n = storage_extent_note(notes, n, 3, (struct storage_extent){0, 8 * MiB}, &lost);
+	n = storage_extent_note(notes, n, 3, (struct storage_extent){8 * MiB, 8 * MiB}, &lost);
+	CHECK(n == 2 && lost == 0, "two disjoint layers: two records");
+	n = storage_extent_note(notes, n, 3, (struct storage_extent){4 * MiB, 2 * MiB}, &lost);
+	CHECK(n == 2 && notes[0].start == 8 * MiB && notes[1].start == 4 * MiB && notes[1].bytes == 2 * MiB,
+	      "a layer over the first one's extent replaces it (it is gone)");
+	n = storage_extent_note(notes, n, 3, (struct storage_extent){15 * MiB, 2 * MiB}, &lost);
+	CHECK(n == 2 && notes[0].start == 4 * MiB && notes[1].start == 15 * MiB,
+	      "overlapping the end of a record drops it too");
+	n = storage_extent_note(notes, n, 3, (struct storage_extent){20 * MiB, MiB}, &lost);
+	n = storage_extent_note(notes, n, 3, (struct storage_extent){30 * MiB, MiB}, &lost);
+	CHECK(n == 3 && lost == 1 && notes[0].start == 15 * MiB && notes[2].start == 30 * MiB,
+	      "the fourth of three records drops the oldest and counts it");
+	n = storage_extent_note(notes, n, 3, (struct storage_extent){16 * MiB, MiB}, &lost);
+	CHECK(n == 3 && lost == 1 && notes[2].start == 16 * MiB, "replacing frees a slot: nothing lost");
+}
+
 int main(void)
 {
+	test_note();
 	test_empty_pool();
 	test_first_fit();
 	test_overlap_and_alignment();
