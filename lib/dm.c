@@ -268,7 +268,8 @@ int uvm_dm_integrity_params(char *out, size_t len, const char *dev, struct uvm_e
 {
 	if (!word_ok(dev, 256))
 		return uvm_fail(err, EINVAL, "dm-integrity table: bad device name");
-	int n = snprintf(out, len, "%s 0 %u D 1 block_size:%u", dev, UVM_DM_SCRATCH_TAG, UVM_DM_SCRATCH_SECTOR);
+	int n = snprintf(out, len, "%s 0 %u D 2 block_size:%u journal_sectors:1", dev, UVM_DM_SCRATCH_TAG,
+			 UVM_DM_SCRATCH_SECTOR);
 	if (n < 0 || (size_t)n >= len)
 		return uvm_fail(err, ENOSPC, "dm-integrity table: %zu-byte buffer too small", len);
 	return 0;

@@ -257,8 +257,8 @@ static void test_integrity(void)
 	char params[128], status[64];
 	uint64_t sectors = 0;
 	CHECK(uvm_dm_integrity_params(params, sizeof params, "/dev/vdc", &err) == 0, "params");
-	CHECK_EQ_STR(params, "/dev/vdc 0 28 D 1 block_size:4096",
-		     "integrity table: no journal, 28-byte tags, 4 KiB blocks");
+	CHECK_EQ_STR(params, "/dev/vdc 0 28 D 2 block_size:4096 journal_sectors:1",
+		     "integrity table: direct, one journal section, 28-byte tags, 4 KiB blocks");
 	CHECK(uvm_dm_integrity_params(params, sizeof params, "/dev/x y", &err) < 0, "space in device rejected");
 
 	reset();
