@@ -15,6 +15,8 @@
 #include "err.h"
 #include "hash.h"
 #include "hex.h"
+#include "igvm_measure.h"
+#include "igvm_parse.h"
 #include "ovmf_table.h"
 #include "sev_measure.h"
 #include "snp_measure.h"
@@ -44,6 +46,8 @@ static const char USAGE[] =
 	"       uvm measure --mode snp:svsm --vcpus N (--vcpu-type T | ...) --ovmf FILE --svsm FILE\n"
 	"           (--vars-size N | --vars-file FILE) [--output-format hex|base64] [-v]\n"
 	"           [--explain] [--dump-vmsa[=DIR]]\n"
+	"       uvm measure --igvm FILE --vmm-type hyperv|qemu [--vcpus N] [--output-format hex|base64]\n"
+	"           [-v] [--explain]\n"
 	"       uvm measure --mode snp:ovmf-hash --ovmf FILE\n"
 	"       uvm measure --mode snp --matrix --ovmf FILE [--kernel FILE --initrd FILE --append STR]\n"
 	"           [--guest-features X]\n"
@@ -72,6 +76,12 @@ static const char USAGE[] =
 	"  --vars-size N, --vars-file F  snp:svsm: the OVMF_VARS size in bytes (a multiple\n"
 	"                     of 4096), or the vars file whose size it is; the SVSM ends\n"
 	"                     where the vars store begins (the store is not measured)\n"
+	"  --igvm FILE        SEV-SNP digest of an IGVM file, its directives replayed as the\n"
+	"                     --vmm-type loader does: hyperv (microsoft/igvm's\n"
+	"                     generate_snp_measurement, VP contexts in file order) or qemu\n"
+	"                     (QEMU's IGVM loader on KVM: one VMSA per vCPU at LAUNCH_FINISH;\n"
+	"                     --vcpus N, default 1, VP context vp_index 0..N-1). --vmm-type\n"
+	"                     is required; no --ovmf/--kernel/--mode etc. with it\n"
 	"  --matrix           print JSON: vCPUs 1..16 x EPYC-v4, EPYC-Rome, EPYC-Milan,\n"
 	"                     EPYC-Genoa, EPYC-Turin, with the QEMU arguments of each and\n"
 	"                     the sha256 of each input file (QEMU VMM only)\n"
@@ -85,13 +95,17 @@ static const char USAGE[] =
 	"A --kernel that is not a bzImage (no \"HdrS\" setup header at 0x202) is refused\n"
 	"(exit 1): QEMU does not hash other kernels the same way.\n"
 	"\n"
+	"An IGVM file is refused (exit 1) when its header, checksum or entries are\n"
+	"malformed, it has no SEV-SNP platform or guest policy, it is relocatable, or\n"
+	"it measures a page twice.\n"
+	"\n"
 	"Exit status: 0 measurement printed; 1 invalid input (a file cannot be read,\n"
-	"or the firmware/kernel is unusable) or a VMSA file cannot be written; 2 usage error.\n";
+	"or the firmware/kernel/IGVM file is unusable) or a VMSA file cannot be written; 2 usage error.\n";
 
 struct opts {
 	const char *mode, *ovmf, *kernel, *initrd, *append, *vcpu_type, *output, *ovmf_hash;
 	const char *vcpus_s, *sig_s, *family_s, *model_s, *stepping_s, *features_s, *vmm_s;
-	const char *vars_size_s, *vars_file, *svsm;
+	const char *vars_size_s, *vars_file, *svsm, *igvm;
 	const char *dump_dir; /* with dump_vmsa: NULL = the current directory */
 	int verbose, explain, matrix, dump_vmsa;
 };
@@ -137,7 +151,8 @@ enum {
 	OPT_DUMP_VMSA,
 	OPT_VARS_SIZE,
 	OPT_VARS_FILE,
-	OPT_SVSM
+	OPT_SVSM,
+	OPT_IGVM
 };
 
 static const struct option LONGOPTS[] = {
@@ -162,6 +177,7 @@ static const struct option LONGOPTS[] = {
 	{"vars-size", required_argument, 0, OPT_VARS_SIZE},
 	{"vars-file", required_argument, 0, OPT_VARS_FILE},
 	{"svsm", required_argument, 0, OPT_SVSM},
+	{"igvm", required_argument, 0, OPT_IGVM},
 	{"verbose", no_argument, 0, 'v'},
 	CLI_HELP_OPTION,
 	{0, 0, 0, 0},
@@ -188,6 +204,7 @@ static const char **opt_slot(struct opts *o, int c)
 	case OPT_VARS_SIZE: return &o->vars_size_s;
 	case OPT_VARS_FILE: return &o->vars_file;
 	case OPT_SVSM: return &o->svsm;
+	case OPT_IGVM: return &o->igvm;
 	default: return NULL;
 	}
 }
@@ -893,6 +910,110 @@ static int check_sev(const struct opts *o, enum mode mode, struct snp_request *r
 	return -1;
 }
 
+/* ------------------------------------------------------------ --igvm */
+
+/* The IGVM file replaces every input of the other modes: refuse them by name. */
+static int check_igvm_conflicts(const struct opts *o)
+{
+	const struct {
+		const char *name, *value;
+	} other[] = {{"--ovmf", o->ovmf},
+		     {"--kernel", o->kernel},
+		     {"--initrd", o->initrd},
+		     {"--append", o->append},
+		     {"--svsm", o->svsm},
+		     {"--vars-size", o->vars_size_s},
+		     {"--vars-file", o->vars_file},
+		     {"--snp-ovmf-hash", o->ovmf_hash},
+		     {"--guest-features", o->features_s},
+		     {"--vcpu-type", o->vcpu_type},
+		     {"--vcpu-sig", o->sig_s},
+		     {"--vcpu-family", o->family_s},
+		     {"--vcpu-model", o->model_s},
+		     {"--vcpu-stepping", o->stepping_s}};
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+		if (other[i].value)
+			return usage_error("--igvm and %s conflict: the IGVM file holds the whole guest image; drop %s",
+					   other[i].name, other[i].name);
+	if (o->matrix || o->dump_vmsa)
+		return usage_error("%s", "--igvm cannot be combined with --matrix or --dump-vmsa");
+	if (o->mode && strcmp(o->mode, "snp") != 0)
+		return usage_error("--igvm measures SEV-SNP only; drop --mode '%s'", o->mode);
+	return -1;
+}
+
+static int check_igvm(const struct opts *o, struct igvm_request *q)
+{
+	uint64_t v = 1;
+	int rc;
+	if ((rc = check_igvm_conflicts(o)) >= 0)
+		return rc;
+	if (!o->vmm_s)
+		return usage_error("%s", "--igvm needs --vmm-type hyperv or --vmm-type qemu: the digest depends on "
+					 "the loader");
+	if (igvm_vmm_parse(o->vmm_s, &q->vmm))
+		return usage_error("--vmm-type '%s' does not apply to --igvm: use hyperv or qemu", o->vmm_s);
+	if (o->vcpus_s && q->vmm == IGVM_VMM_HYPERV)
+		return usage_error("%s", "--vcpus does not apply to --vmm-type hyperv (the file's VP contexts are "
+					 "measured); drop it");
+	if (o->vcpus_s && (parse_uint(o->vcpus_s, 10, SNP_MAX_VCPUS, &v) || v == 0))
+		return usage_error("--vcpus '%s': give a number from 1 to 4096", o->vcpus_s);
+	if (o->output && strcmp(o->output, "hex") != 0 && strcmp(o->output, "base64") != 0)
+		return usage_error("--output-format '%s': use hex or base64", o->output);
+	q->vcpus = (unsigned)v;
+	return -1;
+}
+
+static void explain_igvm(const struct opts *o, const struct igvm_file *f, const struct igvm_request *q)
+{
+	fprintf(stderr,
+		"IGVM %s: %zu bytes, %zu variable header entries, SEV-SNP compatibility mask 0x%x, "
+		"guest policy 0x%" PRIx64 "\n",
+		o->igvm, f->len, f->n_entries, f->snp_mask, f->policy);
+	if (q->vmm == IGVM_VMM_QEMU)
+		fprintf(stderr, "loader: QEMU on KVM, %u vCPU(s): VMSAs measured last at 0x%llx\n", q->vcpus,
+			(unsigned long long)SNP_VMSA_GPA);
+	else
+		fprintf(stderr, "loader: hyperv (microsoft/igvm): VP contexts measured in file order\n");
+	fprintf(stderr, "directives replayed (value after each):\n");
+}
+
+static int run_igvm(const struct opts *o, const struct igvm_request *q)
+{
+	struct uvm_err err = {0};
+	struct snp_trace trace = {explain_step, NULL};
+	struct igvm_file f;
+	struct igvm_result res;
+	struct blob b;
+	if (blob_map(o->igvm, &b, 1, &err) != 0)
+		return input_error(o->igvm, &err);
+	int rc = igvm_parse(b.data, b.len, &f, &err);
+	if (rc == 0 && o->explain)
+		explain_igvm(o, &f, q);
+	if (rc == 0)
+		rc = igvm_measure(&f, q, &res, o->explain ? &trace : NULL, &err);
+	blob_unmap(&b);
+	if (rc != 0)
+		return input_error(o->igvm, &err);
+	/* Not an error: QEMU may still load it, but KVM builds the VMSA itself. */
+	if (q->vmm == IGVM_VMM_QEMU && res.vmsa_gpa_other)
+		fprintf(stderr,
+			"uvm measure: %s: note: a VP context is at GPA 0x%" PRIx64 ", not 0x%llx; KVM measures "
+			"the VMSA at 0x%llx, so this prediction holds only if KVM reproduces that VMSA\n",
+			o->igvm, res.vmsa_gpa, (unsigned long long)SNP_VMSA_GPA, (unsigned long long)SNP_VMSA_GPA);
+	if (o->explain)
+		explain_step(NULL, "launch digest", res.ld, SNP_LD_LEN);
+	print_digest(res.ld, SNP_LD_LEN, "SEV_SNP", o);
+	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+}
+
+static int measure_igvm(const struct opts *o)
+{
+	struct igvm_request q = {IGVM_VMM_HYPERV, 1};
+	int rc = check_igvm(o, &q);
+	return rc >= 0 ? rc : run_igvm(o, &q);
+}
+
 static int measure(const struct opts *o)
 {
 	struct snp_request r = {.vmm = SNP_VMM_QEMU};
@@ -903,6 +1024,8 @@ static int measure(const struct opts *o)
 	uint64_t vars_size = 0;
 	int rc;
 	memset(&in, 0, sizeof in);
+	if (o->igvm)
+		return measure_igvm(o);
 	if ((rc = check_mode(o, &mode)) >= 0 || (rc = check_common(o, &r)) >= 0)
 		return rc;
 	if (mode == MODE_SNP && (rc = o->matrix ? check_matrix(o, &r) : check_single(o, &r, fw_digest)) >= 0)
