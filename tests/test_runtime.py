@@ -250,7 +250,9 @@ def test_10000_mixed_requests_leave_agent_responsive_with_bounded_memory(vm):
     assert counts["ok"] >= 2500 and counts["denied"] >= 2500 and counts["malformed"] >= 1300
     assert counts["unknown_op"] == 1250
     assert vm.request("ping")["result"] == {"pong": True}
-    assert after - before < 1024, f"VmRSS grew from {before} to {after} KiB"
+    # docs/performance.md: PID 1 within 2 MiB, no growth beyond allocator noise
+    assert after <= 2048, f"PID 1 VmRSS is {after} KiB after the soak, more than 2 MiB"
+    assert after - before <= 64, f"VmRSS grew from {before} to {after} KiB"
 
 
 def test_host_disconnecting_mid_message_can_reconnect(vm):
