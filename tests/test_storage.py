@@ -80,6 +80,9 @@ def policy_for(layers, tools_layers):
         container("sleeper", tools_layers, SLEEPER_ARGV)]}).encode()
 
 
+SIZED = [("s64m", 64 << 20), ("s1g", 1 << 30), ("s16g", 16 << 30)]
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     work = tmp_path_factory.mktemp("storage")
@@ -99,6 +102,7 @@ def env(tmp_path_factory):
     scratch = work / "scratch.img"
     with open(scratch, "wb") as f:
         f.truncate(SCRATCH_BYTES)
+
     policy = policy_for([base["root_hash"], top["root_hash"]], [tools["root_hash"], base["root_hash"]])
     (work / "policy.json").write_bytes(policy)
     disks = [("base", base["file"], "ro"), ("top", top["file"], "ro"), ("stranger", stranger["file"], "ro"),
@@ -109,7 +113,8 @@ def env(tmp_path_factory):
         vm.wait_ready()
         resp = vm.request("set_policy", {"policy_base64": base64.b64encode(policy).decode()})
         assert resp["ok"], resp
-        yield {"vm": vm, "base": base, "top": top, "stranger": stranger, "scratch": scratch, "tools": tools}
+        yield {"vm": vm, "base": base, "top": top, "stranger": stranger, "scratch": scratch, "tools": tools,
+               "policy": policy, "work": work}
     finally:
         vm.kill()
 
@@ -235,6 +240,89 @@ def test_byte_flipped_on_the_host_reads_as_eio(env):
     assert "Illegal byte sequence" in msg or "I/O error" in msg, resp
     # Nothing was unmounted; without the check it goes.
     assert vm.request("scratch_unmount", {"target": "/run/scratch/scratch"})["ok"]
+
+
+def data_extents(path):
+    """(offset, length) of the allocated parts of a sparse file."""
+    out = []
+    with open(path, "rb") as f:
+        fd, end, off = f.fileno(), os.fstat(f.fileno()).st_size, 0
+        while off < end:
+            try:
+                start = os.lseek(fd, off, os.SEEK_DATA)
+            except OSError:
+                break
+            off = os.lseek(fd, start, os.SEEK_HOLE)
+            out.append((start, off - start))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sized(env):
+    """A second VM with the two layers and sparse scratch disks of each size
+    (uvm launch takes at most 8 disks; env's VM has 7)."""
+    work, base, top = env["work"], env["base"], env["top"]
+    paths = {}
+    for serial, size in SIZED:  # sparse: only what the guest writes takes room on the host
+        paths[serial] = work / f"{serial}.img"
+        with open(paths[serial], "wb") as f:
+            f.truncate(size)
+    disks = [("base", base["file"], "ro"), ("top", top["file"], "ro")] + [(s, paths[s]) for s, _ in SIZED]
+    (work / "sized").mkdir(exist_ok=True)
+    vm = Vm.launch(work / "sized", image=IMAGE, policy=work / "policy.json", disks=disks).start()
+    try:
+        vm.wait_ready()
+        assert vm.request("set_policy", {"policy_base64": base64.b64encode(env["policy"]).decode()})["ok"]
+        for name, entry in (("base", base), ("top", top)):
+            assert vm.request("mount_device", {"serial": name, "root_hash": entry["root_hash"]})["ok"]
+        yield {"vm": vm, "base": base, "top": top, "paths": paths}
+    finally:
+        vm.kill()
+
+
+@pytest.mark.parametrize("serial,size", SIZED)
+def test_scratch_guarantees_at_each_size(sized, serial, size):
+    """Setup writes nothing that grows with the disk, and the guarantees hold
+    at 64 MiB, 1 GiB and 16 GiB: an overlay works, nothing on the host is
+    plaintext, verify reads the layer back, a byte the host changes fails."""
+    vm, base, top, path = sized["vm"], sized["base"], sized["top"], sized["paths"][serial]
+    resp = vm.request("scratch_mount", {"serial": serial})
+    assert resp["ok"], resp
+    pool = resp["result"]["bytes"]
+    assert size * 0.95 < pool < size, resp
+    written = sum(n for _, n in data_extents(path))
+    assert written < 1 << 20, f"setup wrote {written} bytes of a {size}-byte disk"
+    cid = f"sized-{serial}"
+    resp = vm.request("mount_overlay", {"container_id": cid, "layers": [layer_target(base), layer_target(top)],
+                                        "scratch": f"/run/scratch/{serial}", "scratch_bytes": 8 << 20})
+    assert resp["ok"] and resp["result"]["upper_bytes"] == 8 << 20, resp
+    assert vm.request("unmount_overlay", {"target": f"/run/containers/{cid}/rootfs"})["ok"]
+    extents = data_extents(path)
+    with open(path, "rb") as f:
+        for off, n in extents:
+            f.seek(off)
+            chunk = f.read(n)
+            for plain in (cid.encode(), b"uvm-upper", b"lost+found"):
+                assert plain not in chunk, (plain, off)
+    # The host changes one byte in every 4 KiB of what was written.
+    with open(path, "r+b") as f:
+        for off, n in extents:
+            for at in range(off + 4096 + 321, off + n, 4096):
+                f.seek(at)
+                b = f.read(1)
+                f.seek(at)
+                f.write(bytes([b[0] ^ 0x01]))
+    resp = vm.request("scratch_unmount", {"target": f"/run/scratch/{serial}", "verify": True})
+    assert not resp["ok"] and "the writable layer formatted at byte 0" in resp["error"]["message"], resp
+    assert vm.request("scratch_unmount", {"target": f"/run/scratch/{serial}"})["ok"]
+    # The same disk again, untouched since: a new key; the old layer's sectors are now unreadable
+    # noise, and a new layer on them verifies.
+    assert vm.request("scratch_mount", {"serial": serial})["ok"]
+    assert vm.request("mount_overlay", {"container_id": cid, "layers": [layer_target(base), layer_target(top)],
+                                        "scratch": f"/run/scratch/{serial}", "scratch_bytes": 8 << 20})["ok"]
+    assert vm.request("unmount_overlay", {"target": f"/run/containers/{cid}/rootfs"})["ok"]
+    resp = vm.request("scratch_unmount", {"target": f"/run/scratch/{serial}", "verify": True})
+    assert resp["ok"] and resp["result"]["verified_bytes"] > 64 << 10, resp
 
 
 def test_layers_unmount_when_unused(env):
