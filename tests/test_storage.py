@@ -284,7 +284,8 @@ def sized(env):
 def test_scratch_guarantees_at_each_size(sized, serial, size):
     """Setup writes nothing that grows with the disk, and the guarantees hold
     at 64 MiB, 1 GiB and 16 GiB: an overlay works, nothing on the host is
-    plaintext, verify reads the layer back, a byte the host changes fails."""
+    plaintext, verify reads the layer back, a byte the host changes fails, and
+    a sector put back to its never-written state fails too."""
     vm, base, top, path = sized["vm"], sized["base"], sized["top"], sized["paths"][serial]
     resp = vm.request("scratch_mount", {"serial": serial})
     assert resp["ok"], resp
@@ -323,6 +324,22 @@ def test_scratch_guarantees_at_each_size(sized, serial, size):
     assert vm.request("unmount_overlay", {"target": f"/run/containers/{cid}/rootfs"})["ok"]
     resp = vm.request("scratch_unmount", {"target": f"/run/scratch/{serial}", "verify": True})
     assert resp["ok"] and resp["result"]["verified_bytes"] > 64 << 10, resp
+    # A sector as it was before anyone wrote it reads as an error, never as data: the host turns
+    # what the new layer wrote back into zeros (what a fresh sparse disk holds), past the
+    # integrity superblock, and verify fails on it.
+    assert vm.request("scratch_mount", {"serial": serial})["ok"]
+    assert vm.request("mount_overlay", {"container_id": cid, "layers": [layer_target(base), layer_target(top)],
+                                        "scratch": f"/run/scratch/{serial}", "scratch_bytes": 8 << 20})["ok"]
+    assert vm.request("unmount_overlay", {"target": f"/run/containers/{cid}/rootfs"})["ok"]
+    with open(path, "r+b") as f:
+        for off, n in data_extents(path):
+            start = max(off, 8192)
+            if start < off + n:
+                f.seek(start)
+                f.write(bytes(off + n - start))
+    resp = vm.request("scratch_unmount", {"target": f"/run/scratch/{serial}", "verify": True})
+    assert not resp["ok"] and "the writable layer formatted at byte 0" in resp["error"]["message"], resp
+    assert vm.request("scratch_unmount", {"target": f"/run/scratch/{serial}"})["ok"]
 
 
 def test_layers_unmount_when_unused(env):
