@@ -144,7 +144,7 @@ static void basic(void)
 static int run(size_t len, enum igvm_vmm vmm, unsigned vcpus, struct igvm_result *res, struct uvm_err *err)
 {
 	struct igvm_file f;
-	struct igvm_request q = {vmm, vcpus};
+	struct igvm_request q = {vmm, vcpus, 0};
 	memset(err, 0, sizeof *err);
 	if (igvm_parse(F, len, &f, err))
 		return -1;
@@ -302,6 +302,22 @@ static void test_directive_refusals(void)
 	area(PAGE, 3);
 	area(PAGE, 3);
 	CHECK_MSG(refusal(finish()), "index 3 is declared twice", "duplicate parameter area index");
+	basic();
+	area(8ull << 30, 4);
+	CHECK_MSG(refusal(finish()), "at most 1048576 of them", "a parameter area beyond 4 GiB");
+	{
+		/* a caller's smaller bound (the fuzzer's) is the limit instead */
+		struct igvm_file f;
+		struct igvm_result res;
+		struct uvm_err err = {0};
+		struct igvm_request q = {IGVM_VMM_HYPERV, 1, 16};
+		basic();
+		area(32 * PAGE, 5);
+		size_t n = finish();
+		CHECK(igvm_parse(F, n, &f, &err) == 0 && igvm_measure(&f, &q, &res, NULL, &err) == -1 &&
+			      strstr(err.msg, "at most 16 of them"),
+		      "a 32-page area over a 16-page bound: %s", err.msg);
+	}
 	basic();
 	insert(0x5000, 9);
 	CHECK_MSG(refusal(finish()), "index 9 is not declared", "insert of an undeclared index");

@@ -1009,7 +1009,7 @@ static int run_igvm(const struct opts *o, const struct igvm_request *q)
 
 static int measure_igvm(const struct opts *o)
 {
-	struct igvm_request q = {IGVM_VMM_HYPERV, 1};
+	struct igvm_request q = {IGVM_VMM_HYPERV, 1, 0};
 	int rc = check_igvm(o, &q);
 	return rc >= 0 ? rc : run_igvm(o, &q);
 }

@@ -72,12 +72,17 @@ static const char *page_type_name(enum snp_page_type t)
 	return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
+static size_t max_pages(const struct walk *w)
+{
+	return w->req->max_pages && w->req->max_pages < IGVM_MAX_PAGES ? w->req->max_pages : IGVM_MAX_PAGES;
+}
+
 /* One PAGE_INFO update at a GPA that no other update may use. */
 static int measure_page(struct walk *w, const uint8_t *contents, enum snp_page_type t, uint64_t gpa)
 {
-	if (w->n_gpas == IGVM_MAX_PAGES)
-		return uvm_fail(w->err, 0, "more than %u measured pages (4 GiB); refusing an image this large",
-				IGVM_MAX_PAGES);
+	if (w->n_gpas == max_pages(w))
+		return uvm_fail(w->err, 0, "more than %zu measured pages (%zu KiB); refusing an image this large",
+				max_pages(w), max_pages(w) * 4);
 	if (w->n_gpas == w->cap_gpas) {
 		size_t cap = w->cap_gpas ? 2 * w->cap_gpas : 256;
 		uint64_t *g = realloc(w->gpas, cap * sizeof *g);
@@ -191,9 +196,9 @@ static int parameter_area(struct walk *w, const struct igvm_entry *e)
 		return bad(w, e, "%u bytes, not 16", e->len);
 	uint64_t bytes = le64_get(e->value);
 	uint32_t index = le32_get(e->value + 8);
-	if (bytes == 0 || bytes % PAGE || bytes / PAGE > IGVM_MAX_PAGES)
-		return bad(w, e, "size 0x%llx is not a whole number of pages (at most 4 GiB)",
-			   (unsigned long long)bytes);
+	if (bytes == 0 || bytes % PAGE || bytes / PAGE > max_pages(w))
+		return bad(w, e, "size 0x%llx is not a whole number of pages, at most %zu of them (%zu KiB)",
+			   (unsigned long long)bytes, max_pages(w), max_pages(w) * 4);
 	if (find_area(w, index))
 		return bad(w, e, "parameter area index %u is declared twice", index);
 	if (w->n_areas == IGVM_MAX_AREAS)

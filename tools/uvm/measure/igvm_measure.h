@@ -22,7 +22,8 @@ int igvm_vmm_parse(const char *name, enum igvm_vmm *out);
 
 struct igvm_request {
 	enum igvm_vmm vmm;
-	unsigned vcpus; /* qemu: VMSAs measured (1..SNP_MAX_VCPUS); hyperv: unused */
+	unsigned vcpus;   /* qemu: VMSAs measured (1..SNP_MAX_VCPUS); hyperv: unused */
+	size_t max_pages; /* measured pages allowed; 0: IGVM_MAX_PAGES (a fuzzer asks for fewer) */
 };
 
 struct igvm_result {
