@@ -334,9 +334,25 @@ static void test_directive_refusals(void)
 	CHECK_MSG(refusal(finish()), "(accepted)", "a shared page is not measured (no double measurement)");
 }
 
+/* Fuzzing found it (UBSan: qsort of a NULL array): a file that measures
+ * nothing gives the empty digest, not undefined behaviour. */
+static void test_nothing_measured(void)
+{
+	static const uint8_t zero[SNP_LD_LEN];
+	struct igvm_result res;
+	struct uvm_err err;
+	w_reset();
+	platform(SNP, IGVM_PLATFORM_SEV_SNP);
+	policy(SNP);
+	CHECK(run(finish(), IGVM_VMM_HYPERV, 1, &res, &err) == 0 && res.pages == 0 &&
+		      memcmp(res.ld, zero, sizeof zero) == 0,
+	      "no directive: 48 zero bytes, no page (%s)", err.msg);
+}
+
 int main(void)
 {
 	test_crc32();
+	test_nothing_measured();
 	test_chain();
 	test_huge_page();
 	test_header_refusals();

@@ -317,6 +317,8 @@ static int cmp_u64(const void *a, const void *b)
 
 static int check_twice(struct walk *w)
 {
+	if (w->n_gpas < 2)
+		return 0; /* nothing measured (gpas NULL) or one page: nothing to compare */
 	qsort(w->gpas, w->n_gpas, sizeof *w->gpas, cmp_u64);
 	for (size_t i = 1; i < w->n_gpas; i++)
 		if (w->gpas[i] == w->gpas[i - 1])
