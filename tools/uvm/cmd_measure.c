@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,14 +14,13 @@
 #include "err.h"
 #include "hash.h"
 #include "hex.h"
-#include "igvm_measure.h"
-#include "igvm_parse.h"
+#include "measure_cli.h"
 #include "ovmf_table.h"
 #include "sev_measure.h"
 #include "snp_measure.h"
 #include "svsm_measure.h"
 
-#define EXIT_INPUT 1
+#define MEASURE_EXIT_INPUT 1
 #define MAX_APPEND 65536
 /* Streams (pipes, /dev/null) are hashed up to this many bytes. */
 #define MAX_STREAM (4ull << 30)
@@ -102,31 +100,7 @@ static const char USAGE[] =
 	"Exit status: 0 measurement printed; 1 invalid input (a file cannot be read,\n"
 	"or the firmware/kernel/IGVM file is unusable) or a VMSA file cannot be written; 2 usage error.\n";
 
-struct opts {
-	const char *mode, *ovmf, *kernel, *initrd, *append, *vcpu_type, *output, *ovmf_hash;
-	const char *vcpus_s, *sig_s, *family_s, *model_s, *stepping_s, *features_s, *vmm_s;
-	const char *vars_size_s, *vars_file, *svsm, *igvm;
-	const char *dump_dir; /* with dump_vmsa: NULL = the current directory */
-	int verbose, explain, matrix, dump_vmsa;
-};
-
 enum mode { MODE_SNP, MODE_OVMF_HASH, MODE_SEVES, MODE_SEV, MODE_SVSM };
-
-/* A file's bytes: mmap'ed (regular files) so nothing is copied. */
-struct blob {
-	const uint8_t *data;
-	size_t len;
-	void *map;
-};
-
-/* A usage error: one line naming the problem, exit status 2. */
-#define usage_error(...) cli_usage_error("uvm measure", __VA_ARGS__)
-
-static int input_error(const char *path, const struct uvm_err *err)
-{
-	fprintf(stderr, "uvm measure: %s: %s\n", path, err->msg);
-	return EXIT_INPUT;
-}
 
 /* ------------------------------------------------------------ arguments */
 
@@ -183,7 +157,7 @@ static const struct option LONGOPTS[] = {
 	{0, 0, 0, 0},
 };
 
-static const char **opt_slot(struct opts *o, int c)
+static const char **opt_slot(struct measure_opts *o, int c)
 {
 	switch (c) {
 	case OPT_MODE: return &o->mode;
@@ -210,7 +184,7 @@ static const char **opt_slot(struct opts *o, int c)
 }
 
 /* Returns -1 to continue, else an exit status. */
-static int parse_args(int argc, char **argv, struct opts *o)
+static int parse_args(int argc, char **argv, struct measure_opts *o)
 {
 	struct cli cl;
 	cli_init(&cl, "uvm measure", USAGE, "v", LONGOPTS, argc, argv);
@@ -239,61 +213,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return -1;
 }
 
-/* Unsigned integer, decimal or (base 0) with 0x/0 prefixes; no sign, no junk. */
-static int parse_uint(const char *s, int base, uint64_t max, uint64_t *out)
-{
-	char *end;
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, base);
-	if (errno || *end || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* ------------------------------------------------------------ files */
-
-static int blob_map(const char *path, struct blob *b, int regular_only, struct uvm_err *err)
-{
-	struct stat st;
-	memset(b, 0, sizeof *b);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return uvm_fail(err, errno, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st) != 0 || (regular_only && !S_ISREG(st.st_mode))) {
-		close(fd);
-		return uvm_fail(err, 0, "not a regular file; give the image file (e.g. OVMF.amdsev.fd, svsm.bin)");
-	}
-	/* the firmware size is bounded: do not read gigabytes only to refuse them */
-	if (regular_only && (uint64_t)st.st_size > OVMF_MAX_SIZE) {
-		close(fd);
-		return uvm_fail(err, 0, "the image is %lld bytes, more than the %u supported", (long long)st.st_size,
-				OVMF_MAX_SIZE);
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
-		close(fd);
-		return S_ISREG(st.st_mode) ? 0 : 1; /* 1: a stream, read it instead */
-	}
-	b->len = (size_t)st.st_size;
-	b->map = mmap(NULL, b->len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-	close(fd);
-	if (b->map == MAP_FAILED) {
-		b->map = NULL;
-		return uvm_fail(err, errno, "cannot map %zu bytes: %s", b->len, strerror(errno));
-	}
-	madvise(b->map, b->len, MADV_SEQUENTIAL);
-	b->data = b->map;
-	return 0;
-}
-
-static void blob_unmap(struct blob *b)
-{
-	if (b->map)
-		munmap(b->map, b->len);
-	memset(b, 0, sizeof *b);
-}
 
 /* SHA-256 of a pipe or character device (sev-snp-measure's tests pass /dev/null). */
 /* The first bytes of a file (for the bzImage check): up to BZ_HEAD of them. */
@@ -344,8 +264,8 @@ static int hash_stream(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *
 static int hash_file(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *size, struct head *head,
 		     struct uvm_err *err)
 {
-	struct blob b;
-	int rc = blob_map(path, &b, 0, err);
+	struct measure_blob b;
+	int rc = measure_blob_map(path, &b, 0, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 1)
@@ -353,14 +273,14 @@ static int hash_file(const char *path, uint8_t out[UVM_SHA256_LEN], uint64_t *si
 	uvm_sha256(b.data ? b.data : (const uint8_t *)"", b.len, out);
 	head_take(head, b.data, b.len);
 	*size = b.len;
-	blob_unmap(&b);
+	measure_blob_unmap(&b);
 	return 0;
 }
 
 /* ------------------------------------------------------------ inputs */
 
 struct inputs {
-	struct blob fw;
+	struct measure_blob fw;
 	struct ovmf_info info;
 	uint8_t fw_sha256[UVM_SHA256_LEN];
 	int have_kernel;
@@ -371,16 +291,16 @@ struct inputs {
 static int load_firmware(const char *path, unsigned need, struct inputs *in)
 {
 	struct uvm_err err = {0};
-	if (blob_map(path, &in->fw, 1, &err) != 0)
-		return input_error(path, &err);
+	if (measure_blob_map(path, &in->fw, 1, &err) != 0)
+		return measure_input_error(path, &err);
 	if (ovmf_parse_for(in->fw.data, in->fw.len, need, &in->info, &err) != 0) {
-		blob_unmap(&in->fw);
-		return input_error(path, &err);
+		measure_blob_unmap(&in->fw);
+		return measure_input_error(path, &err);
 	}
 	return -1;
 }
 
-static int load_kernel(const struct opts *o, struct inputs *in)
+static int load_kernel(const struct measure_opts *o, struct inputs *in)
 {
 	struct uvm_err err = {0};
 	size_t alen = o->append ? strlen(o->append) : 0;
@@ -388,17 +308,17 @@ static int load_kernel(const struct opts *o, struct inputs *in)
 		return -1;
 	struct head head = {.len = 0};
 	if (hash_file(o->kernel, in->hashes.kernel, &in->kernel_size, &head, &err))
-		return input_error(o->kernel, &err);
+		return measure_input_error(o->kernel, &err);
 	if (head.len < BZ_HEAD || memcmp(head.b + BZ_MAGIC_OFF, "HdrS", 4) != 0) {
 		uvm_fail(&err, 0,
 			 "not a bzImage (%" PRIu64 " bytes, no \"HdrS\" setup header at 0x202); QEMU "
 			 "loads other kernels (ELF, multiboot) without the hashes this measurement "
 			 "assumes; give the bzImage (e.g. arch/x86/boot/bzImage)",
 			 in->kernel_size);
-		return input_error(o->kernel, &err);
+		return measure_input_error(o->kernel, &err);
 	}
 	if (o->initrd && hash_file(o->initrd, in->hashes.initrd, &in->initrd_size, NULL, &err))
-		return input_error(o->initrd, &err);
+		return measure_input_error(o->initrd, &err);
 	if (!o->initrd)
 		uvm_sha256("", 0, in->hashes.initrd);
 	/* QEMU hashes the command line with its terminating NUL. */
@@ -409,15 +329,7 @@ static int load_kernel(const struct opts *o, struct inputs *in)
 
 /* ------------------------------------------------------------ explain */
 
-static void explain_step(void *arg, const char *label, const uint8_t *value, size_t len)
-{
-	char hex[2 * SNP_LD_LEN + 1];
-	(void)arg;
-	uvm_hex_encode(value, len, hex);
-	fprintf(stderr, "  %-48s %s\n", label, hex);
-}
-
-static void explain_header(const struct opts *o, const struct inputs *in, const struct snp_request *r)
+static void explain_header(const struct measure_opts *o, const struct inputs *in, const struct snp_request *r)
 {
 	const struct ovmf_info *i = &in->info;
 	fprintf(stderr, "firmware %s: %zu bytes, %zu pages at GPA 0x%llx, AP reset EIP 0x%x\n", o->ovmf, i->size,
@@ -440,20 +352,6 @@ static void explain_header(const struct opts *o, const struct inputs *in, const 
 }
 
 /* ------------------------------------------------------------ output */
-
-/* name: sev-snp-measure's SevMode name in its -v line (SEV, SEV_ES, SEV_SNP). */
-static void print_digest(const uint8_t *ld, size_t len, const char *name, const struct opts *o)
-{
-	char text[2 * SNP_LD_LEN + 1];
-	if (o->output && strcmp(o->output, "base64") == 0)
-		uvm_base64_encode(ld, len, text);
-	else
-		uvm_hex_encode(ld, len, text);
-	if (o->verbose)
-		printf("Calculated %s guest measurement: %s\n", name, text);
-	else
-		printf("%s\n", text);
-}
 
 /* A JSON string on stdout; only printable ASCII is accepted by the callers
  * (not lib/json.h's json_str, which reads a parsed value). */
@@ -491,7 +389,7 @@ static void json_artifact(const char *key, const char *path, uint64_t size, cons
 	printf(", \"size\": %" PRIu64 ", \"sha256\": \"%s\"}%s\n", size, hex, last ? "" : ",");
 }
 
-static void json_qemu_args(const struct opts *o, unsigned vcpus, const char *cpu)
+static void json_qemu_args(const struct measure_opts *o, unsigned vcpus, const char *cpu)
 {
 	printf("\"qemu_args\": [\"-smp\", \"%u\", \"-cpu\", \"%s\", \"-bios\", ", vcpus, cpu);
 	put_json_string(base_name(o->ovmf));
@@ -514,7 +412,7 @@ static void json_qemu_args(const struct opts *o, unsigned vcpus, const char *cpu
 static const char *const MATRIX_CPUS[] = {"EPYC-v4", "EPYC-Rome", "EPYC-Milan", "EPYC-Genoa", "EPYC-Turin"};
 #define MATRIX_VCPUS 16u
 
-static void json_matrix_cpu(const struct opts *o, const struct inputs *in, const uint8_t base[SNP_LD_LEN],
+static void json_matrix_cpu(const struct measure_opts *o, const struct inputs *in, const uint8_t base[SNP_LD_LEN],
 			    uint64_t features, const char *cpu, int last_cpu)
 {
 	struct snp_vmsa_hashes vh;
@@ -538,7 +436,7 @@ static void json_matrix_cpu(const struct opts *o, const struct inputs *in, const
 	}
 }
 
-static void json_matrix(const struct opts *o, const struct inputs *in, const uint8_t fw_ld[SNP_LD_LEN],
+static void json_matrix(const struct measure_opts *o, const struct inputs *in, const uint8_t fw_ld[SNP_LD_LEN],
 			const uint8_t base[SNP_LD_LEN], uint64_t features)
 {
 	char hex[2 * SNP_LD_LEN + 1];
@@ -565,7 +463,7 @@ static void json_matrix(const struct opts *o, const struct inputs *in, const uin
 
 /* ------------------------------------------------------------ checks */
 
-static int check_vcpu_sig(const struct opts *o, const char *mode, enum snp_vmm vmm, uint32_t *sig)
+static int check_vcpu_sig(const struct measure_opts *o, const char *mode, enum snp_vmm vmm, uint32_t *sig)
 {
 	uint64_t f, m, s, v;
 	int forms = !!o->vcpu_type + !!o->sig_s + !!(o->family_s || o->model_s || o->stepping_s);
@@ -582,12 +480,12 @@ static int check_vcpu_sig(const struct opts *o, const char *mode, enum snp_vmm v
 			return usage_error("unknown --vcpu-type '%s' (names as QEMU spells them, e.g. EPYC-v4)",
 					   o->vcpu_type);
 	} else if (o->sig_s) {
-		if (parse_uint(o->sig_s, 0, UINT32_MAX, &v))
+		if (measure_parse_uint(o->sig_s, 0, UINT32_MAX, &v))
 			return usage_error("--vcpu-sig '%s' is not a 32-bit number", o->sig_s);
 		*sig = (uint32_t)v;
 	} else {
-		if (parse_uint(o->family_s, 10, 0x10e, &f) || parse_uint(o->model_s, 10, 255, &m) ||
-		    parse_uint(o->stepping_s, 10, 15, &s))
+		if (measure_parse_uint(o->family_s, 10, 0x10e, &f) || measure_parse_uint(o->model_s, 10, 255, &m) ||
+		    measure_parse_uint(o->stepping_s, 10, 15, &s))
 			return usage_error("%s", "--vcpu-family (0..270), --vcpu-model (0..255) and "
 						 "--vcpu-stepping (0..15) must all be given, in decimal");
 		*sig = snp_cpu_sig((unsigned)f, (unsigned)m, (unsigned)s);
@@ -595,14 +493,14 @@ static int check_vcpu_sig(const struct opts *o, const char *mode, enum snp_vmm v
 	return -1;
 }
 
-static int check_common(const struct opts *o, struct snp_request *r)
+static int check_common(const struct measure_opts *o, struct snp_request *r)
 {
 	uint64_t v = 0x1;
 	if (!o->ovmf)
 		return usage_error("%s", "--ovmf FILE is required");
 	if (o->output && strcmp(o->output, "hex") != 0 && strcmp(o->output, "base64") != 0)
 		return usage_error("--output-format '%s': use hex or base64", o->output);
-	if (o->features_s && parse_uint(o->features_s, 0, UINT64_MAX, &v))
+	if (o->features_s && measure_parse_uint(o->features_s, 0, UINT64_MAX, &v))
 		return usage_error("--guest-features '%s' is not a 64-bit number", o->features_s);
 	r->guest_features = v;
 	if (o->vmm_s && snp_vmm_parse(o->vmm_s, &r->vmm))
@@ -614,18 +512,18 @@ static int check_common(const struct opts *o, struct snp_request *r)
 	return -1;
 }
 
-static int check_vcpus(const struct opts *o, const char *mode, struct snp_request *r)
+static int check_vcpus(const struct measure_opts *o, const char *mode, struct snp_request *r)
 {
 	uint64_t v;
 	if (!o->vcpus_s)
 		return usage_error("missing --vcpus N in guest mode '%s'", mode);
-	if (parse_uint(o->vcpus_s, 10, SNP_MAX_VCPUS, &v) || v == 0)
+	if (measure_parse_uint(o->vcpus_s, 10, SNP_MAX_VCPUS, &v) || v == 0)
 		return usage_error("--vcpus '%s': give a number from 1 to 4096", o->vcpus_s);
 	r->vcpus = (unsigned)v;
 	return check_vcpu_sig(o, mode, r->vmm, &r->vcpu_sig);
 }
 
-static int check_single(const struct opts *o, struct snp_request *r, uint8_t *fw_digest)
+static int check_single(const struct measure_opts *o, struct snp_request *r, uint8_t *fw_digest)
 {
 	int rc;
 	if ((rc = check_vcpus(o, "snp", r)) >= 0)
@@ -638,7 +536,7 @@ static int check_single(const struct opts *o, struct snp_request *r, uint8_t *fw
 	return -1;
 }
 
-static int check_matrix(const struct opts *o, const struct snp_request *r)
+static int check_matrix(const struct measure_opts *o, const struct snp_request *r)
 {
 	if (o->vcpus_s || o->vcpu_type || o->sig_s || o->family_s || o->model_s || o->stepping_s)
 		return usage_error("%s", "--matrix chooses the vCPU counts and types itself; drop --vcpus/--vcpu-*");
@@ -657,7 +555,7 @@ static int check_matrix(const struct opts *o, const struct snp_request *r)
 /* ------------------------------------------------------------ modes */
 
 /* --dump-vmsa: vmsa0.bin (the BSP) .. vmsaN-1.bin, as sev-snp-measure. */
-static int dump_vmsas(const struct opts *o, unsigned vcpus, const uint8_t bsp[OVMF_PAGE_SIZE],
+static int dump_vmsas(const struct measure_opts *o, unsigned vcpus, const uint8_t bsp[OVMF_PAGE_SIZE],
 		      const uint8_t ap[OVMF_PAGE_SIZE])
 {
 	const char *dir = o->dump_dir ? o->dump_dir : ".";
@@ -665,7 +563,7 @@ static int dump_vmsas(const struct opts *o, unsigned vcpus, const uint8_t bsp[OV
 	if (dfd < 0) {
 		fprintf(stderr, "uvm measure: %s: cannot open the --dump-vmsa directory: %s; create it first\n", dir,
 			strerror(errno));
-		return EXIT_INPUT;
+		return MEASURE_EXIT_INPUT;
 	}
 	for (unsigned i = 0; i < vcpus; i++) {
 		char name[32];
@@ -683,14 +581,14 @@ static int dump_vmsas(const struct opts *o, unsigned vcpus, const uint8_t bsp[OV
 				"writable and %s is not a symbolic link\n",
 				dir, name, n < 0 ? strerror(e) : "short write", name);
 			close(dfd);
-			return EXIT_INPUT;
+			return MEASURE_EXIT_INPUT;
 		}
 	}
 	close(dfd);
 	return -1;
 }
 
-static int run_matrix(const struct opts *o, struct inputs *in, const struct snp_request *r)
+static int run_matrix(const struct measure_opts *o, struct inputs *in, const struct snp_request *r)
 {
 	struct uvm_err err = {0};
 	uint8_t fw_ld[SNP_LD_LEN] = {0}, base[SNP_LD_LEN];
@@ -698,15 +596,15 @@ static int run_matrix(const struct opts *o, struct inputs *in, const struct snp_
 	snp_ld_firmware(fw_ld, in->fw.data, &in->info, NULL);
 	memcpy(base, fw_ld, sizeof base);
 	if (snp_ld_metadata(base, &in->info, in->have_kernel ? &in->hashes : NULL, SNP_VMM_QEMU, NULL, &err))
-		return input_error(o->ovmf, &err);
+		return measure_input_error(o->ovmf, &err);
 	json_matrix(o, in, fw_ld, base, r->guest_features);
-	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+	return fflush(stdout) == 0 ? 0 : MEASURE_EXIT_INPUT;
 }
 
-static int run_single(const struct opts *o, struct inputs *in, struct snp_request *r)
+static int run_single(const struct measure_opts *o, struct inputs *in, struct snp_request *r)
 {
 	struct uvm_err err = {0};
-	struct snp_trace trace = {explain_step, NULL};
+	struct snp_trace trace = {measure_explain_step, NULL};
 	uint8_t ld[SNP_LD_LEN];
 	r->fw = in->fw.data;
 	r->info = &in->info;
@@ -714,7 +612,7 @@ static int run_single(const struct opts *o, struct inputs *in, struct snp_reques
 	if (o->explain)
 		explain_header(o, in, r);
 	if (snp_measure(r, ld, o->explain ? &trace : NULL, &err))
-		return input_error(o->ovmf, &err);
+		return measure_input_error(o->ovmf, &err);
 	if (o->dump_vmsa) {
 		uint8_t bsp[OVMF_PAGE_SIZE], ap[OVMF_PAGE_SIZE];
 		int rc;
@@ -723,14 +621,14 @@ static int run_single(const struct opts *o, struct inputs *in, struct snp_reques
 		if ((rc = dump_vmsas(o, r->vcpus, bsp, ap)) >= 0)
 			return rc;
 	}
-	print_digest(ld, SNP_LD_LEN, "SEV_SNP", o);
-	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+	measure_print_digest(ld, SNP_LD_LEN, "SEV_SNP", o);
+	return fflush(stdout) == 0 ? 0 : MEASURE_EXIT_INPUT;
 }
 
-static int run_sev(const struct opts *o, struct inputs *in, const struct snp_request *r, enum mode mode)
+static int run_sev(const struct measure_opts *o, struct inputs *in, const struct snp_request *r, enum mode mode)
 {
 	struct uvm_err err = {0};
-	struct snp_trace trace = {explain_step, NULL};
+	struct snp_trace trace = {measure_explain_step, NULL};
 	struct sev_request q = {mode == MODE_SEVES ? SEV_MODE_ES : SEV_MODE_SEV,
 				in->fw.data,
 				&in->info,
@@ -748,20 +646,20 @@ static int run_sev(const struct opts *o, struct inputs *in, const struct snp_req
 		fprintf(stderr, "parts hashed in order (SHA-256 of each):\n");
 	}
 	if (sev_measure(&q, ld, o->explain ? &trace : NULL, &err))
-		return input_error(o->ovmf, &err);
+		return measure_input_error(o->ovmf, &err);
 	if (o->explain)
-		explain_step(NULL, "launch digest", ld, sizeof ld);
+		measure_explain_step(NULL, "launch digest", ld, sizeof ld);
 	if (o->dump_vmsa) {
 		sev_es_vmsa_page(bsp, 0, in->info.reset_eip, q.vcpu_sig, q.vmm);
 		sev_es_vmsa_page(ap, 1, in->info.reset_eip, q.vcpu_sig, q.vmm);
 		if ((rc = dump_vmsas(o, q.vcpus, bsp, ap)) >= 0)
 			return rc;
 	}
-	print_digest(ld, sizeof ld, mode == MODE_SEVES ? "SEV_ES" : "SEV", o);
-	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+	measure_print_digest(ld, sizeof ld, mode == MODE_SEVES ? "SEV_ES" : "SEV", o);
+	return fflush(stdout) == 0 ? 0 : MEASURE_EXIT_INPUT;
 }
 
-static void explain_svsm(const struct opts *o, const struct inputs *in, const struct ovmf_info *si,
+static void explain_svsm(const struct measure_opts *o, const struct inputs *in, const struct ovmf_info *si,
 			 const struct snp_request *r, uint64_t vars_size)
 {
 	fprintf(stderr, "firmware %s: %zu bytes, %zu pages at GPA 0x%llx (its metadata is not used)\n", o->ovmf,
@@ -779,37 +677,37 @@ static void explain_svsm(const struct opts *o, const struct inputs *in, const st
 	fprintf(stderr, "steps (value after each):\n");
 }
 
-static int run_svsm(const struct opts *o, struct inputs *in, const struct snp_request *r, uint64_t vars_size)
+static int run_svsm(const struct measure_opts *o, struct inputs *in, const struct snp_request *r, uint64_t vars_size)
 {
 	struct uvm_err err = {0};
-	struct snp_trace trace = {explain_step, NULL};
+	struct snp_trace trace = {measure_explain_step, NULL};
 	struct ovmf_info si;
-	struct blob sv;
+	struct measure_blob sv;
 	uint8_t ld[SNP_LD_LEN], vmsa[OVMF_PAGE_SIZE];
-	int rc = EXIT_INPUT;
+	int rc = MEASURE_EXIT_INPUT;
 	/* vars (<= 1 GiB) under firmware (<= 1 GiB) below 4 GiB: the end is above 2 GiB */
-	if (blob_map(o->svsm, &sv, 1, &err) != 0)
-		return input_error(o->svsm, &err);
+	if (measure_blob_map(o->svsm, &sv, 1, &err) != 0)
+		return measure_input_error(o->svsm, &err);
 	if (ovmf_parse_at(sv.data, sv.len, OVMF_NEED_METADATA | OVMF_NEED_SVSM_INFO, in->info.gpa - vars_size, &si,
 			  &err) == 0) {
 		struct svsm_request q = {in->fw.data, &in->info, sv.data, &si, r->vcpus, r->vcpu_sig};
 		if (o->explain)
 			explain_svsm(o, in, &si, r, vars_size);
-		rc = svsm_measure(&q, ld, o->explain ? &trace : NULL, &err) ? EXIT_INPUT : -1;
+		rc = svsm_measure(&q, ld, o->explain ? &trace : NULL, &err) ? MEASURE_EXIT_INPUT : -1;
 	}
-	blob_unmap(&sv);
+	measure_blob_unmap(&sv);
 	if (rc >= 0)
-		return input_error(o->svsm, &err);
+		return measure_input_error(o->svsm, &err);
 	if (o->dump_vmsa) {
 		svsm_vmsa_page(vmsa, svsm_entry_gpa(&si), r->vcpu_sig);
 		if ((rc = dump_vmsas(o, r->vcpus, vmsa, vmsa)) >= 0)
 			return rc;
 	}
-	print_digest(ld, SNP_LD_LEN, "SEV_SNP_SVSM", o);
-	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+	measure_print_digest(ld, SNP_LD_LEN, "SEV_SNP_SVSM", o);
+	return fflush(stdout) == 0 ? 0 : MEASURE_EXIT_INPUT;
 }
 
-static int run_ovmf_hash(const struct opts *o, struct inputs *in)
+static int run_ovmf_hash(const struct measure_opts *o, struct inputs *in)
 {
 	uint8_t ld[SNP_LD_LEN] = {0};
 	char hex[2 * SNP_LD_LEN + 1];
@@ -817,10 +715,10 @@ static int run_ovmf_hash(const struct opts *o, struct inputs *in)
 	uvm_hex_encode(ld, SNP_LD_LEN, hex);
 	printf("%s\n", hex);
 	(void)o;
-	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
+	return fflush(stdout) == 0 ? 0 : MEASURE_EXIT_INPUT;
 }
 
-static int check_mode(const struct opts *o, enum mode *mode)
+static int check_mode(const struct measure_opts *o, enum mode *mode)
 {
 	static const char *const names[] = {"snp", "snp:ovmf-hash", "seves", "sev", "snp:svsm"};
 	int found = 0;
@@ -845,7 +743,7 @@ static int check_mode(const struct opts *o, enum mode *mode)
  * OVMF_VARS store QEMU maps right below the firmware, above the SVSM. Its
  * size places the SVSM; the store itself is not measured. A size that is not
  * whole pages would put the SVSM at a GPA the PSP cannot update. */
-static int check_vars(const struct opts *o, enum mode mode, uint64_t *vars_size)
+static int check_vars(const struct measure_opts *o, enum mode mode, uint64_t *vars_size)
 {
 	struct stat st;
 	*vars_size = 0;
@@ -860,7 +758,7 @@ static int check_vars(const struct opts *o, enum mode mode, uint64_t *vars_size)
 		return usage_error("%s", "missing --svsm FILE in guest mode 'snp:svsm'");
 	if (!o->vars_size_s && !o->vars_file)
 		return usage_error("%s", "missing --vars-size N or --vars-file FILE in guest mode 'snp:svsm'");
-	if (o->vars_size_s && parse_uint(o->vars_size_s, 10, MAX_VARS_SIZE, vars_size))
+	if (o->vars_size_s && measure_parse_uint(o->vars_size_s, 10, MAX_VARS_SIZE, vars_size))
 		return usage_error("--vars-size '%s' is not a size in bytes (decimal, at most 1 GiB)", o->vars_size_s);
 	if (o->vars_size_s && *vars_size % OVMF_PAGE_SIZE)
 		return usage_error("--vars-size %s is not a multiple of 4096 (a vars store is whole pages)",
@@ -871,19 +769,19 @@ static int check_vars(const struct opts *o, enum mode mode, uint64_t *vars_size)
 	if (stat_rc != 0 || !S_ISREG(st.st_mode)) {
 		fprintf(stderr, "uvm measure: %s: %s; give the OVMF_VARS file QEMU maps, or --vars-size\n",
 			o->vars_file, stat_rc != 0 ? strerror(errno) : "not a regular file");
-		return EXIT_INPUT;
+		return MEASURE_EXIT_INPUT;
 	}
 	if ((uint64_t)st.st_size > MAX_VARS_SIZE || st.st_size % OVMF_PAGE_SIZE) {
 		fprintf(stderr, "uvm measure: %s: %lld bytes is not a vars store (whole 4 KiB pages, at most 1 GiB)\n",
 			o->vars_file, (long long)st.st_size);
-		return EXIT_INPUT;
+		return MEASURE_EXIT_INPUT;
 	}
 	*vars_size = (uint64_t)st.st_size;
 	return -1;
 }
 
 /* snp:svsm: what it does not measure is refused rather than ignored. */
-static int check_svsm(const struct opts *o, struct snp_request *r)
+static int check_svsm(const struct measure_opts *o, struct snp_request *r)
 {
 	if (o->kernel || o->ovmf_hash || o->features_s || (o->vmm_s && r->vmm != SNP_VMM_QEMU))
 		return usage_error("%s", "--mode snp:svsm measures no kernel hashes, always SEV features 0x1 and only "
@@ -893,7 +791,7 @@ static int check_svsm(const struct opts *o, struct snp_request *r)
 }
 
 /* seves and sev: what they do not measure is refused rather than ignored. */
-static int check_sev(const struct opts *o, enum mode mode, struct snp_request *r)
+static int check_sev(const struct measure_opts *o, enum mode mode, struct snp_request *r)
 {
 	if (o->ovmf_hash)
 		return usage_error("--snp-ovmf-hash only works with --mode snp, not '%s'", o->mode);
@@ -910,111 +808,7 @@ static int check_sev(const struct opts *o, enum mode mode, struct snp_request *r
 	return -1;
 }
 
-/* ------------------------------------------------------------ --igvm */
-
-/* The IGVM file replaces every input of the other modes: refuse them by name. */
-static int check_igvm_conflicts(const struct opts *o)
-{
-	const struct {
-		const char *name, *value;
-	} other[] = {{"--ovmf", o->ovmf},
-		     {"--kernel", o->kernel},
-		     {"--initrd", o->initrd},
-		     {"--append", o->append},
-		     {"--svsm", o->svsm},
-		     {"--vars-size", o->vars_size_s},
-		     {"--vars-file", o->vars_file},
-		     {"--snp-ovmf-hash", o->ovmf_hash},
-		     {"--guest-features", o->features_s},
-		     {"--vcpu-type", o->vcpu_type},
-		     {"--vcpu-sig", o->sig_s},
-		     {"--vcpu-family", o->family_s},
-		     {"--vcpu-model", o->model_s},
-		     {"--vcpu-stepping", o->stepping_s}};
-	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
-		if (other[i].value)
-			return usage_error("--igvm and %s conflict: the IGVM file holds the whole guest image; drop %s",
-					   other[i].name, other[i].name);
-	if (o->matrix || o->dump_vmsa)
-		return usage_error("%s", "--igvm cannot be combined with --matrix or --dump-vmsa");
-	if (o->mode && strcmp(o->mode, "snp") != 0)
-		return usage_error("--igvm measures SEV-SNP only; drop --mode '%s'", o->mode);
-	return -1;
-}
-
-static int check_igvm(const struct opts *o, struct igvm_request *q)
-{
-	uint64_t v = 1;
-	int rc;
-	if ((rc = check_igvm_conflicts(o)) >= 0)
-		return rc;
-	if (!o->vmm_s)
-		return usage_error("%s", "--igvm needs --vmm-type hyperv or --vmm-type qemu: the digest depends on "
-					 "the loader");
-	if (igvm_vmm_parse(o->vmm_s, &q->vmm))
-		return usage_error("--vmm-type '%s' does not apply to --igvm: use hyperv or qemu", o->vmm_s);
-	if (o->vcpus_s && q->vmm == IGVM_VMM_HYPERV)
-		return usage_error("%s", "--vcpus does not apply to --vmm-type hyperv (the file's VP contexts are "
-					 "measured); drop it");
-	if (o->vcpus_s && (parse_uint(o->vcpus_s, 10, SNP_MAX_VCPUS, &v) || v == 0))
-		return usage_error("--vcpus '%s': give a number from 1 to 4096", o->vcpus_s);
-	if (o->output && strcmp(o->output, "hex") != 0 && strcmp(o->output, "base64") != 0)
-		return usage_error("--output-format '%s': use hex or base64", o->output);
-	q->vcpus = (unsigned)v;
-	return -1;
-}
-
-static void explain_igvm(const struct opts *o, const struct igvm_file *f, const struct igvm_request *q)
-{
-	fprintf(stderr,
-		"IGVM %s: %zu bytes, %zu variable header entries, SEV-SNP compatibility mask 0x%x, "
-		"guest policy 0x%" PRIx64 "\n",
-		o->igvm, f->len, f->n_entries, f->snp_mask, f->policy);
-	if (q->vmm == IGVM_VMM_QEMU)
-		fprintf(stderr, "loader: QEMU on KVM, %u vCPU(s): VMSAs measured last at 0x%llx\n", q->vcpus,
-			(unsigned long long)SNP_VMSA_GPA);
-	else
-		fprintf(stderr, "loader: hyperv (microsoft/igvm): VP contexts measured in file order\n");
-	fprintf(stderr, "directives replayed (value after each):\n");
-}
-
-static int run_igvm(const struct opts *o, const struct igvm_request *q)
-{
-	struct uvm_err err = {0};
-	struct snp_trace trace = {explain_step, NULL};
-	struct igvm_file f;
-	struct igvm_result res;
-	struct blob b;
-	if (blob_map(o->igvm, &b, 1, &err) != 0)
-		return input_error(o->igvm, &err);
-	int rc = igvm_parse(b.data, b.len, &f, &err);
-	if (rc == 0 && o->explain)
-		explain_igvm(o, &f, q);
-	if (rc == 0)
-		rc = igvm_measure(&f, q, &res, o->explain ? &trace : NULL, &err);
-	blob_unmap(&b);
-	if (rc != 0)
-		return input_error(o->igvm, &err);
-	/* Not an error: QEMU may still load it, but KVM builds the VMSA itself. */
-	if (q->vmm == IGVM_VMM_QEMU && res.vmsa_gpa_other)
-		fprintf(stderr,
-			"uvm measure: %s: note: a VP context is at GPA 0x%" PRIx64 ", not 0x%llx; KVM measures "
-			"the VMSA at 0x%llx, so this prediction holds only if KVM reproduces that VMSA\n",
-			o->igvm, res.vmsa_gpa, (unsigned long long)SNP_VMSA_GPA, (unsigned long long)SNP_VMSA_GPA);
-	if (o->explain)
-		explain_step(NULL, "launch digest", res.ld, SNP_LD_LEN);
-	print_digest(res.ld, SNP_LD_LEN, "SEV_SNP", o);
-	return fflush(stdout) == 0 ? 0 : EXIT_INPUT;
-}
-
-static int measure_igvm(const struct opts *o)
-{
-	struct igvm_request q = {IGVM_VMM_HYPERV, 1, 0};
-	int rc = check_igvm(o, &q);
-	return rc >= 0 ? rc : run_igvm(o, &q);
-}
-
-static int measure(const struct opts *o)
+static int measure(const struct measure_opts *o)
 {
 	struct snp_request r = {.vmm = SNP_VMM_QEMU};
 	struct inputs in;
@@ -1046,13 +840,13 @@ static int measure(const struct opts *o)
 		rc = mode != MODE_SNP ? run_sev(o, &in, &r, mode)
 		     : o->matrix      ? run_matrix(o, &in, &r)
 				      : run_single(o, &in, &r);
-	blob_unmap(&in.fw);
+	measure_blob_unmap(&in.fw);
 	return rc;
 }
 
 static int run(int argc, char **argv)
 {
-	struct opts o = {0};
+	struct measure_opts o = {0};
 	int rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
