@@ -132,11 +132,12 @@ int storage_upper_size(struct storage_state *s, const struct storage_scratch *sc
 		       uint64_t *bytes, struct uvm_err *err);
 
 /* Allocates an extent of bytes on sc for o (first fit), maps it with
- * dm-linear, formats ext2 on it and mounts it (nosuid,nodev) at dir. Every
+ * dm-linear, formats ext2 on it, records it in sc->formatted (what verify
+ * walks) and mounts it (nosuid,nodev) at dir. Every
  * failure is undone; a mapping that cannot be removed leaves o->leftover
  * set with its extent, and the caller must keep o in a slot. */
-int storage_upper_up(struct storage_state *s, const struct storage_scratch *sc, uint64_t bytes,
-		     struct storage_overlay *o, const char *dir, struct uvm_err *err);
+int storage_upper_up(struct storage_state *s, struct storage_scratch *sc, uint64_t bytes, struct storage_overlay *o,
+		     const char *dir, struct uvm_err *err);
 
 /* Unmounts o's file system at dir and removes its mapping (retried while
  * busy). 0 when the extent is free again; -1 with o->leftover set when the

@@ -46,7 +46,7 @@ static int mkdir_ok(const char *path, struct uvm_err *err)
  * writable layer on it), or NULL for a tmpfs. */
 struct upper_at {
 	struct storage_state *s;
-	const struct storage_scratch *sc;
+	struct storage_scratch *sc; /* storage_upper_up records the layer it formats there */
 	uint64_t bytes;
 };
 

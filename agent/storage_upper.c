@@ -157,20 +157,8 @@ static void undo_up(struct storage_overlay *o, const char *dir, struct uvm_err *
 		 o->dm_name, rm.msg);
 }
 
-/* Records the new file system for scratch_unmount's verify (sc is one of
- * s's own slots; the caller holds it const). */
-static void note_formatted(struct storage_state *s, const struct storage_scratch *sc, struct storage_extent e)
-{
-	for (size_t i = 0; i < STORAGE_SCRATCH_MAX; i++) {
-		struct storage_scratch *m = &s->scratch[i];
-		if (m == sc)
-			m->n_formatted = storage_extent_note(m->formatted, m->n_formatted, STORAGE_FORMATTED_MAX, e,
-							     &m->formatted_lost);
-	}
-}
-
-int storage_upper_up(struct storage_state *s, const struct storage_scratch *sc, uint64_t bytes,
-		     struct storage_overlay *o, const char *dir, struct uvm_err *err)
+int storage_upper_up(struct storage_state *s, struct storage_scratch *sc, uint64_t bytes, struct storage_overlay *o,
+		     const char *dir, struct uvm_err *err)
 {
 	struct storage_extent used[STORAGE_EXTENT_MAX];
 	char node[32];
@@ -197,7 +185,9 @@ int storage_upper_up(struct storage_state *s, const struct storage_scratch *sc, 
 		undo_up(o, dir, err);
 		return -1;
 	}
-	note_formatted(s, sc, o->ext);
+	/* what scratch_unmount's verify walks */
+	sc->n_formatted =
+		storage_extent_note(sc->formatted, sc->n_formatted, STORAGE_FORMATTED_MAX, o->ext, &sc->formatted_lost);
 	return 0;
 }
 
