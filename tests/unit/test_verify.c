@@ -284,6 +284,20 @@ static const char *json_result(const char *name)
 	return result;
 }
 
+/* Serializes r, signs it as the simulated PSP does and writes it to path. */
+static int write_signed_report(const char *path, const struct snp_report *r)
+{
+	uint8_t raw[SNP_REPORT_SIZE];
+	struct uvm_err err = {0};
+	snp_report_serialize(r, raw);
+	if (sim_psp_sign_report(raw, &err) != 0) {
+		printf("# %s\n", err.msg);
+		return -1;
+	}
+	write_file(path, raw, sizeof raw);
+	return 0;
+}
+
 /* TCB overrides for a simulated report: 0 keeps the test VCEK's TCB. */
 struct sim_tcbs {
 	uint64_t current, committed, launch;
@@ -293,8 +307,6 @@ struct sim_tcbs {
 static int make_sim_report_tcb(const char *path, const uint8_t host_data[32], const struct sim_tcbs *tcbs)
 {
 	struct snp_report r;
-	uint8_t raw[SNP_REPORT_SIZE];
-	struct uvm_err err = {0};
 	memset(&r, 0, sizeof r);
 	r.version = 3;
 	r.policy = SNP_POLICY_RESERVED1 | SNP_POLICY_SMT;
@@ -307,13 +319,7 @@ static int make_sim_report_tcb(const char *path, const uint8_t host_data[32], co
 		r.committed_tcb = tcbs->committed ? tcbs->committed : r.committed_tcb;
 		r.launch_tcb = tcbs->launch ? tcbs->launch : r.launch_tcb;
 	}
-	snp_report_serialize(&r, raw);
-	if (sim_psp_sign_report(raw, &err) != 0) {
-		printf("# %s\n", err.msg);
-		return -1;
-	}
-	write_file(path, raw, sizeof raw);
-	return 0;
+	return write_signed_report(path, &r);
 }
 
 static int make_sim_report(const char *path, const uint8_t host_data[32])
@@ -629,8 +635,6 @@ static void test_sim_psp(void)
 static int make_keyed_report(const char *path, bool author_key_en)
 {
 	struct snp_report r;
-	uint8_t raw[SNP_REPORT_SIZE];
-	struct uvm_err err = {0};
 	memset(&r, 0, sizeof r);
 	r.version = 3;
 	r.policy = SNP_POLICY_RESERVED1;
@@ -639,13 +643,7 @@ static int make_keyed_report(const char *path, bool author_key_en)
 	sim_psp_fill_platform(&r);
 	if (author_key_en)
 		r.signer_info |= SNP_SIGNER_AUTHOR_KEY_EN;
-	snp_report_serialize(&r, raw);
-	if (sim_psp_sign_report(raw, &err) != 0) {
-		printf("# %s\n", err.msg);
-		return -1;
-	}
-	write_file(path, raw, sizeof raw);
-	return 0;
+	return write_signed_report(path, &r);
 }
 
 static void test_key_digests(void)
