@@ -9,18 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from snp_pages import page_info as _page_info
+
 ROOT = Path(__file__).resolve().parent.parent
 UVM = ROOT / "out/bin/uvm"
 
 
 def uvm(*args):
     return subprocess.run([str(UVM), *args], capture_output=True, text=True, timeout=60)
-
-
-def _page_info(ld, contents, page_type, gpa):
-    """SNP PAGE_INFO (SNP firmware ABI, SNP_LAUNCH_UPDATE): the next launch digest."""
-    return hashlib.sha384(ld + contents + (0x70).to_bytes(2, "little") + bytes([page_type])
-                          + bytes(5) + gpa.to_bytes(8, "little")).digest()
 
 
 # ---------------------------------------------------------------- --igvm

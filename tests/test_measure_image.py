@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from snp_pages import guid_le as _guid_le, page_info as _page_info
+
 ROOT = Path(__file__).resolve().parent.parent
 UVM = ROOT / "out/bin/uvm"
 OVMF = ROOT / "out/image/OVMF.amdsev.fd"
@@ -167,16 +169,6 @@ def test_sev_digest_of_the_firmware_alone_is_its_sha256():
     r = uvm("measure", "--mode", "sev", "--ovmf", str(OVMF))
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == hashlib.sha256(OVMF.read_bytes()).hexdigest()
-
-
-def _guid_le(text):
-    import uuid
-    return uuid.UUID(text).bytes_le
-
-
-def _page_info(ld, contents, page_type, gpa):
-    return hashlib.sha384(ld + contents + (0x70).to_bytes(2, "little") + bytes([page_type])
-                          + bytes(5) + gpa.to_bytes(8, "little")).digest()
 
 
 def _last_steps(kernel):
