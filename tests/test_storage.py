@@ -349,6 +349,35 @@ def test_scratch_guarantees_at_each_size(sized, serial, size):
     assert vm.request("scratch_unmount", {"target": f"/run/scratch/{serial}"})["ok"]
 
 
+def test_hostile_requests_on_a_large_scratch_are_refused(sized):
+    """What a host may try on the 16 GiB scratch now that setup is cheap and
+    verify walks what was formatted: each is refused and nothing changes."""
+    vm, base, top = sized["vm"], sized["base"], sized["top"]
+    target = "/run/scratch/s16g"
+    resp = vm.request("scratch_mount", {"serial": "s16g", "encrypted": False})
+    assert not resp["ok"] and resp["error"]["kind"] == "denied", resp  # the policy has no allow_unencrypted
+    assert vm.request("scratch_mount", {"serial": "s16g"})["ok"]
+    resp = vm.request("scratch_mount", {"serial": "s16g"})
+    assert not resp["ok"] and resp["error"]["kind"] == "denied", resp  # mounted already
+    layers = [layer_target(base), layer_target(top)]
+    resp = vm.request("mount_overlay", {"container_id": "big", "layers": layers, "scratch": target,
+                                        "scratch_bytes": 17 << 30})
+    assert not resp["ok"] and "bytes free in one piece" in resp["error"]["message"], resp
+    for detour in ("/run/scratch/../scratch/s16g", "/run/scratch/s16g/", "/run/layers/" + base["root_hash"]):
+        resp = vm.request("mount_overlay", {"container_id": "detour", "layers": layers, "scratch": detour})
+        assert not resp["ok"] and resp["error"]["kind"] in ("denied", "malformed", "failed"), (detour, resp)
+        resp = vm.request("scratch_unmount", {"target": detour, "verify": True})
+        assert not resp["ok"] and resp["error"]["kind"] in ("denied", "malformed", "failed"), (detour, resp)
+    ok(vm.request("mount_overlay", {"container_id": "held", "layers": layers, "scratch": target,
+                                    "scratch_bytes": 8 << 20}))
+    resp = vm.request("scratch_unmount", {"target": target, "verify": True})
+    assert not resp["ok"] and "unmount its overlay first" in resp["error"]["message"], resp
+    # nothing changed: the layer is still there, and once it goes the scratch verifies and unmounts
+    ok(vm.request("unmount_overlay", {"target": "/run/containers/held/rootfs"}))
+    resp = vm.request("scratch_unmount", {"target": target, "verify": True})
+    assert resp["ok"] and resp["result"]["verified_bytes"] > 64 << 10, resp
+
+
 def test_verify_after_a_container_wrote(sized):
     """What the kernel's ext2 marks in use after a real workload wrote,
     deleted and synced is exactly what was written: verify reads it all back
