@@ -118,11 +118,11 @@ AGENT_HOST_SRCS  := agent/attest.c agent/attest_tsm.c agent/attest_sev_guest.c a
 	agent/decide.c agent/binding.c agent/op_error.c \
 	agent/runtime_table.c agent/runtime_stdio.c agent/runtime_cgroup.c agent/dispatch.c agent/storage_extent.c \
 	agent/storage_sys.c agent/storage_undo.c agent/storage_layer.c agent/storage_overlay.c \
-	agent/storage_scratch.c agent/storage_upper.c agent/blockdev.c
+	agent/storage_scratch.c agent/storage_upper.c agent/blockdev.c agent/blockdev_scsi.c
 AGENT_HOST_TESTS := $(OUT)/asan/tests/test_attest_backends $(OUT)/asan/tests/test_runtime_user \
 	$(OUT)/asan/tests/test_runtime_spec $(OUT)/asan/tests/test_decide_binding \
 	$(OUT)/asan/tests/test_runtime_table $(OUT)/asan/tests/test_dispatch $(OUT)/asan/tests/test_storage_extent \
-	$(OUT)/asan/tests/test_storage_state
+	$(OUT)/asan/tests/test_storage_state $(OUT)/asan/tests/test_blockdev_scsi
 $(call asan_obj,$(AGENT_HOST_SRCS)): HOST_CFLAGS += -Iagent
 $(OUT)/asan/libagent.a: $(call asan_obj,$(AGENT_HOST_SRCS))
 	@rm -f $@; ar rcsD $@ $^

@@ -1,5 +1,6 @@
-/* Block devices the host attached: found by their virtio serial in sysfs
- * (the host names a disk, never a /dev path), read and zeroed with O_DIRECT
+/* Block devices the host attached: found by their virtio serial in sysfs,
+ * or by SCSI address (agent/blockdev_scsi.c; the host names a disk, never a
+ * /dev path), read and zeroed with O_DIRECT
  * so the guest sees what is on the device, not a cached copy. */
 #include <dirent.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "disk_name.h"
 #include "file_util.h"
 #include "storage.h"
 
@@ -41,11 +43,32 @@ static int is_vd_name(const char *n)
 	return l >= 3 && l <= 8 && n[0] == 'v' && n[1] == 'd' && strspn(n + 2, "abcdefghijklmnopqrstuvwxyz") == l - 2;
 }
 
+int blockdev_size(const char *name, uint64_t *bytes, struct uvm_err *err)
+{
+	char val[32], *end;
+	if (read_attr(name, "size", val, sizeof val))
+		return uvm_fail(err, EIO, "reading %s/%s/size failed", storage_sys.sys_block, name);
+	errno = 0;
+	unsigned long long sectors = strtoull(val, &end, 10);
+	if (errno || *end || end == val || sectors > (UINT64_MAX >> 9))
+		return uvm_fail(err, EIO, "%s/%s/size: '%s' is not a sector count", storage_sys.sys_block, name, val);
+	*bytes = (uint64_t)sectors << 9;
+	return 0;
+}
+
 int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *bytes, struct uvm_err *err)
 {
 	/* The request decode checked it; this also guards callers that did not. */
 	if (!request_serial_ok(serial))
 		return uvm_fail(err, EINVAL, "disk serial '%.40s': must be 1..20 of [A-Za-z0-9_-]", serial);
+	unsigned controller, lun;
+	if (disk_name_scsi(serial, &controller, &lun))
+		return blockdev_by_scsi_address(controller, lun, dev, dev_len, bytes, err);
+	if (disk_name_scsi_like(serial))
+		return uvm_fail(err, EINVAL,
+				"disk '%s': a SCSI disk is named scsi<C>-lun<L> with controller C 0..%d and LUN L "
+				"0..%d, no leading zeros",
+				serial, DISK_SCSI_CONTROLLERS - 1, DISK_SCSI_LUNS - 1);
 	DIR *d = opendir(storage_sys.sys_block);
 	if (!d)
 		return uvm_fail(err, errno, "listing %s: %s", storage_sys.sys_block, strerror(errno));
@@ -65,14 +88,8 @@ int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *
 	if (matches > 1)
 		return uvm_fail(err, EEXIST, "%d virtio disks have serial '%s': refusing an ambiguous name", matches,
 				serial);
-	char *end;
-	if (read_attr(found, "size", val, sizeof val))
-		return uvm_fail(err, EIO, "reading %s/%s/size failed", storage_sys.sys_block, found);
-	errno = 0;
-	unsigned long long sectors = strtoull(val, &end, 10);
-	if (errno || *end || end == val || sectors > (UINT64_MAX >> 9))
-		return uvm_fail(err, EIO, "%s/%s/size: '%s' is not a sector count", storage_sys.sys_block, found, val);
-	*bytes = (uint64_t)sectors << 9;
+	if (blockdev_size(found, bytes, err))
+		return -1;
 	snprintf(dev, dev_len, "/dev/%s", found);
 	return 0;
 }

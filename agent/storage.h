@@ -97,10 +97,22 @@ struct storage_state {
 /* The agent's storage state, allocated on first use; NULL if out of memory. */
 struct storage_state *storage_state(struct agent *a);
 
-/* Finds the virtio disk whose /sys/block/vdX/serial is serial: writes
- * "/dev/vdX" to dev and its size in bytes. Two disks with one serial are
- * refused (the host could otherwise choose which one we open). */
+/* Finds the disk the host named (lib/disk_name.h): "scsi<C>-lun<L>" on a
+ * SCSI bus (blockdev_by_scsi_address), any other name as the virtio disk
+ * whose /sys/block/vdX/serial it is. Writes "/dev/NAME" to dev and the
+ * size in bytes. Two disks with one serial are refused (the host could
+ * otherwise choose which one we open). */
 int blockdev_by_serial(const char *serial, char *dev, size_t dev_len, uint64_t *bytes, struct uvm_err *err);
+
+/* The SCSI disk at LUN lun of controller `controller`: on VMBus the storvsc
+ * controller with hcsshim's well-known instance GUID number `controller`, on
+ * QEMU the controller-th virtio-scsi controller in PCI address order
+ * (agent/blockdev_scsi.c). Same outputs as blockdev_by_serial. */
+int blockdev_by_scsi_address(unsigned controller, unsigned lun, char *dev, size_t dev_len, uint64_t *bytes,
+			     struct uvm_err *err);
+
+/* The size in bytes of the block device /sys/block/NAME. */
+int blockdev_size(const char *name, uint64_t *bytes, struct uvm_err *err);
 
 /* Reads bytes from the start of path with O_DIRECT (no page cache: what is
  * on the device now) and fails naming the first offset that does not read,

@@ -114,10 +114,10 @@ static void k_pause_ms(void *ctx, long ms)
 /* One initializer for both: the defaults and the live seam start equal. */
 #define KERNEL                                                                                                         \
 	{                                                                                                              \
-		.sys_block = "/sys/block", .mount = k_mount, .umount2 = k_umount2, .mkdir = k_mkdir, .rmdir = k_rmdir, \
-		.chmod = k_chmod, .open = k_open, .pread = k_pread, .pwrite = k_pwrite, .fsync = k_fsync,              \
-		.close = k_close, .stat = k_stat, .lstat = k_lstat, .statfs = k_statfs, .getrandom = k_getrandom,      \
-		.now_ms = k_now_ms, .pause_ms = k_pause_ms, .ctx = NULL,                                               \
+		.sys_block = "/sys/block", .sys_bus = "/sys/bus", .mount = k_mount, .umount2 = k_umount2,              \
+		.mkdir = k_mkdir, .rmdir = k_rmdir, .chmod = k_chmod, .open = k_open, .pread = k_pread,                \
+		.pwrite = k_pwrite, .fsync = k_fsync, .close = k_close, .stat = k_stat, .lstat = k_lstat,              \
+		.statfs = k_statfs, .getrandom = k_getrandom, .now_ms = k_now_ms, .pause_ms = k_pause_ms, .ctx = NULL, \
 	}
 
 const struct storage_sys storage_sys_kernel = KERNEL;

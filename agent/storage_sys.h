@@ -1,7 +1,7 @@
 /* Where the storage ops (agent/storage_*.c, agent/blockdev.c) meet the
  * kernel, besides device-mapper (whose ioctl has its own seam,
  * uvm_dm_set_ioctl in lib/dm.h): mount(2) and friends, the block devices,
- * the virtio serials under /sys/block, randomness and the clock of the
+ * the virtio serials under /sys/block, the SCSI buses under /sys/bus, randomness and the clock of the
  * "wait for a dying container" retries. One struct of function pointers
  * plus one path, in the style of agent/attest_seam.h, so that a host unit
  * test can play the kernel (tests/unit/test_storage_state.c).
@@ -24,6 +24,11 @@ struct storage_sys {
 	 * attributes `serial` and `size` (512-byte sectors). Plain files are
 	 * read, so a test points it at a temporary directory. */
 	const char *sys_block;
+	/* The bus directory (/sys/bus): vmbus/devices, virtio/devices and
+	 * scsi/devices, where SCSI disks are found by controller and LUN
+	 * (agent/blockdev_scsi.c). Read only, through plain files, directory
+	 * listings and realpath, so a test points it at a temporary tree. */
+	const char *sys_bus;
 	int (*mount)(void *ctx, const char *source, const char *target, const char *fstype, unsigned long flags,
 		     const void *data);
 	int (*umount2)(void *ctx, const char *target, int flags);

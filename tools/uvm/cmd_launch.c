@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "command.h"
+#include "disk_name.h"
 #include "file_util.h"
 #include "hash.h"
 #include "hex.h"
@@ -66,7 +67,9 @@ static const char HELP[] = "usage: uvm launch [--image DIR] [--policy FILE | --h
 			   "measurement through fw_cfg. --snp: production image (out/image) as a real SEV-SNP\n"
 			   "launch (KVM, OVMF.amdsev.fd, kernel-hashes=on, host-data, vsock guest port 1024).\n"
 			   "--disk attaches PATH as a virtio-blk disk whose serial is NAME (the guest finds it\n"
-			   "as /sys/block/vdX/serial; read-only with :ro). At most 8.\n"
+			   "as /sys/block/vdX/serial; read-only with :ro). At most 8. A NAME scsi<C>-lun<L>\n"
+			   "(C 0..3, L 0..63) attaches it as a SCSI disk at that controller and LUN instead\n"
+			   "(virtio-scsi here, storvsc on Hyper-V), which the guest finds by that address.\n"
 			   "--id-block/--id-auth (with --snp): the ID block and ID auth info written by\n"
 			   "`uvm idblock`; they are checked (sizes, reserved bytes, both signatures, POLICY\n"
 			   "equal to the launch policy 0x30000) and passed to sev-snp-guest as id-block and\n"
@@ -275,9 +278,31 @@ static int predicted_measurement(const struct launch_opts *o, const char *append
 	return 0;
 }
 
-/* NAME=PATH[:ro] -> a raw virtio-blk drive with serial NAME. */
+/* Every SCSI controller up to the highest one a --disk names, in index
+ * order: QEMU gives them ascending PCI slots, and the guest numbers
+ * virtio-scsi controllers by PCI address (agent/blockdev_scsi.c), so
+ * controller C here is controller C there even if a lower one has no disk. */
+static void add_scsi_controllers(struct argv_buf *a, const struct launch_opts *o)
+{
+	int highest = -1;
+	for (int i = 0; i < o->ndisks; i++) {
+		unsigned c, l;
+		char name[32];
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(o->disks[i], "="), o->disks[i]);
+		if (disk_name_scsi(name, &c, &l) && (int)c > highest)
+			highest = (int)c;
+	}
+	for (int c = 0; c <= highest; c++) {
+		add(a, "-device");
+		addf(a, "virtio-scsi-pci,id=scsi%d", c);
+	}
+}
+
+/* NAME=PATH[:ro] -> a raw drive: for scsi<C>-lun<L> a SCSI disk at that
+ * controller and LUN, else a virtio-blk disk with serial NAME. */
 static int add_disks(struct argv_buf *a, const struct launch_opts *o)
 {
+	add_scsi_controllers(a, o);
 	for (int i = 0; i < o->ndisks; i++) {
 		char spec[4096];
 		snprintf(spec, sizeof spec, "%s", o->disks[i]);
@@ -295,6 +320,22 @@ static int add_disks(struct argv_buf *a, const struct launch_opts *o)
 			return -1;
 		}
 		*eq = '\0';
+		unsigned controller, lun;
+		int scsi = disk_name_scsi(spec, &controller, &lun);
+		if (!scsi && disk_name_scsi_like(spec)) {
+			fprintf(stderr,
+				"uvm launch: --disk %s: a SCSI disk is named scsi<C>-lun<L> (controller 0..%d, LUN "
+				"0..%d, no leading zeros)\n",
+				spec, DISK_SCSI_CONTROLLERS - 1, DISK_SCSI_LUNS - 1);
+			return -1;
+		}
+		/* Two virtio disks may share a serial (the guest refuses to pick
+		 * one); one SCSI address cannot hold two disks. */
+		for (int j = 0; scsi && j < i; j++)
+			if (strncmp(o->disks[j], spec, strlen(spec)) == 0 && o->disks[j][strlen(spec)] == '=') {
+				fprintf(stderr, "uvm launch: --disk %s: that SCSI address is given twice\n", spec);
+				return -1;
+			}
 		if (access(eq + 1, ro ? R_OK : R_OK | W_OK) != 0) {
 			fprintf(stderr, "uvm launch: --disk %s: cannot access %s: %s\n", spec, eq + 1, strerror(errno));
 			return -1;
@@ -302,7 +343,10 @@ static int add_disks(struct argv_buf *a, const struct launch_opts *o)
 		add(a, "-drive");
 		addf(a, "file=%s,if=none,id=disk%d,format=raw%s", eq + 1, i, ro ? ",readonly=on" : "");
 		add(a, "-device");
-		addf(a, "virtio-blk-pci,drive=disk%d,serial=%s", i, spec);
+		if (scsi)
+			addf(a, "scsi-hd,bus=scsi%u.0,channel=0,scsi-id=0,lun=%u,drive=disk%d", controller, lun, i);
+		else
+			addf(a, "virtio-blk-pci,drive=disk%d,serial=%s", i, spec);
 	}
 	return 0;
 }
