@@ -8,6 +8,7 @@ empty afterwards", and "no QEMU left" is "no process names that TMPDIR"
 import base64
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -75,6 +76,7 @@ def test_run_prints_output_and_exits_with_the_containers_status(sample, tmp_path
     assert p.stdout == b"hi\n"
     assert b"oops\n" in p.stderr
     assert b"uvm run: container container started" in p.stderr
+    assert b"tear-down:" not in p.stderr  # shutdown_container, every unmount, shutdown: all went through
 
 
 def test_run_the_images_own_command(sample, tmp_path):
@@ -304,6 +306,7 @@ def test_control_socket(sample, tmp_path):
         rc = proc.wait(120)
         err = proc.stderr.read().decode()
         assert rc == 137, err
+        assert "tear-down:" not in err, err  # every unmount went through
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -311,6 +314,38 @@ def test_control_socket(sample, tmp_path):
     assert os.listdir(tmp) == [], os.listdir(tmp)
     assert processes_naming(str(tmp)) == []
     assert not ctl_path.exists()
+
+
+def test_sigterm_tears_down(sample, tmp_path):
+    """SIGTERM to `uvm run --control` (the init started by uvm run itself,
+    still running): it kills the init, tears down and exits 137; the
+    output written so far is in --stdout; nothing is left."""
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(CONTROL_CONFIG))
+    policy = tmp_path / "policy.json"
+    r = sh(UVM, "policy", "gen", "--image", sample["oci"], "--config", cfg, "-o", policy)
+    assert r.returncode == 0, r.stderr
+    tmp, ctl_path, out = tmp_path / "t", tmp_path / "ctl.sock", tmp_path / "out.txt"
+    tmp.mkdir()
+    proc = subprocess.Popen([UVM, "run", "--image", str(sample["oci"]), "--layer-cache", str(sample["cache"]),
+                             "--policy", str(policy), "--control", str(ctl_path), "--stdout", str(out)],
+                            env=dict(os.environ, TMPDIR=str(tmp)), stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: ctl_path.exists(), "the control socket", proc)
+        c = Control(ctl_path)
+        assert c("state")["result"]["status"] == "running"
+        wait_for(lambda: out.exists() and out.read_bytes() == b"started\n", "the init's output", proc, 60)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(120)
+        err = proc.stderr.read().decode()
+        assert rc == 137, err
+        assert "signal 15: tearing down" in err
+        assert "tear-down:" not in err, err  # every unmount went through
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert os.listdir(tmp) == [] and processes_naming(str(tmp)) == [] and not ctl_path.exists()
 
 
 # ---------------------------------------------------------------- two images, one policy, one VM
