@@ -8,6 +8,7 @@ empty afterwards", and "no QEMU left" is "no process names that TMPDIR"
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -167,6 +168,35 @@ def test_concurrent_runs_share_a_fresh_cache(sample, layer_index, tmp_path):
         assert sorted(os.listdir(cache / l["chain_id"][7:])) == sorted(["layers.json", l["path"]])
     roots = [[line.split()[-1] for line in e.splitlines() if "root_hash" in line] for e in errs]
     assert roots[0] == roots[1] == [l["root_hash"] for l in layer_index], errs
+
+
+def test_a_new_layer_on_cached_ones(sample, layer_index, tmp_path):
+    """An image whose two lower chains are cached and whose third is not:
+    the two are reused (untouched), the third converted on top of them,
+    with the root hash `uvm layer` gives it (the run then stops at the
+    policy, exit 1, before any VM)."""
+    if not sample["cache"].exists():
+        uvm_run(sample, tmp_path / "t0", "--", "/bin/true")
+    other = tmp_path / "other"
+    make_variant(sample["oci"], other)
+    r = sh(UVM, "layer", "--image", other, "--out", tmp_path / "layers")
+    assert r.returncode == 0, r.stderr
+    want = json.loads((tmp_path / "layers" / "layers.json").read_text())
+    cache = tmp_path / "cache"
+    shutil.copytree(sample["cache"], cache, copy_function=os.link)
+    before = chain_dirs(cache)
+    env = dict(os.environ, TMPDIR=str(tmp_path / "t"))
+    os.mkdir(env["TMPDIR"])
+    p = sh(UVM, "run", "--image", other, "--layer-cache", cache, "--policy", no_match_policy(sample, tmp_path),
+           env=env)
+    assert p.returncode == 1, p.stderr.decode()
+    lines = [l for l in p.stderr.decode().splitlines() if "root_hash" in l]
+    assert [l.split()[5] for l in lines] == ["reused", "reused", "converted"], lines
+    assert [l.split()[-1] for l in lines] == [l["root_hash"] for l in want]
+    after = chain_dirs(cache)
+    assert {d: after[d] for d in before} == before and len(after) == 3
+    (entry,) = json.loads((cache / want[2]["chain_id"][7:] / "layers.json").read_text())
+    assert entry == want[2]
 
 
 def test_argv_the_policy_does_not_allow(sample, tmp_path):
@@ -402,7 +432,6 @@ def make_variant(src, dst):
     Cmd ["/app/bye.sh"]."""
     import hashlib
     import io
-    import shutil
     import tarfile
     shutil.copytree(src, dst)
     blobs = dst / "blobs" / "sha256"
