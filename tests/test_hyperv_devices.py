@@ -22,7 +22,7 @@ import subprocess
 import pytest
 
 from test_storage import CAPS_NONE, build_layer
-from uvmvm import KERNEL_CMDLINE, UVM, Vm, ok, poll, qemu_command
+from uvmvm import KERNEL_CMDLINE, UVM, Vm, ok, poll, qemu_command, read_stream
 
 IMAGE = os.environ.get("UVM_TEST_IMAGE", "out/image-test")
 
@@ -84,10 +84,9 @@ def test_layers_at_scsi_addresses_mount_through_verity_and_a_container_reads_the
         "container_id": "r", "argv": ["/bin/cat", "/etc/hello.txt"], "env": [], "working_dir": "/",
         "user": {"uid": 0, "gid": 0, "umask": "0022"}, "capabilities": CAPS_NONE, "stdio": True}))
     ok(vm.request("start_container", {"container_id": "r"}))
-    status = ok(poll(vm, "wait_process", {"container_id": "r"}, lambda r: ok(r)["state"] == "exited"))
+    status = poll(vm, "wait_process", {"container_id": "r"}, lambda r: r["state"] == "exited")
     assert status["exit_code"] == 0, status
-    out = ok(poll(vm, "read_output", {"container_id": "r", "stream": "stdout"}, lambda r: ok(r)["bytes"] > 0))
-    assert base64.b64decode(out["data_base64"]) == b"hello over SCSI\n"
+    assert read_stream(vm, {"container_id": "r", "stream": "stdout"}) == b"hello over SCSI\n"
     ok(vm.request("shutdown_container", {"container_id": "r"}))
     ok(vm.request("unmount_overlay", {"target": "/run/containers/r/rootfs"}))
     res = ok(vm.request("scratch_unmount", {"target": scratch["target"], "verify": True}))
