@@ -17,24 +17,13 @@
 
 #define IO_CHUNK (1u << 20)
 
-/* A small sysfs attribute without its trailing newline. */
+/* A small sysfs attribute of /sys/block/DIR, without its trailing newline. */
 static int read_attr(const char *dir, const char *attr, char *out, size_t len)
 {
 	char path[256];
-	struct file_buf fb;
-	struct uvm_err err;
-	snprintf(path, sizeof path, "%s/%s/%s", storage_sys.sys_block, dir, attr);
-	if (file_read_all(path, 256, &fb, &err))
+	if (snprintf(path, sizeof path, "%s/%s/%s", storage_sys.sys_block, dir, attr) >= (int)sizeof path)
 		return -1;
-	while (fb.len && (fb.data[fb.len - 1] == '\n' || fb.data[fb.len - 1] == '\0'))
-		fb.len--;
-	int ok = fb.len < len;
-	if (ok) {
-		memcpy(out, fb.data, fb.len);
-		out[fb.len] = '\0';
-	}
-	file_buf_free(&fb);
-	return ok ? 0 : -1;
+	return file_read_small(path, out, len);
 }
 
 static int is_vd_name(const char *n)

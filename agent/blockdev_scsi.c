@@ -46,25 +46,13 @@ static const char *const hyperv_controller[DISK_SCSI_CONTROLLERS] = {
 #define VIRTIO_ID_SCSI "0x0008"
 #define VIRTIO_SCSI_MAX 16 /* controllers looked at; more is refused */
 
-/* A small sysfs attribute under dir, without its trailing newline; -1 if
- * it cannot be read or does not fit. */
+/* A small sysfs attribute under dir, without its trailing newline. */
 static int read_small(const char *dir, const char *attr, char *out, size_t len)
 {
 	char path[PATH_MAX];
-	struct file_buf fb;
-	struct uvm_err ignored;
-	if (snprintf(path, sizeof path, "%s/%s", dir, attr) >= (int)sizeof path ||
-	    file_read_all(path, 256, &fb, &ignored))
+	if (snprintf(path, sizeof path, "%s/%s", dir, attr) >= (int)sizeof path)
 		return -1;
-	while (fb.len && (fb.data[fb.len - 1] == '\n' || fb.data[fb.len - 1] == '\0'))
-		fb.len--;
-	int ok = fb.len < len;
-	if (ok) {
-		memcpy(out, fb.data, fb.len);
-		out[fb.len] = '\0';
-	}
-	file_buf_free(&fb);
-	return ok ? 0 : -1;
+	return file_read_small(path, out, len);
 }
 
 /* The single "host<N>" entry of a controller's device directory. */

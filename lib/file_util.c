@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,4 +100,52 @@ int file_write_atomic(const char *path, file_writer_fn fn, void *ctx, struct uvm
 	if (rc)
 		unlink(tmp);
 	return rc;
+}
+
+struct bytes {
+	const void *data;
+	size_t len;
+};
+
+static int write_bytes(FILE *f, void *ctx, struct uvm_err *err)
+{
+	const struct bytes *b = ctx;
+	(void)err;
+	return fwrite(b->data, 1, b->len, f) == b->len ? 0 : -1;
+}
+
+int file_write_atomic_bytes(const char *path, const void *data, size_t len, struct uvm_err *err)
+{
+	struct bytes b = {data, len};
+	return file_write_atomic(path, write_bytes, &b, err);
+}
+
+int file_read_small(const char *path, char *out, size_t len)
+{
+	struct file_buf fb;
+	struct uvm_err ignored;
+	if (file_read_all(path, 256, &fb, &ignored))
+		return -1;
+	while (fb.len && (fb.data[fb.len - 1] == '\n' || fb.data[fb.len - 1] == '\0'))
+		fb.len--;
+	int ok = fb.len < len;
+	if (ok) {
+		memcpy(out, fb.data, fb.len);
+		out[fb.len] = '\0';
+	}
+	file_buf_free(&fb);
+	return ok ? 0 : -1;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void file_remove_tree(const char *dir)
+{
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

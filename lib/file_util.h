@@ -29,4 +29,15 @@ int file_write_text(const char *path, const char *text, struct uvm_err *err);
 typedef int (*file_writer_fn)(FILE *f, void *ctx, struct uvm_err *err);
 int file_write_atomic(const char *path, file_writer_fn fn, void *ctx, struct uvm_err *err);
 
+/* file_write_atomic of len bytes. */
+int file_write_atomic_bytes(const char *path, const void *data, size_t len, struct uvm_err *err);
+
+/* A small attribute file (sysfs) as a string without its trailing newlines
+ * or NULs: 0, or -1 if it cannot be read or needs len bytes or more. */
+int file_read_small(const char *path, char *out, size_t len);
+
+/* Removes dir and everything under it, not following symbolic links;
+ * best effort (for staging and temporary directories). */
+void file_remove_tree(const char *dir);
+
 #endif

@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,19 +77,6 @@ static int wait_ok(pid_t pid, const char *what, struct uvm_err *err)
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return uvm_fail(err, ENOENT, "%s could not be run (installed? 'make deps')", what);
 	return uvm_fail(err, EIO, "%s failed (status 0x%x)", what, status);
-}
-
-static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *f)
-{
-	(void)s;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static enum layer_compression sniff(int fd)
@@ -246,7 +232,7 @@ int layer_build(const char *blob, const char *digest, enum layer_compression com
 	int r = stage_layer(blob, comp, stage, chain, &res->stats, err);
 	if (r == 0)
 		r = run_mkfs(stage, tmp, res->salt, res->stats.max_mtime, err);
-	remove_tree(stage);
+	file_remove_tree(stage);
 	if (r == 0)
 		r = seal(tmp, res, err);
 	if (r == 0 && rename(tmp, final) < 0)
@@ -272,7 +258,7 @@ int layer_advance(const char *blob, const char *digest, enum layer_compression c
 		return uvm_fail(err, errno, "create staging directory in %s: %s", tmp_dir, strerror(errno));
 	layer_chain_id(chain->id, digest, id);
 	int r = stage_layer(blob, comp, stage, chain, &st, err);
-	remove_tree(stage);
+	file_remove_tree(stage);
 	if (r == 0)
 		memcpy(chain->id, id, sizeof chain->id);
 	return r < 0 ? uvm_wrap(err, "layer %s", digest) : 0;

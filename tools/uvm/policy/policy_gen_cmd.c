@@ -70,18 +70,6 @@ static char *generate(const struct gen_args *a)
 	return json;
 }
 
-struct text {
-	const char *s;
-	size_t len;
-};
-
-static int write_text(FILE *f, void *ctx, struct uvm_err *err)
-{
-	const struct text *t = ctx;
-	(void)err;
-	return fwrite(t->s, 1, t->len, f) == t->len ? 0 : -1;
-}
-
 int policy_gen_run(const struct gen_args *a)
 {
 	struct uvm_err err = {0, ""};
@@ -92,8 +80,7 @@ int policy_gen_run(const struct gen_args *a)
 	if (json && !text)
 		fprintf(stderr, "uvm policy gen: %s\n", err.msg);
 	if (text && a->out) {
-		struct text t = {text, len};
-		if (file_write_atomic(a->out, write_text, &t, &err) < 0) {
+		if (file_write_atomic_bytes(a->out, text, len, &err) < 0) {
 			fprintf(stderr, "uvm policy gen: write %s: %s\n", a->out, err.msg);
 			rc = 1;
 		}

@@ -6,7 +6,6 @@
  * two runs building the same chain, the second rename fails and that run
  * uses the first one's directory. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,19 +48,6 @@ static int mkdirs(const char *path, struct uvm_err *err)
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
 		return uvm_fail(err, ENOTDIR, "%s is not a directory", path);
 	return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *s, int flag, struct FTW *f)
-{
-	(void)s;
-	(void)flag;
-	(void)f;
-	return remove(path);
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* A chain directory's layers.json: one entry for exactly this layer, its
@@ -142,12 +128,12 @@ static int build_one(const struct oci_layer *in, const char *cache, const char *
 	if (r == 0 && chmod(tmp, 0755) < 0)
 		r = uvm_fail(err, errno, "chmod %s: %s", tmp, strerror(errno));
 	if (r < 0) {
-		remove_tree(tmp);
+		file_remove_tree(tmp);
 		return -1;
 	}
 	if (rename(tmp, dir) < 0) {
 		int e = errno;
-		remove_tree(tmp);
+		file_remove_tree(tmp);
 		if (e != EEXIST && e != ENOTEMPTY)
 			return uvm_fail(err, e, "rename %s to %s: %s", tmp, dir, strerror(e));
 		fprintf(stderr, "uvm run: layer %s: another run stored %s first; using it\n", in->digest, dir);

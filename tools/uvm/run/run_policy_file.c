@@ -11,18 +11,6 @@
 #include "policy_gen.h"
 #include "run.h"
 
-struct text {
-	const char *s;
-	size_t len;
-};
-
-static int write_text(FILE *f, void *ctx, struct uvm_err *err)
-{
-	const struct text *t = ctx;
-	(void)err;
-	return fwrite(t->s, 1, t->len, f) == t->len ? 0 : -1;
-}
-
 /* {"argv": ARGS} as `uvm policy gen --config` reads it. */
 static int args_overrides(const struct run_opts *o, struct json_doc **doc, const struct json_value **v,
 			  struct uvm_err *err)
@@ -64,8 +52,7 @@ static int generate(const struct run_opts *o, const char *layers_json, struct ru
 	free(json);
 	if (!p->bytes)
 		return uvm_wrap(err, "generating the policy for --image %s", o->image);
-	struct text t = {p->bytes, p->len};
-	r = file_write_atomic(p->path, write_text, &t, err);
+	r = file_write_atomic_bytes(p->path, p->bytes, p->len, err);
 	return r < 0 ? uvm_wrap(err, "write %s", p->path) : 0;
 }
 
