@@ -171,7 +171,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 	s.procs[""] = &process{stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr, pid: uint32(sb.pid()),
 		status: tasktypes.StatusCreated, done: make(chan struct{})}
 	s.send(&eventstypes.TaskCreate{ContainerID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs,
-		IO: &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
+		IO:         &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
 		Checkpoint: r.Checkpoint, Pid: uint32(sb.pid())})
 	go s.monitor(sb)
 	return &taskAPI.CreateTaskResponse{Pid: uint32(sb.pid())}, nil
