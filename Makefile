@@ -105,6 +105,11 @@ $(OUT)/bin/containerd-shim-uvm-v2: $(filter-out %_test.go,$(SHIM_SRCS)) | $(OUT)
 	@printf "  %-8s %s\n" GO $@
 	$(Q)$(GO_ENV) go build -p 1 -trimpath -buildvcs=false -o $@ uvm/containerd-shim-uvm-v2
 
+# The shim's Go tests (a fake `uvm run --control`); tests/test_containerd.py runs them.
+.PHONY: shim-test
+shim-test: $(OUT)/bin/containerd-shim-uvm-v2
+	$(GO_ENV) go test -count=1 -p 1 uvm/containerd-shim-uvm-v2
+
 # The kernel's own initramfs writer (usr/gen_init_cpio of the pinned kernel
 # source), next to each uvm: `uvm initrd` runs the one beside it.
 GEN_INIT_CPIO_DEPS := tools/build/gen_init_cpio.sh tools/build/common.sh tools/build/pins.sh

@@ -181,6 +181,20 @@ func (s *imageSource) writeLayout(ctx context.Context, containerID, dir string) 
 	return name, nil
 }
 
+// containerdLayout writes the layout of a container's image, fetched from
+// the containerd at address.
+func containerdLayout(address, contentDir, containerID string) func(context.Context, string) error {
+	return func(ctx context.Context, dir string) error {
+		src, err := dialContainerd(ctx, address, contentDir)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		_, err = src.writeLayout(ctx, containerID, dir)
+		return err
+	}
+}
+
 func writeBlob(blobs string, d digest.Digest, b []byte) error {
 	if err := d.Validate(); err != nil || d.Algorithm() != digest.SHA256 {
 		return fmt.Errorf("digest %q: not sha256", d)

@@ -38,7 +38,8 @@ type sandboxRequest struct {
 	container             string
 	args                  []string
 	stdin, stdout, stderr string
-	address               string
+	// layout writes the image's OCI layout in a directory it creates.
+	layout func(ctx context.Context, dir string) error
 }
 
 type sandbox struct {
@@ -85,13 +86,7 @@ func startSandbox(ctx context.Context, r sandboxRequest) (_ *sandbox, err error)
 	if err := os.WriteFile(policyPath, r.policy, 0o600); err != nil {
 		return nil, err
 	}
-	src, err := dialContainerd(ctx, r.address, r.cfg.ContentDir)
-	if err != nil {
-		return nil, err
-	}
-	_, err = src.writeLayout(ctx, r.id, filepath.Join(dir, "oci"))
-	src.Close()
-	if err != nil {
+	if err := r.layout(ctx, filepath.Join(dir, "oci")); err != nil {
 		return nil, err
 	}
 	control := filepath.Join(dir, "control.sock")

@@ -78,6 +78,9 @@ type service struct {
 	events   chan interface{}
 	shutdown shutdown.Service
 
+	// layout makes the image's OCI layout (containerd's, or a test's)
+	layout func(cfg Config, id string) func(context.Context, string) error
+
 	creating bool
 	sb       *sandbox
 	procs    map[string]*process // "" is the init
@@ -92,7 +95,10 @@ func newService(ctx context.Context, id string, publisher shim.Publisher, fn fun
 		ctx, sd = shutdown.WithShutdown(ctx)
 		sd.RegisterCallback(func(context.Context) error { fn(); return nil })
 	}
-	s := &service{ctx: ctx, id: id, events: make(chan interface{}, 128), shutdown: sd, procs: map[string]*process{}}
+	s := &service{ctx: ctx, id: id, events: make(chan interface{}, 128), shutdown: sd, procs: map[string]*process{},
+		layout: func(cfg Config, id string) func(context.Context, string) error {
+			return containerdLayout(containerdAddress(), cfg.ContentDir, id)
+		}}
 	go s.forward(ctx, publisher)
 	sd.RegisterCallback(func(context.Context) error { close(s.events); return nil })
 	if address, err := shim.ReadAddress("address"); err == nil {
@@ -221,7 +227,7 @@ func (s *service) create(r *taskAPI.CreateTaskRequest) (*sandbox, error) {
 	return startSandbox(s.ctx, sandboxRequest{
 		id: r.ID, namespace: namespaceOf(s.ctx), bundle: r.Bundle, cfg: cfg, policy: policy,
 		container: spec.Annotations[containerAnnotation], args: args,
-		stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr, address: containerdAddress(),
+		stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr, layout: s.layout(cfg, r.ID),
 	})
 }
 
