@@ -1,16 +1,12 @@
 /* uvm ctl: send requests to a running UVM's agent and print the responses
  * (framing and ops: docs/protocol.md). */
-#include <errno.h>
-#include <linux/vm_sockets.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "agent_conn.h"
 #include "cli.h"
 #include "command.h"
 #include "file_util.h"
@@ -18,8 +14,7 @@
 #include "json.h"
 #include "json_copy.h"
 
-#define FRAME_MAX (1u << 20)
-#define RESPONSE_MAX (4u << 20)
+#define FRAME_MAX AGENT_FRAME_MAX
 #define POLICY_FILE_MAX (512u << 10)
 #define SCRIPT_MAX (64u << 20)
 
@@ -39,92 +34,17 @@ static const char HELP[] = "usage: uvm ctl --socket PATH [--timeout SECONDS] OP 
 			   "exit status: 0 every response ok, 1 some response is an error (denied,\n"
 			   "malformed, failed, unknown_op), 2 usage error or transport failure\n";
 
-static int connect_to(const char *path, int timeout_s)
-{
-	int fd;
-	if (strncmp(path, "vsock:", 6) == 0) {
-		struct sockaddr_vm vm = {.svm_family = AF_VSOCK, .svm_port = 1024};
-		char *end;
-		vm.svm_cid = (unsigned)strtoul(path + 6, &end, 10);
-		if (*end == ':')
-			vm.svm_port = (unsigned)strtoul(end + 1, &end, 10);
-		if (*end || end == path + 6) {
-			fprintf(stderr, "uvm ctl: --socket %s: expected vsock:CID[:PORT]\n", path);
-			return -1;
-		}
-		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&vm, sizeof vm) != 0) {
-			fprintf(stderr, "uvm ctl: connect %s: %s (is the UVM running with vhost-vsock?)\n", path,
-				strerror(errno));
-			close(fd);
-			return -1;
-		}
-	} else {
-		struct sockaddr_un un = {.sun_family = AF_UNIX};
-		if (strlen(path) >= sizeof un.sun_path) {
-			fprintf(stderr, "uvm ctl: --socket %s: path too long\n", path);
-			return -1;
-		}
-		strcpy(un.sun_path, path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&un, sizeof un) != 0) {
-			fprintf(stderr, "uvm ctl: connect %s: %s (is `uvm launch --socket %s` running?)\n", path,
-				strerror(errno), path);
-			close(fd);
-			return -1;
-		}
-	}
-	if (fd < 0) {
-		fprintf(stderr, "uvm ctl: socket: %s\n", strerror(errno));
-		return -1;
-	}
-	struct timeval tv = {timeout_s, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	return fd;
-}
-
-static int io_all(int fd, void *buf, size_t len, int writing)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n =
-			writing ? write(fd, (char *)buf + done, len - done) : read(fd, (char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			fprintf(stderr, "uvm ctl: %s the agent: %s\n", writing ? "writing to" : "reading from",
-				n == 0            ? "the connection was closed"
-				: errno == EAGAIN ? "timed out (raise --timeout?)"
-						  : strerror(errno));
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* Sends one frame, reads the response; 0 ok, 1 error response, 2 transport. */
 static int exchange(int fd, const char *req, size_t len, uint64_t id)
 {
-	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
-	if (len == 0 || len > FRAME_MAX) {
-		fprintf(stderr, "uvm ctl: the request is %zu bytes; the protocol allows 1..%u\n", len, FRAME_MAX);
-		return 2;
-	}
-	if (io_all(fd, hdr, 4, 1) || io_all(fd, (void *)req, len, 1) || io_all(fd, hdr, 4, 0))
-		return 2;
-	size_t n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
-	if (n == 0 || n > RESPONSE_MAX) {
-		fprintf(stderr, "uvm ctl: the agent announced a %zu-byte response (limit %u)\n", n, RESPONSE_MAX);
-		return 2;
-	}
-	char *body = malloc(n);
-	if (!body || io_all(fd, body, n, 0)) {
-		free(body);
+	struct uvm_err err = {0, ""};
+	char *body;
+	size_t n;
+	if (agent_exchange(fd, req, len, &body, &n, &err) < 0) {
+		fprintf(stderr, "uvm ctl: %s\n", err.msg);
 		return 2;
 	}
 	struct json_doc *doc = NULL;
-	struct uvm_err err = {0, ""};
 	const struct json_value *resp = json_parse(body, n, n, &doc, &err);
 	int ok = 0;
 	uint64_t rid = 0;
@@ -337,9 +257,12 @@ static int run(int argc, char **argv)
 	cli_init(&cl, "uvm ctl", HELP, "", OPTS, argc, argv);
 	if (parse_args(&cl, &a) == CLI_EXIT)
 		return cl.status;
-	int fd = connect_to(a.sock, a.timeout);
-	if (fd < 0)
+	struct uvm_err err = {0, ""};
+	int fd = agent_connect(a.sock, a.timeout, &err);
+	if (fd < 0) {
+		fprintf(stderr, "uvm ctl: %s\n", err.msg);
 		return 2;
+	}
 	int rc = a.script   ? run_script(fd, a.script)
 		 : a.policy ? send_policy(fd, a.policy)
 			    : send_one(fd, 1, a.op, a.args);

@@ -258,6 +258,26 @@ int layer_build(const char *blob, const char *digest, enum layer_compression com
 	return r < 0 ? uvm_wrap(err, "layer %s", digest) : 0;
 }
 
+int layer_advance(const char *blob, const char *digest, enum layer_compression comp, const char *tmp_dir,
+		  struct layer_chain *chain, struct uvm_err *err)
+{
+	char stage[4096], id[LAYER_DIGEST_LEN + 1];
+	struct tar_stats st;
+	memset(&st, 0, sizeof st);
+	if (strlen(digest) != LAYER_DIGEST_LEN || strncmp(digest, "sha256:", 7) != 0)
+		return uvm_fail(err, EINVAL, "layer digest '%.80s' is not sha256:<64 hex>", digest);
+	if (snprintf(stage, sizeof stage, "%s/.stage-XXXXXX", tmp_dir) >= (int)sizeof stage)
+		return uvm_fail(err, ENAMETOOLONG, "directory path too long");
+	if (!mkdtemp(stage))
+		return uvm_fail(err, errno, "create staging directory in %s: %s", tmp_dir, strerror(errno));
+	layer_chain_id(chain->id, digest, id);
+	int r = stage_layer(blob, comp, stage, chain, &st, err);
+	remove_tree(stage);
+	if (r == 0)
+		memcpy(chain->id, id, sizeof chain->id);
+	return r < 0 ? uvm_wrap(err, "layer %s", digest) : 0;
+}
+
 struct index_ctx {
 	const struct layer_result *layers;
 	size_t n;

@@ -38,6 +38,13 @@ int layer_file_digest(const char *path, char out[LAYER_DIGEST_LEN + 1], struct u
 int layer_build(const char *blob, const char *digest, enum layer_compression comp, const char *out_dir,
 		struct layer_chain *chain, struct layer_result *res, struct uvm_err *err);
 
+/* Advances chain over a layer whose image exists already (a cache hit
+ * below a layer still to build): the blob is extracted into a staging
+ * directory in tmp_dir and recorded as layer_build would, but no image is
+ * written. The chain is spent after a failure. */
+int layer_advance(const char *blob, const char *digest, enum layer_compression comp, const char *tmp_dir,
+		  struct layer_chain *chain, struct uvm_err *err);
+
 /* Writes out_dir/layers.json (base layer first). */
 int layer_write_index(const char *out_dir, const struct layer_result *layers, size_t n, struct uvm_err *err);
 
