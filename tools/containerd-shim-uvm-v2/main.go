@@ -35,6 +35,9 @@ func startShim(ctx context.Context, opts shim.StartOpts) (_ string, retErr error
 	if err != nil {
 		return "", err
 	}
+	if configPath == "" {
+		configPath = os.Getenv(configPathEnv) // containerd's own environment
+	}
 	if _, err := loadConfig(configPath); err != nil {
 		return "", err // say it now, not at the first create
 	}

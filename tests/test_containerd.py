@@ -1,0 +1,202 @@
+"""containerd -> containerd-shim-uvm-v2 -> `uvm run --control` -> a real UVM
+(the test flavour under TCG), as an operator runs it with `ctr`.
+
+The test starts Debian's containerd itself, with its own root, state
+directory and socket under a fresh /tmp directory (never the machine's
+containerd), importing the repository's containerd configuration
+(tools/containerd-shim-uvm-v2/containerd.toml), and the shim on its PATH.
+The sample image (tools/demo/sample-image.sh) is imported with `ctr image
+import`; its policy comes from `uvm policy gen` and travels as the
+io.uvm.policy annotation.
+
+The shim's own logic against a fake `uvm run` is its Go tests (make
+shim-test), run first."""
+import base64
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, "out")
+SHIM = os.path.join(OUT, "bin", "containerd-shim-uvm-v2")
+UVM = os.path.join(OUT, "bin", "uvm")
+IMAGE_TEST = os.path.join(OUT, "image-test")
+CONTAINERD_TOML = os.path.join(REPO, "tools", "containerd-shim-uvm-v2", "containerd.toml")
+RUNTIME = "io.containerd.uvm.v2"
+IMAGE = "docker.io/uvm/sample:latest"
+NS = "uvmtest"
+TIMEOUT = float(os.environ.get("UVM_BOOT_TIMEOUT", "180")) * 2
+
+SLEEP = ["/bin/sleep", "1000"]
+
+
+def test_shim_go_tests():
+    """Proves: the task service's Go tests pass (make shim-test: create,
+    start, wait, kill, exec denied, pids, stats, delete against a fake
+    `uvm run --control`)."""
+    r = subprocess.run(["make", "-s", "shim-test"], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "ok  \tuvm/containerd-shim-uvm-v2" in r.stdout, r.stdout
+
+
+class Containerd:
+    """A containerd of the test's own and `ctr` bound to it."""
+
+    def __init__(self, base):
+        self.base = base
+        self.root = os.path.join(base, "root")
+        self.state = os.path.join(base, "state")
+        self.sock = os.path.join(base, "containerd.sock")
+        self.run_dir = os.path.join(base, "run")
+        self.cache = os.path.join(base, "layers")
+        self.content = os.path.join(self.root, "io.containerd.content.v1.content")
+        self.config = os.path.join(base, "containerd.toml")
+        self.shim_config = os.path.join(base, "uvm-shim.toml")
+        with open(self.config, "w") as f:
+            f.write(f"""version = 2
+root = "{self.root}"
+state = "{self.state}"
+imports = ["{CONTAINERD_TOML}"]
+# no Kubernetes here: the CRI plugin (and its network and streaming server) stays off
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "{self.sock}"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{base}/opt"
+""")
+        with open(self.shim_config, "w") as f:
+            f.write(f"""uvm = "{UVM}"
+launch_args = ["--image={IMAGE_TEST}"]
+layer_cache = "{self.cache}"
+run_dir = "{self.run_dir}"
+content_dir = "{self.content}"
+create_timeout = "{int(TIMEOUT)}s"
+""")
+        self.env = dict(os.environ, PATH=os.path.join(OUT, "bin") + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
+                        CONTAINERD_SNAPSHOTTER="native")
+        self.log = open(os.path.join(base, "containerd.log"), "wb")
+        self.proc = subprocess.Popen(["containerd", "--config", self.config], stdin=subprocess.DEVNULL,
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + 30
+        while subprocess.run(["ctr", "-a", self.sock, "version"], capture_output=True).returncode != 0:
+            assert self.proc.poll() is None and time.monotonic() < deadline, self.log_tail()
+            time.sleep(0.1)
+
+    def log_tail(self, n=4000):
+        with open(os.path.join(self.base, "containerd.log"), "rb") as f:
+            return f.read()[-n:].decode("utf-8", "replace")
+
+    def ctr(self, *args, timeout=TIMEOUT, check=True):
+        r = subprocess.run(["ctr", "-a", self.sock, "-n", NS, *args], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, env=self.env, timeout=timeout)
+        if check:
+            assert r.returncode == 0, f"ctr {' '.join(args)[:200]}: {r.returncode}\n{r.stdout}\n{r.stderr}\n" \
+                                      f"containerd log:\n{self.log_tail()}"
+        return r
+
+    def run(self, cid, *args, policy=None, extra=(), timeout=TIMEOUT):
+        ann = [] if policy is None else ["--annotation", f"io.uvm.policy={policy}"]
+        return self.ctr("run", "--runtime", RUNTIME, "--runtime-config-path", self.shim_config, *ann, *extra,
+                        IMAGE, cid, *args, timeout=timeout, check=False)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def sample_tar(base):
+    """The sample OCI layout as the archive `ctr image import` takes, its
+    manifest named IMAGE (the io.containerd.image.name annotation)."""
+    subprocess.run(["bash", os.path.join(REPO, "tools", "demo", "sample-image.sh"), base], check=True,
+                   capture_output=True)
+    oci = os.path.join(base, "oci")
+    with open(os.path.join(oci, "index.json")) as f:
+        index = json.load(f)
+    index["manifests"][0]["annotations"] = {"io.containerd.image.name": IMAGE,
+                                            "org.opencontainers.image.ref.name": "latest"}
+    with open(os.path.join(oci, "index.json"), "w") as f:
+        json.dump(index, f)
+    tar = os.path.join(base, "sample.tar")
+    with tarfile.open(tar, "w") as t:
+        for name in sorted(os.listdir(oci)):
+            t.add(os.path.join(oci, name), arcname=name)
+    return oci, tar
+
+
+def policy_b64(path):
+    with open(path, "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+def uvm_processes(base):
+    """pids of processes (uvm run, QEMU, shims) whose command line names the test's directory."""
+    pids = []
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(os.path.join(d, "cmdline"), "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if base.encode() in cmd or b"containerd-shim-uvm-v2" in cmd and b"-namespace\0" + NS.encode() in cmd:
+            pids.append(int(os.path.basename(d)))
+    return pids
+
+
+def shim_sockets(c):
+    """The shim sockets containerd's shim library made for this containerd
+    (/run/containerd/s/SHA256(address/ns/id)), found by trying the ids used."""
+    import hashlib
+    found = []
+    for cid in c.ids:
+        h = hashlib.sha256(os.path.join(c.sock, NS, cid).encode()).hexdigest()
+        if os.path.exists(f"/run/containerd/s/{h}"):
+            found.append((cid, h))
+    return found
+
+
+@pytest.fixture(scope="module")
+def env():
+    for path in (SHIM, UVM, os.path.join(IMAGE_TEST, "bzImage")):
+        assert os.path.exists(path), f"{path} is missing: run make (make host image-test)"
+    assert shutil.which("containerd") and shutil.which("ctr"), "containerd is missing: make deps installs it"
+    base = tempfile.mkdtemp(prefix="uvmctr.", dir="/tmp")  # short: unix socket paths
+    c = Containerd(base)
+    c.ids = []
+    try:
+        oci, tar = sample_tar(base)
+        c.ctr("image", "import", tar)
+        assert IMAGE in c.ctr("image", "ls", "-q").stdout
+        c.policy = os.path.join(base, "policy.json")
+        subprocess.run([UVM, "policy", "gen", "--image", oci, "-o", c.policy], check=True, capture_output=True)
+        yield c
+    finally:
+        c.stop()
+        leftovers = uvm_processes(base)
+        for pid in leftovers:
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(base, ignore_errors=True)
+        assert not leftovers, f"processes left after containerd stopped: {leftovers}"
+
+
+def test_ctr_run_shows_output_and_exit_code(env):
+    """Proves: `ctr run --runtime io.containerd.uvm.v2` with the policy
+    annotation runs the image's container in a UVM: its stdout reaches ctr
+    through containerd's FIFOs, and ctr exits with the container's status."""
+    env.ids.append("hello")
+    r = env.run("hello", policy=policy_b64(env.policy), extra=["--rm"])
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\n{env.log_tail()}"
+    assert "hello from a container on verity layers: uid=1000 cwd=/app" in r.stdout, r.stdout + r.stderr
+    assert "GREETING=hello" in r.stdout
