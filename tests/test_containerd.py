@@ -57,6 +57,7 @@ class Containerd:
         self.sock = os.path.join(base, "containerd.sock")
         self.run_dir = os.path.join(base, "run")
         self.cache = os.path.join(base, "layers")
+        self.fifo = os.path.join(base, "fifo")  # ctr's stdio FIFOs (default /run/containerd/fifo)
         self.content = os.path.join(self.root, "io.containerd.content.v1.content")
         self.config = os.path.join(base, "containerd.toml")
         self.shim_config = os.path.join(base, "uvm-shim.toml")
@@ -104,7 +105,8 @@ create_timeout = "{int(TIMEOUT)}s"
 
     def run(self, cid, *args, policy=None, extra=(), timeout=TIMEOUT):
         ann = [] if policy is None else ["--annotation", f"io.uvm.policy={policy}"]
-        return self.ctr("run", "--runtime", RUNTIME, "--runtime-config-path", self.shim_config, *ann, *extra,
+        return self.ctr("run", "--fifo-dir", self.fifo, "--runtime", RUNTIME, "--runtime-config-path",
+                        self.shim_config, *ann, *extra,
                         IMAGE, cid, *args, timeout=timeout, check=False)
 
     def stop(self):
@@ -141,14 +143,17 @@ def policy_b64(path):
         return base64.b64encode(f.read()).decode()
 
 
-def uvm_processes(base):
-    """pids of processes (uvm run, QEMU, shims) whose command line names the test's directory."""
+def uvm_processes(base, containerd=None):
+    """pids of processes (uvm run, QEMU, shims) whose command line names the
+    test's directory, other than its containerd."""
     pids = []
     for d in glob.glob("/proc/[0-9]*"):
         try:
             with open(os.path.join(d, "cmdline"), "rb") as f:
                 cmd = f.read()
         except OSError:
+            continue
+        if int(os.path.basename(d)) == containerd:
             continue
         if base.encode() in cmd or b"containerd-shim-uvm-v2" in cmd and b"-namespace\0" + NS.encode() in cmd:
             pids.append(int(os.path.basename(d)))
@@ -200,3 +205,140 @@ def test_ctr_run_shows_output_and_exit_code(env):
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\n{env.log_tail()}"
     assert "hello from a container on verity layers: uid=1000 cwd=/app" in r.stdout, r.stdout + r.stderr
     assert "GREETING=hello" in r.stdout
+
+
+def long_running_policy(env, execs=()):
+    """The generated policy with SLEEP as the argv (so the container runs
+    until killed) and execs as the only exec_processes; its base64."""
+    with open(env.policy) as f:
+        p = json.load(f)
+    p["containers"][0]["argv"] = SLEEP
+    p["containers"][0]["exec_processes"] = [{"argv": list(a), "signals": []} for a in execs]
+    return base64.b64encode(json.dumps(p, sort_keys=True).encode()).decode()
+
+
+def test_exit_status_reaches_ctr(env):
+    """Proves: a container's non-zero exit status is ctr's exit status (the
+    task's Wait and exit event carry it)."""
+    with open(env.policy) as f:
+        p = json.load(f)
+    p["containers"][0]["argv"] = ["/bin/sh", "-c", "echo bye; exit 7"]
+    env.ids.append("exit7")
+    r = env.run("exit7", "/bin/sh", "-c", "echo bye; exit 7",
+                policy=base64.b64encode(json.dumps(p).encode()).decode(), extra=["--rm"])
+    assert r.returncode == 7 and r.stdout == "bye\n", f"{r.returncode} {r.stdout!r} {r.stderr}"
+
+
+def test_missing_policy_is_refused_with_the_reason(env):
+    """Proves: without the io.uvm.policy annotation the shim refuses to start
+    the sandbox, says why through containerd's error, and starts nothing."""
+    env.ids.append("nopolicy")
+    r = env.run("nopolicy", extra=["--rm"])
+    assert r.returncode != 0, r.stdout
+    assert "without a policy" in r.stderr and "io.uvm.policy" in r.stderr, r.stderr
+    env.ctr("container", "delete", "nopolicy", check=False)
+    assert not os.listdir(env.run_dir), os.listdir(env.run_dir)
+
+
+def wait_status(env, cid, status, deadline=60):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        line = [l for l in env.ctr("task", "ls").stdout.splitlines() if l.startswith(cid + " ")]
+        if line and line[0].split()[-1] == status:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"task {cid} never {status}: {env.ctr('task', 'ls').stdout}")
+
+
+def test_exec_kill_and_delete_leave_nothing(env):
+    """Proves: in a detached sandbox, an exec the policy does not allow fails
+    with the policy's reason through containerd's error; ctr task ps lists
+    the sandbox's pids; kill stops the container; delete leaves no uvm run,
+    QEMU or shim process, no disk, no sandbox directory and no socket."""
+    env.ids.append("sleeper")
+    r = env.run("sleeper", *SLEEP, policy=long_running_policy(env, [["/bin/echo", "hi"]]), extra=["-d"])
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\n{env.log_tail()}"
+    wait_status(env, "sleeper", "RUNNING")
+    [sandbox] = os.listdir(env.run_dir)
+    assert os.path.exists(os.path.join(env.run_dir, sandbox, "control.sock"))
+    qemu = [p for p in uvm_processes(env.base, env.proc.pid) if b"qemu" in open(f"/proc/{p}/cmdline", "rb").read()]
+    assert len(qemu) == 1, qemu
+
+    r = env.ctr("task", "exec", "--fifo-dir", env.fifo, "--exec-id", "ls", "sleeper", "/bin/ls", "/", check=False)
+    assert r.returncode != 0, r.stdout
+    assert "argv is none of the container's exec_processes" in r.stderr and "denied by policy" in r.stderr, r.stderr
+    ps = env.ctr("task", "ps", "sleeper").stdout
+    assert len(ps.splitlines()) >= 2, ps
+
+    env.ctr("task", "kill", "-s", "SIGKILL", "sleeper")
+    wait_status(env, "sleeper", "STOPPED")
+    env.ctr("task", "delete", "sleeper")
+    env.ctr("container", "delete", "sleeper")
+    for pid in qemu:
+        deadline = time.monotonic() + 10
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    left = uvm_processes(env.base, env.proc.pid)
+    assert not left, [open(f"/proc/{p}/cmdline", "rb").read() for p in left]
+    assert not os.listdir(env.run_dir), os.listdir(env.run_dir)
+    assert not shim_sockets(env), shim_sockets(env)
+
+
+@pytest.mark.xfail(reason="uvm run keeps an exec's --stdout/--stderr FIFOs open after the exec has stopped, so "
+                          "ctr, which waits for their EOF before deleting the process, hangs (branch run, 920838f)",
+                   raises=subprocess.TimeoutExpired, strict=False)
+def test_allowed_exec_output_reaches_ctr(env):
+    """Proves: an exec the policy allows runs in the sandbox, its output
+    reaches ctr through containerd's FIFOs and ctr exits with its status."""
+    env.ids.append("execer")
+    r = env.run("execer", *SLEEP, policy=long_running_policy(env, [["/bin/echo", "hi"]]), extra=["-d"])
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\n{env.log_tail()}"
+    try:
+        wait_status(env, "execer", "RUNNING")
+        r = env.ctr("task", "exec", "--fifo-dir", env.fifo, "--exec-id", "echo", "execer", "/bin/echo", "hi",
+                    timeout=60)
+        assert r.stdout == "hi\n", r.stdout + r.stderr
+    finally:
+        env.ctr("task", "kill", "-s", "SIGKILL", "execer", check=False)
+        wait_status(env, "execer", "STOPPED")
+        env.ctr("task", "delete", "execer")
+        env.ctr("container", "delete", "execer")
+
+
+def snapshot(env):
+    """What a sandbox could leak: containerd's open fds, processes naming the
+    test's directory, files under the shim's run_dir and containerd's state
+    directory, shim sockets."""
+    fds = len(os.listdir(f"/proc/{env.proc.pid}/fd"))
+    files = []
+    for top in (env.run_dir, env.state):
+        for d, dirs, names in os.walk(top):
+            files += [os.path.join(d, n) for n in names + dirs]
+    return {"fds": fds, "procs": uvm_processes(env.base, env.proc.pid), "files": sorted(files), "sockets": shim_sockets(env)}
+
+
+def cache_state(env):
+    return sorted((p, os.stat(p).st_mtime_ns, os.stat(p).st_ino)
+                  for p in glob.glob(os.path.join(env.cache, "*", "*")))
+
+
+def test_ten_sandboxes_in_a_row_leak_nothing(env):
+    """Proves: 10 `ctr run --rm` sandboxes one after the other each print the
+    container's output and exit 0, and afterwards containerd holds no more
+    fds, and no process, file or socket of theirs is left; the layer cache is
+    untouched by them (a container of an image already converted converts
+    nothing)."""
+    env.ids.append("warm")
+    r = env.run("warm", policy=policy_b64(env.policy), extra=["--rm"])
+    assert r.returncode == 0, r.stderr
+    before, cache = snapshot(env), cache_state(env)
+    assert cache, "the layer cache is empty"
+    for i in range(10):
+        cid = f"row{i}"
+        env.ids.append(cid)
+        r = env.run(cid, policy=policy_b64(env.policy), extra=["--rm"])
+        assert r.returncode == 0 and "GREETING=hello" in r.stdout, f"run {i}: {r.stdout}\n{r.stderr}"
+    time.sleep(1)  # containerd closes a shim's connection after its exit
+    after = snapshot(env)
+    assert after == before, f"before: {before}\nafter: {after}"
+    assert cache_state(env) == cache
