@@ -199,6 +199,24 @@ def env():
         assert not leftovers and not stale, f"left after containerd stopped: processes {leftovers}, sockets {stale}"
 
 
+def test_repository_config_is_containerds(env):
+    """Proves: containerd takes the repository's containerd.toml: its merged
+    configuration has the uvm runtime with the shim's type, the annotations
+    passed through and the shim's ConfigPath."""
+    dump = os.path.join(env.base, "dump.toml")  # as env.config, with the CRI plugin (only dumped, not run)
+    with open(dump, "w") as f:
+        f.write(f'version = 2\nroot = "{env.root}"\nstate = "{env.state}"\nimports = ["{CONTAINERD_TOML}"]\n')
+    r = subprocess.run(["containerd", "--config", dump, "config", "dump"], capture_output=True, text=True,
+                       env=env.env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    section = r.stdout.split('[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.uvm]', 1)
+    assert len(section) == 2, r.stdout
+    body = section[1]
+    assert 'runtime_type = "io.containerd.uvm.v2"' in body
+    assert 'pod_annotations = ["io.uvm.policy", "io.uvm.container"]' in body
+    assert 'ConfigPath = "/etc/uvm/containerd-shim-uvm-v2.toml"' in body
+
+
 def test_ctr_run_shows_output_and_exit_code(env):
     """Proves: `ctr run --runtime io.containerd.uvm.v2` with the policy
     annotation runs the image's container in a UVM: its stdout reaches ctr

@@ -427,3 +427,13 @@ func TestSandboxDirIsShort(t *testing.T) {
 		t.Errorf("%s is long", d)
 	}
 }
+
+func TestShippedConfigParses(t *testing.T) {
+	cfg, err := loadConfig("uvm-shim.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Uvm != "/usr/local/bin/uvm" || len(cfg.LaunchArgs) == 0 || cfg.LaunchArgs[1] != "--snp" || cfg.CreateTimeout.Duration != 5*time.Minute {
+		t.Errorf("uvm-shim.toml: %+v", cfg)
+	}
+}
