@@ -19,7 +19,7 @@ import pytest
 COMMANDS = [
     ["measure"], ["verify"], ["layer"], ["policy"], ["policy", "hash"],
     ["policy", "host-data"], ["policy", "check"], ["policy", "replay"], ["policy", "gen"],
-    ["launch"], ["ctl"], ["initrd"], ["version"], ["idblock"],
+    ["launch"], ["ctl"], ["initrd"], ["version"], ["idblock"], ["run"],
 ]
 IDS = [" ".join(c) for c in COMMANDS]
 
@@ -71,7 +71,7 @@ def test_help_wins_over_other_arguments(cmd):
     # --help anywhere among valid arguments prints the help (it used to be
     # "unexpected argument '--help'" for `uvm policy replay`).
     first = {"ctl": ["--socket", "s"], "layer": ["--out", "d"], "initrd": ["--mtime", "0"],
-             "verify": ["--json"], "measure": ["--mode", "snp"], "launch": ["--snp"],
+             "verify": ["--json"], "measure": ["--mode", "snp"], "launch": ["--snp"], "run": ["--image", "x"],
              "policy replay": ["--state"], "policy gen": ["--image", "x"]}.get(" ".join(cmd), [])
     p = uvm(*cmd, *first, "--help")
     assert p.returncode == 0 and "exit status" in p.stdout.lower(), (p.stdout, p.stderr)
@@ -86,7 +86,7 @@ def test_top_level_help_lists_every_command():
     for flag in ("--help", "-h", "help"):
         p = uvm(flag)
         assert p.returncode == 0
-        for c in ("measure", "verify", "layer", "policy", "launch", "ctl", "initrd", "version", "idblock"):
+        for c in ("measure", "verify", "layer", "policy", "launch", "ctl", "initrd", "version", "idblock", "run"):
             assert f"\n  {c} " in p.stdout, (c, p.stdout)
     p = uvm()
     assert p.returncode == 2 and "usage: uvm COMMAND" in p.stderr
@@ -142,6 +142,8 @@ MISSING = [
     (["initrd"], [], "--list"),
     (["initrd"], ["--list", "l"], "--mtime"),
     (["initrd"], ["--list", "l", "--mtime", "0"], "-o OUT"),
+    (["run"], [], "--image"),
+    (["run"], ["--policy", "p", "--", "/bin/true"], "--image"),
     (["idblock"], [], "--measurement"),
     (["idblock"], ["--measurement", "ab" * 48], "--id-key"),
     (["idblock"], ["--measurement", "ab" * 48, "--id-key", "k"], "--id-block"),
@@ -162,7 +164,8 @@ NEEDS_VALUE = [(["measure"], "--ovmf"), (["verify"], "--report"), (["layer"], "-
                (["policy", "replay"], "--requests"), (["policy", "gen"], "--image"),
                (["policy", "gen"], "-o"), (["launch"], "--image"), (["ctl"], "--socket"),
                (["initrd"], "--list"), (["initrd"], "-D"), (["idblock"], "--id-key"),
-               (["launch"], "--id-block"), (["verify"], "--author-key-digest")]
+               (["launch"], "--id-block"), (["verify"], "--author-key-digest"), (["run"], "--image"),
+               (["run"], "--launch-arg"), (["run"], "--control")]
 
 
 @pytest.mark.parametrize("cmd,opt", NEEDS_VALUE, ids=[" ".join(c) + " " + o for c, o in NEEDS_VALUE])
@@ -174,7 +177,8 @@ def test_missing_value_is_named(cmd, opt):
 STRAY = [(["measure"], []), (["verify"], []), (["layer"], []), (["policy", "replay"], []),
          (["policy", "gen"], []), (["launch"], []), (["initrd"], []), (["version"], []),
          (["policy", "hash"], [POLICY]), (["policy", "host-data"], [POLICY]),
-         (["policy", "check"], [POLICY]), (["ctl"], ["--socket", "s", "ping", "{}"]), (["idblock"], [])]
+         (["policy", "check"], [POLICY]), (["ctl"], ["--socket", "s", "ping", "{}"]), (["idblock"], []),
+         (["run"], ["--image", "x"])]
 
 
 @pytest.mark.parametrize("cmd,args", STRAY, ids=[" ".join(c) for c, _ in STRAY])
@@ -190,8 +194,13 @@ def test_conflicts_and_bad_values_are_usage_errors():
     assert_usage_error(uvm("layer", "--tar", "a", "--image", "b", "--out", "c"), ["layer"], "not both")
     assert_usage_error(uvm("layer", "--out", "a", "--out", "b", "--tar", "t"), ["layer"],
                        "'--out' given twice")
-    assert_usage_error(uvm("policy", "gen", "--image", "a", "--image", "b"), ["policy", "gen"],
-                       "'--image' given twice")
+    assert_usage_error(uvm("policy", "gen", "--image", "a", "--name", "x", "--name", "y"), ["policy", "gen"],
+                       "'--name' given twice")
+    assert_usage_error(uvm("policy", "gen", "--name", "x", "--image", "a"), ["policy", "gen"],
+                       "--name names the --image before it")
+    assert_usage_error(uvm("run", "--image", "a", "--no-start"), ["run"], "--no-start needs --control")
+    assert_usage_error(uvm("run", "--image", "a", "--policy", "p", "--policy", "q"), ["run"],
+                       "'--policy' given twice")
     assert_usage_error(uvm("measure", "--mode=snp", "--mode", "snp"), ["measure"], "'--mode' given twice")
     assert_usage_error(uvm("initrd", "--list", "l", "--mtime", "-1", "-o", "x"), ["initrd"], "--mtime")
     assert_usage_error(uvm("verify", "--report", "r", "--certs", "c", "--now", "soon"), ["verify"],
@@ -282,6 +291,17 @@ def test_policy_file_commands_take_double_dash():
     for sub in ("hash", "host-data", "check"):
         p = same(["policy", sub, "--", POLICY], ["policy", sub, POLICY])
         assert p.returncode == 0 and p.stdout, p.stderr
+
+
+def test_equals_run(tmp_path):
+    # Both fail alike reading the layout (exit 125), before any VM.
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    a = ["run", "--image=/nonexistent", f"--layer-cache={tmp_path}/c", "--", "/bin/true"]
+    b = ["run", "--image", "/nonexistent", "--layer-cache", f"{tmp_path}/c", "--", "/bin/true"]
+    p, q = uvm(*a, env=env), uvm(*b, env=env)
+    assert (p.returncode, p.stdout, p.stderr) == (q.returncode, q.stdout, q.stderr)
+    assert p.returncode == 125 and "/nonexistent" in p.stderr, p.stderr
+    assert os.listdir(tmp_path) == []  # its work directory removed, no cache made
 
 
 def test_equals_launch(tmp_path):

@@ -76,8 +76,9 @@ def tar_bytes(entries, gz=False):
     return gzip.compress(raw, mtime=0) if gz else raw
 
 
-def image(d, config=None, app=b"v1\n"):
-    """An OCI layout at d: busybox base layer (gzip) + app layer (plain)."""
+def image(d, config=None, app=b"v1\n", ref=None):
+    """An OCI layout at d: busybox base layer (gzip) + app layer (plain);
+    ref: its manifest's org.opencontainers.image.ref.name annotation."""
     base = tar_bytes([("bin", "dir", b"", 0o755),
                       ("bin/busybox", "file", open("/bin/busybox", "rb").read(), 0o755),
                       ("bin/sh", "sym", "busybox", 0o777)], gz=True)
@@ -101,6 +102,8 @@ def image(d, config=None, app=b"v1\n"):
     }).encode()
     index = {"schemaVersion": 2, "manifests": [dict(
         mediaType="application/vnd.oci.image.manifest.v1+json", **put(manifest))]}
+    if ref is not None:
+        index["manifests"][0]["annotations"] = {"org.opencontainers.image.ref.name": ref}
     (d / "index.json").write_text(json.dumps(index))
     (d / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     return str(d)
@@ -309,6 +312,49 @@ def test_replay_denies_mknod(policy, tmp_path):
 def test_usage_errors(layout):
     assert uvm("policy", "gen").returncode == 2
     assert uvm("policy", "gen", "--image", layout, "--bogus", "x").returncode == 2
-    assert uvm("policy", "gen", "--image", layout, "--image", layout).returncode == 2
+    assert uvm("policy", "gen", "--name", "a", "--image", layout).returncode == 2
+    assert uvm("policy", "gen", "--image", layout, "--name", "a", "--name", "b").returncode == 2
+    assert uvm("policy", "gen", "--image", layout, "--image", layout, "--layers", "x.json").returncode == 2
     p = uvm("policy", "gen", "--image", "/nonexistent")
     assert p.returncode == 1 and b"/nonexistent" in p.stderr
+
+
+# ---------------------------------------------------------------- several images
+
+
+def test_several_images_one_container_each(layout, policy, tmp_path):
+    """--image A --name first --image B: one policy, container 0 is exactly
+    A's single-image container renamed, container 1 exactly B's (named by
+    its ref annotation); framework and external_processes as for one image;
+    the engine's loader accepts it."""
+    other = image(tmp_path / "b", config=dict(CONFIG, Cmd=["echo two"]), app=b"v2\n", ref="web")
+    one_b = json.loads(uvm("policy", "gen", "--image", other, check=0).stdout)
+    p = uvm("policy", "gen", "--image", layout, "--name", "first", "--image", other, check=0)
+    both = json.loads(p.stdout)
+    assert [c["name"] for c in both["containers"]] == ["first", "web"]
+    assert both["containers"][0] == dict(policy[1]["containers"][0], name="first")
+    assert both["containers"][1] == dict(one_b["containers"][0], name="web")
+    assert both["containers"][0]["layers"] != both["containers"][1]["layers"]
+    assert both["containers"][0]["layers"][0] == both["containers"][1]["layers"][0]  # the same base
+    assert {k: v for k, v in both.items() if k != "containers"} == \
+        {k: v for k, v in policy[1].items() if k != "containers"}
+    f = tmp_path / "both.json"
+    f.write_bytes(p.stdout)
+    assert b"2 containers" in uvm("policy", "check", str(f), check=0).stdout
+
+
+def test_several_images_names(layout, tmp_path):
+    """Without --name or a usable ref annotation the containers are
+    container0, container1; two images that would share a name, or a
+    --config naming the container, are refused with what to do."""
+    odd = image(tmp_path / "odd", ref="docker.io/library/x:1")  # not an id: not used as a name
+    p = uvm("policy", "gen", "--image", layout, "--image", odd, check=0)
+    assert [c["name"] for c in json.loads(p.stdout)["containers"]] == ["container0", "container1"]
+    p = uvm("policy", "gen", "--image", layout, "--name", "same", "--image", odd, "--name", "same", check=1)
+    assert b"would both be container 'same'" in p.stderr and b"--name" in p.stderr
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"name": "x"}))
+    p = uvm("policy", "gen", "--image", layout, "--image", odd, "--config", str(cfg), check=1)
+    assert b"may not name a container" in p.stderr
+    p = uvm("policy", "gen", "--image", layout, "--image", "/nonexistent", check=1)
+    assert b"/nonexistent" in p.stderr

@@ -20,36 +20,37 @@
 #include "policy.h"
 #include "policy_gen.h"
 
-static const char HELP[] = "usage: uvm policy hash FILE\n"
-			   "       uvm policy host-data FILE\n"
-			   "       uvm policy check FILE\n"
-			   "       uvm policy replay --policy FILE --requests FILE [--state]\n"
-			   "       uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
-			   "                      [-o FILE]\n"
-			   "\n"
-			   "hash       prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA\n"
-			   "           the attestation report must carry for this policy\n"
-			   "host-data  prints the same digest in base64 (QEMU sev-snp-guest host-data=)\n"
-			   "check      validates FILE strictly, as the guest will; prints the JSON path of\n"
-			   "           the problem\n"
-			   "replay     decides each request of the JSON array in --requests in order with\n"
-			   "           the guest's engine, committing every allowed one, and prints one line\n"
-			   "           of JSON per decision (op, allowed, reason); --state prints the final\n"
-			   "           state as a last line\n"
-			   "gen        writes (to stdout, or -o FILE) a policy for the container of the OCI\n"
-			   "           image layout: argv (Entrypoint + Cmd), env, working_dir and user from\n"
-			   "           the image config, the layers' dm-verity root hashes exactly as 'uvm\n"
-			   "           layer --image' computes them (it builds them in $TMPDIR: needs root and\n"
-			   "           mkfs.erofs), or taken from --layers DIR/layers.json written by 'uvm\n"
-			   "           layer' for this image; defaults deny what running the image does not\n"
-			   "           need; --config FILE overrides fields (docs/policy.md). The same inputs\n"
-			   "           give the same bytes\n"
-			   "\n"
-			   "exit status: 0 success (replay: every request allowed), 1 invalid policy\n"
-			   "(replay: some request denied; gen: invalid image, layers or overrides, or a\n"
-			   "failed layer build), 2 usage error or unreadable input\n"
-			   "\n"
-			   "'uvm policy COMMAND --help' describes one command.\n";
+static const char HELP[] =
+	"usage: uvm policy hash FILE\n"
+	"       uvm policy host-data FILE\n"
+	"       uvm policy check FILE\n"
+	"       uvm policy replay --policy FILE --requests FILE [--state]\n"
+	"       uvm policy gen --image OCI_LAYOUT [--name NAME] [--image OCI_LAYOUT [--name NAME]]...\n"
+	"                      [--layers LAYERS_JSON] [--config FILE] [-o FILE]\n"
+	"\n"
+	"hash       prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA\n"
+	"           the attestation report must carry for this policy\n"
+	"host-data  prints the same digest in base64 (QEMU sev-snp-guest host-data=)\n"
+	"check      validates FILE strictly, as the guest will; prints the JSON path of\n"
+	"           the problem\n"
+	"replay     decides each request of the JSON array in --requests in order with\n"
+	"           the guest's engine, committing every allowed one, and prints one line\n"
+	"           of JSON per decision (op, allowed, reason); --state prints the final\n"
+	"           state as a last line\n"
+	"gen        writes (to stdout, or -o FILE) a policy for the container of the OCI\n"
+	"           image layout: argv (Entrypoint + Cmd), env, working_dir and user from\n"
+	"           the image config, the layers' dm-verity root hashes exactly as 'uvm\n"
+	"           layer --image' computes them (it builds them in $TMPDIR: needs root and\n"
+	"           mkfs.erofs), or taken from --layers DIR/layers.json written by 'uvm\n"
+	"           layer' for this image; defaults deny what running the image does not\n"
+	"           need; --config FILE overrides fields (docs/policy.md). The same inputs\n"
+	"           give the same bytes. Several --image: one container each, in one policy\n"
+	"\n"
+	"exit status: 0 success (replay: every request allowed), 1 invalid policy\n"
+	"(replay: some request denied; gen: invalid image, layers or overrides, or a\n"
+	"failed layer build), 2 usage error or unreadable input\n"
+	"\n"
+	"'uvm policy COMMAND --help' describes one command.\n";
 
 static const char HELP_HASH[] = "usage: uvm policy hash FILE\n"
 				"Prints the lowercase hex SHA-256 of FILE's exact bytes: the HOST_DATA the\n"
@@ -72,17 +73,24 @@ static const char HELP_REPLAY[] = "usage: uvm policy replay --policy FILE --requ
 				  "exit status: 0 every request allowed, 1 some request denied, 2 usage error or\n"
 				  "unreadable (or invalid) policy or requests\n";
 
-static const char HELP_GEN[] = "usage: uvm policy gen --image OCI_LAYOUT [--layers LAYERS_JSON] [--config FILE]\n"
-			       "                      [-o FILE]\n"
-			       "Writes (to stdout, or -o FILE) a policy for the container of the OCI image\n"
-			       "layout: argv (Entrypoint + Cmd), env, working_dir and user from the image\n"
-			       "config, the layers' dm-verity root hashes exactly as 'uvm layer --image'\n"
-			       "computes them (it builds them in $TMPDIR: needs root and mkfs.erofs), or taken\n"
-			       "from --layers DIR/layers.json written by 'uvm layer' for this image; defaults\n"
-			       "deny what running the image does not need; --config FILE overrides fields\n"
-			       "(docs/policy.md). The same inputs give the same bytes.\n"
-			       "exit status: 0 written, 1 invalid image, layers or overrides, or a failed layer\n"
-			       "build, 2 usage error\n";
+static const char HELP_GEN[] =
+	"usage: uvm policy gen --image OCI_LAYOUT [--name NAME] [--image OCI_LAYOUT [--name NAME]]...\n"
+	"                      [--layers LAYERS_JSON] [--config FILE] [-o FILE]\n"
+	"Writes (to stdout, or -o FILE) a policy for the container of the OCI image\n"
+	"layout: argv (Entrypoint + Cmd), env, working_dir and user from the image\n"
+	"config, the layers' dm-verity root hashes exactly as 'uvm layer --image'\n"
+	"computes them (it builds them in $TMPDIR: needs root and mkfs.erofs), or taken\n"
+	"from --layers DIR/layers.json written by 'uvm layer' for this image; defaults\n"
+	"deny what running the image does not need; --config FILE overrides fields\n"
+	"(docs/policy.md). The same inputs give the same bytes.\n"
+	"Several --image: one container each, in that order, in one policy (for one UVM\n"
+	"running them all). Each is named by the --name after its --image, else by its\n"
+	"layout's org.opencontainers.image.ref.name annotation if that is 1-128 of\n"
+	"[A-Za-z0-9._-], else container<I> (I from 0); names must differ. --config then\n"
+	"applies to every container and may not give \"name\"; --layers goes with one\n"
+	"image. One image keeps the name \"container\" (or --name, or --config's).\n"
+	"exit status: 0 written, 1 invalid image, layers or overrides, or a failed layer\n"
+	"build, 2 usage error\n";
 
 static int read_policy_file(const char *path, struct file_buf *buf)
 {
@@ -220,7 +228,7 @@ static int cmd_check_file(struct cli *cl)
 	return parse_file(cl, &file) == CLI_EXIT ? cl->status : cmd_check(file);
 }
 
-enum { O_POLICY = 256, O_REQUESTS, O_STATE, O_IMAGE, O_LAYERS, O_CONFIG };
+enum { O_POLICY = 256, O_REQUESTS, O_STATE, O_IMAGE, O_NAME, O_LAYERS, O_CONFIG };
 
 static const struct option OPTS_REPLAY[] = {
 	{"policy", required_argument, NULL, O_POLICY},
@@ -252,6 +260,7 @@ static int cmd_replay(struct cli *cl)
 
 static const struct option OPTS_GEN[] = {
 	{"image", required_argument, NULL, O_IMAGE},
+	{"name", required_argument, NULL, O_NAME},
 	{"layers", required_argument, NULL, O_LAYERS},
 	{"config", required_argument, NULL, O_CONFIG},
 	CLI_HELP_OPTION,
@@ -260,12 +269,21 @@ static const struct option OPTS_GEN[] = {
 
 static int cmd_gen(struct cli *cl)
 {
-	struct gen_args a = {NULL, NULL, NULL, NULL};
+	static struct gen_args a;
+	memset(&a, 0, sizeof a);
 	for (int c; (c = cli_next(cl)) != CLI_END;) {
 		int bad;
 		switch (c) {
 		case CLI_EXIT: return cl->status;
-		case O_IMAGE: bad = cli_once(cl, &a.image); break;
+		case O_IMAGE:
+			bad = a.nimages == GEN_MAX_IMAGES ? cli_fail(cl, "at most %d --image", GEN_MAX_IMAGES) : 0;
+			if (!bad)
+				a.images[a.nimages++] = cl->arg;
+			break;
+		case O_NAME:
+			bad = !a.nimages ? cli_fail(cl, "--name names the --image before it: give --image first")
+					 : cli_once(cl, &a.names[a.nimages - 1]);
+			break;
 		case O_LAYERS: bad = cli_once(cl, &a.layers); break;
 		case O_CONFIG: bad = cli_once(cl, &a.config); break;
 		case 'o': bad = cli_once(cl, &a.out); break;
@@ -274,8 +292,12 @@ static int cmd_gen(struct cli *cl)
 		if (bad)
 			return cl->status;
 	}
-	if (!a.image) {
+	if (!a.nimages) {
 		cli_fail(cl, "--image OCI_LAYOUT is required");
+		return cl->status;
+	}
+	if (a.nimages > 1 && a.layers) {
+		cli_fail(cl, "--layers goes with one --image (each image's root hashes are computed)");
 		return cl->status;
 	}
 	return policy_gen_run(&a);

@@ -233,3 +233,26 @@ int oci_read_image(const char *dir, struct oci_layer *layers, size_t *n, char *c
 		return uvm_fail(err, EINVAL, "%s: imageLayoutVersion is not 1.0.0", path);
 	return follow(dir, NULL, 0, &o, err);
 }
+
+int oci_image_ref(const char *dir, char *out, size_t size, struct uvm_err *err)
+{
+	char path[4096];
+	size_t len;
+	out[0] = '\0';
+	if (snprintf(path, sizeof path, "%s/index.json", dir) >= (int)sizeof path)
+		return uvm_fail(err, ENAMETOOLONG, "layout path too long");
+	char *text = read_small(path, &len, err);
+	if (!text)
+		return -1;
+	struct json_doc *doc;
+	const struct json_value *root = json_parse(text, len, META_MAX, &doc, err);
+	const struct json_value *m = root ? pick_manifest(root, err) : NULL;
+	int r = m ? 0 : uvm_wrap(err, "%s", path);
+	size_t n = 0;
+	const char *ref = json_str(json_get(json_get(m, "annotations"), "org.opencontainers.image.ref.name"), &n);
+	if (ref && n < size)
+		memcpy(out, ref, n + 1);
+	json_free(doc);
+	free(text);
+	return r;
+}

@@ -26,4 +26,8 @@ int oci_read_layers(const char *dir, struct oci_layer *layers, size_t *n, struct
 int oci_read_image(const char *dir, struct oci_layer *layers, size_t *n, char *config, size_t config_len,
 		   struct uvm_err *err);
 
+/* The org.opencontainers.image.ref.name annotation of the manifest
+ * oci_read_image uses ("" when it has none, or it does not fit). */
+int oci_image_ref(const char *dir, char *out, size_t size, struct uvm_err *err);
+
 #endif

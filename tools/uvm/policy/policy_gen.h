@@ -23,14 +23,20 @@ struct gen_image {
 	struct json_doc *doc;                            /* the parsed image config; the fields point into it */
 	const struct json_value *entrypoint, *cmd, *env; /* string arrays, or NULL */
 	const char *working_dir, *user;                  /* "" when not set */
+	const char *name;                                /* the container's name; NULL: "container" */
 	size_t nlayers;
 	uint8_t roots[OCI_MAX_LAYERS][UVM_SHA256_LEN]; /* base layer first */
 };
 
+#define GEN_MAX_IMAGES 16
+
 /* What `uvm policy gen` was asked (cmd_policy.c parses the command line):
- * image is required; the others may be NULL. */
+ * one image at least, each with its --name or NULL; the others may be
+ * NULL (layers only with one image). */
 struct gen_args {
-	const char *image, *layers, *config, *out;
+	const char *images[GEN_MAX_IMAGES], *names[GEN_MAX_IMAGES];
+	size_t nimages;
+	const char *layers, *config, *out;
 };
 
 /* Generates, prints or writes the policy; returns the exit status (0, or 1
@@ -45,9 +51,12 @@ int policy_gen_run(const struct gen_args *a);
 int gen_image_read(const char *layout, const char *layers_json, struct gen_image *img, struct uvm_err *err);
 void gen_image_free(struct gen_image *img);
 
-/* The policy for img with the overrides (a parsed JSON object, or NULL);
- * returns malloc'ed compact JSON that policy_load accepts, or NULL with err. */
-char *gen_policy_json(const struct gen_image *img, const struct json_value *overrides, struct uvm_err *err);
+/* The policy for the images (one container each, in order) with the
+ * overrides (a parsed JSON object, or NULL) applied to every container;
+ * returns malloc'ed compact JSON that policy_load accepts, or NULL with
+ * err. With several images each needs its own name, and the overrides may
+ * not name one. */
+char *gen_policy_json(const struct gen_image *imgs, size_t n, const struct json_value *overrides, struct uvm_err *err);
 
 /* Re-writes compact JSON in the fixed indented form (2 spaces, arrays of
  * scalars on one line, trailing newline); malloc'ed, NULL with err. */

@@ -204,7 +204,7 @@ static int write_container(struct json_writer *w, const struct gen_image *img, c
 				"the image config has no Entrypoint or Cmd: give "
 				"\"argv\" in --config");
 	json_w_obj(w);
-	FIELD(w, o, "name", json_w_cstr(w, "container"));
+	FIELD(w, o, "name", json_w_cstr(w, img->name ? img->name : "container"));
 	json_w_key(w, "layers");
 	json_w_arr(w);
 	for (size_t i = 0; i < img->nlayers; i++) {
@@ -257,7 +257,7 @@ static int check_loads(const char *json, size_t len, struct uvm_err *err)
 		     : 0;
 }
 
-char *gen_policy_json(const struct gen_image *img, const struct json_value *overrides, struct uvm_err *err)
+char *gen_policy_json(const struct gen_image *imgs, size_t n, const struct json_value *overrides, struct uvm_err *err)
 {
 	struct json_writer w;
 	size_t len;
@@ -265,6 +265,21 @@ char *gen_policy_json(const struct gen_image *img, const struct json_value *over
 		uvm_wrap(err, "--config");
 		return NULL;
 	}
+	if (n > 1 && json_get(overrides, "name")) {
+		json_fail_at(json_get(overrides, "name"), err,
+			     "with several images --config may not name a container: give --name after each --image");
+		uvm_wrap(err, "--config");
+		return NULL;
+	}
+	for (size_t i = 0; n > 1 && i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!imgs[i].name || !imgs[j].name || strcmp(imgs[i].name, imgs[j].name) == 0) {
+				uvm_fail(err, EINVAL,
+					 "images %zu and %zu would both be container '%.100s': give --name after "
+					 "each --image",
+					 j, i, imgs[i].name ? imgs[i].name : "container");
+				return NULL;
+			}
 	json_writer_init(&w, GEN_MAX_BYTES);
 	json_w_obj(&w);
 	json_w_key(&w, "version");
@@ -273,10 +288,13 @@ char *gen_policy_json(const struct gen_image *img, const struct json_value *over
 	write_framework(&w, json_get(overrides, "framework"));
 	json_w_key(&w, "containers");
 	json_w_arr(&w);
-	if (write_container(&w, img, overrides, err) < 0) {
-		json_writer_free(&w);
-		return NULL;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (write_container(&w, &imgs[i], overrides, err) < 0) {
+			json_writer_free(&w);
+			if (n > 1)
+				uvm_wrap(err, "image %zu", i);
+			return NULL;
+		}
 	json_w_end(&w);
 	json_w_key(&w, "external_processes");
 	write_empty_array(&w);

@@ -326,20 +326,25 @@ static void read_in(struct run_ctl *s, struct run_ctl_client *c)
 	}
 }
 
-static void accept_one(struct run_ctl *s)
+/* Accepts every pending connection (a burst must not wait for more polls). */
+static void accept_all(struct run_ctl *s)
 {
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
-	for (size_t i = 0; i < RUN_CTL_CLIENTS; i++)
-		if (s->clients[i].fd < 0) {
-			s->clients[i].fd = fd;
-			return;
-		}
 	static const char busy[] =
 		"{\"ok\":false,\"error\":\"too many control connections (at most 16): close one\"}\n";
-	(void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	close(fd);
+	for (;;) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		size_t i = 0;
+		while (i < RUN_CTL_CLIENTS && s->clients[i].fd >= 0)
+			i++;
+		if (i < RUN_CTL_CLIENTS) {
+			s->clients[i].fd = fd;
+			continue;
+		}
+		(void)!send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(fd);
+	}
 }
 
 size_t run_ctl_pollfds(struct run_ctl *s, struct pollfd *fds, size_t max)
@@ -367,7 +372,7 @@ void run_ctl_serve(struct run_ctl *s, const struct pollfd *fds, size_t n)
 		if (!fds[k].revents)
 			continue;
 		if (fds[k].fd == s->listen_fd) {
-			accept_one(s);
+			accept_all(s);
 			continue;
 		}
 		for (size_t i = 0; i < RUN_CTL_CLIENTS; i++) {

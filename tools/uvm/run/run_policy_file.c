@@ -57,7 +57,7 @@ static int generate(const struct run_opts *o, const char *layers_json, struct ru
 	int r = -1;
 	if (args_overrides(o, &odoc, &over, err) < 0)
 		return -1;
-	if (gen_image_read(o->image, layers_json, &img, err) == 0 && (json = gen_policy_json(&img, over, err)))
+	if (gen_image_read(o->image, layers_json, &img, err) == 0 && (json = gen_policy_json(&img, 1, over, err)))
 		p->bytes = gen_pretty(json, strlen(json), &p->len, err);
 	gen_image_free(&img);
 	json_free(odoc);
