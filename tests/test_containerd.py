@@ -259,6 +259,11 @@ def test_missing_policy_is_refused_with_the_reason(env):
     assert "without a policy" in r.stderr and "io.uvm.policy" in r.stderr, r.stderr
     env.ctr("container", "delete", "nopolicy", check=False)
     assert not os.listdir(env.run_dir), os.listdir(env.run_dir)
+    deadline = time.monotonic() + 10  # the refused sandbox's shim goes too
+    while uvm_processes(env.base, env.proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not uvm_processes(env.base, env.proc.pid)
+    assert not shim_sockets(env), shim_sockets(env)
 
 
 def wait_status(env, cid, status, deadline=60):

@@ -437,3 +437,36 @@ func TestShippedConfigParses(t *testing.T) {
 		t.Errorf("uvm-shim.toml: %+v", cfg)
 	}
 }
+
+// After a crash of the shim's server, containerd runs `delete` in the
+// bundle: the `uvm run` left behind is stopped and the sandbox directory goes.
+func TestCleanupAfterCrash(t *testing.T) {
+	f := newFixture(t, policy, "sleep")
+	ctx := context.Background()
+	if _, err := f.s.Create(ctx, &taskAPI.CreateTaskRequest{ID: "c1", Bundle: f.bundle}); err != nil {
+		t.Fatal(err)
+	}
+	pid := f.s.sb.pid()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(f.bundle); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	d, err := f.s.Cleanup(ctx)
+	if err != nil || d.ExitStatus != 137 {
+		t.Fatalf("cleanup: %v %v", d, err)
+	}
+	select {
+	case <-f.s.sb.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("uvm run %d still runs after cleanup", pid)
+	}
+	if ents, _ := os.ReadDir(f.runDir); len(ents) != 0 {
+		t.Errorf("run_dir keeps %v after cleanup", ents)
+	}
+	for _, name := range []string{pidFile, dirFile} {
+		if _, err := os.Stat(filepath.Join(f.bundle, name)); err == nil {
+			t.Errorf("%s stays in the bundle", name)
+		}
+	}
+}
