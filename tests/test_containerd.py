@@ -322,13 +322,39 @@ def test_allowed_exec_output_reaches_ctr(env):
     try:
         wait_status(env, "execer", "RUNNING")
         r = env.ctr("task", "exec", "--fifo-dir", env.fifo, "--exec-id", "echo", "execer", "/bin/echo", "hi",
-                    timeout=60)
+                    timeout=30)
         assert r.stdout == "hi\n", r.stdout + r.stderr
     finally:
         env.ctr("task", "kill", "-s", "SIGKILL", "execer", check=False)
         wait_status(env, "execer", "STOPPED")
         env.ctr("task", "delete", "execer")
         env.ctr("container", "delete", "execer")
+
+
+@pytest.mark.xfail(reason="uvm run opens a stdin FIFO read-write and ends the container's stdin only on "
+                          "close_stdin; containerd's clients end it by closing their end of the FIFO (ctr run "
+                          "sends no CloseIO), so a container reading stdin never sees EOF",
+                   raises=subprocess.TimeoutExpired, strict=False)
+def test_stdin_reaches_the_container_and_ends(env):
+    """Proves: what is piped into `ctr run` is the container's stdin, and
+    its end is the container's EOF (cat exits)."""
+    with open(env.policy) as f:
+        p = json.load(f)
+    p["containers"][0]["argv"] = ["/bin/cat"]
+    env.ids.append("cat")
+    ann = base64.b64encode(json.dumps(p).encode()).decode()
+    try:
+        r = subprocess.run(["ctr", "-a", env.sock, "-n", NS, "run", "--rm", "--fifo-dir", env.fifo, "--runtime",
+                            RUNTIME, "--runtime-config-path", env.shim_config, "--annotation", f"io.uvm.policy={ann}",
+                            IMAGE, "cat", "/bin/cat"], input="hello stdin\n", capture_output=True, text=True,
+                           env=env.env, timeout=30)
+        assert r.returncode == 0 and r.stdout == "hello stdin\n", f"{r.returncode} {r.stdout!r} {r.stderr}"
+    except subprocess.TimeoutExpired:
+        env.ctr("task", "kill", "-s", "SIGKILL", "cat", check=False)
+        wait_status(env, "cat", "STOPPED")
+        env.ctr("task", "delete", "cat")
+        env.ctr("container", "delete", "cat")
+        raise
 
 
 def snapshot(env):
