@@ -311,7 +311,7 @@ def test_exec_kill_and_delete_leave_nothing(env):
 
 
 @pytest.mark.xfail(reason="uvm run keeps an exec's --stdout/--stderr FIFOs open after the exec has stopped, so "
-                          "ctr, which waits for their EOF before deleting the process, hangs (branch run, 920838f)",
+                          "ctr, which waits for their EOF before deleting the process, hangs (branch run as of 6615896)",
                    raises=subprocess.TimeoutExpired, strict=False)
 def test_allowed_exec_output_reaches_ctr(env):
     """Proves: an exec the policy allows runs in the sandbox, its output
