@@ -89,6 +89,27 @@ $(OUT)/bin/uvm: $(call host_obj,tools/uvm/main.c) $(OUT)/host/libuvm.a
 	@printf "  %-8s %s\n" CC $@
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $^ -o $@ $(HOST_LDLIBS)
 
+# containerd's shim for io.containerd.uvm.v2 (Go, docs/kubernetes.md): built
+# offline in GOPATH mode from Debian's golang-go and
+# golang-github-containerd-containerd-dev (/usr/share/gocode); the Go build
+# cache stays in out/. The source is reached as package uvm/containerd-shim-uvm-v2
+# through a symlink in out/gopath, so -trimpath leaves no local path in it.
+SHIM_SRCS := $(sort $(wildcard tools/containerd-shim-uvm-v2/*.go))
+GO_ENV := GO111MODULE=off GOPATH=$(CURDIR)/$(OUT)/gopath:/usr/share/gocode GOCACHE=$(CURDIR)/$(OUT)/gocache \
+	GOFLAGS= CGO_ENABLED=0 GOTOOLCHAIN=local
+$(OUT)/gopath/src/uvm/containerd-shim-uvm-v2:
+	@mkdir -p $(@D)
+	ln -sfn ../../../../tools/containerd-shim-uvm-v2 $@
+$(OUT)/bin/containerd-shim-uvm-v2: $(filter-out %_test.go,$(SHIM_SRCS)) | $(OUT)/gopath/src/uvm/containerd-shim-uvm-v2 deps
+	@mkdir -p $(@D)
+	@printf "  %-8s %s\n" GO $@
+	$(Q)$(GO_ENV) go build -p 1 -trimpath -buildvcs=false -o $@ uvm/containerd-shim-uvm-v2
+
+# The shim's Go tests (a fake `uvm run --control`); tests/test_containerd.py runs them.
+.PHONY: shim-test
+shim-test: $(OUT)/bin/containerd-shim-uvm-v2
+	$(GO_ENV) go test -count=1 -p 1 uvm/containerd-shim-uvm-v2
+
 # The kernel's own initramfs writer (usr/gen_init_cpio of the pinned kernel
 # source), next to each uvm: `uvm initrd` runs the one beside it.
 GEN_INIT_CPIO_DEPS := tools/build/gen_init_cpio.sh tools/build/common.sh tools/build/pins.sh
@@ -239,7 +260,7 @@ measure: $(OUT)/image/measurement.json $(OUT)/image-test/measurement.json
 all: image image-test host measure
 image: $(OUT)/image/manifest.json
 image-test: $(OUT)/image-test/manifest.json
-host: $(OUT)/bin/uvm $(OUT)/bin/gen_init_cpio
+host: $(OUT)/bin/uvm $(OUT)/bin/gen_init_cpio $(OUT)/bin/containerd-shim-uvm-v2
 
 deps:
 	@bash tools/build/deps.sh

@@ -23,3 +23,16 @@ def test_c_sources_are_formatted():
         if r.returncode != 0:
             bad += sorted({line.split(":")[0] for line in r.stderr.splitlines() if ": error:" in line})
     assert not bad, f"not formatted: {bad}; fix with: clang-format -i {' '.join(bad)}"
+
+
+def test_go_sources_are_formatted():
+    """Proves: gofmt (Debian's golang-go) finds nothing to change in the
+    tracked Go sources (the containerd shim)."""
+    exe = shutil.which("gofmt")
+    assert exe, "gofmt is missing: make deps installs it (Debian package golang-go)"
+    files = subprocess.run(["git", "ls-files", "*.go"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert files
+    r = subprocess.run([exe, "-l", *files], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stdout.strip(), f"not formatted: {r.stdout.split()}; fix with: gofmt -w " \
+                                                       f"{' '.join(r.stdout.split())} {r.stderr}"

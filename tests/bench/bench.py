@@ -198,6 +198,156 @@ def bench_scratch_setup():
     return out
 
 
+CTR_RUNS = int(os.environ.get("BENCH_CTR_RUNS", "3"))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def first_line(cmd, **kw):
+    """Seconds from spawning cmd to its first line of stdout, the line, and
+    the process (still running)."""
+    import time
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, **kw)
+    line = proc.stdout.readline()
+    return time.monotonic() - t0, line, proc
+
+
+def launch_and_ctl_to_first_output(tmp, layers, policy_path, policy):
+    """The same container by hand: `uvm launch`, then one `uvm ctl` per
+    request (bind, layers, scratch, overlay, create, start), then `uvm ctl
+    read_output` until the first bytes: seconds from the launch."""
+    import time
+    uvm = "out/bin/uvm"
+    sock = f"{tmp}/agent.sock"
+    with open(f"{tmp}/scratch.img", "wb") as f:
+        f.truncate(1 << 30)
+    cmd = [uvm, "launch", "--policy", policy_path, "--socket", sock, "--disk", f"scratch={tmp}/scratch.img"]
+    for i, l in enumerate(layers):
+        cmd += ["--disk", f"layer{i}={tmp}/layers/{l['path']}:ro"]
+    t0 = time.monotonic()
+    vm = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        for line in iter(vm.stdout.readline, b""):
+            if b"uvm-init: ready" in line:
+                break
+        threading_drain(vm.stdout)
+
+        def ctl(*args):
+            r = subprocess.run([uvm, "ctl", "--socket", sock, *args], capture_output=True, text=True)
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+            return json.loads(r.stdout)["result"]
+
+        ctl("set_policy", "--policy", policy_path)
+        targets = [ctl("mount_device", json.dumps({"serial": f"layer{i}", "root_hash": l["root_hash"]}))["target"]
+                   for i, l in enumerate(layers)]
+        scratch = ctl("scratch_mount", json.dumps({"serial": "scratch", "encrypted": True}))["target"]
+        ctl("mount_overlay", json.dumps({"container_id": "c", "layers": targets, "scratch": scratch}))
+        c = policy["containers"][0]
+        ctl("create_container", json.dumps({
+            "container_id": "c", "argv": c["argv"], "env": [e["rule"] for e in c["env"]],
+            "working_dir": c["working_dir"], "user": c["user"], "capabilities": c["capabilities"],
+            "no_new_privileges": c["no_new_privileges"], "stdio": True}))
+        ctl("start_container", json.dumps({"container_id": "c"}))
+        while ctl("read_output", json.dumps({"container_id": "c", "stream": "stdout"}))["bytes"] == 0:
+            time.sleep(0.02)
+        elapsed = time.monotonic() - t0
+        ctl("shutdown")
+        vm.wait(120)
+        return elapsed
+    finally:
+        if vm.poll() is None:
+            vm.kill()
+            vm.wait()
+
+
+def threading_drain(stream):
+    import threading
+    threading.Thread(target=lambda: [None for _ in iter(lambda: stream.read(4096), b"")], daemon=True).start()
+
+
+def bench_containerd():
+    """`ctr run --runtime io.containerd.uvm.v2` (containerd, the shim, `uvm
+    run`, a UVM) from the command to the container's first line of output,
+    against `uvm launch` + `uvm ctl` doing the same by hand in the same run
+    (layers already converted for both); and the host memory of one
+    sandbox: the shim's, `uvm run`'s and QEMU's RSS."""
+    import time
+    from test_containerd import Containerd, IMAGE, NS, RUNTIME, sample_tar, policy_b64
+    results = {"runs": CTR_RUNS, "ctr_run_to_first_output_s": [], "launch_ctl_to_first_output_s": []}
+    base = tempfile.mkdtemp(prefix="uvmctr.", dir="/tmp")
+    c = Containerd(base)
+    try:
+        oci, tar = sample_tar(base)
+        c.ctr("image", "import", tar)
+        c.policy = f"{base}/policy.json"
+        subprocess.run(["out/bin/uvm", "policy", "gen", "--image", oci, "-o", c.policy], check=True)
+        pol = policy_b64(c.policy)
+        c.run("warm", policy=pol, extra=["--rm"])  # converts the layers once
+        subprocess.run(["out/bin/uvm", "layer", "--image", oci, "--out", f"{base}/layers"], check=True,
+                       capture_output=True)
+        with open(f"{base}/layers/layers.json") as f:
+            layers = json.load(f)
+        with open(c.policy) as f:
+            policy = json.load(f)
+        ctr = ["ctr", "-a", c.sock, "-n", NS, "run", "--rm", "--fifo-dir", c.fifo, "--runtime", RUNTIME,
+               "--runtime-config-path", c.shim_config, "--annotation", f"io.uvm.policy={pol}", IMAGE]
+        for i in range(CTR_RUNS):
+            t, line, proc = first_line(ctr + [f"b{i}"], env=c.env)
+            assert b"hello" in line, (line, proc.stderr.read())
+            proc.communicate(timeout=300)
+            results["ctr_run_to_first_output_s"].append(t)
+            with tempfile.TemporaryDirectory() as tmp:
+                os.symlink(f"{base}/layers", f"{tmp}/layers")
+                results["launch_ctl_to_first_output_s"].append(
+                    launch_and_ctl_to_first_output(tmp, layers, c.policy, policy))
+        # memory of one running sandbox
+        p = dict(policy)
+        p["containers"] = [dict(policy["containers"][0], argv=["/bin/sleep", "1000"])]
+        pol2 = base64.b64encode(json.dumps(p).encode()).decode()
+        r = c.run("mem", "/bin/sleep", "1000", policy=pol2, extra=["-d"])
+        assert r.returncode == 0, r.stderr
+        time.sleep(2)
+        rss = {"shim": 0, "uvm_run": 0, "qemu": 0}
+        for d in glob.glob("/proc/[0-9]*"):
+            try:
+                with open(f"{d}/cmdline", "rb") as f:
+                    cmd = f.read().split(b"\0")
+            except OSError:
+                continue
+            pid = int(os.path.basename(d))
+            if cmd[0].endswith(b"containerd-shim-uvm-v2") and b"mem" in cmd:
+                rss["shim"] += rss_kib(pid)
+            elif cmd[0].endswith(b"uvm") and cmd[1:2] == [b"run"] and base.encode() in b" ".join(cmd):
+                rss["uvm_run"] += rss_kib(pid)
+            elif cmd[0].endswith(b"qemu-system-x86_64") and base.encode() in b" ".join(cmd):
+                rss["qemu"] += rss_kib(pid)
+        c.ctr("task", "kill", "-s", "SIGKILL", "mem")
+        for _ in range(100):
+            if "STOPPED" in c.ctr("task", "ls").stdout:
+                break
+            time.sleep(0.1)
+        c.ctr("task", "delete", "mem")
+        c.ctr("container", "delete", "mem")
+    finally:
+        c.stop()
+        subprocess.run(["rm", "-rf", base])
+    ctr_s = statistics.median(results["ctr_run_to_first_output_s"])
+    manual_s = statistics.median(results["launch_ctl_to_first_output_s"])
+    results.update({"ctr_run_median_s": ctr_s, "launch_ctl_median_s": manual_s, "ctr_over_launch_ctl": ctr_s / manual_s,
+                    "sandbox_rss_kib": dict(rss, total=sum(rss.values())),
+                    "note": "TCG; both with layers already converted; ctr includes containerd, the shim, the "
+                            "OCI layout from the content store, uvm run's 1 GiB scratch; RSS of one idle sandbox "
+                            "(guest memory counts in QEMU's RSS only as far as touched)"})
+    return results
+
+
 def sizes():
     out = {}
     for path in ["out/image/bzImage", "out/image/initrd", "out/image-test/initrd",
@@ -239,6 +389,8 @@ def main():
     print("container_start:", json.dumps(results["container_start"]))
     results["scratch_setup"] = bench_scratch_setup()
     print("scratch_setup:", json.dumps(results["scratch_setup"]))
+    results["containerd"] = bench_containerd()
+    print("containerd:", json.dumps(results["containerd"]))
     os.makedirs("out", exist_ok=True)
     with open("out/bench.json", "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)

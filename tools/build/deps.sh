@@ -17,6 +17,8 @@ packages=(
 	qemu-system-x86 cryptsetup-bin erofs-utils e2fsprogs openssl
 	python3 python3-pytest python3-cryptography clang libclang-rt-14-dev clang-format
 	ca-certificates gzip jq xxd
+	# the containerd shim (Go, built offline from Debian's Go sources) and its tests
+	golang-go golang-github-containerd-containerd-dev containerd
 )
 
 # Packages whose bytes end up in the image are installed at their pinned
