@@ -23,7 +23,9 @@ func main() {
 }
 
 // startShim starts this binary as the shim's server, listening on the
-// socket containerd expects for the sandbox, and returns the address. The
+// socket containerd expects for the sandbox, and returns the address. A
+// pod's app container joins the shim its pod's sandbox container started
+// (pod.go): that shim's address is returned and nothing is started. The
 // runtime options containerd writes on stdin (ConfigPath) reach the server
 // in its environment.
 func startShim(ctx context.Context, opts shim.StartOpts) (_ string, retErr error) {
@@ -53,9 +55,20 @@ func startShim(ctx context.Context, opts shim.StartOpts) (_ string, retErr error
 	if err != nil {
 		return "", err
 	}
-	address, err := shim.SocketAddress(ctx, opts.Address, opts.ID)
+	spec, err := readBundleSpec(cwd) // containerd runs `start` in the task's bundle
 	if err != nil {
 		return "", err
+	}
+	group, join, err := shimGroup(spec.Annotations, opts.ID)
+	if err != nil {
+		return "", err
+	}
+	address, err := shim.SocketAddress(ctx, opts.Address, group)
+	if err != nil {
+		return "", err
+	}
+	if join {
+		return joinShim(address, group, opts.ID)
 	}
 	socket, err := shim.NewSocket(address)
 	if err != nil {

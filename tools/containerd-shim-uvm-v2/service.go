@@ -1,19 +1,19 @@
 package main
 
-// containerd's task API on one sandbox: each call becomes a request to the
-// sandbox's `uvm run --control` (docs/sandbox.md). All sequencing (layers,
-// launch, binding, mounts, create) is in `uvm run`; this file only
+// containerd's task API. One shim serves one sandbox: a plain container, or
+// a Kubernetes pod (pod.go) whose sandbox container is played here and
+// whose workload container has the UVM. A workload task's calls become
+// requests to its `uvm run --control` (docs/sandbox.md). All sequencing
+// (layers, launch, binding, mounts, create) is in `uvm run`; this file only
 // translates, tracks what containerd must be told, and cleans up.
 
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,6 +71,16 @@ func (p *process) setExited(code uint32) {
 	close(p.done)
 }
 
+// task is one containerd task this shim serves.
+type task struct {
+	id     string
+	bundle string
+	pod    string              // the pod's id; "" outside a pod
+	pause  bool                // the pod's sandbox container: played here, no UVM
+	sb     *sandbox            // a workload's UVM (nil for the pause)
+	procs  map[string]*process // "" is the init
+}
+
 type service struct {
 	mu       sync.Mutex
 	ctx      context.Context
@@ -81,9 +91,8 @@ type service struct {
 	// layout makes the image's OCI layout (containerd's, or a test's)
 	layout func(cfg Config, id string) func(context.Context, string) error
 
-	creating bool
-	sb       *sandbox
-	procs    map[string]*process // "" is the init
+	creating map[string]bool // ids being created: true for a workload
+	tasks    map[string]*task
 }
 
 var _ taskAPI.TaskService = (*service)(nil)
@@ -95,7 +104,8 @@ func newService(ctx context.Context, id string, publisher shim.Publisher, fn fun
 		ctx, sd = shutdown.WithShutdown(ctx)
 		sd.RegisterCallback(func(context.Context) error { fn(); return nil })
 	}
-	s := &service{ctx: ctx, id: id, events: make(chan interface{}, 128), shutdown: sd, procs: map[string]*process{},
+	s := &service{ctx: ctx, id: id, events: make(chan interface{}, 128), shutdown: sd,
+		creating: map[string]bool{}, tasks: map[string]*task{},
 		layout: func(cfg Config, id string) func(context.Context, string) error {
 			return containerdLayout(containerdAddress(), cfg.ContentDir, id)
 		}}
@@ -138,66 +148,97 @@ func topicOf(e interface{}) string {
 
 func (s *service) send(e interface{}) { s.events <- e }
 
-// process returns the process of an id and exec id, or a NotFound error.
-func (s *service) process(id, execID string) (*process, error) {
-	if s.sb == nil || id != s.sb.id {
-		return nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "task %s", id)
+// process returns the task of an id and its process of an exec id, or a
+// NotFound error.
+func (s *service) process(id, execID string) (*task, *process, error) {
+	t := s.tasks[id]
+	if t == nil {
+		return nil, nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "task %s", id)
 	}
-	p := s.procs[execID]
+	p := t.procs[execID]
 	if p == nil {
-		return nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "process %s of task %s", execID, id)
+		return nil, nil, errdefs.ToGRPCf(errdefs.ErrNotFound, "process %s of task %s", execID, id)
 	}
-	return p, nil
+	return t, p, nil
+}
+
+// workload returns the id of a workload task, served or being created, other than id.
+func (s *service) workload(id string) string {
+	for other, t := range s.tasks {
+		if !t.pause && other != id {
+			return other
+		}
+	}
+	for other, workload := range s.creating {
+		if workload && other != id {
+			return other
+		}
+	}
+	return ""
 }
 
 // ------------------------------------------------------------------ create
 
-type bundleSpec struct {
-	Annotations map[string]string `json:"annotations"`
-	Process     *specs.Process    `json:"process"`
-}
-
 func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*taskAPI.CreateTaskResponse, error) {
-	s.mu.Lock()
-	if s.sb != nil || s.creating {
-		s.mu.Unlock()
-		return nil, errdefs.ToGRPCf(errdefs.ErrAlreadyExists, "this shim already runs sandbox %s (one UVM per sandbox)", r.ID)
-	}
-	s.creating = true
-	s.mu.Unlock()
-	sb, err := s.create(r)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.creating = false
-	if err != nil {
-		log.G(s.ctx).WithError(err).Error("create")
-		return nil, err
-	}
-	s.sb = sb
-	s.procs[""] = &process{stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr, pid: uint32(sb.pid()),
-		status: tasktypes.StatusCreated, done: make(chan struct{})}
-	s.send(&eventstypes.TaskCreate{ContainerID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs,
-		IO:         &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
-		Checkpoint: r.Checkpoint, Pid: uint32(sb.pid())})
-	go s.monitor(sb)
-	return &taskAPI.CreateTaskResponse{Pid: uint32(sb.pid())}, nil
-}
-
-func (s *service) create(r *taskAPI.CreateTaskRequest) (*sandbox, error) {
 	if r.Terminal {
 		return nil, errdefs.ToGRPCf(errdefs.ErrNotImplemented, "task %s: a terminal is not supported (the agent gives a container pipes, not a pty); run without -t", r.ID)
 	}
 	if r.Checkpoint != "" {
 		return nil, errdefs.ToGRPCf(errdefs.ErrNotImplemented, "task %s: restoring a checkpoint is not supported", r.ID)
 	}
-	b, err := os.ReadFile(filepath.Join(r.Bundle, "config.json"))
+	spec, err := readBundleSpec(r.Bundle)
 	if err != nil {
 		return nil, err
 	}
-	var spec bundleSpec
-	if err := json.Unmarshal(b, &spec); err != nil {
-		return nil, fmt.Errorf("bundle %s: config.json: %w", r.Bundle, err)
+	pause, pod := isPause(spec.Annotations), podOf(spec.Annotations)
+	s.mu.Lock()
+	if s.tasks[r.ID] != nil || s.creating[r.ID] {
+		s.mu.Unlock()
+		return nil, errdefs.ToGRPCf(errdefs.ErrAlreadyExists, "task %s", r.ID)
 	}
+	if other := s.workload(r.ID); !pause && other != "" {
+		s.mu.Unlock()
+		if pod != "" {
+			return nil, oneWorkloadPerPod(r.ID, pod, other)
+		}
+		return nil, errdefs.ToGRPCf(errdefs.ErrAlreadyExists, "this shim already runs sandbox %s (one UVM per sandbox)", other)
+	}
+	if pause {
+		// the pod's sandbox container: nothing to start, nothing to check
+		p := &process{stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr, pid: uint32(os.Getpid()),
+			status: tasktypes.StatusCreated, done: make(chan struct{})}
+		s.tasks[r.ID] = &task{id: r.ID, bundle: r.Bundle, pod: pod, pause: true, procs: map[string]*process{"": p}}
+		s.sendCreate(r, p.pid)
+		s.mu.Unlock()
+		return &taskAPI.CreateTaskResponse{Pid: p.pid}, nil
+	}
+	s.creating[r.ID] = true
+	s.mu.Unlock()
+	sb, err := s.create(r, spec)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.creating, r.ID)
+	if err != nil {
+		log.G(s.ctx).WithError(err).Error("create")
+		return nil, err
+	}
+	t := &task{id: r.ID, bundle: r.Bundle, pod: pod, sb: sb, procs: map[string]*process{
+		"": {stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr, pid: uint32(sb.pid()),
+			status: tasktypes.StatusCreated, done: make(chan struct{})}}}
+	s.tasks[r.ID] = t
+	s.sendCreate(r, uint32(sb.pid()))
+	go s.monitor(t)
+	return &taskAPI.CreateTaskResponse{Pid: uint32(sb.pid())}, nil
+}
+
+func (s *service) sendCreate(r *taskAPI.CreateTaskRequest, pid uint32) {
+	s.send(&eventstypes.TaskCreate{ContainerID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs,
+		IO:         &eventstypes.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
+		Checkpoint: r.Checkpoint, Pid: pid})
+}
+
+// create starts a workload's UVM: `uvm run` with the policy of its annotation.
+func (s *service) create(r *taskAPI.CreateTaskRequest, spec *bundleSpec) (*sandbox, error) {
 	encoded, ok := spec.Annotations[policyAnnotation]
 	if !ok {
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition,
@@ -245,27 +286,29 @@ func containerdAddress() string {
 	return ""
 }
 
-// monitor polls the state of every started process until it stops, and
-// publishes its exit. If `uvm run` itself exits, every process is over.
-func (s *service) monitor(sb *sandbox) {
-	t := time.NewTicker(pollInterval)
-	defer t.Stop()
+// monitor polls the state of every started process of a workload until it
+// stops, and publishes its exit. If `uvm run` itself exits, every process is
+// over.
+func (s *service) monitor(t *task) {
+	sb := t.sb
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-sb.exited:
 			s.mu.Lock()
-			for _, p := range s.procs {
-				if p.status != tasktypes.StatusStopped && s.sb == sb {
-					s.exit(sb, p, 255)
+			for _, p := range t.procs {
+				if p.status != tasktypes.StatusStopped && s.tasks[t.id] == t {
+					s.exit(t, p, 255)
 				}
 			}
 			s.mu.Unlock()
 			return
-		case <-t.C:
+		case <-tick.C:
 		}
 		s.mu.Lock()
 		var running []*process
-		for _, p := range s.procs {
+		for _, p := range t.procs {
 			if p.status == tasktypes.StatusRunning {
 				running = append(running, p)
 			}
@@ -284,7 +327,7 @@ func (s *service) monitor(sb *sandbox) {
 			}
 			s.mu.Lock()
 			if p.status == tasktypes.StatusRunning {
-				s.exit(sb, p, uint32(code))
+				s.exit(t, p, uint32(code))
 			}
 			s.mu.Unlock()
 		}
@@ -292,13 +335,13 @@ func (s *service) monitor(sb *sandbox) {
 }
 
 // exit records a process's exit and publishes it (s.mu held).
-func (s *service) exit(sb *sandbox, p *process, code uint32) {
+func (s *service) exit(t *task, p *process, code uint32) {
 	p.setExited(code)
 	id := p.execID
 	if id == "" {
-		id = sb.id
+		id = t.id
 	}
-	s.send(&eventstypes.TaskExit{ContainerID: sb.id, ID: id, Pid: p.pid, ExitStatus: code, ExitedAt: p.exitedAt})
+	s.send(&eventstypes.TaskExit{ContainerID: t.id, ID: id, Pid: p.pid, ExitStatus: code, ExitedAt: p.exitedAt})
 }
 
 // ------------------------------------------------------------------ start, exec
@@ -306,14 +349,19 @@ func (s *service) exit(sb *sandbox, p *process, code uint32) {
 func (s *service) Start(ctx context.Context, r *taskAPI.StartRequest) (*taskAPI.StartResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.process(r.ID, r.ExecID)
+	t, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
 	}
 	if p.status != tasktypes.StatusCreated {
 		return nil, errdefs.ToGRPCf(errdefs.ErrFailedPrecondition, "process %q of task %s is %s, not created", r.ExecID, r.ID, p.status)
 	}
-	sb := s.sb
+	if t.pause {
+		p.status = tasktypes.StatusRunning // and so it stays until killed
+		s.send(&eventstypes.TaskStart{ContainerID: r.ID, Pid: p.pid})
+		return &taskAPI.StartResponse{Pid: p.pid}, nil
+	}
+	sb := t.sb
 	if r.ExecID == "" {
 		pid, err := sb.ctl.Start()
 		if err != nil {
@@ -351,14 +399,20 @@ func (s *service) Exec(ctx context.Context, r *taskAPI.ExecProcessRequest) (*pty
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.process(r.ID, ""); err != nil {
+	t, _, err := s.process(r.ID, "")
+	if err != nil {
 		return nil, err
 	}
-	if r.ExecID == "" || s.procs[r.ExecID] != nil {
+	if t.pause {
+		return nil, errdefs.ToGRPCf(errdefs.ErrNotImplemented,
+			"exec %s: task %s is the sandbox container of pod %s, which runs nothing here (no UVM): exec in the pod's workload container",
+			r.ExecID, r.ID, t.pod)
+	}
+	if r.ExecID == "" || t.procs[r.ExecID] != nil {
 		return nil, errdefs.ToGRPCf(errdefs.ErrAlreadyExists, "exec id %q of task %s", r.ExecID, r.ID)
 	}
-	s.procs[r.ExecID] = &process{execID: r.ExecID, spec: spec, stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr,
-		pid: uint32(s.sb.pid()), status: tasktypes.StatusCreated, done: make(chan struct{})}
+	t.procs[r.ExecID] = &process{execID: r.ExecID, spec: spec, stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr,
+		pid: uint32(t.sb.pid()), status: tasktypes.StatusCreated, done: make(chan struct{})}
 	s.send(&eventstypes.TaskExecAdded{ContainerID: r.ID, ExecID: r.ExecID})
 	return empty, nil
 }
@@ -368,18 +422,18 @@ func (s *service) Exec(ctx context.Context, r *taskAPI.ExecProcessRequest) (*pty
 func (s *service) State(ctx context.Context, r *taskAPI.StateRequest) (*taskAPI.StateResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.process(r.ID, r.ExecID)
+	t, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
 	}
-	return &taskAPI.StateResponse{ID: r.ID, Bundle: s.sb.bundle, Pid: p.pid, Status: p.status,
+	return &taskAPI.StateResponse{ID: r.ID, Bundle: t.bundle, Pid: p.pid, Status: p.status,
 		Stdin: p.stdin, Stdout: p.stdout, Stderr: p.stderr, ExitStatus: p.exitCode, ExitedAt: p.exitedAt,
 		ExecID: r.ExecID}, nil
 }
 
 func (s *service) Wait(ctx context.Context, r *taskAPI.WaitRequest) (*taskAPI.WaitResponse, error) {
 	s.mu.Lock()
-	p, err := s.process(r.ID, r.ExecID)
+	_, p, err := s.process(r.ID, r.ExecID)
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -397,7 +451,7 @@ func (s *service) Wait(ctx context.Context, r *taskAPI.WaitRequest) (*taskAPI.Wa
 func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*ptypes.Empty, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.process(r.ID, r.ExecID)
+	t, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
 	}
@@ -407,12 +461,18 @@ func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*ptypes.Emp
 	if r.Signal < 1 || r.Signal > 64 {
 		return nil, errdefs.ToGRPCf(errdefs.ErrInvalidArgument, "signal %d", r.Signal)
 	}
-	if p.status == tasktypes.StatusCreated && r.ExecID != "" {
-		// never sent to the sandbox: nothing to signal
-		s.exit(s.sb, p, 128+r.Signal)
+	if t.pause {
+		if !pauseIgnores(r.Signal) {
+			s.exit(t, p, 128+r.Signal)
+		}
 		return empty, nil
 	}
-	if err := s.sb.ctl.Kill(r.ExecID, r.Signal); err != nil {
+	if p.status == tasktypes.StatusCreated && r.ExecID != "" {
+		// never sent to the sandbox: nothing to signal
+		s.exit(t, p, 128+r.Signal)
+		return empty, nil
+	}
+	if err := t.sb.ctl.Kill(r.ExecID, r.Signal); err != nil {
 		return nil, fmt.Errorf("kill process %q of task %s: %w", r.ExecID, r.ID, err)
 	}
 	return empty, nil
@@ -421,14 +481,21 @@ func (s *service) Kill(ctx context.Context, r *taskAPI.KillRequest) (*ptypes.Emp
 func (s *service) Pids(ctx context.Context, r *taskAPI.PidsRequest) (*taskAPI.PidsResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.process(r.ID, ""); err != nil {
+	t, p, err := s.process(r.ID, "")
+	if err != nil {
 		return nil, err
 	}
-	pids, err := s.sb.ctl.Pids()
+	out := &taskAPI.PidsResponse{}
+	if t.pause {
+		if p.status == tasktypes.StatusRunning {
+			out.Processes = append(out.Processes, &tasktypes.ProcessInfo{Pid: p.pid})
+		}
+		return out, nil
+	}
+	pids, err := t.sb.ctl.Pids()
 	if err != nil {
 		return nil, fmt.Errorf("pids of task %s: %w", r.ID, err)
 	}
-	out := &taskAPI.PidsResponse{}
 	for _, pid := range pids {
 		out.Processes = append(out.Processes, &tasktypes.ProcessInfo{Pid: uint32(pid)})
 	}
@@ -438,14 +505,14 @@ func (s *service) Pids(ctx context.Context, r *taskAPI.PidsRequest) (*taskAPI.Pi
 func (s *service) CloseIO(ctx context.Context, r *taskAPI.CloseIORequest) (*ptypes.Empty, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.process(r.ID, r.ExecID)
+	t, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
 	}
-	if !r.Stdin || p.stdin == "" || p.status == tasktypes.StatusStopped {
+	if t.pause || !r.Stdin || p.stdin == "" || p.status == tasktypes.StatusStopped {
 		return empty, nil
 	}
-	if err := s.sb.ctl.CloseStdin(r.ExecID); err != nil {
+	if err := t.sb.ctl.CloseStdin(r.ExecID); err != nil {
 		return nil, fmt.Errorf("close stdin of process %q of task %s: %w", r.ExecID, r.ID, err)
 	}
 	return empty, nil
@@ -454,12 +521,15 @@ func (s *service) CloseIO(ctx context.Context, r *taskAPI.CloseIORequest) (*ptyp
 func (s *service) Stats(ctx context.Context, r *taskAPI.StatsRequest) (*taskAPI.StatsResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.process(r.ID, ""); err != nil {
+	t, _, err := s.process(r.ID, "")
+	if err != nil {
 		return nil, err
 	}
-	st, err := s.sb.ctl.Stats()
-	if err != nil {
-		return nil, fmt.Errorf("stats of task %s: %w", r.ID, err)
+	var st sandboxStats // the pause container uses nothing
+	if !t.pause {
+		if st, err = t.sb.ctl.Stats(); err != nil {
+			return nil, fmt.Errorf("stats of task %s: %w", r.ID, err)
+		}
 	}
 	data, err := typeurl.MarshalAny(sandboxMetrics(st))
 	if err != nil {
@@ -472,7 +542,7 @@ func (s *service) Stats(ctx context.Context, r *taskAPI.StatsRequest) (*taskAPI.
 
 func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAPI.DeleteResponse, error) {
 	s.mu.Lock()
-	p, err := s.process(r.ID, r.ExecID)
+	t, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -483,34 +553,36 @@ func (s *service) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAP
 	}
 	resp := &taskAPI.DeleteResponse{Pid: p.pid, ExitStatus: p.exitCode, ExitedAt: p.exitedAt}
 	if r.ExecID != "" {
-		delete(s.procs, r.ExecID)
+		delete(t.procs, r.ExecID)
 		s.mu.Unlock()
 		return resp, nil
 	}
-	sb := s.sb
 	s.mu.Unlock()
-	// the init: tear the sandbox down (uvm run unmounts, shuts the VM down,
-	// removes the disks) and remove what the shim made.
-	if err := sb.teardown(s.ctx); err != nil {
-		return nil, fmt.Errorf("delete task %s: %w", r.ID, err)
+	if !t.pause {
+		// the init: tear the sandbox down (uvm run unmounts, shuts the VM
+		// down, removes the disks) and remove what the shim made.
+		if err := t.sb.teardown(s.ctx); err != nil {
+			return nil, fmt.Errorf("delete task %s: %w", r.ID, err)
+		}
 	}
 	s.mu.Lock()
 	if p.status != tasktypes.StatusStopped {
 		p.setExited(p.exitCode) // created, never started
 		resp.ExitedAt = p.exitedAt
 	}
-	s.sb = nil
-	s.procs = map[string]*process{}
+	delete(s.tasks, r.ID)
 	s.send(&eventstypes.TaskDelete{ContainerID: r.ID, Pid: resp.Pid, ExitStatus: resp.ExitStatus, ExitedAt: resp.ExitedAt})
 	s.mu.Unlock()
 	return resp, nil
 }
 
+// Shutdown is called by containerd after each task's delete: the shim exits
+// once it serves no task (a pod's shim, when the pod's last task is gone).
 func (s *service) Shutdown(ctx context.Context, r *taskAPI.ShutdownRequest) (*ptypes.Empty, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sb != nil || s.creating {
-		return empty, nil // still serving a sandbox
+	if len(s.tasks) > 0 || len(s.creating) > 0 {
+		return empty, nil // still serving
 	}
 	s.shutdown.Shutdown()
 	return empty, nil
@@ -520,8 +592,8 @@ func (s *service) Connect(ctx context.Context, r *taskAPI.ConnectRequest) (*task
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var pid uint32
-	if p := s.procs[""]; p != nil {
-		pid = p.pid
+	if t := s.tasks[r.ID]; t != nil {
+		pid = t.procs[""].pid
 	}
 	return &taskAPI.ConnectResponse{ShimPid: uint32(os.Getpid()), TaskPid: pid}, nil
 }

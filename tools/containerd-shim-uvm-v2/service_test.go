@@ -322,8 +322,8 @@ func TestUvmRunFailureReported(t *testing.T) {
 		t.Errorf("run_dir keeps %v after a failed create", ents)
 	}
 	// the shim may go: nothing to serve
-	if f.s.sb != nil {
-		t.Error("a failed create left a sandbox")
+	if len(f.s.tasks) != 0 || len(f.s.creating) != 0 {
+		t.Error("a failed create left a task")
 	}
 }
 
@@ -446,7 +446,8 @@ func TestCleanupAfterCrash(t *testing.T) {
 	if _, err := f.s.Create(ctx, &taskAPI.CreateTaskRequest{ID: "c1", Bundle: f.bundle}); err != nil {
 		t.Fatal(err)
 	}
-	pid := f.s.sb.pid()
+	sb := f.s.tasks["c1"].sb
+	pid := sb.pid()
 	wd, _ := os.Getwd()
 	if err := os.Chdir(f.bundle); err != nil {
 		t.Fatal(err)
@@ -457,7 +458,7 @@ func TestCleanupAfterCrash(t *testing.T) {
 		t.Fatalf("cleanup: %v %v", d, err)
 	}
 	select {
-	case <-f.s.sb.exited:
+	case <-sb.exited:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("uvm run %d still runs after cleanup", pid)
 	}
