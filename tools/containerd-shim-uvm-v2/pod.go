@@ -121,6 +121,23 @@ func pauseIgnores(sig uint32) bool {
 	return false
 }
 
+// openOutputs opens the pause's stdout and stderr (containerd's FIFOs, when
+// a client gives them: CRI gives none) and keeps them open while it runs, as
+// a pause process would: a client that reads them sees their end when it
+// stops. A FIFO is opened read-write, so this never blocks.
+func openOutputs(paths ...string) []*os.File {
+	var files []*os.File
+	for _, path := range paths {
+		if path == "" {
+			continue
+		}
+		if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+			files = append(files, f)
+		}
+	}
+	return files
+}
+
 // oneWorkloadPerPod is the refusal of a pod's second workload container.
 func oneWorkloadPerPod(id, pod, other string) error {
 	return errdefs.ToGRPCf(errdefs.ErrFailedPrecondition,

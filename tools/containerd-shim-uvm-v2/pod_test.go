@@ -7,6 +7,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -351,5 +353,55 @@ func TestPodOneWorkload(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(f.runDir); len(ents) != 0 {
 		t.Errorf("run_dir keeps %v", ents)
+	}
+}
+
+// A client attached to the pause's stdout (a FIFO) reads nothing while it
+// runs and its end once it is killed, as from a pause process.
+func TestPauseOutputEndsWhenKilled(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	fifo := filepath.Join(t.TempDir(), "stdout")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bundle := writeBundle(t, cri(containerTypeSandbox, "pod1", nil))
+	if _, err := f.s.Create(ctx, &taskAPI.CreateTaskRequest{ID: "pod1", Bundle: bundle, Stdout: fifo}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	read := make(chan error, 1)
+	go func() {
+		n, err := r.Read(make([]byte, 16))
+		if n > 0 {
+			err = fmt.Errorf("read %d bytes", n)
+		}
+		read <- err
+	}()
+	if _, err := f.s.Start(ctx, &taskAPI.StartRequest{ID: "pod1"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-read:
+		t.Fatalf("the running pause's stdout ended: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := f.s.Kill(ctx, &taskAPI.KillRequest{ID: "pod1", Signal: 15}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-read:
+		if err != io.EOF {
+			t.Fatalf("read after kill: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the killed pause's stdout did not end")
+	}
+	if _, err := f.s.Delete(ctx, &taskAPI.DeleteRequest{ID: "pod1"}); err != nil {
+		t.Fatal(err)
 	}
 }

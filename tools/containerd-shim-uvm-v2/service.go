@@ -62,6 +62,7 @@ type process struct {
 	exitCode uint32
 	exitedAt time.Time
 	done     chan struct{} // closed once stopped
+	outputs  []*os.File    // the pause's stdout and stderr, closed when it stops
 }
 
 func (p *process) setExited(code uint32) {
@@ -69,6 +70,10 @@ func (p *process) setExited(code uint32) {
 	p.exitCode = code
 	p.exitedAt = time.Now()
 	close(p.done)
+	for _, f := range p.outputs {
+		f.Close()
+	}
+	p.outputs = nil
 }
 
 // task is one containerd task this shim serves.
@@ -206,7 +211,7 @@ func (s *service) Create(ctx context.Context, r *taskAPI.CreateTaskRequest) (*ta
 	if pause {
 		// the pod's sandbox container: nothing to start, nothing to check
 		p := &process{stdin: r.Stdin, stdout: r.Stdout, stderr: r.Stderr, pid: uint32(os.Getpid()),
-			status: tasktypes.StatusCreated, done: make(chan struct{})}
+			status: tasktypes.StatusCreated, done: make(chan struct{}), outputs: openOutputs(r.Stdout, r.Stderr)}
 		s.tasks[r.ID] = &task{id: r.ID, bundle: r.Bundle, pod: pod, pause: true, procs: map[string]*process{"": p}}
 		s.sendCreate(r, p.pid)
 		s.mu.Unlock()
