@@ -405,3 +405,45 @@ func TestPauseOutputEndsWhenKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The sandbox container deleted before the workload: the workload's UVM
+// stays until its own delete, and the shim goes after that.
+func TestPodSandboxDeletedFirst(t *testing.T) {
+	f := newFixture(t, nil)
+	done := shutDown(f.s)
+	ctx := context.Background()
+	if _, err := f.s.Create(ctx, &taskAPI.CreateTaskRequest{ID: "pod1",
+		Bundle: writeBundle(t, cri(containerTypeSandbox, "pod1", nil))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Create(ctx, &taskAPI.CreateTaskRequest{ID: "app1",
+		Bundle: writeBundle(t, cri(containerTypeContainer, "pod1", policy), "exit3")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Kill(ctx, &taskAPI.KillRequest{ID: "pod1", Signal: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Delete(ctx, &taskAPI.DeleteRequest{ID: "pod1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Shutdown(ctx, &taskAPI.ShutdownRequest{ID: "pod1"}); err != nil || done() {
+		t.Fatalf("the shim went with a workload left: %v", err)
+	}
+	if strings.Contains(f.requests(t), `"op":"shutdown"`) {
+		t.Error("the sandbox container's delete shut the workload's UVM down")
+	}
+	if _, err := f.s.Start(ctx, &taskAPI.StartRequest{ID: "app1"}); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if w, err := f.s.Wait(wctx, &taskAPI.WaitRequest{ID: "app1"}); err != nil || w.ExitStatus != 3 {
+		t.Fatalf("wait app1: %v %v", w, err)
+	}
+	if _, err := f.s.Delete(ctx, &taskAPI.DeleteRequest{ID: "app1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.Shutdown(ctx, &taskAPI.ShutdownRequest{ID: "app1"}); err != nil || !done() {
+		t.Fatalf("the shim stays with no task: %v", err)
+	}
+}
