@@ -9,6 +9,7 @@ out/bin/uvm and out/image-test (make image-test).
 import base64
 import hashlib
 import json
+import re
 import struct
 import subprocess
 import zlib
@@ -224,6 +225,10 @@ def test_same_inputs_same_bytes(image_igvm, tmp_path):
     for vmm in ("hyperv", "qemu"):
         want = derive(made, vmm)
         assert ig["measurement"][vmm] == {"hex": want, "base64": base64.b64encode(bytes.fromhex(want)).decode()}
+    # `uvm verify --measurements manifest.json` takes every run of exactly 96 hex digits: only these two
+    text = (IMAGE / "manifest.json").read_text()
+    tokens = re.findall(r"(?<![0-9a-fA-F])[0-9a-fA-F]{96}(?![0-9a-fA-F])", text)
+    assert sorted(tokens) == sorted(derive(made, vmm) for vmm in ("hyperv", "qemu"))
 
 
 def test_memory_size_is_laid_out_and_measured(image_igvm, tmp_path):
