@@ -157,8 +157,8 @@ def test_directives_cover_the_layout(image_igvm):
     gpas = [g for g, *_ in pages]
     assert gpas == sorted(gpas) and len(set(gpas)) == len(gpas)
     covered = sum(2 << 20 if flags & 1 else PAGE for _, _, _, flags, _ in pages)
-    # RAM 0..512 KiB and 1 MiB..2 GiB, plus the 13 boot pages at 512 KiB
-    assert covered == 0x80000 + 13 * PAGE + (2048 << 20) - 0x100000
+    # RAM 0..512 KiB and 1 MiB..2 GiB, plus the 14 boot pages at 512 KiB
+    assert covered == 0x80000 + 14 * PAGE + (2048 << 20) - 0x100000
     types = {g: t for g, _, _, _, t in pages}
     assert types[0x8a000] == 2 and types[0x8b000] == 1
     assert sum(1 for t in types.values() if t) == 2
@@ -192,9 +192,20 @@ def test_boot_params_cc_blob_and_vmsa(image_igvm):
     struct.pack_into("<I", hdr, 0x228 - 0x1f1, 0x88000)         # cmd_line_ptr
     struct.pack_into("<Q", hdr, 0x250 - 0x1f1, 0x89040)         # setup_data
     assert bp[0x1f1:end] == bytes(hdr)
-    assert bp[:0x1f1] == bytes(0x1e8) + bytes([3]) + bytes(8)   # only e820_entries set below 0x1f1
-    e820 = [struct.unpack_from("<QQI", bp, 0x2d0 + 20 * i) for i in range(4)]
-    assert e820 == [(0, 0x80000, 1), (0x80000, 0x80000, 2), (0x100000, (2048 << 20) - 0x100000, 1), (0, 0, 0)]
+    # below 0x1f1 only acpi_rsdp_addr (0x70) and e820_entries (0x1e8) are set
+    assert bp[:0x1f1] == bytes(0x70) + struct.pack("<Q", 0x8d000) + bytes(0x1e8 - 0x78) + bytes([5]) + bytes(8)
+    e820 = [struct.unpack_from("<QQI", bp, 0x2d0 + 20 * i) for i in range(6)]
+    assert e820 == [(0, 0x80000, 1), (0x80000, 0xd000, 2), (0x8d000, 0x1000, 3), (0x8e000, 0x72000, 2),
+                    (0x100000, (2048 << 20) - 0x100000, 1), (0, 0, 0)]
+    acpi = pages[0x8d000]
+    checksum_ok = lambda b: sum(b) % 256 == 0  # noqa: E731
+    assert acpi[:8] == b"RSD PTR " and acpi[15] == 2 and checksum_ok(acpi[:20]) and checksum_ok(acpi[:36])
+    assert struct.unpack_from("<IQ", acpi, 20) == (36, 0x8d040)
+    xsdt, madt = acpi[0x40:0x40 + 44], acpi[0x80:0x80 + 52]
+    assert xsdt[:4] == b"XSDT" and struct.unpack_from("<IQ", xsdt, 4)[0] == 44 and checksum_ok(xsdt)
+    assert struct.unpack_from("<Q", xsdt, 36)[0] == 0x8d080
+    assert madt[:4] == b"APIC" and checksum_ok(madt)
+    assert struct.unpack_from("<IIBBBBI", madt, 36) == (0xfee00000, 0, 0, 8, 0, 0, 1)
     cc = pages[0x89000]
     assert struct.unpack_from("<IHHQIIQI", cc) == (0x45444d41, 1, 0, 0x8b000, PAGE, 0, 0x8a000, PAGE)
     assert struct.unpack_from("<QIII", cc, 0x40) == (0, 7, 4, 0x89000)
@@ -236,7 +247,7 @@ def test_memory_size_is_laid_out_and_measured(image_igvm, tmp_path):
     assert build(out, memory=128).returncode == 0
     small = out.read_bytes()
     bp = data_pages(small)[0x87000]
-    assert struct.unpack_from("<QQI", bp, 0x2d0 + 40) == (0x100000, (128 << 20) - 0x100000, 1)
+    assert struct.unpack_from("<QQI", bp, 0x2d0 + 80) == (0x100000, (128 << 20) - 0x100000, 1)
     assert max(g + (2 << 20 if fl & 1 else PAGE) for g, _, _, fl, _ in page_entries(read_igvm(small))) == 128 << 20
     p = uvm("measure", "--igvm", out, "--vmm-type", "qemu")
     assert p.stdout == derive(small, "qemu") + "\n" != derive(image_igvm, "qemu") + "\n"

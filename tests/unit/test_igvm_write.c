@@ -334,16 +334,18 @@ static void check_boot_params(const uint8_t *bp, uint64_t memory_end)
 	      "ext_ramdisk_image/size, ext_cmd_line_ptr 0 (all below 4 GiB)");
 	CHECK_EQ_INT(le32_get(bp + 0x13c), 0, "cc_blob_address left to the decompressor");
 	CHECK_EQ_INT(bp[0x1ef], 0, "sentinel 0");
-	CHECK_EQ_INT(bp[0x1e8], 3, "three e820 entries");
-	static const uint64_t want[3][3] = {{0, 0x80000, 1}, {0x80000, 0x80000, 2}, {0x100000, 0, 1}};
+	CHECK_EQ_INT(le64_get(bp + 0x70), 0x8d000, "acpi_rsdp_addr: our RSDP (no scan of the BIOS area)");
+	CHECK_EQ_INT(bp[0x1e8], 5, "five e820 entries");
+	static const uint64_t want[5][3] = {
+		{0, 0x80000, 1}, {0x80000, 0xd000, 2}, {0x8d000, 0x1000, 3}, {0x8e000, 0x72000, 2}, {0x100000, 0, 1}};
 	int ok = 1;
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 5; i++) {
 		const uint8_t *e = bp + 0x2d0 + 20 * i;
-		uint64_t size = i == 2 ? memory_end - 0x100000 : want[i][1];
+		uint64_t size = i == 4 ? memory_end - 0x100000 : want[i][1];
 		ok &= le64_get(e) == want[i][0] && le64_get(e + 8) == size && le32_get(e + 16) == want[i][2];
 	}
-	CHECK(ok, "e820: RAM 0..512K, reserved 512K..1M, RAM 1M..memory");
-	CHECK(le64_get(bp + 0x2d0 + 60) == 0, "no fourth entry");
+	CHECK(ok, "e820: RAM 0..512K, reserved, ACPI 0x8d000, reserved ..1M, RAM 1M..memory");
+	CHECK(le64_get(bp + 0x2d0 + 100 + 8) == 0, "no sixth entry");
 }
 
 static void check_vmsa(const uint8_t *v)
@@ -370,6 +372,31 @@ static void check_vmsa(const uint8_t *v)
 		      le64_get(v + 0x268) == 0x0007040600070406ull && le64_get(v + 0x3e8) == 1 &&
 		      le32_get(v + 0x408) == 0x1f80 && le16_get(v + 0x410) == 0x37f,
 	      "DR7, DR6, PAT, XCR0, MXCSR, FCW: KVM's reset values");
+}
+
+static int sums_to_zero(const uint8_t *p, size_t n)
+{
+	unsigned sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += p[i];
+	return (sum & 0xff) == 0;
+}
+
+/* ACPI 6.x: RSDP (36 bytes, revision 2), XSDT and MADT with their headers. */
+static void check_acpi(const uint8_t *a)
+{
+	CHECK(a && memcmp(a, "RSD PTR ", 8) == 0 && a[15] == 2 && le32_get(a + 20) == 36 &&
+		      le64_get(a + 24) == 0x8d040 && sums_to_zero(a, 20) && sums_to_zero(a, 36),
+	      "RSDP: signature, revision 2, length 36, XSDT 0x8d040, both checksums");
+	if (!a)
+		return;
+	const uint8_t *x = a + 0x40, *m = a + 0x80;
+	CHECK(memcmp(x, "XSDT", 4) == 0 && le32_get(x + 4) == 44 && le64_get(x + 36) == 0x8d080 && sums_to_zero(x, 44),
+	      "XSDT: one entry, the MADT at 0x8d080, checksum");
+	CHECK(memcmp(m, "APIC", 4) == 0 && le32_get(m + 4) == 52 && le32_get(m + 36) == 0xfee00000 &&
+		      le32_get(m + 40) == 0 && m[44] == 0 && m[45] == 8 && m[47] == 0 && le32_get(m + 48) == 1 &&
+		      sums_to_zero(m, 52),
+	      "MADT: local APIC 0xfee00000, no 8259, one enabled local APIC (ID 0), checksum");
 }
 
 static void check_low_pages(const struct igvm_file *f)
@@ -400,6 +427,7 @@ static void check_low_pages(const struct igvm_file *f)
 		      le32_get(cp + 16 + 40) == 0,
 	      "CPUID page: a count of leaves (0x0, 0x1, ...), outputs zero for the VMM to fill");
 	CHECK(page_at(f, 0x8b000) == NULL && page_at(f, 0x8c000) == NULL, "secrets and stack pages carry no data");
+	check_acpi(page_at(f, 0x8d000));
 }
 
 static void test_linux(void)
@@ -449,7 +477,7 @@ static void test_linux(void)
 	struct igvm_result res;
 	CHECK(igvm_measure(&f, &q, &res, NULL, &err) == 0 && !res.vmsa_gpa_other && res.vp_contexts == 1,
 	      "qemu replay, no note on the VMSA GPA: %s", err.msg);
-	CHECK_EQ_INT(res.pages, 128 * MIB / PAGE - (0x100000 - 0x8d000) / PAGE + 1,
+	CHECK_EQ_INT(res.pages, 128 * MIB / PAGE - (0x100000 - 0x8e000) / PAGE + 1,
 		     "every page measured once, the VMSA last");
 	q.vmm = IGVM_VMM_HYPERV;
 	CHECK(igvm_measure(&f, &q, &res, NULL, &err) == 0, "hyperv replay: %s", err.msg);

@@ -13,8 +13,11 @@
  *                            the PSP fill in the values)
  *   0x0008b000               SNP secrets page (the PSP fills it)
  *   0x0008c000               boot stack, RSP = 0x8d000 at entry
- *   0x00080000 - 0x000fffff  reserved in the e820 table (type 2); the pages
- *                            after the stack are not part of the image
+ *   0x0008d000               ACPI tables (e820 type 3): RSDP, at +0x40 an XSDT
+ *                            naming only the MADT at +0x80 (one local APIC)
+ *   0x00080000 - 0x000fffff  reserved in the e820 table (type 2) around the
+ *                            ACPI page; the pages after it are not part of
+ *                            the image
  *   0x00100000               the bzImage's protected-mode part, entered at
  *                            +0x200 (startup_64); pages of zeros after it
  *   0x04000000 (64 MiB)      the initrd; pages of zeros after it up to the
@@ -45,6 +48,10 @@
 #define IGVM_LINUX_CPUID 0x8a000ull
 #define IGVM_LINUX_SECRETS 0x8b000ull
 #define IGVM_LINUX_STACK 0x8c000ull
+#define IGVM_LINUX_ACPI 0x8d000ull /* RSDP */
+#define IGVM_LINUX_XSDT (IGVM_LINUX_ACPI + 0x40)
+#define IGVM_LINUX_MADT (IGVM_LINUX_ACPI + 0x80)
+#define IGVM_LINUX_LAPIC 0xfee00000u
 #define IGVM_LINUX_RESERVED_END 0x100000ull
 #define IGVM_LINUX_KERNEL 0x100000ull
 #define IGVM_LINUX_INITRD 0x4000000ull
@@ -56,9 +63,10 @@
 /* All RAM below 4 GiB in one e820 range under the 32-bit MMIO hole: QEMU's
  * q35 keeps up to 0xb0000000 bytes below 4 GiB. */
 #define IGVM_LINUX_MAX_MEMORY_MB 2816u
-#define IGVM_LINUX_E820_ENTRIES 3u
+#define IGVM_LINUX_E820_ENTRIES 5u
 
 /* Offsets in struct boot_params (arch/x86/include/uapi/asm/bootparam.h). */
+#define BP_ACPI_RSDP_ADDR 0x070u
 #define BP_EXT_RAMDISK_IMAGE 0x0c0u
 #define BP_EXT_RAMDISK_SIZE 0x0c4u
 #define BP_EXT_CMD_LINE_PTR 0x0c8u
