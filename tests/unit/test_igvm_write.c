@@ -223,6 +223,11 @@ static void test_bzimage(void)
 	K[BZ_MAGIC] = 'h';
 	CHECK_MSG(bz_refusal(K_LEN), "no \"HdrS\"", "no HdrS magic");
 	CHECK_MSG(bz_refusal(0x100), "no \"HdrS\"", "a file shorter than the header");
+	/* fuzz_bzimage found it (ASan: a read past the end): "HdrS" as the
+	 * file's last 4 bytes, the version after them */
+	kernel();
+	CHECK_MSG(bz_refusal(0x206), "ends before the boot protocol version", "a file ending after \"HdrS\"");
+	CHECK_MSG(bz_refusal(0x207), "ends before the boot protocol version", "... or one byte into the version");
 	kernel();
 	le16_put(K + BZ_BOOT_FLAG, 0x1234);
 	CHECK_MSG(bz_refusal(K_LEN), "boot flag at 0x1fe is 0x1234", "boot flag");

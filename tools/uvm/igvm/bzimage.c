@@ -17,6 +17,8 @@ int bzimage_parse(const uint8_t *d, size_t len, struct bzimage *bz, struct uvm_e
 	if (le16_get(d + BZ_BOOT_FLAG) != 0xAA55)
 		return uvm_fail(err, 0, "boot flag at 0x1fe is 0x%04x, not 0xaa55; the file is not a bzImage",
 				le16_get(d + BZ_BOOT_FLAG));
+	if (len < BZ_VERSION + 2)
+		return uvm_fail(err, 0, "the file (%zu bytes) ends before the boot protocol version at 0x206", len);
 	bz->version = le16_get(d + BZ_VERSION);
 	if (bz->version < BZ_PROTOCOL_MIN)
 		return uvm_fail(err, 0,
