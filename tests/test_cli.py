@@ -19,7 +19,7 @@ import pytest
 COMMANDS = [
     ["measure"], ["verify"], ["layer"], ["policy"], ["policy", "hash"],
     ["policy", "host-data"], ["policy", "check"], ["policy", "replay"], ["policy", "gen"],
-    ["launch"], ["ctl"], ["initrd"], ["version"], ["idblock"], ["run"],
+    ["launch"], ["ctl"], ["initrd"], ["version"], ["idblock"], ["run"], ["igvm"],
 ]
 IDS = [" ".join(c) for c in COMMANDS]
 
@@ -86,7 +86,8 @@ def test_top_level_help_lists_every_command():
     for flag in ("--help", "-h", "help"):
         p = uvm(flag)
         assert p.returncode == 0
-        for c in ("measure", "verify", "layer", "policy", "launch", "ctl", "initrd", "version", "idblock", "run"):
+        for c in ("measure", "verify", "layer", "policy", "launch", "ctl", "initrd", "version", "idblock", "run",
+                  "igvm"):
             assert f"\n  {c} " in p.stdout, (c, p.stdout)
     p = uvm()
     assert p.returncode == 2 and "usage: uvm COMMAND" in p.stderr
@@ -148,6 +149,10 @@ MISSING = [
     (["idblock"], ["--measurement", "ab" * 48], "--id-key"),
     (["idblock"], ["--measurement", "ab" * 48, "--id-key", "k"], "--id-block"),
     (["idblock"], ["--measurement", "ab" * 48, "--id-key", "k", "--id-block", "b"], "--id-auth"),
+    (["igvm"], [], "--kernel"),
+    (["igvm"], ["--kernel", "k"], "--initrd"),
+    (["igvm"], ["--kernel", "k", "--initrd", "i"], "--cmdline"),
+    (["igvm"], ["--kernel", "k", "--initrd", "i", "--cmdline", "c"], "-o OUT.igvm"),
 ]
 
 
@@ -165,7 +170,8 @@ NEEDS_VALUE = [(["measure"], "--ovmf"), (["verify"], "--report"), (["layer"], "-
                (["policy", "gen"], "-o"), (["launch"], "--image"), (["ctl"], "--socket"),
                (["initrd"], "--list"), (["initrd"], "-D"), (["idblock"], "--id-key"),
                (["launch"], "--id-block"), (["verify"], "--author-key-digest"), (["run"], "--image"),
-               (["run"], "--launch-arg"), (["run"], "--control")]
+               (["run"], "--launch-arg"), (["run"], "--control"), (["igvm"], "--kernel"),
+               (["igvm"], "-o"), (["launch"], "--igvm")]
 
 
 @pytest.mark.parametrize("cmd,opt", NEEDS_VALUE, ids=[" ".join(c) + " " + o for c, o in NEEDS_VALUE])
@@ -178,7 +184,7 @@ STRAY = [(["measure"], []), (["verify"], []), (["layer"], []), (["policy", "repl
          (["policy", "gen"], []), (["launch"], []), (["initrd"], []), (["version"], []),
          (["policy", "hash"], [POLICY]), (["policy", "host-data"], [POLICY]),
          (["policy", "check"], [POLICY]), (["ctl"], ["--socket", "s", "ping", "{}"]), (["idblock"], []),
-         (["run"], ["--image", "x"])]
+         (["run"], ["--image", "x"]), (["igvm"], [])]
 
 
 @pytest.mark.parametrize("cmd,args", STRAY, ids=[" ".join(c) for c, _ in STRAY])
@@ -316,6 +322,35 @@ def test_equals_launch(tmp_path):
               "EPYC-Milan", "--disk", "data=" + str(disk) + ":ro"])
     assert p.returncode == 0, p.stderr
     assert "-smp 2" in p.stdout and "guest-cid=9" in p.stdout and "serial=data" in p.stdout, p.stdout
+
+
+def synthetic_bzimage(path):
+    """A bzImage header as the boot protocol describes one (2.15, 64-bit, relocatable) and 8 KiB of code."""
+    k = bytearray(4 * 512 + 8192)
+    k[0x1f1] = 3
+    struct.pack_into("<H", k, 0x1fe, 0xAA55)
+    k[0x200:0x206] = b"\xeb\x6aHdrS"
+    struct.pack_into("<H", k, 0x206, 0x20f)
+    k[0x211] = 1
+    struct.pack_into("<IIBBHI", k, 0x22c, 0x7fffffff, 0x200000, 1, 21, 3, 0x7ff)
+    struct.pack_into("<QI", k, 0x258, 0x1000000, 0x2000000)
+    k[2048:] = bytes(range(256)) * 32
+    path.write_bytes(bytes(k))
+
+
+def test_equals_igvm(tmp_path):
+    synthetic_bzimage(tmp_path / "k")
+    (tmp_path / "i").write_bytes(b"070701" + bytes(500))
+    a, b = tmp_path / "a.igvm", tmp_path / "b.igvm"
+    p = same(["igvm", "--kernel=" + str(tmp_path / "k"), "--initrd=" + str(tmp_path / "i"),
+              "--cmdline=console=ttyS0", "--memory=65", "--output=" + str(a)],
+             ["igvm", "--kernel", str(tmp_path / "k"), "--initrd", str(tmp_path / "i"),
+              "--cmdline", "console=ttyS0", "--memory", "65", "-o", str(b)])
+    assert p.returncode == 0 and p.stdout == "" and p.stderr == "", p.stderr
+    assert a.read_bytes() == b.read_bytes() and a.read_bytes()[:4] == b"IGVM"
+    assert_usage_error(uvm("igvm", "--kernel", "k", "--kernel", "k"), ["igvm"], "'--kernel' given twice")
+    assert_usage_error(uvm("igvm", "--kernel", "k", "--initrd", "i", "--cmdline", "c", "--memory", "2817",
+                           "-o", "x"), ["igvm"], "--memory")
 
 
 def test_equals_initrd(tmp_path):

@@ -13,7 +13,7 @@ def test_manifest_matches_artifacts(image_dir, flavour):
         m = json.load(f)
     assert m["flavour"] == flavour
     assert m["kernel_cmdline"] == os.environ.get("KERNEL_CMDLINE", "console=ttyS0 panic=-1")
-    for name in ("bzImage", "initrd", "OVMF.amdsev.fd"):
+    for name in ("bzImage", "initrd", "OVMF.amdsev.fd", "uvm.igvm"):
         path = os.path.join(image_dir, name)
         with open(path, "rb") as f:
             data = f.read()
@@ -44,3 +44,11 @@ def test_flavours_have_different_launch_measurements():
     test_digests = {json.dumps(m["measurement"], sort_keys=True) for m in test}
     assert len(prod_digests) == len(prod), "every vCPU count / CPU type has its own measurement"
     assert not prod_digests & test_digests
+
+
+def test_flavours_igvm_images_have_different_measurements():
+    """The same holds for the IGVM images (docs/hyperv.md), under both loaders."""
+    prod = json.load(open("out/image/manifest.json"))["igvm"]["measurement"]
+    test = json.load(open("out/image-test/manifest.json"))["igvm"]["measurement"]
+    digests = [m[vmm]["hex"] for m in (prod, test) for vmm in ("hyperv", "qemu")]
+    assert len(set(digests)) == 4 and all(len(d) == 96 for d in digests)

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Write out/image*/manifest.json: what the image is made of and what it is.
 
-usage: manifest.py IMAGE_DIR FLAVOUR KERNEL_CMDLINE INIT_BINARY
+usage: manifest.py IMAGE_DIR FLAVOUR KERNEL_CMDLINE INIT_BINARY UVM_BINARY IGVM_MEMORY_MB
 
 Lists the sha256 and size of every artifact, the pinned inputs (from
-tools/build/pins.sh and ovmf/pin.sh, plus the toolchain versions), and the
-kernel command line the image is meant to boot with (it is measured).
+tools/build/pins.sh and ovmf/pin.sh, plus the toolchain versions), the
+kernel command line the image is meant to boot with (it is measured), and
+the IGVM file's predicted SEV-SNP launch digests for both loader conventions
+(`uvm measure --igvm FILE --vmm-type hyperv|qemu`, docs/hyperv.md).
 Output is deterministic: sorted keys, no time stamps, no host names."""
+import base64
 import hashlib
 import json
 import os
@@ -44,12 +47,31 @@ def dpkg_version(pkg):
                           capture_output=True, text=True, check=True).stdout
 
 
+def igvm_digest(uvm, path, vmm):
+    """The launch digest `uvm measure --igvm` predicts, hex and base64."""
+    out = subprocess.run([uvm, "measure", "--igvm", path, "--vmm-type", vmm],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return {"hex": out, "base64": base64.b64encode(bytes.fromhex(out)).decode()}
+
+
+def igvm_section(image_dir, uvm, memory_mb, cmdline):
+    path = os.path.join(image_dir, "uvm.igvm")
+    return {
+        "file": "uvm.igvm",
+        "kernel_cmdline": cmdline,
+        "memory_mb": int(memory_mb),
+        "vcpus": 1,
+        "measurement": {"hyperv": igvm_digest(uvm, path, "hyperv"), "qemu": igvm_digest(uvm, path, "qemu")},
+        "predicted_by": "uvm measure --igvm uvm.igvm --vmm-type hyperv|qemu",
+    }
+
+
 def main():
-    image_dir, flavour, cmdline, init_binary = sys.argv[1:5]
+    image_dir, flavour, cmdline, init_binary, uvm, igvm_memory_mb, igvm_cmdline = sys.argv[1:8]
     p = pins(os.path.join(REPO, "tools/build/pins.sh"))
     o = pins(os.path.join(REPO, "ovmf/pin.sh"))
     artifacts = {}
-    for name in ("bzImage", "initrd", "OVMF.amdsev.fd"):
+    for name in ("bzImage", "initrd", "OVMF.amdsev.fd", "uvm.igvm"):
         path = os.path.join(image_dir, name)
         artifacts[name] = {"sha256": sha256(path), "size": os.path.getsize(path)}
     artifacts["init"] = {"sha256": sha256(init_binary), "size": os.path.getsize(init_binary),
@@ -59,6 +81,7 @@ def main():
         "kernel_cmdline": cmdline,
         "qemu_direct_boot": f"-kernel bzImage -initrd initrd -append '{cmdline}'",
         "artifacts": artifacts,
+        "igvm": igvm_section(image_dir, uvm, igvm_memory_mb, igvm_cmdline),
         "inputs": {
             "source_date_epoch": int(p["SOURCE_DATE_EPOCH"]),
             "linux": {"package": p["LINUX_PKG"], "version": p["LINUX_PKG_VERSION"],

@@ -9,8 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
 work=${REPRO_DIR:-$(mktemp -d /tmp/uvm-repro.XXXXXX)}
-artifacts=(image/bzImage image/initrd image/OVMF.amdsev.fd image/manifest.json
-	image-test/initrd image-test/manifest.json guest/init guest-test/init bin/uvm)
+artifacts=(image/bzImage image/initrd image/OVMF.amdsev.fd image/uvm.igvm image/manifest.json
+	image-test/initrd image-test/uvm.igvm image-test/manifest.json guest/init guest-test/init bin/uvm)
 
 # The sources: the work tree's files that git knows about (nothing of out/),
 # or with REPRO_REF=COMMIT exactly that commit.

@@ -7,11 +7,14 @@
  * image as a real SEV-SNP launch (KVM, sev-snp-guest with kernel-hashes=on
  * and host-data, OVMF.amdsev.fd, vsock for the agent). --id-block/--id-auth
  * (from `uvm idblock`, checked here first) add the ID block to the launch.
+ * --igvm FILE: never runs anything; prints the QEMU >= 10.1 command line that
+ * loads the IGVM file (`uvm igvm`) as an SEV-SNP guest and the Hyper-V steps
+ * (igvm/igvm_launch.h, docs/hyperv.md).
  *
  * The serial console is QEMU's stdout; the agent channel is a unix socket
  * (virtio-serial port "uvm.agent") for TCG, vsock (guest port 1024) for SNP.
  * Exit status: QEMU's (the process is replaced by QEMU), or 1 invalid input,
- * 2 usage, 3 QEMU could not be started. */
+ * 2 usage, 3 QEMU could not be started; with --igvm 0 printed. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +30,7 @@
 #include "hash.h"
 #include "hex.h"
 #include "idblock.h"
+#include "igvm_launch.h"
 #include "json.h"
 
 #define MAX_ARGS 96
@@ -42,6 +46,8 @@ struct launch_opts {
 	const char *cpu;
 	const char *append;
 	const char *id_block, *id_auth; /* files from `uvm idblock` */
+	const char *igvm;               /* file from `uvm igvm`: print, never run */
+	int socket_set, vcpus_set, memory_set;
 	unsigned vcpus;
 	unsigned memory_mb;
 	unsigned cid;
@@ -60,6 +66,8 @@ struct argv_buf {
 static const char HELP[] = "usage: uvm launch [--image DIR] [--policy FILE | --host-data HEX] [--socket PATH]\n"
 			   "                  [--vcpus N] [--memory MB] [--cpu TYPE] [--append STR] [--snp [--cid N]]\n"
 			   "                  [--disk NAME=PATH[:ro]]... [--id-block FILE --id-auth FILE] [--dry-run]\n"
+			   "       uvm launch --igvm FILE [--snp] [--policy FILE | --host-data HEX] [--cpu TYPE]\n"
+			   "                  [--cid N] [--disk NAME=PATH[:ro]]...\n"
 			   "Starts the UVM in QEMU. Default: the test flavour (out/image-test) under TCG with\n"
 			   "direct kernel boot, agent channel on the unix socket --socket (default uvm-agent.sock),\n"
 			   "serial console on stdout. HOST_DATA is SHA-256 of --policy (or --host-data, for\n"
@@ -75,7 +83,16 @@ static const char HELP[] = "usage: uvm launch [--image DIR] [--policy FILE | --h
 			   "equal to the launch policy 0x30000) and passed to sev-snp-guest as id-block and\n"
 			   "id-auth (base64), with author-key-enabled=on when they carry an author key.\n"
 			   "--dry-run prints the QEMU command line instead of running it.\n"
-			   "Exit status: QEMU's, or 1 invalid input, 2 usage, 3 QEMU could not be started.\n";
+			   "--igvm FILE (from `uvm igvm`, checked and measured here) runs nothing: it prints\n"
+			   "the production QEMU >= 10.1 command line (-object igvm-cfg, sev-snp-guest with\n"
+			   "host-data and the file's policy; QEMU 7.2 here cannot load IGVM files), -m and\n"
+			   "-smp from the file, then, as shell comments, the Hyper-V steps (the file packaged\n"
+			   "into a VMGS as hcsshim's SNP path boots it) and the launch measurement expected\n"
+			   "under each (uvm measure --igvm FILE --vmm-type qemu|hyperv). --image, --append,\n"
+			   "--socket, --vcpus, --memory, --id-block and --id-auth do not apply to it.\n"
+			   "Exit status: QEMU's, or 1 invalid input, 2 usage, 3 QEMU could not be started;\n"
+			   "with --igvm: 0 printed, 1 invalid input (an IGVM file unreadable, malformed or not\n"
+			   "replayable, a policy file unreadable, a disk inaccessible), 2 usage.\n";
 
 static void add(struct argv_buf *a, const char *s)
 {
@@ -110,6 +127,7 @@ enum {
 	O_DRY_RUN,
 	O_ID_BLOCK,
 	O_ID_AUTH,
+	O_IGVM,
 };
 
 static const struct option OPTS[] = {
@@ -127,6 +145,7 @@ static const struct option OPTS[] = {
 	{"dry-run", no_argument, NULL, O_DRY_RUN},
 	{"id-block", required_argument, NULL, O_ID_BLOCK},
 	{"id-auth", required_argument, NULL, O_ID_AUTH},
+	{"igvm", required_argument, NULL, O_IGVM},
 	CLI_HELP_OPTION,
 	{NULL, 0, NULL, 0},
 };
@@ -141,6 +160,30 @@ static int number(struct cli *cl, uint64_t max, unsigned *out)
 	return 0;
 }
 
+/* The IGVM file holds the kernel, initrd, command line, memory and vCPUs:
+ * the options that set them are refused by name. 0, or -1 (message printed). */
+static int igvm_conflicts(struct cli *cl, const struct launch_opts *o)
+{
+	const struct {
+		const char *name;
+		int given;
+		const char *why;
+	} other[] = {
+		{"--image", o->image != NULL, "the IGVM file holds the kernel and initrd"},
+		{"--append", o->append != NULL, "the IGVM file holds the command line"},
+		{"--socket", o->socket_set, "an SNP guest's agent channel is vsock (--cid)"},
+		{"--vcpus", o->vcpus_set, "the IGVM file's VP contexts decide the vCPUs"},
+		{"--memory", o->memory_set, "the IGVM file lays out the memory (uvm igvm --memory)"},
+		{"--id-block", o->id_block != NULL, "an ID block for an IGVM launch goes into the file"},
+		{"--id-auth", o->id_auth != NULL, "an ID block for an IGVM launch goes into the file"},
+	};
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+		if (other[i].given)
+			return cli_fail(cl, "--igvm and %s conflict: %s; drop %s", other[i].name, other[i].why,
+					other[i].name);
+	return 0;
+}
+
 /* 0, or CLI_EXIT (help or a usage error printed; cl->status says which). */
 static int parse_args(struct cli *cl, struct launch_opts *o)
 {
@@ -151,7 +194,10 @@ static int parse_args(struct cli *cl, struct launch_opts *o)
 		case O_IMAGE: o->image = cl->arg; break;
 		case O_POLICY: o->policy = cl->arg; break;
 		case O_HOST_DATA: o->host_data_hex = cl->arg; break;
-		case O_SOCKET: o->socket = cl->arg; break;
+		case O_SOCKET:
+			o->socket = cl->arg;
+			o->socket_set = 1;
+			break;
 		case O_CPU: o->cpu = cl->arg; break;
 		case O_APPEND: o->append = cl->arg; break;
 		case O_DISK:
@@ -160,13 +206,20 @@ static int parse_args(struct cli *cl, struct launch_opts *o)
 			else
 				o->disks[o->ndisks++] = cl->arg;
 			break;
-		case O_VCPUS: bad = number(cl, 64, &o->vcpus); break;
-		case O_MEMORY: bad = number(cl, 65536, &o->memory_mb); break;
+		case O_VCPUS:
+			bad = number(cl, 64, &o->vcpus);
+			o->vcpus_set = 1;
+			break;
+		case O_MEMORY:
+			bad = number(cl, 65536, &o->memory_mb);
+			o->memory_set = 1;
+			break;
 		case O_CID: bad = number(cl, 0xfffffffe, &o->cid); break;
 		case O_SNP: o->snp = 1; break;
 		case O_DRY_RUN: o->dry_run = 1; break;
 		case O_ID_BLOCK: bad = cli_once(cl, &o->id_block); break;
 		case O_ID_AUTH: bad = cli_once(cl, &o->id_auth); break;
+		case O_IGVM: bad = cli_once(cl, &o->igvm); break;
 		default: bad = cli_unexpected(cl); break; /* an operand */
 		}
 		if (bad)
@@ -176,6 +229,8 @@ static int parse_args(struct cli *cl, struct launch_opts *o)
 		cli_fail(cl, "give --policy or --host-data, not both");
 		return CLI_EXIT;
 	}
+	if (o->igvm && igvm_conflicts(cl, o))
+		return CLI_EXIT;
 	if (!o->id_block != !o->id_auth) {
 		cli_fail(cl, "give --id-block and --id-auth together (both from `uvm idblock`)");
 		return CLI_EXIT;
@@ -490,6 +545,81 @@ static void print_quoted(const char *s)
 	putchar('\'');
 }
 
+static void print_argv(const struct argv_buf *a)
+{
+	for (int i = 0; i < a->n; i++) {
+		if (i)
+			putchar(' ');
+		print_quoted(a->v[i]);
+	}
+	putchar('\n');
+}
+
+/* --igvm: the QEMU >= 10.1 command line and the Hyper-V steps, printed. */
+static int launch_igvm(const struct launch_opts *o, const char *hd)
+{
+	static char object[512], igvm_cfg[4200], vsock[64];
+	struct igvm_launch_info info;
+	struct uvm_err err = {0};
+	struct argv_buf a = {.n = 0};
+	char b64[64], ld[2 * SNP_LD_LEN + 1];
+	uint8_t raw[32];
+	if (strchr(o->igvm, ',')) {
+		fprintf(stderr,
+			"uvm launch: --igvm %s: a path with a comma cannot be a QEMU property value; "
+			"rename the file\n",
+			o->igvm);
+		return 1;
+	}
+	if (igvm_launch_info(o->igvm, &info, &err)) {
+		fprintf(stderr, "uvm launch: --igvm %s: %s (write it with `uvm igvm`)\n", o->igvm, err.msg);
+		return 1;
+	}
+	uvm_hex_decode(hd, raw, 32);
+	uvm_base64_encode(raw, 32, b64);
+	add(&a, "qemu-system-x86_64");
+	add(&a, "-nodefaults");
+	add(&a, "-no-reboot");
+	add(&a, "-display");
+	add(&a, "none");
+	add(&a, "-monitor");
+	add(&a, "none");
+	add(&a, "-serial");
+	add(&a, "stdio");
+	add(&a, "-m");
+	addf(&a, "%u", info.memory_mb);
+	add(&a, "-smp");
+	addf(&a, "%u", info.vcpus);
+	add(&a, "-enable-kvm");
+	add(&a, "-cpu");
+	add(&a, o->cpu ? o->cpu : "EPYC-v4");
+	add(&a, "-machine");
+	add(&a, "q35,confidential-guest-support=sev0,igvm-cfg=igvm0");
+	snprintf(igvm_cfg, sizeof igvm_cfg, "igvm-cfg,id=igvm0,file=%s", o->igvm);
+	add(&a, "-object");
+	add(&a, igvm_cfg);
+	snprintf(object, sizeof object,
+		 "sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1,policy=0x%llx,host-data=%s",
+		 (unsigned long long)info.policy, b64);
+	add(&a, "-object");
+	add(&a, object);
+	snprintf(vsock, sizeof vsock, "vhost-vsock-pci,guest-cid=%u", o->cid);
+	add(&a, "-device");
+	add(&a, vsock);
+	if (add_disks(&a, o))
+		return 1;
+	a.v[a.n] = NULL;
+	uvm_hex_encode(info.ld_qemu, SNP_LD_LEN, ld);
+	printf("# uvm launch --igvm prints, never runs: QEMU >= 10.1 loads IGVM files (-object igvm-cfg);\n"
+	       "# the QEMU 7.2 of this host cannot. On an SEV-SNP host with KVM:\n"
+	       "# expected MEASUREMENT (uvm measure --igvm %s --vmm-type qemu --vcpus %u):\n"
+	       "#   %s\n",
+	       o->igvm, info.vcpus, ld);
+	print_argv(&a);
+	igvm_launch_print_hyperv(stdout, o->igvm, &info, b64);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int run(int argc, char **argv)
 {
 	struct launch_opts o = {.socket = "uvm-agent.sock", .vcpus = 1, .memory_mb = 512, .cid = 3};
@@ -497,6 +627,10 @@ static int run(int argc, char **argv)
 	cli_init(&cl, "uvm launch", HELP, "", OPTS, argc, argv);
 	if (parse_args(&cl, &o) == CLI_EXIT)
 		return cl.status;
+	if (o.igvm) {
+		char hd_igvm[65];
+		return host_data(&o, hd_igvm) ? 1 : launch_igvm(&o, hd_igvm);
+	}
 	if (!o.image)
 		o.image = o.snp ? "out/image" : "out/image-test";
 	char append[2048], hd[65];
@@ -511,12 +645,7 @@ static int run(int argc, char **argv)
 		return 1;
 	a.v[a.n] = NULL;
 	if (o.dry_run) {
-		for (int i = 0; i < a.n; i++) {
-			if (i)
-				putchar(' ');
-			print_quoted(a.v[i]);
-		}
-		putchar('\n');
+		print_argv(&a);
 		return 0;
 	}
 	fflush(NULL);

@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #define PAGE IGVM_PAGE
-#define HUGE_PAGE (2u << 20)
+#define HUGE_PAGE IGVM_HUGE_PAGE
 
 struct area {
 	uint32_t index;

@@ -10,29 +10,7 @@
 #include <stdint.h>
 
 #include "err.h"
-
-#define IGVM_MAGIC 0x4D564749u /* "IGVM" */
-#define IGVM_FIXED_LEN 24u
-#define IGVM_MAX_FILE (1ull << 30)
-#define IGVM_PAGE 4096u
-#define IGVM_IGNORABLE 0x80000000u
-
-enum igvm_type {
-	IGVM_SUPPORTED_PLATFORM = 0x1,
-	IGVM_GUEST_POLICY = 0x101,
-	IGVM_RELOCATABLE_REGION = 0x102,
-	IGVM_PAGE_TABLE_RELOCATION = 0x103,
-	IGVM_PARAMETER_AREA = 0x301,
-	IGVM_PAGE_DATA = 0x302,
-	IGVM_PARAMETER_INSERT = 0x303,
-	IGVM_VP_CONTEXT = 0x304,
-	IGVM_REQUIRED_MEMORY = 0x305,
-	IGVM_SNP_ID_BLOCK = 0x30B,
-	IGVM_ERROR_RANGE = 0x30D,
-	IGVM_VBS_MEASUREMENT = 0x311,
-};
-
-#define IGVM_PLATFORM_SEV_SNP 2u
+#include "igvm_format.h"
 
 /* One variable-header entry: its type, value and where it starts. */
 struct igvm_entry {
@@ -50,10 +28,6 @@ struct igvm_file {
 	uint16_t platform_version;
 	size_t n_entries;
 };
-
-/* CRC-32 (IEEE 802.3, reflected 0xEDB88320): crc is the value so far
- * (0 to start); returns the value after p[0..n). */
-uint32_t igvm_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
 /* Parses len bytes (the whole file). Returns 0, or -1 with err set. */
 int igvm_parse(const uint8_t *data, size_t len, struct igvm_file *f, struct uvm_err *err);
