@@ -203,9 +203,9 @@ def test_boot_params_cc_blob_and_vmsa(image_igvm):
     checksum_ok = lambda b: sum(b) % 256 == 0  # noqa: E731
     assert acpi[:8] == b"RSD PTR " and acpi[15] == 2 and checksum_ok(acpi[:20]) and checksum_ok(acpi[:36])
     assert struct.unpack_from("<IQ", acpi, 20) == (36, 0x8d040)
-    xsdt, madt = acpi[0x40:0x40 + 44], acpi[0x80:0x80 + 52]
-    assert xsdt[:4] == b"XSDT" and struct.unpack_from("<IQ", xsdt, 4)[0] == 44 and checksum_ok(xsdt)
-    assert struct.unpack_from("<Q", xsdt, 36)[0] == 0x8d080
+    xsdt, madt = acpi[0x40:0x40 + 52], acpi[0x80:0x80 + 52]
+    assert xsdt[:4] == b"XSDT" and struct.unpack_from("<I", xsdt, 4)[0] == 52 and checksum_ok(xsdt)
+    assert struct.unpack_from("<QQ", xsdt, 36) == (0x8d100, 0x8d080)    # FADT, MADT (tests/test_igvm_acpi.py)
     assert madt[:4] == b"APIC" and checksum_ok(madt)
     assert struct.unpack_from("<IIBBBBI", madt, 36) == (0xfee00000, 0, 0, 8, 0, 0, 1)
     cc = pages[0x89000]

@@ -387,7 +387,8 @@ static int sums_to_zero(const uint8_t *p, size_t n)
 	return (sum & 0xff) == 0;
 }
 
-/* ACPI 6.x: RSDP (36 bytes, revision 2), XSDT and MADT with their headers. */
+/* ACPI 6.x: RSDP (36 bytes, revision 2), XSDT, MADT, FADT, DSDT with their
+ * headers (test_igvm_acpi.c checks the tables' contents). */
 static void check_acpi(const uint8_t *a)
 {
 	CHECK(a && memcmp(a, "RSD PTR ", 8) == 0 && a[15] == 2 && le32_get(a + 20) == 36 &&
@@ -395,13 +396,20 @@ static void check_acpi(const uint8_t *a)
 	      "RSDP: signature, revision 2, length 36, XSDT 0x8d040, both checksums");
 	if (!a)
 		return;
-	const uint8_t *x = a + 0x40, *m = a + 0x80;
-	CHECK(memcmp(x, "XSDT", 4) == 0 && le32_get(x + 4) == 44 && le64_get(x + 36) == 0x8d080 && sums_to_zero(x, 44),
-	      "XSDT: one entry, the MADT at 0x8d080, checksum");
+	const uint8_t *x = a + 0x40, *m = a + 0x80, *f = a + 0x100, *d = a + 0x240;
+	CHECK(memcmp(x, "XSDT", 4) == 0 && le32_get(x + 4) == 52 && le64_get(x + 36) == 0x8d100 &&
+		      le64_get(x + 44) == 0x8d080 && sums_to_zero(x, 52),
+	      "XSDT: two entries, the FADT at 0x8d100 and the MADT at 0x8d080, checksum");
 	CHECK(memcmp(m, "APIC", 4) == 0 && le32_get(m + 4) == 52 && le32_get(m + 36) == 0xfee00000 &&
 		      le32_get(m + 40) == 0 && m[44] == 0 && m[45] == 8 && m[47] == 0 && le32_get(m + 48) == 1 &&
 		      sums_to_zero(m, 52),
 	      "MADT: local APIC 0xfee00000, no 8259, one enabled local APIC (ID 0), checksum");
+	CHECK(memcmp(f, "FACP", 4) == 0 && le32_get(f + 4) == 276 && le32_get(f + 112) == 1u << 20 &&
+		      le64_get(f + 140) == 0x8d240 && sums_to_zero(f, 276),
+	      "FADT: hardware-reduced, X_DSDT 0x8d240, checksum");
+	CHECK(memcmp(d, "DSDT", 4) == 0 && le32_get(d + 4) > 36 && 0x240 + le32_get(d + 4) <= PAGE &&
+		      sums_to_zero(d, le32_get(d + 4)),
+	      "DSDT: inside the ACPI page (e820 type 3), checksum");
 }
 
 static void check_low_pages(const struct igvm_file *f)

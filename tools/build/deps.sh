@@ -17,6 +17,8 @@ packages=(
 	qemu-system-x86 cryptsetup-bin erofs-utils e2fsprogs openssl
 	python3 python3-pytest python3-cryptography clang libclang-rt-14-dev clang-format
 	ca-certificates gzip jq xxd
+	# iasl, the reference disassembler of the IGVM's ACPI tables (tests/test_igvm_acpi.py)
+	acpica-tools
 	# the containerd shim (Go, built offline from Debian's Go sources) and its tests
 	golang-go golang-github-containerd-containerd-dev containerd
 )

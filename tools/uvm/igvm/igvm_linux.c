@@ -3,6 +3,7 @@
  * bootparam.h), the SNP firmware ABI (the CPUID page) and the IGVM format. */
 #include "igvm_linux.h"
 #include "bzimage.h"
+#include "igvm_acpi.h"
 #include "igvm_write.h"
 #include "igvm_x86.h"
 #include "le.h"
@@ -140,61 +141,6 @@ static void boot_params(const struct build *b, uint8_t bp[PAGE])
 	e820(bp, 4, IGVM_LINUX_RESERVED_END, b->lay->memory_end - IGVM_LINUX_RESERVED_END, E820_RAM);
 }
 
-/* The byte that makes the len bytes at p sum to zero, stored at p[at]. */
-static void acpi_checksum(uint8_t *p, size_t len, size_t at)
-{
-	uint8_t sum = 0;
-	p[at] = 0;
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + p[i]);
-	p[at] = (uint8_t)(0x100 - sum);
-}
-
-/* An ACPI table header (36 bytes), checksummed once the body is in place. */
-static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t revision)
-{
-	memcpy(t, sig, 4);
-	le32_put(t + 4, len);
-	t[8] = revision;
-	memcpy(t + 10, "UVM   ", 6);
-	memcpy(t + 16, "UVMIGVM ", 8);
-	le32_put(t + 24, 1);
-	memcpy(t + 28, "UVM ", 4);
-	le32_put(t + 32, 1);
-}
-
-/* The smallest valid ACPI the kernel can be pointed at: without an RSDP
- * address in boot_params, Linux's decompressor looks for one in the BIOS
- * area 0xe0000-0xfffff, pages this image does not validate (an SNP guest
- * stops at the first touch). RSDP (revision 2), an XSDT with one entry,
- * the MADT: local APIC at 0xfee00000, one enabled processor (APIC ID 0), no
- * 8259 (flags 0). No FADT: Linux runs with ACPI disabled after the MADT. */
-static void acpi_tables(uint8_t page[PAGE])
-{
-	uint8_t *rsdp = page, *xsdt = page + (IGVM_LINUX_XSDT - IGVM_LINUX_ACPI),
-		*madt = page + (IGVM_LINUX_MADT - IGVM_LINUX_ACPI);
-	memset(page, 0, PAGE);
-	memcpy(rsdp, "RSD PTR ", 8);
-	memcpy(rsdp + 9, "UVM   ", 6);
-	rsdp[15] = 2;
-	le32_put(rsdp + 20, 36);
-	le64_put(rsdp + 24, IGVM_LINUX_XSDT);
-	acpi_checksum(rsdp, 20, 8);
-	acpi_checksum(rsdp, 36, 32);
-	acpi_header(xsdt, "XSDT", 36 + 8, 1);
-	le64_put(xsdt + 36, IGVM_LINUX_MADT);
-	acpi_checksum(xsdt, 36 + 8, 9);
-	acpi_header(madt, "APIC", 44 + 8, 3);
-	le32_put(madt + 36, IGVM_LINUX_LAPIC);
-	le32_put(madt + 40, 0);
-	madt[44] = 0;           /* processor local APIC */
-	madt[45] = 8;           /* its length */
-	madt[46] = 0;           /* ACPI processor UID */
-	madt[47] = 0;           /* APIC ID */
-	le32_put(madt + 48, 1); /* enabled */
-	acpi_checksum(madt, 44 + 8, 9);
-}
-
 /* struct cc_blob_sev_info at 0, struct setup_data {next, type, len} with
  * the blob's address (struct cc_setup_data) at 0x40. */
 static void cc_blob(uint8_t page[PAGE])
@@ -282,7 +228,7 @@ static int low_pages(struct build *b)
 		return -1;
 	if (zeros(b, IGVM_LINUX_STACK, IGVM_LINUX_STACK + PAGE))
 		return -1;
-	acpi_tables(p);
+	igvm_acpi_tables(p, IGVM_LINUX_ACPI);
 	return data(b, IGVM_LINUX_ACPI, p, PAGE);
 }
 

@@ -13,8 +13,9 @@
  *                            the PSP fill in the values)
  *   0x0008b000               SNP secrets page (the PSP fills it)
  *   0x0008c000               boot stack, RSP = 0x8d000 at entry
- *   0x0008d000               ACPI tables (e820 type 3): RSDP, at +0x40 an XSDT
- *                            naming only the MADT at +0x80 (one local APIC)
+ *   0x0008d000               ACPI tables (e820 type 3, igvm_acpi.h): RSDP,
+ *                            XSDT, MADT (one local APIC), FADT (hardware-
+ *                            reduced), DSDT (VMBus under \_SB.VMOD)
  *   0x00080000 - 0x000fffff  reserved in the e820 table (type 2) around the
  *                            ACPI page; the pages after it are not part of
  *                            the image
@@ -48,10 +49,7 @@
 #define IGVM_LINUX_CPUID 0x8a000ull
 #define IGVM_LINUX_SECRETS 0x8b000ull
 #define IGVM_LINUX_STACK 0x8c000ull
-#define IGVM_LINUX_ACPI 0x8d000ull /* RSDP */
-#define IGVM_LINUX_XSDT (IGVM_LINUX_ACPI + 0x40)
-#define IGVM_LINUX_MADT (IGVM_LINUX_ACPI + 0x80)
-#define IGVM_LINUX_LAPIC 0xfee00000u
+#define IGVM_LINUX_ACPI 0x8d000ull /* one page: RSDP first (igvm_acpi.h) */
 #define IGVM_LINUX_RESERVED_END 0x100000ull
 #define IGVM_LINUX_KERNEL 0x100000ull
 #define IGVM_LINUX_INITRD 0x4000000ull
