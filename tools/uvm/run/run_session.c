@@ -596,7 +596,7 @@ static void loop(struct session *s)
 				if (!fds[k].revents)
 					continue;
 				if (p->has_in && fds[k].fd == p->in.fd)
-					run_source_read(&p->in);
+					run_source_read(&p->in, fds[k].revents);
 				for (int j = 0; j < 2; j++)
 					if (p->out[j].nonblock && fds[k].fd == p->out[j].fd)
 						run_sink_flush(&p->out[j]);
