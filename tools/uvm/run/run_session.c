@@ -132,6 +132,21 @@ static int status_of(const struct proc *p)
 	return p->signal ? 128 + p->signal : p->exit_code;
 }
 
+/* Once a process is stopped (exited, its output drained and written), its
+ * files are closed: a reader of an output FIFO sees its end there
+ * (containerd's client waits for it before it deletes the process), and
+ * a writer of its stdin FIFO is told nobody reads any more. Idempotent. */
+static void close_files(struct proc *p)
+{
+	if (!stopped(p))
+		return;
+	run_sink_close(&p->out[0]);
+	run_sink_close(&p->out[1]);
+	run_source_close(&p->in);
+	p->has_in = 0;
+	p->in_open = 0;
+}
+
 static void proc_release(struct proc *p)
 {
 	run_sink_close(&p->out[0]);
@@ -263,6 +278,7 @@ static void tick(struct session *s)
 		pump_out(s, p, 0);
 		pump_out(s, p, 1);
 		pump_in(s, p);
+		close_files(p);
 	}
 }
 
@@ -473,6 +489,7 @@ static void op_state(struct session *s, const struct run_ctl_req *q, struct json
 	if (!p)
 		return;
 	refresh(s, p);
+	close_files(p); /* closed before the first "stopped" is answered */
 	ok_begin(w);
 	json_w_key(w, "status");
 	json_w_cstr(w, p->state == P_CREATED ? "created" : stopped(p) ? "stopped" : "running");
