@@ -234,7 +234,10 @@ enum run_ctl_op {
 	CTL_PIDS,
 	CTL_STATS,
 	CTL_SHUTDOWN,
+	CTL_REPORT,
 };
+
+#define RUN_CTL_NONCE_MAX 64 /* bytes, as the agent's get_report */
 
 struct run_ctl_req {
 	enum run_ctl_op op;
@@ -242,6 +245,7 @@ struct run_ctl_req {
 	const char *exec_id;  /* NULL: the init */
 	const struct json_value *argv, *env;
 	const char *cwd, *stdin_path, *stdout_path, *stderr_path;
+	const char *nonce; /* report: 2 to 128 hex digits, an even number */
 	int signal;
 };
 
