@@ -310,9 +310,6 @@ def test_exec_kill_and_delete_leave_nothing(env):
     assert not shim_sockets(env), shim_sockets(env)
 
 
-@pytest.mark.xfail(reason="uvm run keeps an exec's --stdout/--stderr FIFOs open after the exec has stopped, so "
-                          "ctr, which waits for their EOF before deleting the process, hangs (branch run as of 6615896)",
-                   raises=subprocess.TimeoutExpired, strict=False)
 def test_allowed_exec_output_reaches_ctr(env):
     """Proves: an exec the policy allows runs in the sandbox, its output
     reaches ctr through containerd's FIFOs and ctr exits with its status."""
@@ -331,10 +328,6 @@ def test_allowed_exec_output_reaches_ctr(env):
         env.ctr("container", "delete", "execer")
 
 
-@pytest.mark.xfail(reason="uvm run opens a stdin FIFO read-write and ends the container's stdin only on "
-                          "close_stdin; containerd's clients end it by closing their end of the FIFO (ctr run "
-                          "sends no CloseIO), so a container reading stdin never sees EOF",
-                   raises=subprocess.TimeoutExpired, strict=False)
 def test_stdin_reaches_the_container_and_ends(env):
     """Proves: what is piped into `ctr run` is the container's stdin, and
     its end is the container's EOF (cat exits)."""
@@ -355,6 +348,64 @@ def test_stdin_reaches_the_container_and_ends(env):
         env.ctr("task", "delete", "cat")
         env.ctr("container", "delete", "cat")
         raise
+
+
+def doc_block(title):
+    """The first ```sh block after the heading `title` in docs/kubernetes.md."""
+    with open(os.path.join(REPO, "docs", "kubernetes.md")) as f:
+        text = f.read()
+    section = text.split(title, 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_operator_verifies_a_running_sandbox(env):
+    """Proves: the steps of docs/kubernetes.md "Verifying a running sandbox",
+    run as written on a sandbox of this containerd (only run_dir is the
+    test's), get a fresh report through `uvm ctl --control` whose HOST_DATA
+    is the operator's `uvm policy hash` and whose REPORT_DATA is the nonce's:
+    `uvm verify` accepts it (with the test PKI instead of AMD's, without
+    --measurement); another policy's hash or another nonce is refused."""
+    env.ids.append("verified")
+    ann = long_running_policy(env)
+    r = env.run("verified", *SLEEP, policy=ann, extra=["-d"])
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}\n{env.log_tail()}"
+    work = tempfile.mkdtemp(prefix="verify.", dir=env.base)
+    try:
+        wait_status(env, "verified", "RUNNING")
+        with open(os.path.join(work, "policy.json"), "wb") as f:
+            f.write(base64.b64decode(ann))  # the operator's copy of the annotation's policy
+        block = doc_block("## Verifying a running sandbox")
+        steps = block.split("uvm verify ", 1)[0].replace("/run/uvm-shim/", env.run_dir + "/")
+        assert "uvm ctl --control" in steps and "report_data=" in steps, block
+        pki = ["--trust-root", "tests/pki/test-ark.pem", "--vcek", "tests/pki/test-vcek.pem",
+               "--chain", "tests/pki/test-ask-ark.pem"]
+        script = steps + 'echo "nonce=$nonce"\necho "report_data=$report_data"\n' \
+            f'uvm verify --report report.bin {" ".join(os.path.join(REPO, a) if a.startswith("tests/") else a for a in pki)} ' \
+            '--host-data "$(uvm policy hash policy.json)" --report-data "$report_data"\n'
+        r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work, capture_output=True, text=True,
+                           env=dict(env.env, NS=NS, ID="verified"), timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "report_data=" in r.stdout
+        answer = json.load(open(os.path.join(work, "answer.json")))["result"]
+        nonce = r.stdout.split("nonce=", 1)[1].split()[0]
+        import hashlib
+        assert answer["policy_sha256"] == hashlib.sha256(base64.b64decode(ann)).hexdigest()
+        assert answer["report_data"] == hashlib.sha512(b"uvm-host-nonce-v1\0" + bytes.fromhex(nonce)).hexdigest()
+        # The same report does not pass for another policy or another nonce.
+        rd = answer["report_data"]
+        for bad in (["--host-data", "11" * 32, "--report-data", rd],
+                    ["--policy", env.policy, "--report-data", rd],
+                    ["--host-data", answer["policy_sha256"], "--report-data", "22" * 64]):
+            v = subprocess.run([UVM, "verify", "--report", os.path.join(work, "report.bin"),
+                                *[os.path.join(REPO, a) if a.startswith("tests/") else a for a in pki], *bad],
+                               capture_output=True, text=True, timeout=60)
+            assert v.returncode == 1, (bad, v.stdout, v.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        env.ctr("task", "kill", "-s", "SIGKILL", "verified", check=False)
+        wait_status(env, "verified", "STOPPED")
+        env.ctr("task", "delete", "verified")
+        env.ctr("container", "delete", "verified")
 
 
 def snapshot(env):

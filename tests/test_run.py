@@ -8,6 +8,7 @@ empty afterwards", and "no QEMU left" is "no process names that TMPDIR"
 import base64
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -376,6 +377,214 @@ def test_sigterm_tears_down(sample, tmp_path):
             proc.kill()
             proc.wait()
     assert os.listdir(tmp) == [] and processes_naming(str(tmp)) == [] and not ctl_path.exists()
+
+
+# ---------------------------------------------------------------- stdin's end, files closed, report
+
+CAT_CONFIG = {
+    "argv": ["/bin/cat"],
+    "exec_processes": [{"argv": ["/bin/cat"], "signals": []}],
+}
+
+
+def fd_targets(pid):
+    """What the open descriptors of process pid point at."""
+    out = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return out
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def first_stopped(c, proc, pid, paths, **args):
+    """Polls state until stopped; when it first says so, none of paths may
+    be open in uvm run (pid) any more. Returns the result."""
+    def poll_once():
+        r = c("state", **args)
+        assert r["ok"], r
+        if r["result"]["status"] != "stopped":
+            return None
+        still = fd_targets(pid) & {str(p) for p in paths}
+        assert not still, f"stopped, but uvm run still holds {still}"
+        return r["result"]
+    return wait_for(poll_once, f"{args or 'the init'} stopped", proc, 120)
+
+
+def test_fifo_stdin_ends_with_its_writer_and_stopped_files_are_closed(sample, tmp_path):
+    """The init is `cat` on a --stdin FIFO nobody writes yet: it stays
+    running (its stdin open), without uvm run spinning. An exec `cat`
+    whose stdin FIFO never gets a writer ends on close_stdin. An exec whose
+    stdin FIFO gets a late writer that writes and closes: the bytes reach
+    its stdout FIFO, then EOF, exit 0. The init's late writer likewise:
+    its bytes in --stdout, exit 0. Each time, when state first says
+    stopped, uvm run holds none of the process's files any more (the
+    output FIFO's reader sees its end)."""
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(CAT_CONFIG))
+    policy = tmp_path / "policy.json"
+    r = sh(UVM, "policy", "gen", "--image", sample["oci"], "--config", cfg, "-o", policy)
+    assert r.returncode == 0, r.stderr
+    tmp = tmp_path / "t"
+    tmp.mkdir()
+    ctl_path, out = tmp_path / "ctl.sock", tmp_path / "out.txt"
+    fifos = {n: tmp_path / n for n in ("in", "e1.in", "e1.out", "e2.in", "e2.out")}
+    for f in fifos.values():
+        os.mkfifo(f)
+    e1_err, e2_err = tmp_path / "e1.err", tmp_path / "e2.err"
+    proc = subprocess.Popen([UVM, "run", "--image", str(sample["oci"]), "--layer-cache", str(sample["cache"]),
+                             "--policy", str(policy), "--control", str(ctl_path), "--stdin", str(fifos["in"]),
+                             "--stdout", str(out)],
+                            env=dict(os.environ, TMPDIR=str(tmp)), stderr=subprocess.PIPE)
+    readers = []
+    try:
+        wait_for(lambda: ctl_path.exists(), "the control socket", proc)
+        c = Control(ctl_path)
+        assert c("state")["result"]["status"] == "running"
+        assert {str(fifos["in"]), str(out)} <= fd_targets(proc.pid)
+
+        # The readers of the exec's output FIFOs are there first (as ctr's are).
+        r1 = os.open(fifos["e1.out"], os.O_RDONLY | os.O_NONBLOCK)
+        r2 = os.open(fifos["e2.out"], os.O_RDONLY | os.O_NONBLOCK)
+        readers += [r1, r2]
+        for e in ("e1", "e2"):
+            r = c("exec", exec_id=e, argv=["/bin/cat"], stdin=str(fifos[e + ".in"]),
+                  stdout=str(fifos[e + ".out"]), stderr=str(tmp_path / (e + ".err")))
+            assert r == {"ok": True, "result": {"exec_id": e}}, r
+        held = {str(fifos[n]) for n in ("e1.in", "e1.out", "e2.in", "e2.out")} | {str(e1_err), str(e2_err)}
+        assert held <= fd_targets(proc.pid)
+
+        # No writer yet: everything stays running, and uvm run does not spin.
+        cpu0 = cpu_seconds(proc.pid)
+        time.sleep(4)
+        spent = cpu_seconds(proc.pid) - cpu0
+        assert spent < 2, f"uvm run used {spent} s of CPU in 4 s while waiting for stdin writers"
+        for a in ({}, {"exec_id": "e1"}, {"exec_id": "e2"}):
+            assert c("state", **a)["result"]["status"] == "running", a
+
+        # e1: the writer never comes; close_stdin ends its stdin.
+        assert c("close_stdin", exec_id="e1") == {"ok": True, "result": {}}
+        st = first_stopped(c, proc, proc.pid, [fifos["e1.in"], fifos["e1.out"], e1_err], exec_id="e1")
+        assert st == {"status": "stopped", "exit_code": 0}, st
+        assert os.read(r1, 100) == b""
+
+        # e2: a late writer writes and closes: the bytes, then EOF.
+        with open(fifos["e2.in"], "wb") as w:
+            w.write(b"exec bytes\n")
+        st = first_stopped(c, proc, proc.pid, [fifos["e2.in"], fifos["e2.out"], e2_err], exec_id="e2")
+        assert st == {"status": "stopped", "exit_code": 0}, st
+        assert os.read(r2, 100) == b"exec bytes\n"
+        p = select.poll()
+        p.register(r2, select.POLLIN)
+        assert p.poll(0) == [(r2, select.POLLHUP)]  # no writer left: the reader's end
+        assert os.read(r2, 100) == b""
+
+        # The init: the same with a late writer of --stdin.
+        with open(fifos["in"], "wb") as w:
+            w.write(b"late bytes\n")
+        st = first_stopped(c, proc, proc.pid, [fifos["in"], out])
+        assert st == {"status": "stopped", "exit_code": 0}, st
+        assert out.read_bytes() == b"late bytes\n"
+
+        assert c("shutdown") == {"ok": True, "result": {}}
+        rc = proc.wait(120)
+        err = proc.stderr.read().decode()
+        assert rc == 0, err
+        assert f"uvm run: control socket {ctl_path}" in err
+    finally:
+        for fd in readers:
+            os.close(fd)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert os.listdir(tmp) == [] and processes_naming(str(tmp)) == []
+
+
+def test_regular_file_as_stdin(sample, tmp_path):
+    """--stdin FILE (a regular file): its contents, then EOF: cat exits 0."""
+    data = b"".join(b"line %d of a regular file\n" % i for i in range(5000))  # more than one 64 KiB chunk
+    src = tmp_path / "in.txt"
+    src.write_bytes(data)
+    p = uvm_run(sample, tmp_path / "t", "--stdin", src, "--", "/bin/cat")
+    assert p.returncode == 0, p.stderr.decode()
+    assert p.stdout == data
+
+
+def test_report_over_the_control_socket(sample, tmp_path):
+    """`report` forwards a nonce to the agent's get_report: the report it
+    returns verifies with `uvm verify` (test PKI) for HOST_DATA = the
+    policy's SHA-256 and REPORT_DATA = SHA-512 of the nonce's context;
+    policy_sha256 says the same. Hostile nonces are refused, uvm run lives
+    on; `uvm ctl --control` reaches it too."""
+    import hashlib
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(CONTROL_CONFIG))
+    policy = tmp_path / "policy.json"
+    r = sh(UVM, "policy", "gen", "--image", sample["oci"], "--config", cfg, "-o", policy)
+    assert r.returncode == 0, r.stderr
+    tmp = tmp_path / "t"
+    tmp.mkdir()
+    ctl_path = tmp_path / "ctl.sock"
+    proc = subprocess.Popen([UVM, "run", "--image", str(sample["oci"]), "--layer-cache", str(sample["cache"]),
+                             "--policy", str(policy), "--control", str(ctl_path), "--stdout", str(tmp_path / "o")],
+                            env=dict(os.environ, TMPDIR=str(tmp)), stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: ctl_path.exists(), "the control socket", proc)
+        c = Control(ctl_path)
+        for bad, what in (({"nonce": "zz"}, "a nonce is 1 to 64 bytes"), ({"nonce": "ab" * 65}, "a nonce is 1 to 64"),
+                          ({"nonce": "abc"}, "a nonce is 1 to 64"), ({"nonce": ""}, "a nonce is 1 to 64"),
+                          ({}, 'missing required key "nonce"'), ({"nonce": 7}, "nonce"),
+                          ({"nonce": "00", "exec_id": "x"}, "exec_id")):
+            r = c("report", **bad)
+            assert not r["ok"] and what in r["error"], (bad, r)
+        policy_sha = hashlib.sha256(policy.read_bytes()).hexdigest()
+        for nonce in (os.urandom(64), b"\x01"):
+            r = c("report", nonce=nonce.hex())
+            assert r["ok"], r
+            res = r["result"]
+            assert res["policy_sha256"] == policy_sha and res["backend"] == "simulated-psp", res
+            want_rd = hashlib.sha512(b"uvm-host-nonce-v1\0" + nonce).hexdigest()
+            assert res["report_data"] == want_rd
+            path = tmp_path / "report.bin"
+            path.write_bytes(base64.b64decode(res["report_base64"]))
+            v = sh(UVM, "verify", "--report", path, "--trust-root", "tests/pki/test-ark.pem",
+                   "--vcek", "tests/pki/test-vcek.pem", "--chain", "tests/pki/test-ask-ark.pem",
+                   "--host-data", policy_sha, "--report-data", want_rd)
+            assert v.returncode == 0, v.stdout.decode() + v.stderr.decode()
+            # The same report against another nonce's REPORT_DATA or another policy fails.
+            other = hashlib.sha512(b"uvm-host-nonce-v1\0" + nonce + b"x").hexdigest()
+            for extra in (["--host-data", policy_sha, "--report-data", other],
+                          ["--host-data", "00" * 32, "--report-data", want_rd]):
+                v = sh(UVM, "verify", "--report", path, "--trust-root", "tests/pki/test-ark.pem",
+                       "--vcek", "tests/pki/test-vcek.pem", "--chain", "tests/pki/test-ask-ark.pem", *extra)
+                assert v.returncode == 1, v.stdout.decode() + v.stderr.decode()
+
+        # uvm ctl --control: the same op from the command line; errors exit 1.
+        nonce = os.urandom(16).hex()
+        u = sh(UVM, "ctl", "--control", ctl_path, "report", json.dumps({"nonce": nonce}))
+        assert u.returncode == 0, u.stderr
+        res = json.loads(u.stdout)["result"]
+        assert res["report_data"] == hashlib.sha512(b"uvm-host-nonce-v1\0" + bytes.fromhex(nonce)).hexdigest()
+        u = sh(UVM, "ctl", "--control", ctl_path, "report", '{"nonce":"xyz"}')
+        assert u.returncode == 1 and b"a nonce is 1 to 64 bytes" in u.stdout, u.stdout + u.stderr
+        u = sh(UVM, "ctl", "--control", ctl_path, "state")
+        assert u.returncode == 0 and json.loads(u.stdout)["result"]["status"] == "running", u.stdout
+
+        assert c("kill", signal=9)["ok"]
+        assert c("shutdown") == {"ok": True, "result": {}}
+        assert proc.wait(120) == 137
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert os.listdir(tmp) == [] and processes_naming(str(tmp)) == []
 
 
 # ---------------------------------------------------------------- two images, one policy, one VM

@@ -36,6 +36,8 @@ static void parse_cases(void)
 		{"{\"op\":\"pids\"}", CTL_PIDS},
 		{"{\"op\":\"stats\"}", CTL_STATS},
 		{"{\"op\":\"shutdown\"}", CTL_SHUTDOWN},
+		{"{\"op\":\"report\",\"nonce\":\"00\"}", CTL_REPORT},
+		{"{\"op\":\"report\",\"nonce\":\"aBcDeF0123456789\"}", CTL_REPORT},
 		{"{\"op\":\"exec\",\"exec_id\":\"e1\",\"argv\":[\"/bin/echo\",\"hi\"],\"env\":[\"A=1\"],\"cwd\":\"/"
 		 "tmp\","
 		 "\"stdin\":\"/x/in\",\"stdout\":\"/x/out\",\"stderr\":\"../relative/is/the/host's/business\"}",
@@ -79,6 +81,17 @@ static void parse_cases(void)
 		{"{\"op\":\"exec\",\"exec_id\":\"e\",\"argv\":[\"/x\"],\"cwd\":\"rel\"}", "absolute"},
 		{"{\"op\":\"exec\",\"exec_id\":\"e\",\"argv\":[\"/x\"],\"stdout\":\"\"}", "$.stdout"},
 		{"{\"op\":\"start\"}{\"op\":\"start\"}", "invalid JSON"},
+		{"{\"op\":\"report\"}", "missing required key \"nonce\""},
+		{"{\"op\":\"report\",\"nonce\":\"\"}", "$.nonce: a nonce is 1 to 64 bytes"},
+		{"{\"op\":\"report\",\"nonce\":\"0\"}", "$.nonce: a nonce is 1 to 64 bytes"},
+		{"{\"op\":\"report\",\"nonce\":\"abc\"}", "$.nonce: a nonce is 1 to 64 bytes"},
+		{"{\"op\":\"report\",\"nonce\":\"zz\"}", "$.nonce: a nonce is 1 to 64 bytes"},
+		{"{\"op\":\"report\",\"nonce\":\"0x12\"}", "$.nonce: a nonce is 1 to 64 bytes"},
+		{"{\"op\":\"report\",\"nonce\":\"12 4\"}", "$.nonce: a nonce is 1 to 64 bytes"},
+		{"{\"op\":\"report\",\"nonce\":\"00\\u000000\"}", "(NUL) is not allowed"},
+		{"{\"op\":\"report\",\"nonce\":12}", "nonce"},
+		{"{\"op\":\"report\",\"nonce\":\"00\",\"exec_id\":\"a\"}", "exec_id"},
+		{"{\"op\":\"state\",\"nonce\":\"00\"}", "nonce"},
 		{"{\"op\":\"start\",\"op\":\"stats\"}", "invalid JSON"},
 	};
 	for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
@@ -92,6 +105,21 @@ static void parse_cases(void)
 	memset(big, 'a', sizeof big);
 	snprintf(big, sizeof big, "{\"op\":\"state\",\"exec_id\":\"%0129d\"}", 0);
 	CHECK(parse(big, &r, &err) < 0, "an exec_id of 129 bytes is refused");
+
+	/* report: the nonce as given, 64 bytes at most (as the agent's get_report). */
+	char nonce[200];
+	memset(nonce, 'f', 128);
+	nonce[128] = '\0';
+	snprintf(big, sizeof big, "{\"op\":\"report\",\"nonce\":\"%s\"}", nonce);
+	CHECK(parse(big, &r, &err) == 0 && r.op == CTL_REPORT && strcmp(r.nonce, nonce) == 0,
+	      "report: a nonce of 64 bytes is taken as given (%s)", err.msg);
+	run_ctl_req_free(&r);
+	snprintf(big, sizeof big, "{\"op\":\"report\",\"nonce\":\"%s00\"}", nonce);
+	CHECK(parse(big, &r, &err) < 0, "report: a nonce of 65 bytes is refused");
+	CHECK_MSG(err.msg, "a nonce is 1 to 64 bytes as hex (2 to 128 hex digits)", "... saying so");
+	CHECK(parse("{\"op\":\"report\",\"nonce\":\"0a\"}", &r, &err) == 0 && strcmp(r.nonce, "0a") == 0 && !r.exec_id,
+	      "report: a nonce of 1 byte");
+	run_ctl_req_free(&r);
 }
 
 /* The handler: echoes the op and exec_id. */
@@ -189,7 +217,7 @@ static void server_cases(void)
 	CHECK_EQ_STR(buf,
 		     "{\"ok\":true,\"result\":{\"op\":4}}\n"
 		     "{\"ok\":false,\"error\":\"unknown op 'bogus': the ops are start, exec, kill, close_stdin, state, "
-		     "pids, stats and shutdown\"}\n"
+		     "pids, stats, report and shutdown\"}\n"
 		     "{\"ok\":true,\"result\":{\"op\":4,\"exec_id\":\"e7\"}}\n",
 		     "one response line per request, in order; a bad one answered with an error");
 

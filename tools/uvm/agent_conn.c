@@ -14,6 +14,32 @@
 
 #include "frame.h"
 
+static void set_timeouts(int fd, int timeout_s)
+{
+	struct timeval tv = {timeout_s, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+int unix_connect(const char *path, const char *what, const char *hint, int timeout_s, struct uvm_err *err)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof un.sun_path)
+		return uvm_fail(err, ENAMETOOLONG, "%s %s: path too long (at most %zu bytes)", what, path,
+				sizeof un.sun_path - 1);
+	strcpy(un.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return uvm_fail(err, errno, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&un, sizeof un) != 0) {
+		int e = errno;
+		close(fd);
+		return uvm_fail(err, e, "connect %s: %s (%s)", path, strerror(e), hint);
+	}
+	set_timeouts(fd, timeout_s);
+	return fd;
+}
+
 int agent_connect(const char *path, int timeout_s, struct uvm_err *err)
 {
 	int fd;
@@ -33,24 +59,13 @@ int agent_connect(const char *path, int timeout_s, struct uvm_err *err)
 					strerror(e));
 		}
 	} else {
-		struct sockaddr_un un = {.sun_family = AF_UNIX};
-		if (strlen(path) >= sizeof un.sun_path)
-			return uvm_fail(err, ENAMETOOLONG, "--socket %s: path too long (at most %zu bytes)", path,
-					sizeof un.sun_path - 1);
-		strcpy(un.sun_path, path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&un, sizeof un) != 0) {
-			int e = errno;
-			close(fd);
-			return uvm_fail(err, e, "connect %s: %s (is `uvm launch --socket %s` running?)", path,
-					strerror(e), path);
-		}
+		char hint[64 + 4096];
+		snprintf(hint, sizeof hint, "is `uvm launch --socket %s` running?", path);
+		return unix_connect(path, "--socket", hint, timeout_s, err);
 	}
 	if (fd < 0)
 		return uvm_fail(err, errno, "socket: %s", strerror(errno));
-	struct timeval tv = {timeout_s, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	set_timeouts(fd, timeout_s);
 	return fd;
 }
 

@@ -17,6 +17,10 @@
  * -1 with err ("connect PATH: why (is ... running?)"). */
 int agent_connect(const char *path, int timeout_s, struct uvm_err *err);
 
+/* A connected unix stream socket with the same timeouts, or -1 with err
+ * ("connect PATH: why (HINT)"; `what` names the option, e.g. "--control"). */
+int unix_connect(const char *path, const char *what, const char *hint, int timeout_s, struct uvm_err *err);
+
 /* Sends req (1..AGENT_FRAME_MAX bytes) as one frame and reads one response
  * frame into *body (malloc'ed, NUL-terminated, *len bytes). 0, or -1 with
  * err (transport: the connection closed, a timeout, an announced length

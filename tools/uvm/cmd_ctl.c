@@ -1,9 +1,11 @@
 /* uvm ctl: send requests to a running UVM's agent and print the responses
  * (framing and ops: docs/protocol.md). */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent_conn.h"
@@ -21,6 +23,7 @@
 static const char HELP[] = "usage: uvm ctl --socket PATH [--timeout SECONDS] OP [ARGS_JSON]\n"
 			   "       uvm ctl --socket PATH [--timeout SECONDS] set_policy --policy FILE\n"
 			   "       uvm ctl --socket PATH [--timeout SECONDS] --script FILE\n"
+			   "       uvm ctl --control PATH [--timeout SECONDS] OP [ARGS_JSON]\n"
 			   "\n"
 			   "Sends one request {\"id\":N,\"op\":OP,\"args\":ARGS_JSON} to the agent of a running\n"
 			   "UVM and prints its JSON response on one line. PATH is the unix socket of\n"
@@ -30,9 +33,85 @@ static const char HELP[] = "usage: uvm ctl --socket PATH [--timeout SECONDS] OP 
 			   "`uvm policy replay` reads ({\"op\": OP, ...args}, or {\"op\": OP, \"args\": {...}}),\n"
 			   "and prints one response per line. --timeout bounds each wait (default 120 s).\n"
 			   "Ops and their arguments: docs/protocol.md.\n"
+			   "--control PATH speaks to the control socket of `uvm run --control PATH`\n"
+			   "instead (docs/sandbox.md, e.g. a containerd sandbox's control.sock): it\n"
+			   "sends {\"op\":OP, ...the members of ARGS_JSON} as one line and prints the\n"
+			   "response line, e.g. uvm ctl --control PATH report '{\"nonce\":\"HEX\"}'.\n"
 			   "\n"
 			   "exit status: 0 every response ok, 1 some response is an error (denied,\n"
 			   "malformed, failed, unknown_op), 2 usage error or transport failure\n";
+
+#define CONTROL_RESPONSE_MAX ((1u << 20) + 1) /* uvm run's response line, with its newline */
+
+/* The control socket of uvm run: one line {"op":OP, ...args} out, one
+ * response line back, printed; 0 ok, 1 error response, 2 transport. */
+static int control_one(int fd, const char *op, const struct json_value *args)
+{
+	struct json_writer w;
+	struct uvm_err err = {0, ""};
+	size_t len, got = 0;
+	json_writer_init(&w, CONTROL_RESPONSE_MAX);
+	json_w_obj(&w);
+	json_w_key(&w, "op");
+	json_w_cstr(&w, op);
+	for (size_t i = 0; i < json_len(args); i++) {
+		size_t klen;
+		const char *key = json_key(json_at(args, i), &klen);
+		json_w_keyn(&w, key, klen);
+		json_w_value(&w, json_at(args, i));
+	}
+	json_w_end(&w);
+	char *line = json_writer_finish(&w, &len), *resp = malloc(CONTROL_RESPONSE_MAX);
+	int rc = 2;
+	if (!line || !resp) {
+		fprintf(stderr, "uvm ctl: out of memory\n");
+		goto out;
+	}
+	line[len] = '\n'; /* json_writer_finish leaves room for its NUL */
+	for (size_t done = 0; done < len + 1;) {
+		ssize_t n = send(fd, line + done, len + 1 - done, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "uvm ctl: writing to the control socket: %s\n", strerror(errno));
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	while (!memchr(resp, '\n', got)) {
+		if (got == CONTROL_RESPONSE_MAX) {
+			fprintf(stderr, "uvm ctl: the response line is longer than %u bytes\n", CONTROL_RESPONSE_MAX);
+			goto out;
+		}
+		ssize_t n = read(fd, resp + got, CONTROL_RESPONSE_MAX - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "uvm ctl: reading from the control socket: %s\n",
+				n == 0                                    ? "the connection was closed"
+				: errno == EAGAIN || errno == EWOULDBLOCK ? "timed out (raise --timeout?)"
+									  : strerror(errno));
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	len = (size_t)((char *)memchr(resp, '\n', got) - resp);
+	struct json_doc *doc = NULL;
+	const struct json_value *v = json_parse(resp, len, len, &doc, &err);
+	int ok = 0;
+	if (!v || json_bool(json_get(v, "ok"), &ok) < 0)
+		fprintf(stderr, "uvm ctl: the response is not a control response: %s\n", v ? "no \"ok\"" : err.msg);
+	else {
+		printf("%.*s\n", (int)len, resp);
+		fflush(stdout);
+		rc = ok ? 0 : 1;
+	}
+	json_free(doc);
+out:
+	free(line);
+	free(resp);
+	return rc;
+}
 
 /* Sends one frame, reads the response; 0 ok, 1 error response, 2 transport. */
 static int exchange(int fd, const char *req, size_t len, uint64_t id)
@@ -195,10 +274,11 @@ static int run_script(int fd, const char *path)
 	return worst;
 }
 
-enum { O_SOCKET = 256, O_SCRIPT, O_POLICY, O_TIMEOUT };
+enum { O_SOCKET = 256, O_SCRIPT, O_POLICY, O_TIMEOUT, O_CONTROL };
 
 static const struct option OPTS[] = {
 	{"socket", required_argument, NULL, O_SOCKET},
+	{"control", required_argument, NULL, O_CONTROL},
 	{"script", required_argument, NULL, O_SCRIPT},
 	{"policy", required_argument, NULL, O_POLICY},
 	{"timeout", required_argument, NULL, O_TIMEOUT},
@@ -207,7 +287,7 @@ static const struct option OPTS[] = {
 };
 
 struct ctl_args {
-	const char *sock, *script, *policy, *op, *args;
+	const char *sock, *control, *script, *policy, *op, *args;
 	int timeout;
 };
 
@@ -220,6 +300,7 @@ static int parse_args(struct cli *cl, struct ctl_args *a)
 		switch (c) {
 		case CLI_EXIT: return CLI_EXIT;
 		case O_SOCKET: a->sock = cl->arg; break;
+		case O_CONTROL: a->control = cl->arg; break;
 		case O_SCRIPT: a->script = cl->arg; break;
 		case O_POLICY: a->policy = cl->arg; break;
 		case O_TIMEOUT:
@@ -237,8 +318,14 @@ static int parse_args(struct cli *cl, struct ctl_args *a)
 		if (bad)
 			return CLI_EXIT;
 	}
-	if (!a->sock)
-		cli_fail(cl, "--socket PATH is required");
+	if (a->control && (a->sock || a->script || a->policy))
+		cli_fail(cl, "--control PATH takes OP [ARGS_JSON] alone (no --socket, --script or --policy)");
+	else if (a->control && !a->op)
+		cli_fail(cl, "--control PATH needs OP [ARGS_JSON]");
+	else if (a->control)
+		return 0;
+	else if (!a->sock)
+		cli_fail(cl, "--socket PATH or --control PATH is required");
 	else if (!a->script && !a->op)
 		cli_fail(cl, "OP [ARGS_JSON], set_policy --policy FILE or --script FILE is required");
 	else if (a->script && a->op)
@@ -250,6 +337,34 @@ static int parse_args(struct cli *cl, struct ctl_args *a)
 	return CLI_EXIT;
 }
 
+static int control(const struct ctl_args *a)
+{
+	struct uvm_err err = {0, ""};
+	struct json_doc *doc = NULL;
+	const struct json_value *args = NULL;
+	if (a->args) {
+		args = json_parse(a->args, strlen(a->args), FRAME_MAX, &doc, &err);
+		if (!args || json_type(args) != JSON_OBJECT || json_get(args, "op")) {
+			fprintf(stderr, "uvm ctl: ARGS_JSON must be one JSON object without \"op\": %s\n",
+				!args                            ? err.msg
+				: json_type(args) != JSON_OBJECT ? "not an object"
+								 : "it has \"op\"");
+			json_free(doc);
+			return 2;
+		}
+	}
+	int fd = unix_connect(a->control, "--control", "is `uvm run --control` running?", a->timeout, &err);
+	if (fd < 0) {
+		fprintf(stderr, "uvm ctl: %s\n", err.msg);
+		json_free(doc);
+		return 2;
+	}
+	int rc = control_one(fd, a->op, args);
+	close(fd);
+	json_free(doc);
+	return rc;
+}
+
 static int run(int argc, char **argv)
 {
 	struct ctl_args a = {.timeout = 120};
@@ -258,6 +373,8 @@ static int run(int argc, char **argv)
 	if (parse_args(&cl, &a) == CLI_EXIT)
 		return cl.status;
 	struct uvm_err err = {0, ""};
+	if (a.control)
+		return control(&a);
 	int fd = agent_connect(a.sock, a.timeout, &err);
 	if (fd < 0) {
 		fprintf(stderr, "uvm ctl: %s\n", err.msg);

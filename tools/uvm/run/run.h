@@ -205,18 +205,20 @@ void run_sink_flush(struct run_sink *s);
 int run_sink_idle(const struct run_sink *s);
 void run_sink_close(struct run_sink *s);
 
-/* Where a process's stdin comes from: "-" is uvm run's own stdin; a FIFO
- * is opened read-write (its writers may come and go; its end is
- * close_stdin); any other file read-only (its end is the end of stdin). */
+/* Where a process's stdin comes from: "-" is uvm run's own stdin; a file
+ * or FIFO is opened read-only and non-blocking. A FIFO ends when its last
+ * writer closes it, once a writer has come (until one comes, the stdin
+ * stays open: close_stdin ends it); any other file at its end. */
 struct run_source {
 	int fd, own, eof;
+	int fifo; /* read() == 0 is its end only with POLLHUP */
 	char *buf;
 	size_t len, off;
 };
 
 int run_source_open(struct run_source *s, const char *path, struct uvm_err *err);
-/* After poll reported it readable: reads into the empty buffer. */
-void run_source_read(struct run_source *s);
+/* After poll reported revents on it: reads into the empty buffer. */
+void run_source_read(struct run_source *s, short revents);
 void run_source_close(struct run_source *s);
 
 /* ------------------------------------------------------------ run_control.c */
@@ -232,7 +234,10 @@ enum run_ctl_op {
 	CTL_PIDS,
 	CTL_STATS,
 	CTL_SHUTDOWN,
+	CTL_REPORT,
 };
+
+#define RUN_CTL_NONCE_MAX 64 /* bytes, as the agent's get_report */
 
 struct run_ctl_req {
 	enum run_ctl_op op;
@@ -240,6 +245,7 @@ struct run_ctl_req {
 	const char *exec_id;  /* NULL: the init */
 	const struct json_value *argv, *env;
 	const char *cwd, *stdin_path, *stdout_path, *stderr_path;
+	const char *nonce; /* report: 2 to 128 hex digits, an even number */
 	int signal;
 };
 

@@ -28,8 +28,9 @@ static const struct {
 	const char *name;
 	enum run_ctl_op op;
 } OPS[] = {
-	{"start", CTL_START}, {"exec", CTL_EXEC}, {"kill", CTL_KILL},   {"close_stdin", CTL_CLOSE_STDIN},
-	{"state", CTL_STATE}, {"pids", CTL_PIDS}, {"stats", CTL_STATS}, {"shutdown", CTL_SHUTDOWN},
+	{"start", CTL_START},       {"exec", CTL_EXEC}, {"kill", CTL_KILL},   {"close_stdin", CTL_CLOSE_STDIN},
+	{"state", CTL_STATE},       {"pids", CTL_PIDS}, {"stats", CTL_STATS}, {"report", CTL_REPORT},
+	{"shutdown", CTL_SHUTDOWN},
 };
 
 static int valid_id(const char *s, size_t n)
@@ -73,6 +74,7 @@ static int parse_members(const struct json_value *o, struct run_ctl_req *r, stru
 	static const struct json_field f_id[] = {{"op", JSON_T_STRING, 1}, {"exec_id", JSON_T_STRING, 0}};
 	static const struct json_field f_kill[] = {
 		{"op", JSON_T_STRING, 1}, {"exec_id", JSON_T_STRING, 0}, {"signal", JSON_T_INT, 1}};
+	static const struct json_field f_report[] = {{"op", JSON_T_STRING, 1}, {"nonce", JSON_T_STRING, 1}};
 	static const struct json_field f_exec[] = {{"op", JSON_T_STRING, 1},     {"exec_id", JSON_T_STRING, 1},
 						   {"argv", JSON_T_ARRAY, 1},    {"env", JSON_T_ARRAY, 0},
 						   {"cwd", JSON_T_STRING, 0},    {"stdin", JSON_T_STRING, 0},
@@ -93,6 +95,10 @@ static int parse_members(const struct json_value *o, struct run_ctl_req *r, stru
 		f = f_id;
 		nf = 2;
 		break;
+	case CTL_REPORT:
+		f = f_report;
+		nf = 2;
+		break;
 	default: break;
 	}
 	if (json_check_object(o, f, nf, err) < 0)
@@ -109,6 +115,14 @@ static int parse_members(const struct json_value *o, struct run_ctl_req *r, stru
 		if (json_int(json_get(o, "signal"), 1, 64, &sig, err) < 0)
 			return -1;
 		r->signal = (int)sig;
+	}
+	if (r->op == CTL_REPORT) {
+		size_t n;
+		const struct json_value *v = json_get(o, "nonce");
+		r->nonce = json_str(v, &n);
+		if (n < 2 || n > 2 * RUN_CTL_NONCE_MAX || n % 2 || strspn(r->nonce, "0123456789abcdefABCDEF") != n)
+			return json_fail_at(v, err, "a nonce is 1 to %d bytes as hex (2 to %d hex digits)",
+					    RUN_CTL_NONCE_MAX, 2 * RUN_CTL_NONCE_MAX);
 	}
 	if (r->op != CTL_EXEC)
 		return 0;
@@ -138,7 +152,8 @@ int run_ctl_parse(const char *line, size_t len, struct run_ctl_req *r, struct uv
 			break;
 	if (!op || i == sizeof OPS / sizeof OPS[0]) {
 		uvm_fail(err, EINVAL,
-			 "%s%.64s%s: the ops are start, exec, kill, close_stdin, state, pids, stats and shutdown",
+			 "%s%.64s%s: the ops are start, exec, kill, close_stdin, state, pids, stats, report and "
+			 "shutdown",
 			 op ? "unknown op '" : "no \"op\" string", op ? op : "", op ? "'" : "");
 		run_ctl_req_free(r);
 		return -1;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "hex.h"
 #include "json_copy.h"
 #include "run.h"
@@ -130,6 +131,21 @@ static int stopped(const struct proc *p)
 static int status_of(const struct proc *p)
 {
 	return p->signal ? 128 + p->signal : p->exit_code;
+}
+
+/* Once a process is stopped (exited, its output drained and written), its
+ * files are closed: a reader of an output FIFO sees its end there
+ * (containerd's client waits for it before it deletes the process), and
+ * a writer of its stdin FIFO is told nobody reads any more. Idempotent. */
+static void close_files(struct proc *p)
+{
+	if (!stopped(p))
+		return;
+	run_sink_close(&p->out[0]);
+	run_sink_close(&p->out[1]);
+	run_source_close(&p->in);
+	p->has_in = 0;
+	p->in_open = 0;
 }
 
 static void proc_release(struct proc *p)
@@ -263,6 +279,7 @@ static void tick(struct session *s)
 		pump_out(s, p, 0);
 		pump_out(s, p, 1);
 		pump_in(s, p);
+		close_files(p);
 	}
 }
 
@@ -473,6 +490,7 @@ static void op_state(struct session *s, const struct run_ctl_req *q, struct json
 	if (!p)
 		return;
 	refresh(s, p);
+	close_files(p); /* closed before the first "stopped" is answered */
 	ok_begin(w);
 	json_w_key(w, "status");
 	json_w_cstr(w, p->state == P_CREATED ? "created" : stopped(p) ? "stopped" : "running");
@@ -526,6 +544,49 @@ static void op_stats(struct session *s, struct json_writer *w)
 	run_reply_free(&r);
 }
 
+/* get_report with the client's nonce: the agent's result unchanged, plus
+ * the SHA-256 of the policy uvm run bound (HOST_DATA, if the VM is the one
+ * uvm run launched: the verifier checks that in the report, not here). */
+static void op_report(struct session *s, const struct run_ctl_req *q, struct json_writer *w)
+{
+	struct run_reply r;
+	struct uvm_err err = {0, ""};
+	char args[2 * RUN_CTL_NONCE_MAX + 32];
+	uint8_t sha[UVM_SHA256_LEN];
+	char hex[2 * UVM_SHA256_LEN + 1];
+	snprintf(args, sizeof args, "{\"nonce\":\"%s\"}", q->nonce);
+	if (run_agent_call(&s->agent, "get_report", args, &r, &err) < 0) {
+		run_ctl_error(w, err.msg, NULL, 0);
+		s->stop = 1;
+		return;
+	}
+	if (!r.ok) {
+		agent_error(w, "report: get_report", &r);
+		run_reply_free(&r);
+		return;
+	}
+	if (json_type(r.result) != JSON_OBJECT) {
+		run_ctl_error(w, "report: get_report: the agent's result is not an object", NULL, 0);
+		run_reply_free(&r);
+		return;
+	}
+	ok_begin(w);
+	for (size_t i = 0; i < json_len(r.result); i++) {
+		size_t klen;
+		const char *key = json_key(json_at(r.result, i), &klen);
+		if (klen == 13 && memcmp(key, "policy_sha256", 13) == 0)
+			continue; /* ours, below */
+		json_w_keyn(w, key, klen);
+		json_w_value(w, json_at(r.result, i));
+	}
+	uvm_sha256(s->pol.bytes, s->pol.len, sha);
+	uvm_hex_encode(sha, sizeof sha, hex);
+	json_w_key(w, "policy_sha256");
+	json_w_cstr(w, hex);
+	ok_end(w);
+	run_reply_free(&r);
+}
+
 static void handle(void *ctx, const struct run_ctl_req *q, struct json_writer *w)
 {
 	struct session *s = ctx;
@@ -541,6 +602,7 @@ static void handle(void *ctx, const struct run_ctl_req *q, struct json_writer *w
 	case CTL_STATE: op_state(s, q, w); break;
 	case CTL_PIDS: op_pids(s, w); break;
 	case CTL_STATS: op_stats(s, w); break;
+	case CTL_REPORT: op_report(s, q, w); break;
 	case CTL_SHUTDOWN:
 		ok_empty(w);
 		s->stop = 1;
@@ -596,7 +658,7 @@ static void loop(struct session *s)
 				if (!fds[k].revents)
 					continue;
 				if (p->has_in && fds[k].fd == p->in.fd)
-					run_source_read(&p->in);
+					run_source_read(&p->in, fds[k].revents);
 				for (int j = 0; j < 2; j++)
 					if (p->out[j].nonblock && fds[k].fd == p->out[j].fd)
 						run_sink_flush(&p->out[j]);
@@ -759,6 +821,7 @@ static int setup(struct session *s)
 		if (run_ctl_listen(&s->ctl, o->control, handle, s, &err) < 0)
 			goto fail;
 		s->ctl_on = 1;
+		fprintf(stderr, "uvm run: control socket %s\n", o->control);
 	}
 	fprintf(stderr, "uvm run: container %s %s\n", s->create.container_id, s->started ? "started" : "created");
 	return 0;

@@ -4,6 +4,7 @@
  * answers and descriptors, never blocking on a descriptor uvm run opened. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +104,10 @@ int run_source_open(struct run_source *s, const char *path, struct uvm_err *err)
 		s->fd = STDIN_FILENO;
 		return 0;
 	}
-	int fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
-	s->fd = open(path, (fifo ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+	/* A FIFO too is opened read-only (O_NONBLOCK: without a writer the open
+	 * does not wait), so that its last writer's close is its end. */
+	s->fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+	s->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (s->fd < 0) {
 		int e = errno;
 		free(s->buf);
@@ -115,13 +118,19 @@ int run_source_open(struct run_source *s, const char *path, struct uvm_err *err)
 	return 0;
 }
 
-void run_source_read(struct run_source *s)
+void run_source_read(struct run_source *s, short revents)
 {
 	if (s->fd < 0 || s->eof || s->off < s->len)
 		return;
 	s->off = s->len = 0;
 	ssize_t n = read(s->fd, s->buf, RUN_IO_CHUNK);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	/* A FIFO reads 0 whenever it has no writer, also before the first one
+	 * came; poll says POLLHUP only once a writer opened it after this end
+	 * did, and all writers have closed it again: only that is its end.
+	 * Before the first writer poll reports nothing, so nothing spins. */
+	if (n == 0 && s->fifo && !(revents & POLLHUP))
 		return;
 	if (n <= 0)
 		s->eof = 1;
