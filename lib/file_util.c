@@ -110,8 +110,9 @@ struct bytes {
 static int write_bytes(FILE *f, void *ctx, struct uvm_err *err)
 {
 	const struct bytes *b = ctx;
-	(void)err;
-	return fwrite(b->data, 1, b->len, f) == b->len ? 0 : -1;
+	if (fwrite(b->data, 1, b->len, f) != b->len)
+		return uvm_fail(err, errno, "writing %zu bytes failed: %s", b->len, strerror(errno));
+	return 0;
 }
 
 int file_write_atomic_bytes(const char *path, const void *data, size_t len, struct uvm_err *err)

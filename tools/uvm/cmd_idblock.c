@@ -124,19 +124,6 @@ static int parse_args(struct cli *cl, struct idblock_args *a)
 	return 0;
 }
 
-struct blob {
-	const uint8_t *data;
-	size_t len;
-};
-
-static int write_blob(FILE *f, void *ctx, struct uvm_err *err)
-{
-	const struct blob *b = ctx;
-	if (fwrite(b->data, 1, b->len, f) != b->len)
-		return uvm_fail(err, errno, "writing %zu bytes failed: %s", b->len, strerror(errno));
-	return 0;
-}
-
 /* Builds, re-checks (as launch will) and writes both files. */
 static int build(const struct idblock_args *a, EVP_PKEY *id, EVP_PKEY *author, struct idblock_info *info,
 		 struct uvm_err *err)
@@ -147,9 +134,9 @@ static int build(const struct idblock_args *a, EVP_PKEY *id, EVP_PKEY *author, s
 		return -1;
 	if (idblock_check(block, sizeof block, auth, sizeof auth, info, err))
 		return uvm_wrap(err, "self-check of the signed ID block failed");
-	if (file_write_atomic(a->block_out, write_blob, &(struct blob){block, sizeof block}, err))
+	if (file_write_atomic_bytes(a->block_out, block, sizeof block, err))
 		return uvm_wrap(err, "%s", a->block_out);
-	if (file_write_atomic(a->auth_out, write_blob, &(struct blob){auth, sizeof auth}, err))
+	if (file_write_atomic_bytes(a->auth_out, auth, sizeof auth, err))
 		return uvm_wrap(err, "%s", a->auth_out);
 	return 0;
 }

@@ -85,19 +85,6 @@ static int parse_args(struct cli *cl, struct igvm_args *a)
 	return 0;
 }
 
-struct blob {
-	const uint8_t *data;
-	size_t len;
-};
-
-static int write_blob(FILE *f, void *ctx, struct uvm_err *err)
-{
-	const struct blob *b = ctx;
-	if (fwrite(b->data, 1, b->len, f) != b->len)
-		return uvm_fail(err, errno, "writing %zu bytes failed: %s", b->len, strerror(errno));
-	return 0;
-}
-
 static int build(const struct igvm_args *a, const struct file_buf *kernel, const struct file_buf *initrd)
 {
 	struct uvm_err err = {0};
@@ -119,7 +106,7 @@ static int build(const struct igvm_args *a, const struct file_buf *kernel, const
 		fprintf(stderr, "uvm igvm: %s\n", err.msg);
 		return 1;
 	}
-	int rc = file_write_atomic(a->out, write_blob, &(struct blob){out, len}, &err);
+	int rc = file_write_atomic_bytes(a->out, out, len, &err);
 	free(out);
 	if (rc) {
 		fprintf(stderr, "uvm igvm: %s: %s\n", a->out, err.msg);
