@@ -70,6 +70,15 @@ def uvm_run(sample, tmp, *args, cache=None, **kw):
     return p
 
 
+def generated_policy(tmp_path, sample, config):
+    """The sample image's policy from `uvm policy gen` with config's overrides."""
+    cfg, policy = tmp_path / "cfg.json", tmp_path / "policy.json"
+    cfg.write_text(json.dumps(config))
+    r = sh(UVM, "policy", "gen", "--image", sample["oci"], "--config", cfg, "-o", policy)
+    assert r.returncode == 0, r.stderr
+    return policy
+
+
 def test_run_prints_output_and_exits_with_the_containers_status(sample, tmp_path):
     """No policy: the one `uvm policy gen` would write, with ARGS as the
     argv. stdout and stderr are the container's; the exit status is its."""
@@ -267,11 +276,7 @@ def test_control_socket(sample, tmp_path):
     files, exit 3), a denied exec (the denial carried), kill, state with
     128+9, stats, pids, hostile lines; shutdown ends uvm run with the
     container's status, no QEMU and no work directory left."""
-    cfg = tmp_path / "cfg.json"
-    cfg.write_text(json.dumps(CONTROL_CONFIG))
-    policy = tmp_path / "policy.json"
-    r = sh(UVM, "policy", "gen", "--image", sample["oci"], "--config", cfg, "-o", policy)
-    assert r.returncode == 0, r.stderr
+    policy = generated_policy(tmp_path, sample, CONTROL_CONFIG)
     tmp = tmp_path / "t"
     tmp.mkdir()
     ctl_path, out, exec_out, exec_err = (tmp_path / n for n in ("ctl.sock", "out.txt", "e.out", "e.err"))
@@ -351,11 +356,7 @@ def test_sigterm_tears_down(sample, tmp_path):
     """SIGTERM to `uvm run --control` (the init started by uvm run itself,
     still running): it kills the init, tears down and exits 137; the
     output written so far is in --stdout; nothing is left."""
-    cfg = tmp_path / "cfg.json"
-    cfg.write_text(json.dumps(CONTROL_CONFIG))
-    policy = tmp_path / "policy.json"
-    r = sh(UVM, "policy", "gen", "--image", sample["oci"], "--config", cfg, "-o", policy)
-    assert r.returncode == 0, r.stderr
+    policy = generated_policy(tmp_path, sample, CONTROL_CONFIG)
     tmp, ctl_path, out = tmp_path / "t", tmp_path / "ctl.sock", tmp_path / "out.txt"
     tmp.mkdir()
     proc = subprocess.Popen([UVM, "run", "--image", str(sample["oci"]), "--layer-cache", str(sample["cache"]),
@@ -427,11 +428,7 @@ def test_fifo_stdin_ends_with_its_writer_and_stopped_files_are_closed(sample, tm
     its bytes in --stdout, exit 0. Each time, when state first says
     stopped, uvm run holds none of the process's files any more (the
     output FIFO's reader sees its end)."""
-    cfg = tmp_path / "cfg.json"
-    cfg.write_text(json.dumps(CAT_CONFIG))
-    policy = tmp_path / "policy.json"
-    r = sh(UVM, "policy", "gen", "--image", sample["oci"], "--config", cfg, "-o", policy)
-    assert r.returncode == 0, r.stderr
+    policy = generated_policy(tmp_path, sample, CAT_CONFIG)
     tmp = tmp_path / "t"
     tmp.mkdir()
     ctl_path, out = tmp_path / "ctl.sock", tmp_path / "out.txt"
@@ -524,11 +521,7 @@ def test_report_over_the_control_socket(sample, tmp_path):
     policy_sha256 says the same. Hostile nonces are refused, uvm run lives
     on; `uvm ctl --control` reaches it too."""
     import hashlib
-    cfg = tmp_path / "cfg.json"
-    cfg.write_text(json.dumps(CONTROL_CONFIG))
-    policy = tmp_path / "policy.json"
-    r = sh(UVM, "policy", "gen", "--image", sample["oci"], "--config", cfg, "-o", policy)
-    assert r.returncode == 0, r.stderr
+    policy = generated_policy(tmp_path, sample, CONTROL_CONFIG)
     tmp = tmp_path / "t"
     tmp.mkdir()
     ctl_path = tmp_path / "ctl.sock"
