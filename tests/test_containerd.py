@@ -420,6 +420,21 @@ def snapshot(env):
     return {"fds": fds, "procs": uvm_processes(env.base, env.proc.pid), "files": sorted(files), "sockets": shim_sockets(env)}
 
 
+def settled_snapshot(env, quiet=1.0, deadline=20.0):
+    """snapshot once containerd's fd count has not changed for `quiet` s:
+    it closes an exited shim's connection a moment after the shim is gone."""
+    end = time.monotonic() + deadline
+    last, since = snapshot(env), time.monotonic()
+    while time.monotonic() < end:
+        time.sleep(0.2)
+        now = snapshot(env)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return last
+
+
 def cache_state(env):
     return sorted((p, os.stat(p).st_mtime_ns, os.stat(p).st_ino)
                   for p in glob.glob(os.path.join(env.cache, "*", "*")))
@@ -434,14 +449,13 @@ def test_ten_sandboxes_in_a_row_leak_nothing(env):
     env.ids.append("warm")
     r = env.run("warm", policy=policy_b64(env.policy), extra=["--rm"])
     assert r.returncode == 0, r.stderr
-    before, cache = snapshot(env), cache_state(env)
+    before, cache = settled_snapshot(env), cache_state(env)
     assert cache, "the layer cache is empty"
     for i in range(10):
         cid = f"row{i}"
         env.ids.append(cid)
         r = env.run(cid, policy=policy_b64(env.policy), extra=["--rm"])
         assert r.returncode == 0 and "GREETING=hello" in r.stdout, f"run {i}: {r.stdout}\n{r.stderr}"
-    time.sleep(1)  # containerd closes a shim's connection after its exit
-    after = snapshot(env)
+    after = settled_snapshot(env)
     assert after == before, f"before: {before}\nafter: {after}"
     assert cache_state(env) == cache

@@ -1,12 +1,14 @@
 """Reproducibility, the cheaper check that runs in `make test`: the guest
-binaries, both initrds and the host CLI, built in two other directories (different absolute
+binaries, both initrds, both IGVM images (the kernel comes from the build
+cache) and the host CLI, built in two other directories (different absolute
 paths, different times), are bit-identical to each other and to this tree's
 build. `make repro-check` does the same for the whole image from clean caches."""
 import hashlib
 import os
 import subprocess
 
-ARTIFACTS = ["out/guest/init", "out/guest-test/init", "out/image/initrd", "out/image-test/initrd", "out/bin/uvm"]
+ARTIFACTS = ["out/guest/init", "out/guest-test/init", "out/image/initrd", "out/image-test/initrd", "out/bin/uvm",
+             "out/image/uvm.igvm", "out/image-test/uvm.igvm"]
 
 
 def sha256(path):
